@@ -1,0 +1,102 @@
+/**
+ * `mapedctl calc`: the offline MAP calculator (DESIGN.md §3.2).
+ */
+import { createInterface } from 'node:readline';
+import { InvalidArgumentError, type Command } from 'commander';
+import { calc, calcLine, type CalcInput, type CalcOutput } from '../map/index.js';
+import { formatPortRanges } from './port-ranges.js';
+
+interface CalcOptions {
+  rule?: string;
+  prefix?: string;
+  psidLen?: number;
+  psid?: number;
+  iid: 'rfc7597' | 'draft03';
+  json?: boolean;
+  batch?: boolean;
+}
+
+function integer(value: string): number {
+  if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(value)) throw new InvalidArgumentError('not a whole number');
+  return Number(value);
+}
+
+/** `--rule ipv6-prefix,ipv4-prefix,ea-len[,psid-offset]`, the maped.conf rule terms in order. */
+function parseRuleOption(text: string): CalcInput['rule'] {
+  const fields = text.split(',');
+  if (fields.length < 3 || fields.length > 4) {
+    throw new InvalidArgumentError('expected ipv6-prefix,ipv4-prefix,ea-len[,psid-offset]');
+  }
+  const [ipv6Prefix = '', ipv4Prefix = '', eaLen = '', psidOffset = '6'] = fields;
+  return { ipv6Prefix, ipv4Prefix, eaLen: integer(eaLen), psidOffset: integer(psidOffset) };
+}
+
+export function describeCalc(output: CalcOutput, warnings: readonly string[]): string {
+  const lines = [
+    `IPv4 ${output.ipv4PrefixLen === 32 ? output.ipv4 : `${output.ipv4}/${output.ipv4PrefixLen}`}`,
+    output.psidLen === 0
+      ? 'PSID none (address not shared)'
+      : `PSID ${output.psid} (0x${output.psid.toString(16)}), length ${output.psidLen}, offset ${output.psidOffset}`,
+    `ports ${output.portCount} in ${output.portSets.length} range${output.portSets.length === 1 ? '' : 's'}: ${formatPortRanges(output.portSets)}`,
+    `CE IPv6 ${output.ceIPv6}`,
+  ];
+  return [...lines, ...warnings.map((w) => `warning: ${w}`)].join('\n');
+}
+
+async function runBatch(): Promise<void> {
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  let out: string[] = [];
+  for await (const line of lines) {
+    if (line.trim() === '') continue;
+    out.push(calcLine(line));
+    if (out.length >= 512) {
+      if (!process.stdout.write(out.join('\n') + '\n')) await new Promise((r) => process.stdout.once('drain', r));
+      out = [];
+    }
+  }
+  if (out.length > 0) process.stdout.write(out.join('\n') + '\n');
+}
+
+export function registerCalc(program: Command): void {
+  program
+    .command('calc')
+    .description('derive MAP parameters from a rule and an end-user prefix, offline')
+    .option('--rule <rule>', 'ipv6-prefix,ipv4-prefix,ea-len[,psid-offset]')
+    .option('--prefix <prefix>', 'the end-user (delegated) IPv6 prefix')
+    .option('--psid-len <n>', 'explicit PSID length (as S46_PORTPARAMS)', integer)
+    .option('--psid <n>', 'explicit PSID, right-aligned', integer)
+    .option('--iid <format>', 'interface id: rfc7597 or draft03', 'rfc7597')
+    .option('--json', 'print one JSON object')
+    .option('--batch', 'read JSON Lines on stdin, write one JSON line per input')
+    .action(async (options: CalcOptions, command: Command) => {
+      if (options.batch) return runBatch();
+      if (options.rule === undefined || options.prefix === undefined) {
+        command.error('mapedctl calc: --rule and --prefix are required (or --batch)');
+      }
+      if (options.iid !== 'rfc7597' && options.iid !== 'draft03') {
+        command.error(`mapedctl calc: --iid must be rfc7597 or draft03, not "${options.iid}"`);
+      }
+      let rule: CalcInput['rule'];
+      try {
+        rule = parseRuleOption(options.rule!);
+      } catch (e) {
+        command.error(`mapedctl calc: --rule: ${(e as Error).message}`);
+      }
+      const result = calc({
+        rule: rule!,
+        endUserPrefix: options.prefix!,
+        psidLen: options.psidLen ?? null,
+        psid: options.psid ?? null,
+        iid: options.iid,
+      });
+      if (!result.ok) {
+        if (options.json) process.stdout.write(JSON.stringify({ error: result.error }) + '\n');
+        else process.stderr.write(`mapedctl calc: ${result.error}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(
+        (options.json ? JSON.stringify(result.value.output) : describeCalc(result.value.output, result.value.warnings)) + '\n',
+      );
+    });
+}

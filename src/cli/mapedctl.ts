@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+/**
+ * mapedctl(8): query and steer maped; offline calculator and decoder.
+ */
+import { Command } from 'commander';
+import { registerCalc } from './calc-command.js';
+import { VERSION } from '../version.js';
+
+const program = new Command('mapedctl')
+  .description('control the MAP-E CE daemon maped(8)')
+  .version(VERSION, '-V, --version')
+  .showHelpAfterError();
+
+registerCalc(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,204 @@
+/**
+ * IPv4 and IPv6 addresses and prefixes as plain numbers.
+ *
+ * An IPv6 address is a 128-bit `bigint`, an IPv4 address an unsigned 32-bit
+ * `number`. Text goes in through RFC 4291 §2.2 notation and comes out in the
+ * RFC 5952 canonical form. The `ip-address` library is the reference for both
+ * directions (test/map/address.test.ts compares them on random addresses);
+ * this small parser exists because `calc --batch` must do 100k derivations a
+ * second and the library's regex-based parser alone costs half that budget.
+ *
+ * Error texts follow the wording of Python's `ipaddress` module, which the
+ * reference vectors in shared/vectors were produced with.
+ */
+import { err, ok, type Result } from './result.js';
+
+export interface Ipv6Prefix {
+  /** Host bits are always zero. */
+  readonly address: bigint;
+  readonly length: number;
+}
+
+export interface Ipv4Prefix {
+  /** Host bits are always zero. */
+  readonly address: number;
+  readonly length: number;
+}
+
+const ALL_ONES_128 = (1n << 128n) - 1n;
+
+/** The first `length` bits of a 128-bit value set. */
+export function ipv6Mask(length: number): bigint {
+  return length === 0 ? 0n : (ALL_ONES_128 >> BigInt(128 - length)) << BigInt(128 - length);
+}
+
+/** The first `length` bits of a 32-bit value set, as an unsigned number. */
+export function ipv4Mask(length: number): number {
+  return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
+}
+
+const HEX = /^[0-9a-fA-F]{1,4}$/;
+const DECIMAL = /^[0-9]+$/;
+
+export function parseIpv4(text: string): Result<number> {
+  const octets = text.split('.');
+  if (octets.length !== 4) return err(`Expected 4 octets in '${text}'`);
+  let value = 0;
+  for (const octet of octets) {
+    if (octet === '') return err(`Empty octet not permitted in '${text}'`);
+    if (!DECIMAL.test(octet)) return err(`Only decimal digits permitted in '${octet}' in '${text}'`);
+    if (octet.length > 3) return err(`At most 3 characters permitted in '${octet}' in '${text}'`);
+    if (octet.length > 1 && octet.startsWith('0')) {
+      return err(`Leading zeros are not permitted in '${octet}' in '${text}'`);
+    }
+    const n = Number(octet);
+    if (n > 255) return err(`Octet ${n} (> 255) not permitted in '${text}'`);
+    value = value * 256 + n;
+  }
+  return ok(value);
+}
+
+export function parseIpv6(text: string): Result<bigint> {
+  if (text.includes('%')) return err(`Zone identifiers are not permitted in '${text}'`);
+  const parts = text.split(':');
+  if (parts.length < 3) return err(`At least 3 parts expected from '${text}'`);
+
+  // An embedded IPv4 address (::ffff:192.0.2.1) stands for the last two groups.
+  const last = parts[parts.length - 1] ?? '';
+  let tail: bigint | null = null;
+  if (last.includes('.')) {
+    const v4 = parseIpv4(last);
+    if (!v4.ok) return err(`${v4.error} in '${text}'`);
+    tail = BigInt(v4.value);
+    parts.pop();
+    parts.push('0', '0');
+  }
+  if (parts.length > 9) return err(`At most 8 colons permitted in '${text}'`);
+
+  let skip = -1;
+  for (let i = 1; i < parts.length - 1; i++) {
+    if (parts[i] === '') {
+      if (skip !== -1) return err(`At most one '::' permitted in '${text}'`);
+      skip = i;
+    }
+  }
+  let head = parts.length;
+  let rear = 0;
+  if (skip !== -1) {
+    head = skip;
+    rear = parts.length - skip - 1;
+    if (parts[0] === '') {
+      head -= 1;
+      if (head !== 0) return err(`Leading ':' only permitted as part of '::' in '${text}'`);
+    }
+    if (parts[parts.length - 1] === '') {
+      rear -= 1;
+      if (rear !== 0) return err(`Trailing ':' only permitted as part of '::' in '${text}'`);
+    }
+    if (head + rear >= 8) return err(`Expected at most 7 other parts with '::' in '${text}'`);
+  } else {
+    if (parts.length !== 8) return err(`Exactly 8 parts expected without '::' in '${text}'`);
+    if (parts[0] === '') return err(`Leading ':' only permitted as part of '::' in '${text}'`);
+    if (parts[7] === '') return err(`Trailing ':' only permitted as part of '::' in '${text}'`);
+  }
+
+  let value = 0n;
+  const group = (part: string): Result<bigint> => {
+    if (!HEX.test(part)) {
+      if (part.length > 4) return err(`At most 4 characters permitted in '${part}' in '${text}'`);
+      return err(`Only hex digits permitted in '${part}' in '${text}'`);
+    }
+    return ok(BigInt(parseInt(part, 16)));
+  };
+  for (let i = 0; i < head; i++) {
+    const g = group(parts[i] ?? '');
+    if (!g.ok) return g;
+    value = (value << 16n) | g.value;
+  }
+  value <<= 16n * BigInt(8 - head - rear);
+  for (let i = parts.length - rear; i < parts.length; i++) {
+    const g = group(parts[i] ?? '');
+    if (!g.ok) return g;
+    value = (value << 16n) | g.value;
+  }
+  if (tail !== null) value = (value & ~0xffffffffn) | tail;
+  return ok(value);
+}
+
+function splitPrefix(text: string, maxLength: number): Result<{ address: string; length: number }> {
+  const slash = text.indexOf('/');
+  if (slash === -1) return err(`'${text}' has no prefix length`);
+  const address = text.slice(0, slash);
+  const lengthText = text.slice(slash + 1);
+  if (!DECIMAL.test(lengthText) || lengthText.length > 3 || Number(lengthText) > maxLength) {
+    return err(`'${lengthText}' is not a valid netmask`);
+  }
+  return ok({ address, length: Number(lengthText) });
+}
+
+/** Parses `2001:db8::/40`; host bits may be set and are cleared. */
+export function parseIpv6Prefix(text: string): Result<Ipv6Prefix> {
+  const split = splitPrefix(text, 128);
+  if (!split.ok) return split;
+  const address = parseIpv6(split.value.address);
+  if (!address.ok) return address;
+  return ok({ address: address.value & ipv6Mask(split.value.length), length: split.value.length });
+}
+
+/** Parses `192.0.2.0/24`; host bits may be set and are cleared. */
+export function parseIpv4Prefix(text: string): Result<Ipv4Prefix> {
+  const split = splitPrefix(text, 32);
+  if (!split.ok) return split;
+  const address = parseIpv4(split.value.address);
+  if (!address.ok) return address;
+  return ok({ address: (address.value & ipv4Mask(split.value.length)) >>> 0, length: split.value.length });
+}
+
+export function formatIpv4(address: number): string {
+  return `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
+}
+
+/** RFC 5952 §4: lower case, no leading zeros, the longest run (≥ 2) of zero groups as `::`, first run on a tie. */
+export function formatIpv6(address: bigint): string {
+  const groups: number[] = new Array<number>(8);
+  let rest = address;
+  for (let i = 7; i >= 0; i--) {
+    groups[i] = Number(rest & 0xffffn);
+    rest >>= 16n;
+  }
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = (from: number, to: number): string =>
+    groups
+      .slice(from, to)
+      .map((g) => g.toString(16))
+      .join(':');
+  if (bestStart === -1) return hex(0, 8);
+  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
+}
+
+export function formatIpv6Prefix(prefix: Ipv6Prefix): string {
+  return `${formatIpv6(prefix.address)}/${prefix.length}`;
+}
+
+export function formatIpv4Prefix(prefix: Ipv4Prefix): string {
+  return `${formatIpv4(prefix.address)}/${prefix.length}`;
+}
+
+/** Whether `inner` lies inside `outer` (and is at least as long). */
+export function ipv6PrefixCovers(outer: Ipv6Prefix, inner: Ipv6Prefix): boolean {
+  return inner.length >= outer.length && (inner.address & ipv6Mask(outer.length)) === outer.address;
+}

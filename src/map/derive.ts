@@ -81,7 +81,8 @@ export function deriveMap(input: DeriveInput): Result<MapParams> {
   let psid = eaPsid;
   if (explicit !== null) {
     psid = explicit.psid;
-    if (missing <= 0 && (explicit.psidLen !== q || explicit.psid !== eaPsid)) {
+    // With q = 0 (Appendix A Example 5) the PSID can only come from DHCP: nothing to disagree with.
+    if (q > 0 && missing <= 0 && (explicit.psidLen !== q || explicit.psid !== eaPsid)) {
       warnings.push(
         `explicit PSID ${explicit.psid}/${explicit.psidLen} differs from PSID ${eaPsid}/${q} in the EA bits; ` +
           'using the explicit one (RFC 7598 §4.5), the BR may route that port set elsewhere',

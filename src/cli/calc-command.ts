@@ -1,9 +1,8 @@
 /**
  * `mapedctl calc`: the offline MAP calculator (DESIGN.md §3.2).
  */
-import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
-import { calc, calcLine, type CalcInput, type CalcOutput } from '../map/index.js';
+import { AsciiSink, calc, writeCalcLine, type CalcInput, type CalcOutput } from '../map/index.js';
 import { formatPortRanges } from './port-ranges.js';
 
 interface CalcOptions {
@@ -43,18 +42,36 @@ export function describeCalc(output: CalcOutput, warnings: readonly string[]): s
   return [...lines, ...warnings.map((w) => `warning: ${w}`)].join('\n');
 }
 
+/**
+ * JSON Lines in, one line out per input line. stdin is split by hand rather
+ * than with readline, whose per-line promise costs more than a derivation.
+ */
 async function runBatch(): Promise<void> {
-  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  let out: string[] = [];
-  for await (const line of lines) {
-    if (line.trim() === '') continue;
-    out.push(calcLine(line));
-    if (out.length >= 512) {
-      if (!process.stdout.write(out.join('\n') + '\n')) await new Promise((r) => process.stdout.once('drain', r));
-      out = [];
+  const sink = new AsciiSink(1 << 20);
+  let pending = '';
+  const flush = async (): Promise<void> => {
+    if (sink.length > 0 && !process.stdout.write(sink.take())) {
+      await new Promise((resolve) => process.stdout.once('drain', resolve));
     }
+  };
+  const handle = (line: string): void => {
+    if (line.trim() === '') return;
+    writeCalcLine(sink, line);
+    sink.byte(0x0a);
+  };
+  process.stdin.setEncoding('utf8');
+  for await (const chunk of process.stdin as AsyncIterable<string>) {
+    const text = pending + chunk;
+    let start = 0;
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+      handle(text.slice(start, end));
+      start = end + 1;
+    }
+    pending = text.slice(start);
+    if (sink.length >= 1 << 20) await flush();
   }
-  if (out.length > 0) process.stdout.write(out.join('\n') + '\n');
+  handle(pending);
+  await flush();
 }
 
 export function registerCalc(program: Command): void {

@@ -4,8 +4,10 @@
  * batch mode, the one-shot mode and the tests over shared/vectors.
  */
 import { z } from 'zod';
-import { formatIpv4, formatIpv6, parseIpv4Prefix, parseIpv6Prefix } from './address.js';
-import { deriveMap } from './derive.js';
+import { formatIpv4, formatIpv6, parseIpv4Prefix, parseIpv6Prefix, type Ipv4Prefix, type Ipv6Prefix } from './address.js';
+import { deriveAddressing, deriveMap, type DeriveInput } from './derive.js';
+import { AsciiSink } from './ascii-sink.js';
+import { portCount, writePortSetJson } from './port-set.js';
 import { err, ok, type Result } from './result.js';
 import type { MapParams, PortRange } from './rule.js';
 
@@ -49,15 +51,31 @@ export function calcOutput(params: MapParams): CalcOutput {
   };
 }
 
-/** One calc input (already shape-checked) to its derived parameters, with warnings. */
-export function calc(input: CalcInput): Result<{ output: CalcOutput; warnings: readonly string[] }> {
-  const ipv6Prefix = parseIpv6Prefix(input.rule.ipv6Prefix);
+/**
+ * A batch usually repeats a few rules over many end-user prefixes: their
+ * parsed prefixes are kept (bounded) so each line parses only what differs.
+ */
+const ruleIpv6Cache = new Map<string, Result<Ipv6Prefix>>();
+const ruleIpv4Cache = new Map<string, Result<Ipv4Prefix>>();
+
+function remembered<T>(cache: Map<string, Result<T>>, text: string, parse: (text: string) => Result<T>): Result<T> {
+  let parsed = cache.get(text);
+  if (parsed === undefined) {
+    if (cache.size >= 1024) cache.clear();
+    parsed = parse(text);
+    cache.set(text, parsed);
+  }
+  return parsed;
+}
+
+function deriveInput(input: CalcInput): Result<DeriveInput> {
+  const ipv6Prefix = remembered(ruleIpv6Cache, input.rule.ipv6Prefix, parseIpv6Prefix);
   if (!ipv6Prefix.ok) return ipv6Prefix;
-  const ipv4Prefix = parseIpv4Prefix(input.rule.ipv4Prefix);
+  const ipv4Prefix = remembered(ruleIpv4Cache, input.rule.ipv4Prefix, parseIpv4Prefix);
   if (!ipv4Prefix.ok) return ipv4Prefix;
   const endUserPrefix = parseIpv6Prefix(input.endUserPrefix);
   if (!endUserPrefix.ok) return endUserPrefix;
-  const derived = deriveMap({
+  return ok({
     rule: {
       ipv6Prefix: ipv6Prefix.value,
       ipv4Prefix: ipv4Prefix.value,
@@ -68,28 +86,50 @@ export function calc(input: CalcInput): Result<{ output: CalcOutput; warnings: r
     portParams: input.psidLen === null ? null : { psidLen: input.psidLen, psid: input.psid },
     interfaceId: input.iid,
   });
+}
+
+/** One calc input (already shape-checked) to its derived parameters, with warnings. */
+export function calc(input: CalcInput): Result<{ output: CalcOutput; warnings: readonly string[] }> {
+  const prepared = deriveInput(input);
+  if (!prepared.ok) return prepared;
+  const derived = deriveMap(prepared.value);
   if (!derived.ok) return derived;
   return ok({ output: calcOutput(derived.value), warnings: derived.value.warnings });
 }
 
-/**
- * One JSON Lines input line to one output line; never throws, so a batch
- * never aborts on a bad line.
- */
+/** One JSON Lines input line to one output line (without the newline); never throws. */
 export function calcLine(line: string): string {
+  const sink = new AsciiSink(256);
+  writeCalcLine(sink, line);
+  return sink.toString();
+}
+
+/**
+ * Appends the output line for one input line, newline excluded. Never throws,
+ * so a batch never aborts on a bad line. The success line is written by hand in
+ * the key order of {@link CalcOutput}, the port ranges straight into bytes.
+ */
+export function writeCalcLine(sink: AsciiSink, line: string): void {
   let json: unknown;
   try {
     json = JSON.parse(line);
   } catch {
-    return JSON.stringify({ error: 'input is not valid JSON' });
+    return sink.text(JSON.stringify({ error: 'input is not valid JSON' }));
   }
   const shape = CalcInputSchema.safeParse(json);
   if (!shape.success) {
     const issue = shape.error.issues[0];
     const where = issue?.path.join('.') || 'input';
-    return JSON.stringify({ error: `${where}: ${issue?.message ?? 'invalid'}` });
+    return sink.text(JSON.stringify({ error: `${where}: ${issue?.message ?? 'invalid'}` }));
   }
-  const result = calc(shape.data);
-  return JSON.stringify(result.ok ? result.value.output : { error: result.error });
+  const prepared = deriveInput(shape.data);
+  const derived = prepared.ok ? deriveAddressing(prepared.value) : prepared;
+  if (!derived.ok) return sink.text(JSON.stringify({ error: derived.error }));
+  const p = derived.value;
+  sink.text(
+    `{"ipv4":"${formatIpv4(p.ipv4)}","ipv4PrefixLen":${p.ipv4PrefixLen},"psidLen":${p.psidLen},` +
+      `"psid":${p.psid},"psidOffset":${p.psidOffset},"ceIPv6":"${formatIpv6(p.ceIPv6)}","portSets":`,
+  );
+  writePortSetJson(sink, p.psidOffset, p.psidLen, p.psid);
+  sink.text(`,"portCount":${portCount(p.psidOffset, p.psidLen)}}`);
 }
-

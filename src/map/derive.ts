@@ -25,7 +25,17 @@ export interface DeriveInput {
 
 const isWhole = (n: number, min: number, max: number): boolean => Number.isInteger(n) && n >= min && n <= max;
 
+/** Everything {@link deriveMap} gives except the port ranges, which callers that only print them can stream. */
+export type MapAddressing = Omit<MapParams, 'portSets' | 'portCount'>;
+
 export function deriveMap(input: DeriveInput): Result<MapParams> {
+  const addressing = deriveAddressing(input);
+  if (!addressing.ok) return addressing;
+  const ports = portSet(addressing.value.psidOffset, addressing.value.psidLen, addressing.value.psid);
+  return ok({ ...addressing.value, portSets: ports.ranges, portCount: ports.count });
+}
+
+export function deriveAddressing(input: DeriveInput): Result<MapAddressing> {
   const { rule, endUserPrefix } = input;
   const n = rule.ipv6Prefix.length;
   const r = rule.ipv4Prefix.length;
@@ -96,17 +106,6 @@ export function deriveMap(input: DeriveInput): Result<MapParams> {
     warnings.push('end-user prefix has non-zero bits after the EA bits: the BR cannot derive this CE address');
   }
 
-  const ports = portSet(a, k, psid);
   const ceIPv6 = ceIPv6Address(endUserPrefix, interfaceId(input.interfaceId, ipv4, psid));
-  return ok({
-    ipv4,
-    ipv4PrefixLen,
-    psidOffset: a,
-    psidLen: k,
-    psid,
-    ceIPv6,
-    portSets: ports.ranges,
-    portCount: ports.count,
-    warnings,
-  });
+  return ok({ ipv4, ipv4PrefixLen, psidOffset: a, psidLen: k, psid, ceIPv6, warnings });
 }

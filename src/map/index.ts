@@ -1,5 +1,6 @@
 /** RFC 7597 MAP math: pure functions, no I/O. */
 export * from './address.js';
+export * from './ascii-sink.js';
 export * from './bmr.js';
 export * from './calc.js';
 export * from './derive.js';

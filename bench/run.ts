@@ -1,0 +1,16 @@
+/**
+ * `npm run bench`: prints figures against the budgets of DESIGN.md §6.
+ * Benchmarks never fail the build; they measure.
+ */
+import { benchCalcBatch } from './calc-batch.js';
+
+const only = process.argv[2];
+const benches: Record<string, () => Promise<void>> = {
+  calc: benchCalcBatch,
+};
+
+for (const [name, run] of Object.entries(benches)) {
+  if (only !== undefined && only !== name) continue;
+  console.log(`== ${name}`);
+  await run();
+}

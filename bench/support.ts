@@ -1,0 +1,25 @@
+/** Shared bits of the benchmarks: where things are, how to run a CLI, how to print a figure. */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const VECTORS = process.env.MAPED_VECTORS ?? resolve(ROOT, '..', 'shared', 'vectors');
+
+/** argv that runs one of our CLIs: the built JavaScript when present (as installed), else the TypeScript via tsx. */
+export function cliArgv(name: 'maped' | 'mapedctl'): string[] {
+  const built = resolve(ROOT, 'dist', 'cli', `${name}.js`);
+  if (existsSync(built)) return [process.execPath, built];
+  return [process.execPath, '--import', 'tsx', resolve(ROOT, 'src', 'cli', `${name}.ts`)];
+}
+
+export function figure(name: string, value: number | string, unit = '', target = ''): void {
+  const shown = typeof value === 'number' ? (Number.isInteger(value) ? `${value}` : value.toFixed(2)) : value;
+  console.log(`${name.padEnd(44)} ${`${shown} ${unit}`.padEnd(22)} ${target}`);
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)]!;
+}

@@ -1,0 +1,52 @@
+/**
+ * The mapedctl side of the control socket: one request, one response.
+ */
+import { connect } from 'node:net';
+import { PROTOCOL_VERSION, ResponseSchema, type ControlCommand } from './protocol.js';
+
+const STRERROR: Record<string, string> = {
+  ENOENT: 'No such file or directory',
+  ECONNREFUSED: 'Connection refused',
+  EACCES: 'Permission denied',
+  ENOTSOCK: 'Socket operation on non-socket',
+  ETIMEDOUT: 'Operation timed out',
+};
+
+export class ControlError extends Error {}
+
+/** Sends `command` and resolves with the daemon's result; rejects with a one-line ControlError. */
+export function request(socketPath: string, command: ControlCommand, timeoutMs = 5000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    let buffered = '';
+    const fail = (message: string): void => {
+      socket.destroy();
+      reject(new ControlError(message));
+    };
+    socket.setTimeout(timeoutMs, () => fail(`${socketPath}: no answer within ${timeoutMs / 1000} s`));
+    socket.on('error', (e: NodeJS.ErrnoException) =>
+      fail(`connect ${socketPath}: ${STRERROR[e.code ?? ''] ?? e.message}`),
+    );
+    socket.on('connect', () => socket.write(JSON.stringify({ version: PROTOCOL_VERSION, command }) + '\n'));
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      const newline = buffered.indexOf('\n');
+      if (newline === -1) return;
+      socket.end();
+      let json: unknown;
+      try {
+        json = JSON.parse(buffered.slice(0, newline));
+      } catch {
+        return fail('maped sent an unreadable answer');
+      }
+      const response = ResponseSchema.safeParse(json);
+      if (!response.success) return fail('maped sent an answer of another protocol version');
+      if (!response.data.ok) return fail(response.data.error);
+      resolve(response.data.result);
+    });
+    socket.on('end', () => {
+      if (!buffered.includes('\n')) fail('maped closed the connection without answering');
+    });
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * The control-socket protocol between maped and mapedctl: newline-delimited
+ * JSON, one request and one response per line, each carrying the protocol
+ * version. The status object is the contract of DESIGN.md §3.6 and
+ * mapedctl(8): absent facts are null, never missing keys.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+/** A request is a few dozen bytes; anything this long is refused unread. */
+export const MAX_REQUEST_BYTES = 4096;
+export const DEFAULT_SOCKET_PATH = '/var/run/maped.sock';
+
+export const COMMANDS = ['status', 'show rules', 'show ports', 'reload', 'log verbose', 'log brief'] as const;
+export type ControlCommand = (typeof COMMANDS)[number];
+
+export const RequestSchema = z.object({
+  version: z.literal(PROTOCOL_VERSION),
+  command: z.enum(COMMANDS),
+});
+export type ControlRequest = z.infer<typeof RequestSchema>;
+
+const portRange = z.tuple([z.number().int(), z.number().int()]);
+
+export const DAEMON_STATES = ['starting', 'waiting', 'applying', 'active', 'degraded', 'withdrawn', 'error'] as const;
+export type DaemonState = (typeof DAEMON_STATES)[number];
+
+export const RuleViewSchema = z.object({
+  ipv6Prefix: z.string(),
+  ipv4Prefix: z.string(),
+  eaLen: z.number().int(),
+  psidOffset: z.number().int(),
+  psidLen: z.number().int().nullable(),
+  psid: z.number().int().nullable(),
+  fmr: z.boolean(),
+  br: z.string().nullable(),
+  origin: z.enum(['dhcpv6', 'static']),
+});
+export type RuleView = z.infer<typeof RuleViewSchema>;
+
+export const StatusSchema = z.object({
+  state: z.enum(DAEMON_STATES),
+  reason: z.string().nullable(),
+  lease: z
+    .object({
+      source: z.enum(['file', 'static']),
+      interface: z.string(),
+      endUserPrefix: z.string(),
+      dhcpState: z.string().nullable(),
+      expiresAt: z.string().nullable(),
+    })
+    .nullable(),
+  rule: z
+    .object({
+      ipv6Prefix: z.string(),
+      ipv4Prefix: z.string(),
+      eaLen: z.number().int(),
+      psidOffset: z.number().int(),
+      origin: z.enum(['dhcpv6', 'static']),
+    })
+    .nullable(),
+  map: z
+    .object({
+      ipv4: z.string(),
+      ipv4PrefixLen: z.number().int(),
+      psidOffset: z.number().int(),
+      psidLen: z.number().int(),
+      psid: z.number().int(),
+      ceIPv6: z.string(),
+      br: z.string(),
+      portSets: z.array(portRange),
+      portCount: z.number().int(),
+    })
+    .nullable(),
+  tunnel: z.object({ interface: z.string(), mtu: z.number().int().nullable() }).nullable(),
+  pf: z.object({ anchor: z.string(), portset: z.enum(['kernel', 'stock', 'unrestricted']).nullable() }),
+  lastApply: z
+    .object({ at: z.string(), ok: z.boolean(), commands: z.number().int(), error: z.string().nullable() })
+    .nullable(),
+  nextRetryAt: z.string().nullable(),
+  warnings: z.array(z.string()),
+  pid: z.number().int(),
+  version: z.string(),
+});
+export type Status = z.infer<typeof StatusSchema>;
+
+export const ResponseSchema = z.discriminatedUnion('ok', [
+  z.object({ version: z.literal(PROTOCOL_VERSION), ok: z.literal(true), result: z.unknown() }),
+  z.object({ version: z.literal(PROTOCOL_VERSION), ok: z.literal(false), error: z.string() }),
+]);
+export type ControlResponse = z.infer<typeof ResponseSchema>;
+
+export const RulesResultSchema = z.object({ rules: z.array(RuleViewSchema) });
+export const PortsResultSchema = z.object({
+  psidOffset: z.number().int().nullable(),
+  psidLen: z.number().int().nullable(),
+  psid: z.number().int().nullable(),
+  portSets: z.array(portRange),
+});
+export const MessageResultSchema = z.object({ message: z.string() });

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerCalc } from './calc-command.js';
+import { registerDecode } from './decode-command.js';
 import { VERSION } from '../version.js';
 
 const program = new Command('mapedctl')
@@ -12,5 +13,6 @@ const program = new Command('mapedctl')
   .showHelpAfterError();
 
 registerCalc(program);
+registerDecode(program);
 
 await program.parseAsync(process.argv);

@@ -79,7 +79,7 @@ function mutate(random: () => number): Uint8Array {
     }
     case 4: {
       // nest deep: containers and rules inside each other
-      let inner = base.slice(4);
+      let inner: Uint8Array = base.slice(4);
       for (let depth = pick(40) + 1; depth > 0; depth--) inner = wrap([89, 92, 93, 94, 95, 96][pick(6)]!, inner);
       return inner;
     }

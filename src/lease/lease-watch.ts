@@ -1,0 +1,125 @@
+/**
+ * Watching `/var/db/dhcp6leased/<wan>`.
+ *
+ * dhcp6leased replaces the file with mkstemp("XXXXXXXXXX") + write + rename
+ * (OPENBSD.md §1): the inode changes every time and a temp file with a
+ * 10-character random name shows up beside it. A watch on the file itself
+ * would stay on the old inode, so the directory is watched (chokidar over
+ * fs.watch: no polling while idle) and every name but the lease file's is
+ * ignored. Events are debounced, the file is read, and its content compared
+ * with the last one reported: dhcp6leased rewrites the same content on every
+ * renewal, and that must not count as a change.
+ *
+ * Contract: `onChange(text)` is called once with the content found when the
+ * watch starts (before `ready` resolves; `null` if there is no file), then
+ * once per real change of content; `null` means the file is gone. A read
+ * error is reported through `onError` as one line and nothing is emitted,
+ * so the caller keeps its last good lease. Nothing throws out of here.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+
+export interface LeaseWatchOptions {
+  readonly debounceMs: number;
+  readonly onChange: (text: string | null) => void;
+  readonly onError: (message: string) => void;
+}
+
+export interface LeaseWatch {
+  close(): Promise<void>;
+  readonly ready: Promise<void>;
+}
+
+/** What a read of the lease file found: its text, its absence, or why it could not be read. */
+type Reading = { readonly text: string | null } | { readonly error: string };
+
+async function readLease(path: string): Promise<Reading> {
+  try {
+    return { text: await readFile(path, 'utf8') };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { text: null };
+    return { error: `${path}: cannot read: ${code ?? (e as Error).message}` };
+  }
+}
+
+export function watchLeaseFile(path: string, opts: LeaseWatchOptions): LeaseWatch {
+  const file = resolve(path);
+  const directory = dirname(file);
+  const name = basename(file);
+  let closed = false;
+  let timer: NodeJS.Timeout | null = null;
+  /** The last content reported; undefined before the first report. */
+  let last: string | null | undefined;
+  /** Reads run one after another, so reports keep the order of events. */
+  let reads: Promise<void> = Promise.resolve();
+
+  const safely = (call: () => void): void => {
+    try {
+      call();
+    } catch (e) {
+      // A throwing callback is the caller's bug; keep watching and say so once per event.
+      try {
+        opts.onError(`${file}: lease watch callback threw: ${String(e).split('\n')[0]}`);
+      } catch {
+        /* nothing left to tell */
+      }
+    }
+  };
+
+  const check = (): Promise<void> => {
+    reads = reads.then(async () => {
+      if (closed) return;
+      const reading = await readLease(file);
+      if (closed) return;
+      if ('error' in reading) {
+        safely(() => opts.onError(reading.error));
+        return;
+      }
+      if (reading.text === last) return;
+      last = reading.text;
+      safely(() => opts.onChange(reading.text));
+    });
+    return reads;
+  };
+
+  const schedule = (): void => {
+    if (closed) return;
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      void check();
+    }, opts.debounceMs);
+  };
+
+  const watcher: FSWatcher = watch(directory, {
+    depth: 0,
+    ignoreInitial: true,
+    usePolling: false,
+    awaitWriteFinish: false,
+    // Only the lease file itself; dhcp6leased's XXXXXXXXXX temp files and anything else are ignored.
+    ignored: (candidate: string) => resolve(candidate) !== directory && basename(candidate) !== name,
+  });
+  watcher.on('all', (_event, changed) => {
+    if (basename(changed) === name) schedule();
+  });
+  watcher.on('error', (e) => {
+    safely(() => opts.onError(`${directory}: watch error: ${String(e).split('\n')[0]}`));
+  });
+
+  const ready = new Promise<void>((resolveReady) => {
+    watcher.once('ready', () => resolveReady());
+  }).then(() => check());
+
+  return {
+    ready,
+    async close(): Promise<void> {
+      closed = true;
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      await watcher.close();
+      await reads;
+    },
+  };
+}

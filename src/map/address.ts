@@ -27,9 +27,13 @@ export interface Ipv4Prefix {
 
 const ALL_ONES_128 = (1n << 128n) - 1n;
 
-/** The first `length` bits of a 128-bit value set. */
+const IPV6_MASKS: readonly bigint[] = Array.from({ length: 129 }, (_, length) =>
+  length === 0 ? 0n : (ALL_ONES_128 >> BigInt(128 - length)) << BigInt(128 - length),
+);
+
+/** The first `length` bits of a 128-bit value set (0 ≤ length ≤ 128). */
 export function ipv6Mask(length: number): bigint {
-  return length === 0 ? 0n : (ALL_ONES_128 >> BigInt(128 - length)) << BigInt(128 - length);
+  return IPV6_MASKS[length] ?? 0n;
 }
 
 /** The first `length` bits of a 32-bit value set, as an unsigned number. */
@@ -58,7 +62,68 @@ export function parseIpv4(text: string): Result<number> {
   return ok(value);
 }
 
+/**
+ * The common case, hex groups and at most one '::', scanned without
+ * allocating; anything else (an IPv4 tail, a mistake) returns null and goes
+ * through the careful parser below, which also words the errors.
+ */
+function scanIpv6(text: string): bigint | null {
+  const groups = [0, 0, 0, 0, 0, 0, 0, 0];
+  let count = 0;
+  let gap = -1;
+  let digits = 0;
+  let value = 0;
+  const end = text.length;
+  let i = 0;
+  if (end >= 2 && text.charCodeAt(0) === 58) {
+    if (text.charCodeAt(1) !== 58) return null;
+    gap = 0;
+    i = 2;
+    if (end === 2) return 0n;
+  }
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i);
+    let nibble: number;
+    if (c >= 48 && c <= 57) nibble = c - 48;
+    else if (c >= 97 && c <= 102) nibble = c - 87;
+    else if (c >= 65 && c <= 70) nibble = c - 55;
+    else if (c === 58) {
+      if (digits === 0) {
+        // '::' in the middle; a second one, or ':::' is for the careful parser.
+        if (gap !== -1 || i === 0 || text.charCodeAt(i - 1) !== 58) return null;
+        gap = count;
+        if (i === end - 1) break;
+        continue;
+      }
+      if (count === 8) return null;
+      groups[count++] = value;
+      digits = 0;
+      value = 0;
+      if (i === end - 1) return null;
+      continue;
+    } else return null;
+    if (++digits > 4) return null;
+    value = value * 16 + nibble;
+  }
+  if (digits > 0) {
+    if (count === 8) return null;
+    groups[count++] = value;
+  }
+  if (gap === -1) {
+    if (count !== 8) return null;
+  } else {
+    if (count > 7) return null;
+    const tail = count - gap;
+    for (let k = 0; k < tail; k++) groups[7 - k] = groups[count - 1 - k]!;
+    for (let k = gap; k < 8 - tail; k++) groups[k] = 0;
+  }
+  const word = (a: number, b: number): bigint => BigInt(groups[a]! * 65536 + groups[b]!);
+  return (word(0, 1) << 96n) | (word(2, 3) << 64n) | (word(4, 5) << 32n) | word(6, 7);
+}
+
 export function parseIpv6(text: string): Result<bigint> {
+  const fast = scanIpv6(text);
+  if (fast !== null) return ok(fast);
   if (text.includes('%')) return err(`Zone identifiers are not permitted in '${text}'`);
   const parts = text.split(':');
   if (parts.length < 3) return err(`At least 3 parts expected from '${text}'`);
@@ -157,11 +222,16 @@ export function formatIpv4(address: number): string {
   return `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
 }
 
+const LOW_32 = 0xffffffffn;
+
 /** RFC 5952 §4: lower case, no leading zeros, the longest run (≥ 2) of zero groups as `::`, first run on a tie. */
 export function formatIpv6(address: bigint): string {
-  const hex = address.toString(16).padStart(32, '0');
-  const groups: number[] = new Array<number>(8);
-  for (let i = 0; i < 8; i++) groups[i] = parseInt(hex.slice(i * 4, i * 4 + 4), 16);
+  const groups = [0, 0, 0, 0, 0, 0, 0, 0];
+  for (let w = 0; w < 4; w++) {
+    const word = Number((address >> BigInt(96 - 32 * w)) & LOW_32);
+    groups[2 * w] = Math.floor(word / 65536);
+    groups[2 * w + 1] = word % 65536;
+  }
   let bestStart = -1;
   let bestLength = 1;
   for (let i = 0; i < 8; ) {

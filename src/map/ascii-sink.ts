@@ -3,6 +3,8 @@
  * hundred megabytes of port ranges; writing digits straight into bytes avoids
  * building (and collecting) millions of short JavaScript strings.
  */
+const encoder = new TextEncoder();
+
 export class AsciiSink {
   private bytes: Uint8Array;
   private used = 0;
@@ -27,6 +29,10 @@ export class AsciiSink {
   /** Appends text known to be ASCII (JSON produced by us, addresses, digits). */
   text(value: string): void {
     this.reserve(value.length);
+    if (value.length > 24) {
+      this.used += encoder.encodeInto(value, this.bytes.subarray(this.used)).written;
+      return;
+    }
     for (let i = 0; i < value.length; i++) this.bytes[this.used++] = value.charCodeAt(i);
   }
 

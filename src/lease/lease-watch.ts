@@ -14,9 +14,12 @@
  * watch starts (before `ready` resolves; `null` if there is no file), then
  * once per real change of content; `null` means the file is gone. A read
  * error is reported through `onError` as one line and nothing is emitted,
- * so the caller keeps its last good lease. Nothing throws out of here.
+ * so the caller keeps its last good lease. A directory missing at the start
+ * is reported through `onError` (chokidar cannot watch inside it once it
+ * appears; dhcp6leased's /var/db/dhcp6leased is part of the base system).
+ * Nothing throws out of here.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
@@ -110,7 +113,18 @@ export function watchLeaseFile(path: string, opts: LeaseWatchOptions): LeaseWatc
 
   const ready = new Promise<void>((resolveReady) => {
     watcher.once('ready', () => resolveReady());
-  }).then(() => check());
+  })
+    .then(async () => {
+      // chokidar cannot watch inside a directory that does not exist yet; say so instead of waiting silently.
+      const found = await stat(directory).then(
+        (s) => (s.isDirectory() ? null : 'not a directory'),
+        (e: NodeJS.ErrnoException) => e.code ?? 'cannot stat',
+      );
+      if (found !== null && !closed) {
+        safely(() => opts.onError(`${directory}: cannot watch: ${found}; lease changes will not be seen until the watch is restarted`));
+      }
+    })
+    .then(() => check());
 
   return {
     ready,

@@ -147,6 +147,15 @@ describe('watchLeaseFile', () => {
     await rmdir(lease);
   });
 
+  it('says so when the directory does not exist, and reports no file', async () => {
+    lease = join(dir, 'absent', 'em0');
+    await start();
+    expect(changes).toEqual([null]);
+    expect(errors).toEqual([
+      `${join(dir, 'absent')}: cannot watch: ENOENT; lease changes will not be seen until the watch is restarted`,
+    ]);
+  });
+
   it('reports nothing after close', async () => {
     await start();
     await watch!.close();

@@ -11,6 +11,10 @@
  *   S46_V4V6BIND     -      -      0..1
  *   S46_PORTPARAMS   only inside S46_RULE / S46_V4V6BIND
  *
+ * lw4o6 with several BRs: kept in order like MAP-E (the caller uses the
+ * first); a reading stricter than "at least one" would refuse a reply the
+ * client can still use.
+ *
  * RFC 7598 §5 says a client receiving a container that breaks Table 1
  * discards the container; here that is an error naming the problem, so the
  * caller can log it and keep its last good lease (DESIGN.md §4). An option

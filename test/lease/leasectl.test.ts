@@ -65,7 +65,7 @@ describe('queryLeasectl against a fake dhcp6leasectl', () => {
       [
         '#!/bin/sh',
         `printf '%s\\n' "$*" >> '${log}'`,
-        'if [ "$2" = "hang0" ]; then sleep 5; fi',
+        'if [ "$2" = "hang0" ]; then exec sleep 5; fi',
         `if [ "$1" = "-l" ] && [ "$2" = "em0" ]; then cat '${fixture}'; exit 0; fi`,
         'echo "dhcp6leasectl: non-autoconf interface $2" >&2',
         'exit 1',

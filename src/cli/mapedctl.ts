@@ -5,13 +5,17 @@
 import { Command } from 'commander';
 import { registerCalc } from './calc-command.js';
 import { registerDecode } from './decode-command.js';
+import { registerControl } from './ctl-commands.js';
+import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
 import { VERSION } from '../version.js';
 
 const program = new Command('mapedctl')
   .description('control the MAP-E CE daemon maped(8)')
   .version(VERSION, '-V, --version')
+  .option('-s <socket>', 'control socket of maped', DEFAULT_SOCKET_PATH)
   .showHelpAfterError();
 
+registerControl(program);
 registerCalc(program);
 registerDecode(program);
 

@@ -1,0 +1,136 @@
+/**
+ * The mapedctl commands that talk to a running maped over its control socket.
+ */
+import type { Command } from 'commander';
+import { ControlError, request } from '../control/client.js';
+import {
+  DEFAULT_SOCKET_PATH,
+  MessageResultSchema,
+  PortsResultSchema,
+  RulesResultSchema,
+  StatusSchema,
+  type ControlCommand,
+  type Status,
+} from '../control/protocol.js';
+import { formatPortRanges } from './port-ranges.js';
+
+function socketOf(command: Command): string {
+  let top: Command = command;
+  while (top.parent) top = top.parent;
+  return top.opts<{ s?: string }>().s ?? DEFAULT_SOCKET_PATH;
+}
+
+async function ask(command: Command, what: ControlCommand): Promise<unknown> {
+  try {
+    return await request(socketOf(command), what);
+  } catch (e) {
+    if (e instanceof ControlError) {
+      process.stderr.write(`mapedctl: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+function row(label: string, value: string): string {
+  return `${`${label}:`.padEnd(12)}${value}`;
+}
+
+export function describeStatus(status: Status): string {
+  const lines = [row('state', status.reason === null ? status.state : `${status.state} (${status.reason})`)];
+  if (status.lease) {
+    const l = status.lease;
+    const dhcp = [l.dhcpState, l.expiresAt && `expires ${l.expiresAt}`].filter(Boolean).join(', ');
+    lines.push(row('lease', `${l.interface} ${l.endUserPrefix}${dhcp ? ` (${dhcp})` : ''}`));
+  } else {
+    lines.push(row('lease', 'none'));
+  }
+  if (status.rule) {
+    const r = status.rule;
+    lines.push(row('rule', `${r.ipv6Prefix} ${r.ipv4Prefix} ea-len ${r.eaLen} psid-offset ${r.psidOffset} (${r.origin})`));
+  }
+  if (status.map) {
+    const m = status.map;
+    lines.push(row('IPv4', m.ipv4PrefixLen === 32 ? m.ipv4 : `${m.ipv4}/${m.ipv4PrefixLen}`));
+    lines.push(
+      row(
+        'PSID',
+        m.psidLen === 0 ? 'none (address not shared)' : `${m.psid}/${m.psidLen} offset ${m.psidOffset} (${m.psidOffset}/${m.psidLen}/${m.psid})`,
+      ),
+    );
+    lines.push(row('ports', `${m.portCount} in ${m.portSets.length} ranges: ${formatPortRanges(m.portSets)}`));
+    lines.push(row('CE IPv6', m.ceIPv6));
+    lines.push(row('BR', m.br));
+  }
+  if (status.tunnel) lines.push(row('tunnel', `${status.tunnel.interface} mtu ${status.tunnel.mtu ?? 'unknown'}`));
+  const portset = status.pf.portset;
+  lines.push(
+    row(
+      'pf',
+      `anchor "${status.pf.anchor}"${portset ? `, port set ${portset}` : ''}` +
+        (portset === 'stock' ? ' (ICMP echo ids not confined to the port set: stock pf)' : ''),
+    ),
+  );
+  if (status.lastApply) {
+    const a = status.lastApply;
+    lines.push(row('last apply', `${a.at} ${a.ok ? 'ok' : 'failed'}, ${a.commands} commands${a.error ? `: ${a.error}` : ''}`));
+  }
+  if (status.nextRetryAt) lines.push(row('next retry', status.nextRetryAt));
+  for (const warning of status.warnings) lines.push(row('warning', warning));
+  return lines.join('\n') + '\n';
+}
+
+export function registerControl(program: Command): void {
+  program
+    .command('status')
+    .description('show the state of maped')
+    .option('--json', 'print one JSON object')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const status = StatusSchema.parse(await ask(command, 'status'));
+      process.stdout.write(options.json ? JSON.stringify(status) + '\n' : describeStatus(status));
+    });
+
+  const show = program.command('show').description('show rules or ports');
+  show
+    .command('rules')
+    .description('the MAP rules in use, decoded')
+    .option('--json', 'print one JSON object')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const result = RulesResultSchema.parse(await ask(command, 'show rules'));
+      if (options.json) return void process.stdout.write(JSON.stringify(result) + '\n');
+      if (result.rules.length === 0) return void process.stdout.write('no rules\n');
+      for (const r of result.rules) {
+        const ports = r.psidLen === null ? '' : ` psid-len ${r.psidLen}${r.psid === null ? '' : ` psid ${r.psid}`}`;
+        process.stdout.write(
+          `${r.origin} ${r.fmr ? 'fmr ' : ''}${r.ipv6Prefix} ${r.ipv4Prefix} ea-len ${r.eaLen} psid-offset ${r.psidOffset}${ports}${r.br ? ` br ${r.br}` : ''}\n`,
+        );
+      }
+    });
+  show
+    .command('ports')
+    .description('the port set, one range per line')
+    .option('--json', 'print one JSON object')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const result = PortsResultSchema.parse(await ask(command, 'show ports'));
+      if (options.json) return void process.stdout.write(JSON.stringify(result) + '\n');
+      process.stdout.write(result.portSets.map(([first, last]) => `${first}-${last}\n`).join(''));
+    });
+
+  program
+    .command('reload')
+    .description('reload the configuration file')
+    .action(async (_options: unknown, command: Command) => {
+      const result = MessageResultSchema.parse(await ask(command, 'reload'));
+      process.stdout.write(`${result.message}\n`);
+    });
+
+  program
+    .command('log')
+    .description('log verbose | log brief')
+    .argument('<level>', 'verbose or brief')
+    .action(async (level: string, _options: unknown, command: Command) => {
+      if (level !== 'verbose' && level !== 'brief') command.error(`mapedctl: log: expected verbose or brief, not "${level}"`);
+      const result = MessageResultSchema.parse(await ask(command, level === 'verbose' ? 'log verbose' : 'log brief'));
+      process.stdout.write(`${result.message}\n`);
+    });
+}

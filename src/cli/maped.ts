@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+/**
+ * maped(8): the MAP-E Customer Edge daemon.
+ *
+ *   maped [-dnv] [-f file] [-s socket] [--dry-run]
+ */
+import type { Server } from 'node:net';
+import { Command } from 'commander';
+import { DEFAULT_CONFIG_PATH, loadConfig, printConfig, type MapedConfig } from '../config/index.js';
+import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
+import { startControlServer, stopControlServer } from '../control/server.js';
+import { Engine } from '../daemon/engine.js';
+import { createLogger } from '../daemon/log.js';
+import { createOpenBSDDriver } from '../daemon/openbsd-driver.js';
+import { acquirePidFile, releasePidFile } from '../daemon/pid-file.js';
+import { systemLeaseSources } from '../daemon/lease-reading.js';
+import { dryRunReport } from '../daemon/dry-run.js';
+import { watchLeaseFile } from '../lease/index.js';
+import { VERSION } from '../version.js';
+
+interface Flags {
+  d?: boolean;
+  n?: boolean;
+  v: number;
+  f?: string;
+  s?: string;
+  dryRun?: boolean;
+  logJson?: boolean;
+}
+
+const program = new Command('maped')
+  .description('MAP-E Customer Edge daemon (RFC 7597, RFC 7598)')
+  .version(VERSION, '-V, --version')
+  .option('-d', 'do not daemonize: stay in the foreground, log to stderr')
+  .option('-n', 'check the configuration file and exit')
+  .option('-v', 'verbose; twice with -n prints the configuration', (_value: string, previous: number) => previous + 1, 0)
+  .option('-f <file>', 'configuration file', DEFAULT_CONFIG_PATH)
+  .option('-s <socket>', 'control socket', DEFAULT_SOCKET_PATH)
+  .option('--dry-run', 'compute and print the plan, run no command')
+  .option('--log-json', 'log pino JSON lines instead of sentences')
+  .helpOption('-h, --help')
+  .showHelpAfterError();
+
+program.parse(process.argv);
+const flags = program.opts<Flags>();
+const configPath = flags.f ?? DEFAULT_CONFIG_PATH;
+const socketPath = flags.s ?? DEFAULT_SOCKET_PATH;
+
+function die(message: string): never {
+  process.stderr.write(`maped: ${message}\n`);
+  process.exit(1);
+}
+
+const loaded = loadConfig(configPath);
+if (!loaded.ok) die(loaded.error);
+let config: MapedConfig = loaded.value;
+
+if (flags.n) {
+  if (flags.v > 0) process.stdout.write(printConfig(config));
+  process.stderr.write('configuration OK\n');
+  process.exit(0);
+}
+
+const log = createLogger({ verbose: flags.v > 0, json: flags.logJson === true });
+const driver = createOpenBSDDriver(log);
+
+if (flags.dryRun && !flags.d) {
+  // One look, one plan, printed; nothing runs. The README's first command.
+  const text = await dryRunReport(config, systemLeaseSources, driver);
+  process.stdout.write(text.report);
+  process.exit(text.ok ? 0 : 1);
+}
+
+const acquired = acquirePidFile(config.stateDir);
+if (!acquired.ok) die(acquired.error);
+const pidFile = acquired.value;
+process.title = 'maped';
+
+const engine = new Engine({ config, driver, log, leaseSources: systemLeaseSources, dryRun: flags.dryRun === true });
+
+let watcher = watchLeaseFile(config.leaseFile, {
+  debounceMs: 100,
+  onChange: () => void engine.wake('lease file changed'),
+  onError: (message) => log.warn(message),
+});
+
+async function reload(): Promise<string> {
+  const next = loadConfig(configPath);
+  if (!next.ok) {
+    log.warn(`reload refused, keeping the running configuration: ${next.error}`);
+    throw new Error(`reload refused: ${next.error}`);
+  }
+  if (next.value.leaseFile !== config.leaseFile) {
+    await watcher.close();
+    watcher = watchLeaseFile(next.value.leaseFile, {
+      debounceMs: 100,
+      onChange: () => void engine.wake('lease file changed'),
+      onError: (message) => log.warn(message),
+    });
+  }
+  config = next.value;
+  await engine.reload(config);
+  return 'configuration reloaded';
+}
+
+let server: Server;
+try {
+  server = await startControlServer(socketPath, async (command) => {
+    switch (command) {
+      case 'status':
+        return engine.status();
+      case 'show rules':
+        return engine.showRules();
+      case 'show ports':
+        return engine.showPorts();
+      case 'reload':
+        return { message: await reload() };
+      case 'log verbose':
+        log.level = 'debug';
+        return { message: 'logging verbose' };
+      case 'log brief':
+        log.level = 'info';
+        return { message: 'logging brief' };
+    }
+  });
+} catch (e) {
+  releasePidFile(pidFile);
+  die(`control socket ${socketPath}: ${(e as Error).message}`);
+}
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info(`${signal}: stopping (on-exit ${config.onExit})`);
+  await watcher.close();
+  await engine.stop(config.onExit === 'teardown');
+  await stopControlServer(server, socketPath);
+  releasePidFile(pidFile);
+  process.exit(0);
+}
+
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGHUP', () => {
+  log.info('SIGHUP: reloading configuration');
+  reload().catch(() => undefined);
+});
+
+log.info(`maped ${VERSION} starting: wan ${config.wan}, lease ${config.leaseFile}${flags.dryRun ? ', dry run' : ''}`);
+await watcher.ready;
+await engine.wake('start');

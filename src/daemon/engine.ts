@@ -1,0 +1,305 @@
+/**
+ * The reconcile loop. Every input event (lease file changed, lease expiry,
+ * reload, retry timer) leads to one thing: recompute the whole pipeline from
+ * the inputs and converge the system to it. Nothing is replayed; a result
+ * equal to what is applied runs no command (DESIGN.md §1, §4).
+ *
+ * Last good wins: a lease or option that does not parse keeps the applied
+ * configuration and only sets `reason`. Only a lease that is gone or expired
+ * withdraws it.
+ */
+import type { Logger } from 'pino';
+import type { MapedConfig } from '../config/index.js';
+import type { DaemonState, RuleView, Status } from '../control/protocol.js';
+import { formatIpv4, formatIpv4Prefix, formatIpv6, formatIpv6Prefix } from '../map/index.js';
+import { VERSION } from '../version.js';
+import type { Driver, DriverReport } from './driver.js';
+import { readLease, type LeaseSources, type LeaseReading } from './lease-reading.js';
+import { selectMapping, staticRuleViews, type Mapping } from './select-mapping.js';
+
+/** Capped exponential backoff for failed applies: 1 s, 2 s, 4 s … 5 min. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(300_000, 1000 * 2 ** Math.min(attempt, 16));
+}
+
+export interface EngineOptions {
+  config: MapedConfig;
+  driver: Driver;
+  log: Logger;
+  leaseSources: LeaseSources;
+  dryRun?: boolean;
+}
+
+export class Engine {
+  private config: MapedConfig;
+  private readonly driver: Driver;
+  private readonly log: Logger;
+  private readonly sources: LeaseSources;
+  private readonly dryRun: boolean;
+
+  private state: DaemonState = 'starting';
+  private reason: string | null = null;
+  private reading: LeaseReading | null = null;
+  private mapping: Mapping | null = null;
+  private rules: readonly RuleView[] = [];
+  private appliedKey: string | null = null;
+  private lastReport: { at: Date; report: DriverReport } | null = null;
+  private warnings: readonly string[] = [];
+  /** The lease warnings last logged, so a repeated one is said once. */
+  private leaseWarnings = '';
+
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryAt: Date | null = null;
+  private expiryTimer: NodeJS.Timeout | null = null;
+
+  constructor(options: EngineOptions) {
+    this.config = options.config;
+    this.driver = options.driver;
+    this.log = options.log;
+    this.sources = options.leaseSources;
+    this.dryRun = options.dryRun ?? false;
+    this.rules = staticRuleViews(this.config.rules);
+  }
+
+  /** Asks for a convergence; calls while one runs coalesce into one more run. */
+  wake(why: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.log.debug(`wake: ${why}`);
+    if (this.running !== null) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.convergeOnce();
+      } while (this.again && !this.stopped);
+      this.running = null;
+    })();
+    return this.running;
+  }
+
+  /** SIGHUP: the caller parsed the new file; a bad one never reaches here. */
+  reload(config: MapedConfig): Promise<void> {
+    this.config = config;
+    this.appliedKey = null;
+    this.log.info('configuration reloaded');
+    return this.wake('reload');
+  }
+
+  /** Stops timers; with `teardown`, removes what maped configured. */
+  async stop(teardown: boolean): Promise<void> {
+    this.stopped = true;
+    this.clearTimers();
+    if (this.running) await this.running;
+    if (teardown && this.appliedKey !== null) {
+      const report = await this.driver.converge(null, { dryRun: this.dryRun });
+      this.log.info(report.ok ? 'on-exit teardown done' : `on-exit teardown failed: ${report.error}`);
+    }
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.retryTimer = this.expiryTimer = null;
+    this.retryAt = null;
+  }
+
+  private setState(state: DaemonState, reason: string | null): void {
+    if (state !== this.state || reason !== this.reason) {
+      const text = reason === null ? state : `${state}: ${reason}`;
+      if (state === 'degraded' || state === 'error') this.log.warn(`state ${text}`);
+      else this.log.info(`state ${text}`);
+    }
+    this.state = state;
+    this.reason = reason;
+  }
+
+  private async convergeOnce(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.retryAt = null;
+
+    const reading = await readLease(this.sources, this.config);
+    if (reading.kind === 'unreadable') {
+      // Last good wins: keep what is applied, say why we do not move.
+      this.log.warn(reading.error);
+      this.setState(this.appliedKey !== null ? this.state : 'error', reading.error);
+      return;
+    }
+    this.reading = reading;
+    this.scheduleExpiry(reading);
+    if (reading.kind === 'lease') {
+      const said = reading.warnings.join('\n');
+      if (said !== this.leaseWarnings) for (const warning of reading.warnings) this.log.warn(warning);
+      this.leaseWarnings = said;
+    }
+
+    if (reading.kind === 'none') {
+      await this.withdraw(reading.reason);
+      return;
+    }
+
+    const selection = selectMapping(this.config, {
+      interface: this.config.wan,
+      endUserPrefix: reading.endUserPrefix,
+      s46: reading.s46,
+    });
+    this.rules = selection.rules;
+    if (!selection.ok) {
+      this.log.warn(selection.reason);
+      this.setState(this.appliedKey !== null ? this.state : 'error', selection.reason);
+      return;
+    }
+    const mapping = selection.mapping;
+    const key = mappingKey(mapping, this.config);
+    if (key === this.appliedKey && this.lastReport?.report.ok) {
+      this.setState('active', null);
+      return;
+    }
+    for (const warning of mapping.warnings) this.log.warn(warning);
+    this.setState('applying', null);
+    const report = await this.driver.converge({ mapping, config: this.config }, { dryRun: this.dryRun });
+    this.lastReport = { at: new Date(), report };
+    this.warnings = [...(reading.kind === 'lease' ? reading.warnings : []), ...mapping.warnings, ...report.warnings];
+    for (const argv of report.commands) this.log.debug(`ran: ${argv.join(' ')}`);
+    if (!report.ok) {
+      this.scheduleRetry(report.error ?? 'apply failed');
+      return;
+    }
+    this.attempt = 0;
+    this.mapping = mapping;
+    this.appliedKey = key;
+    const p = mapping.params;
+    if (report.commands.length > 0) {
+      this.log.info(
+        `MAP-E active: ${formatIpv4(p.ipv4)} psid ${p.psid}/${p.psidLen} (${p.portCount} ports) via ${formatIpv6(mapping.br)}`,
+      );
+    }
+    this.setState('active', null);
+  }
+
+  private async withdraw(reason: string): Promise<void> {
+    if (this.appliedKey === null && this.state !== 'active' && this.state !== 'degraded') {
+      this.setState(this.state === 'withdrawn' ? 'withdrawn' : 'waiting', reason);
+      return;
+    }
+    this.setState('applying', reason);
+    const report = await this.driver.converge(null, { dryRun: this.dryRun });
+    this.lastReport = { at: new Date(), report };
+    if (!report.ok) {
+      this.scheduleRetry(`withdrawing: ${report.error ?? 'failed'}`);
+      return;
+    }
+    this.attempt = 0;
+    this.appliedKey = null;
+    this.mapping = null;
+    this.log.info(`MAP-E withdrawn: ${reason}`);
+    this.setState('withdrawn', reason);
+  }
+
+  private scheduleRetry(error: string): void {
+    const delay = retryDelayMs(this.attempt++);
+    this.retryAt = new Date(Date.now() + delay);
+    this.setState('degraded', `${error}; retry in ${Math.round(delay / 1000)} s`);
+    this.retryTimer = setTimeout(() => void this.wake('retry'), delay);
+    this.retryTimer.unref?.();
+  }
+
+  private scheduleExpiry(reading: LeaseReading): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (reading.kind !== 'lease' || reading.remainingMs === null) return;
+    // Re-ask dhcp6leasectl just after the lease would run out: a renewal that
+    // rewrote the file with the same content is only visible there.
+    this.expiryTimer = setTimeout(() => void this.wake('lease expiry'), reading.remainingMs + 1000);
+  }
+
+  status(): Status {
+    const reading = this.reading?.kind === 'lease' ? this.reading : null;
+    const mapping = this.mapping;
+    const report = this.lastReport;
+    return {
+      state: this.state,
+      reason: this.reason,
+      lease:
+        reading === null
+          ? null
+          : {
+              source: 'file',
+              interface: this.config.wan,
+              endUserPrefix: formatIpv6Prefix(reading.endUserPrefix),
+              dhcpState: reading.dhcpState,
+              expiresAt: reading.expiresAt?.toISOString() ?? null,
+            },
+      rule: mapping === null ? null : { ...mapping.rule, origin: mapping.origin },
+      map:
+        mapping === null
+          ? null
+          : {
+              ipv4: formatIpv4(mapping.params.ipv4),
+              ipv4PrefixLen: mapping.params.ipv4PrefixLen,
+              psidOffset: mapping.params.psidOffset,
+              psidLen: mapping.params.psidLen,
+              psid: mapping.params.psid,
+              ceIPv6: formatIpv6(mapping.params.ceIPv6),
+              br: formatIpv6(mapping.br),
+              portSets: mapping.params.portSets.map(([first, last]) => [first, last] as [number, number]),
+              portCount: mapping.params.portCount,
+            },
+      tunnel:
+        mapping === null ? null : { interface: this.config.tunnel.interface, mtu: report?.report.mtu ?? null },
+      pf: { anchor: this.config.pf.anchor, portset: mapping === null ? null : report?.report.portset ?? null },
+      lastApply:
+        report === null
+          ? null
+          : {
+              at: report.at.toISOString(),
+              ok: report.report.ok,
+              commands: report.report.commands.length,
+              error: report.report.error,
+            },
+      nextRetryAt: this.retryAt?.toISOString() ?? null,
+      warnings: [...this.warnings],
+      pid: process.pid,
+      version: VERSION,
+    };
+  }
+
+  showRules(): { rules: RuleView[] } {
+    return { rules: [...this.rules] };
+  }
+
+  showPorts(): { psidOffset: number | null; psidLen: number | null; psid: number | null; portSets: [number, number][] } {
+    const p = this.mapping?.params;
+    return {
+      psidOffset: p?.psidOffset ?? null,
+      psidLen: p?.psidLen ?? null,
+      psid: p?.psid ?? null,
+      portSets: p?.portSets.map(([first, last]) => [first, last] as [number, number]) ?? [],
+    };
+  }
+}
+
+/** What must be equal for two results to need no command: everything the plan is made of. */
+function mappingKey(mapping: Mapping, config: MapedConfig): string {
+  const p = mapping.params;
+  return JSON.stringify([
+    formatIpv4(p.ipv4),
+    p.ipv4PrefixLen,
+    p.psidOffset,
+    p.psidLen,
+    p.psid,
+    formatIpv6(p.ceIPv6),
+    formatIpv6(mapping.br),
+    config.wan,
+    config.tunnel,
+    config.natFrom.map(formatIpv4Prefix),
+    config.pf,
+  ]);
+}
+

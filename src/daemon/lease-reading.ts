@@ -1,0 +1,100 @@
+/**
+ * One look at the lease: the file dhcp6leased(8) writes, checked against
+ * `dhcp6leasectl -l` because the file is never removed on expiry
+ * (OPENBSD.md §1). The result says whether there is a lease, none, or one we
+ * cannot read — the last keeps the last good configuration in place.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { MapedConfig } from '../config/index.js';
+import type { S46Options } from '../dhcpv6/index.js';
+import { parseLeaseFile, queryLeasectl, type LeasectlStatus } from '../lease/index.js';
+import { formatIpv6Prefix, type Ipv6Prefix, type Result } from '../map/index.js';
+
+export type LeaseReading =
+  | {
+      readonly kind: 'lease';
+      readonly endUserPrefix: Ipv6Prefix;
+      readonly s46: S46Options;
+      readonly dhcpState: string | null;
+      readonly expiresAt: Date | null;
+      /** Until the lease runs out, as dhcp6leasectl counts; null when unknown. */
+      readonly remainingMs: number | null;
+      readonly warnings: readonly string[];
+    }
+  | { readonly kind: 'none'; readonly reason: string }
+  | { readonly kind: 'unreadable'; readonly error: string };
+
+export interface LeaseSources {
+  /** The file's text, or null when it does not exist. Throws on other errors. */
+  readFile(path: string): Promise<string | null>;
+  /** `dhcp6leasectl -l <if>`, or null when the tool is not installed. */
+  leasectl(toolPath: string, iface: string): Promise<Result<LeasectlStatus> | null>;
+}
+
+export const systemLeaseSources: LeaseSources = {
+  async readFile(path) {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  },
+  async leasectl(toolPath, iface) {
+    if (!existsSync(toolPath)) return null;
+    return queryLeasectl(toolPath, iface);
+  },
+};
+
+const EMPTY_S46: S46Options = { mapE: [], mapT: [], lw4o6: [] };
+
+export async function readLease(sources: LeaseSources, config: MapedConfig, now = new Date()): Promise<LeaseReading> {
+  let text: string | null;
+  try {
+    text = await sources.readFile(config.leaseFile);
+  } catch (e) {
+    return { kind: 'unreadable', error: `lease ${config.leaseFile}: ${(e as Error).message}` };
+  }
+  if (text === null) return { kind: 'none', reason: `no lease file ${config.leaseFile}` };
+  const parsed = parseLeaseFile(text, config.leaseFile);
+  if (!parsed.ok) return { kind: 'unreadable', error: `lease ${parsed.error}` };
+  const first = [...parsed.value.prefixes].sort((a, b) => a.ia - b.ia)[0];
+  if (first === undefined) return { kind: 'none', reason: `lease ${config.leaseFile} holds no delegated prefix` };
+  const endUserPrefix = first.prefix;
+  let s46 = parsed.value.s46 ?? EMPTY_S46;
+
+  const warnings: string[] = [];
+  let dhcpState: string | null = null;
+  let remainingMs: number | null = null;
+  const status = await sources.leasectl(config.tools.dhcp6leasectl, config.wan);
+  if (status === null) {
+    warnings.push(`${config.tools.dhcp6leasectl} not found: lease validity is not checked`);
+  } else if (!status.ok) {
+    // A failing tool is not an expired lease: keep going on the file alone.
+    warnings.push(`dhcp6leasectl: ${status.error}`);
+  } else {
+    dhcpState = status.value.state;
+    const listed = status.value.prefixes.some(
+      (p) => p.length === endUserPrefix.length && p.address === endUserPrefix.address,
+    );
+    if (!listed || status.value.leaseSeconds === 0) {
+      return {
+        kind: 'none',
+        reason: `lease for ${formatIpv6Prefix(endUserPrefix)} on ${config.wan} is not current (dhcp6leased: ${status.value.state})`,
+      };
+    }
+    if (status.value.leaseSeconds !== null) remainingMs = status.value.leaseSeconds * 1000;
+    // The earlier Perl maped's dhcp6leased patch shows the MAP-E options only there.
+    if (s46.mapE.length === 0 && status.value.s46 !== undefined) s46 = status.value.s46;
+  }
+  return {
+    kind: 'lease',
+    endUserPrefix,
+    s46,
+    dhcpState,
+    expiresAt: remainingMs === null ? null : new Date(now.getTime() + remainingMs),
+    remainingMs,
+    warnings,
+  };
+}

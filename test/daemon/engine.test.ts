@@ -1,0 +1,169 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { MapedConfig } from '../../src/config/index.js';
+import type { Driver, DriverReport, Target } from '../../src/daemon/driver.js';
+import { Engine, retryDelayMs } from '../../src/daemon/engine.js';
+import type { LeaseSources } from '../../src/daemon/lease-reading.js';
+import { ok } from '../../src/map/index.js';
+import type { LeasectlStatus } from '../../src/lease/index.js';
+import { parseIpv6Prefix } from '../../src/map/index.js';
+
+const LEASE_FILE = '/var/db/dhcp6leased/em0';
+const EXAMPLE_S46 =
+  's46 94 00590015001018c00002002820010db800005d000406000000005a001020010db8ffff00000000000000000001';
+
+function config(): MapedConfig {
+  return {
+    wan: 'em0',
+    leaseFile: LEASE_FILE,
+    tunnel: { interface: 'gif0', mtu: 'auto' },
+    natFrom: [],
+    pf: { anchor: 'maped', portset: 'auto' },
+    interfaceId: 'rfc7597',
+    rules: [],
+    onExit: 'keep',
+    tools: { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl' },
+    stateDir: '/var/db/maped',
+  };
+}
+
+/** A driver that records targets and can be told to fail. */
+class RecordingDriver implements Driver {
+  calls: (Target | null)[] = [];
+  failing = false;
+  async converge(target: Target | null): Promise<DriverReport> {
+    this.calls.push(target);
+    return {
+      ok: !this.failing,
+      commands: this.failing ? [] : [['/sbin/ifconfig', 'gif0', 'up']],
+      anchorText: null,
+      error: this.failing ? 'step 1 (/sbin/pfctl -a maped -f -): stdin:1: syntax error' : null,
+      mtu: 1460,
+      portset: 'kernel',
+      warnings: [],
+    };
+  }
+}
+
+class Sources implements LeaseSources {
+  text: string | null = `ia_pd 0 2001:db8:12:3400:: 56\n${EXAMPLE_S46}\n`;
+  leasectlStatus: LeasectlStatus | null = null;
+  async readFile(): Promise<string | null> {
+    return this.text;
+  }
+  async leasectl() {
+    return this.leasectlStatus === null ? null : ok(this.leasectlStatus);
+  }
+}
+
+function setup() {
+  const driver = new RecordingDriver();
+  const sources = new Sources();
+  const engine = new Engine({ config: config(), driver, log: pino({ level: 'silent' }), leaseSources: sources });
+  return { driver, sources, engine };
+}
+
+describe('Engine', () => {
+  it('applies the first lease and reports active with the derived values', async () => {
+    const { driver, engine } = setup();
+    await engine.wake('test');
+    expect(driver.calls).toHaveLength(1);
+    const status = engine.status();
+    expect(status.state).toBe('active');
+    expect(status.map).toMatchObject({ ipv4: '192.0.2.18', psid: 52, psidLen: 8, ceIPv6: '2001:db8:12:3400:0:c000:212:34', br: '2001:db8:ffff::1' });
+    expect(status.rule?.origin).toBe('dhcpv6');
+    expect(status.lastApply).toMatchObject({ ok: true, commands: 1, error: null });
+  });
+
+  it('renewal with identical lease runs no command', async () => {
+    const { driver, engine } = setup();
+    await engine.wake('first');
+    await engine.wake('renewal');
+    await engine.wake('renewal');
+    expect(driver.calls).toHaveLength(1);
+  });
+
+  it('a malformed lease keeps the applied configuration and sets reason', async () => {
+    const { driver, sources, engine } = setup();
+    await engine.wake('first');
+    sources.text = 'ia_pd 0 2001:db8:12:3400:: 56\ns46 94 0059zz\n';
+    await engine.wake('garbage');
+    expect(driver.calls).toHaveLength(1);
+    const status = engine.status();
+    expect(status.state).toBe('active');
+    expect(status.reason).toMatch(/^lease \/var\/db\/dhcp6leased\/em0:2: /);
+    expect(status.map?.ipv4).toBe('192.0.2.18');
+  });
+
+  it('a new prefix is applied again', async () => {
+    const { driver, sources, engine } = setup();
+    await engine.wake('first');
+    sources.text = `ia_pd 0 2001:db8:12:5600:: 56\n${EXAMPLE_S46}\n`;
+    await engine.wake('new prefix');
+    expect(driver.calls).toHaveLength(2);
+    expect(engine.status().map).toMatchObject({ psid: 0x56, ceIPv6: '2001:db8:12:5600:0:c000:212:56' });
+  });
+
+  it('a lease that dhcp6leasectl no longer lists is withdrawn', async () => {
+    const { driver, sources, engine } = setup();
+    const eup = parseIpv6Prefix('2001:db8:12:3400::/56');
+    if (!eup.ok) throw new Error(eup.error);
+    sources.leasectlStatus = { interface: 'em0', state: 'Bound', prefixes: [eup.value], leaseSeconds: 600 };
+    await engine.wake('first');
+    expect(engine.status().lease).toMatchObject({ dhcpState: 'Bound' });
+    expect(engine.status().lease?.expiresAt).not.toBeNull();
+    sources.leasectlStatus = { interface: 'em0', state: 'Init', prefixes: [], leaseSeconds: null };
+    await engine.wake('expiry');
+    expect(driver.calls.at(-1)).toBeNull();
+    const status = engine.status();
+    expect(status.state).toBe('withdrawn');
+    expect(status.reason).toMatch(/not current \(dhcp6leased: Init\)/);
+    expect(status.map).toBeNull();
+    await engine.stop(false);
+  });
+
+  it('a failed apply is degraded with a retry time, and recovers on the next try', async () => {
+    const { driver, engine } = setup();
+    driver.failing = true;
+    await engine.wake('first');
+    let status = engine.status();
+    expect(status.state).toBe('degraded');
+    expect(status.reason).toMatch(/^step 1 .*syntax error; retry in 1 s$/);
+    expect(status.nextRetryAt).not.toBeNull();
+    driver.failing = false;
+    await engine.wake('retry');
+    status = engine.status();
+    expect(status.state).toBe('active');
+    expect(status.nextRetryAt).toBeNull();
+    await engine.stop(false);
+  });
+
+  it('no lease file: waiting, and nothing is run', async () => {
+    const { driver, sources, engine } = setup();
+    sources.text = null;
+    await engine.wake('start');
+    expect(engine.status()).toMatchObject({ state: 'waiting', reason: `no lease file ${LEASE_FILE}` });
+    expect(driver.calls).toHaveLength(0);
+  });
+
+  it('stop with teardown removes what was applied', async () => {
+    const { driver, engine } = setup();
+    await engine.wake('first');
+    await engine.stop(true);
+    expect(driver.calls).toHaveLength(2);
+    expect(driver.calls[1]).toBeNull();
+  });
+
+  it('backs off exponentially, capped at five minutes', () => {
+    expect([0, 1, 2, 3, 8, 9, 30].map(retryDelayMs)).toEqual([1000, 2000, 4000, 8000, 256000, 300000, 300000]);
+  });
+
+  it('shows the rules and the ports', async () => {
+    const { engine } = setup();
+    await engine.wake('first');
+    expect(engine.showRules().rules).toEqual([
+      expect.objectContaining({ ipv6Prefix: '2001:db8::/40', ipv4Prefix: '192.0.2.0/24', eaLen: 16, origin: 'dhcpv6', br: '2001:db8:ffff::1' }),
+    ]);
+    expect(engine.showPorts().portSets[0]).toEqual([1232, 1235]);
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * The ifconfig(8), route(8) and pfctl(8) invocations maped uses, as argv
+ * arrays without the program path (the paths come from maped.conf `tool`).
+ * Forms and their sources: DESIGN.md §3.4, OPENBSD.md §2-4.
+ */
+import { formatIpv4, formatIpv6 } from '../map/index.js';
+import { GIF_PEER } from './desired-state.js';
+import { PORTSET_PROBE } from './pf-anchor.js';
+
+export type Tool = 'ifconfig' | 'route' | 'pfctl';
+
+export interface Command {
+  readonly tool: Tool;
+  readonly args: readonly string[];
+  /** Text written to the program's standard input (`pfctl -f -`). */
+  readonly stdin?: string;
+}
+
+const ifconfig = (...args: string[]): Command => ({ tool: 'ifconfig', args });
+const route = (...args: string[]): Command => ({ tool: 'route', args });
+const pfctl = (...args: string[]): Command => ({ tool: 'pfctl', args });
+
+export const argv = {
+  showInterface: (name: string): Command => ifconfig(name),
+  gifCreate: (gif: string): Command => ifconfig(gif, 'create'),
+  gifDestroy: (gif: string): Command => ifconfig(gif, 'destroy'),
+  /** Both ends must be IPv6; the source must not be :: or multicast (if_gif.c). */
+  gifTunnel: (gif: string, ce: bigint, br: bigint): Command => ifconfig(gif, 'tunnel', formatIpv6(ce), formatIpv6(br)),
+  /** `deletetunnel` no longer exists; `-tunnel` is the only spelling (ifconfig.c). */
+  gifDeleteTunnel: (gif: string): Command => ifconfig(gif, '-tunnel'),
+  gifMtu: (gif: string, mtu: number): Command => ifconfig(gif, 'mtu', String(mtu)),
+  /** Without `alias`, ifconfig replaces the interface's first IPv4 address. */
+  gifInet: (gif: string, ipv4: number): Command => ifconfig(gif, 'inet', formatIpv4(ipv4), GIF_PEER, 'netmask', '255.255.255.255'),
+  gifInetDelete: (gif: string, ipv4: number): Command => ifconfig(gif, 'inet', formatIpv4(ipv4), 'delete'),
+  gifUp: (gif: string): Command => ifconfig(gif, 'up'),
+  /** The CE address as a local /128 overrides dhcp6leased's reject route for the whole PD (7.8). */
+  wanAliasAdd: (wan: string, ce: bigint): Command => ifconfig(wan, 'inet6', formatIpv6(ce), 'prefixlen', '128', 'alias'),
+  wanAliasDelete: (wan: string, ce: bigint): Command => ifconfig(wan, 'inet6', formatIpv6(ce), 'delete'),
+  routeGetDefault: (): Command => route('-n', 'get', '-inet', 'default'),
+  routeAddDefault: (label: string): Command => route('-n', 'add', '-inet', 'default', GIF_PEER, '-label', label),
+  routeChangeDefault: (label: string): Command => route('-n', 'change', '-inet', 'default', GIF_PEER, '-label', label),
+  routeDeleteDefault: (): Command => route('-n', 'delete', '-inet', 'default', GIF_PEER),
+  showAnchor: (anchor: string): Command => pfctl('-a', anchor, '-sr'),
+  /**
+   * `-o none`: the ruleset optimiser may merge or reorder rules (pfctl(8) `-o`),
+   * and the order of the stock-mode probability rules is what makes them fair.
+   */
+  loadAnchor: (anchor: string, text: string): Command => ({ tool: 'pfctl', args: ['-o', 'none', '-a', anchor, '-f', '-'], stdin: text }),
+  /** With -a, `-F all` flushes only that anchor's rules and tables (pfctl.c). */
+  flushAnchor: (anchor: string): Command => pfctl('-a', anchor, '-F', 'all'),
+  /** States are global; a state carries its pass rule's label (pfctl(8) `-k label`). */
+  killStates: (label: string): Command => pfctl('-k', 'label', '-k', label),
+  portsetProbe: (): Command => ({ tool: 'pfctl', args: ['-nf', '-'], stdin: PORTSET_PROBE }),
+};
+
+/** How a command reads in logs and error messages: `ifconfig gif0 tunnel A B`. */
+export function describeCommand(command: Command): string {
+  return [command.tool, ...command.args].join(' ');
+}

@@ -1,0 +1,153 @@
+/**
+ * What maped wants OpenBSD to look like for one MAP-E mapping (DESIGN.md §3.4):
+ * a gif(4) tunnel from the CE IPv6 address to the BR, the shared IPv4 address
+ * on it, the CE /128 on the WAN, an IPv4 default route through the tunnel and
+ * the pf anchor that maps sources into the port set. Pure: values in, value out.
+ */
+import { err, ok, type Ipv4Prefix, type MapParams, type PortRange, type Result } from '../map/index.js';
+
+/** gif(4): GIF_MTU_MIN 1280, GIF_MTU_MAX 8192 (sys/net/if_gif.c); other values fail with EINVAL. */
+export const GIF_MTU_MIN = 1280;
+export const GIF_MTU_MAX = 8192;
+
+/** IPv6 header (RFC 8200 §3): what IPv4-in-IPv6 encapsulation costs (RFC 7597 §8.3.1). */
+export const ENCAPSULATION_OVERHEAD = 40;
+
+/** IPv4 + TCP headers without options: the MSS is the tunnel MTU minus these. */
+export const TCP_IPV4_HEADERS = 40;
+
+/** The point-to-point peer on gif: a placeholder, the tunnel has no IPv4 next hop (OPENBSD.md §2). */
+export const GIF_PEER = '0.0.0.1';
+
+/** Route label and pf rule label (DESIGN.md §3.4). */
+export const DEFAULT_LABEL = 'maped';
+
+/**
+ * How pf confines NAT source ports:
+ * - kernel: the map-e-portset patch, one rule per source;
+ * - stock: one `port lo:hi` rule per contiguous range, spread with `probability`;
+ * - unrestricted: the address is not shared (psid-len 0), plain `nat-to (gif0)`.
+ */
+export type PortsetMode = 'kernel' | 'stock' | 'unrestricted';
+
+export interface DesiredState {
+  readonly wan: string;
+  readonly tunnel: string;
+  readonly mtu: number;
+  /** TCP MSS clamp for SYNs leaving the tunnel: mtu − 40. */
+  readonly maxMss: number;
+  readonly ceIPv6: bigint;
+  readonly br: bigint;
+  readonly ipv4: number;
+  readonly ipv4PrefixLen: number;
+  readonly psidOffset: number;
+  readonly psidLen: number;
+  readonly psid: number;
+  /** The ranges NAT may use, port 0 already removed. */
+  readonly portSets: readonly PortRange[];
+  readonly natFrom: readonly Ipv4Prefix[];
+  readonly anchor: string;
+  readonly label: string;
+  readonly portset: PortsetMode;
+  /** Operator-facing facts to show in status and logs (one sentence each). */
+  readonly warnings: readonly string[];
+}
+
+export interface DesiredStateInput {
+  readonly wan: string;
+  readonly tunnel: string;
+  /** A fixed tunnel MTU, or 'auto' = WAN MTU − 40. */
+  readonly mtu: number | 'auto';
+  /** The WAN MTU as read from `ifconfig <wan>`; required for 'auto'. */
+  readonly wanMtu: number | null;
+  readonly map: Pick<MapParams, 'ipv4' | 'ipv4PrefixLen' | 'psidOffset' | 'psidLen' | 'psid' | 'ceIPv6' | 'portSets'>;
+  readonly br: bigint;
+  readonly natFrom: readonly Ipv4Prefix[];
+  readonly anchor: string;
+  /** The mode in force: 'auto' must be resolved first (detectPortsetSupport in src/apply). */
+  readonly portset: 'kernel' | 'stock';
+  readonly label?: string;
+}
+
+/** pf anchor and label names end up in argv and pf.conf text: keep them to plain names. */
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/;
+/** OpenBSD interface names: driver name + unit (IFNAMSIZ 16). */
+const IFNAME = /^[a-z]+[0-9]+$/;
+
+export const ICMP_NOT_CONFINED =
+  'stock pf: ICMP echo ids are not confined to the port set (pf_get_sport widens them to 1-65535); only the map-e-portset kernel patch confines them';
+
+export function resolveTunnelMtu(mtu: number | 'auto', wan: string, wanMtu: number | null): Result<number> {
+  let value: number;
+  let origin: string;
+  if (mtu === 'auto') {
+    if (wanMtu === null) return err(`tunnel mtu auto: the MTU of ${wan} is unknown`);
+    value = wanMtu - ENCAPSULATION_OVERHEAD;
+    origin = ` (${wan} mtu ${wanMtu} - ${ENCAPSULATION_OVERHEAD})`;
+  } else {
+    value = mtu;
+    origin = '';
+  }
+  if (!Number.isInteger(value) || value < GIF_MTU_MIN || value > GIF_MTU_MAX) {
+    return err(`tunnel mtu ${value}${origin} is outside the gif(4) range ${GIF_MTU_MIN}-${GIF_MTU_MAX}`);
+  }
+  return ok(value);
+}
+
+/**
+ * Port 0 can never be a NAT source port: with a = 0 the PSID 0 block starts at
+ * 0 (RFC 7597 Appendix B.2 Example 2; MAP.md §6 pitfall 6), so start it at 1.
+ */
+export function usablePortRanges(ranges: readonly PortRange[]): PortRange[] {
+  const out: PortRange[] = [];
+  for (const [first, last] of ranges) {
+    const from = Math.max(first, 1);
+    if (from <= last) out.push([from, last]);
+  }
+  return out;
+}
+
+export function desiredState(input: DesiredStateInput): Result<DesiredState> {
+  if (!IFNAME.test(input.wan)) return err(`wan interface name "${input.wan}" is not an interface name`);
+  if (!/^gif[0-9]+$/.test(input.tunnel)) return err(`tunnel interface "${input.tunnel}" is not a gif(4) interface`);
+  if (!NAME.test(input.anchor)) return err(`pf anchor name "${input.anchor}" must be letters, digits, _ . -`);
+  const label = input.label ?? DEFAULT_LABEL;
+  if (!NAME.test(label)) return err(`label "${label}" must be letters, digits, _ . -`);
+  const mtu = resolveTunnelMtu(input.mtu, input.wan, input.wanMtu);
+  if (!mtu.ok) return mtu;
+
+  const { map } = input;
+  const warnings: string[] = [];
+  let portset: PortsetMode = input.portset;
+  if (map.psidLen === 0) {
+    // RFC 7597 §5.2: no PSID, the whole address (or prefix) is ours.
+    portset = 'unrestricted';
+  } else if (portset === 'kernel' && map.psidOffset === 0) {
+    // The patch takes offsets 1-15 only (MAP.md §4); a = 0 is one contiguous block anyway.
+    portset = 'stock';
+    warnings.push('map-e-portset cannot express psid-offset 0: using one port range rule');
+  }
+  if (portset === 'stock') warnings.push(ICMP_NOT_CONFINED);
+  const portSets = portset === 'unrestricted' ? [] : usablePortRanges(map.portSets);
+  if (portset !== 'unrestricted' && portSets.length === 0) return err('the port set is empty');
+
+  return ok({
+    wan: input.wan,
+    tunnel: input.tunnel,
+    mtu: mtu.value,
+    maxMss: mtu.value - TCP_IPV4_HEADERS,
+    ceIPv6: map.ceIPv6,
+    br: input.br,
+    ipv4: map.ipv4 >>> 0,
+    ipv4PrefixLen: map.ipv4PrefixLen,
+    psidOffset: map.psidOffset,
+    psidLen: map.psidLen,
+    psid: map.psid,
+    portSets,
+    natFrom: [...input.natFrom],
+    anchor: input.anchor,
+    label,
+    portset,
+    warnings,
+  });
+}

@@ -1,0 +1,8 @@
+/** OpenBSD configuration maped drives (DESIGN.md §3.4): pure planning values, renderers and output parsers. */
+export * from './command-argv.js';
+export * from './desired-state.js';
+export * from './ifconfig-output.js';
+export * from './pf-anchor.js';
+export * from './pf-probability.js';
+export * from './pfctl-output.js';
+export * from './route-output.js';

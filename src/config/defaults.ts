@@ -1,0 +1,28 @@
+/** Defaults of maped.conf(5); the manual page states the same values. */
+import type { InterfaceIdMode, OnExit, PortsetMode, ToolName } from './types.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/maped.conf';
+
+/** dhcp6leased(8) writes its lease for interface <if> to this directory (OPENBSD.md §1). */
+export const DHCP6LEASED_LEASE_DIR = '/var/db/dhcp6leased';
+
+export function defaultLeaseFile(wan: string): string {
+  return `${DHCP6LEASED_LEASE_DIR}/${wan}`;
+}
+
+export const DEFAULT_TUNNEL_INTERFACE = 'gif0';
+export const DEFAULT_PF_ANCHOR = 'maped';
+export const DEFAULT_PORTSET: PortsetMode = 'auto';
+export const DEFAULT_INTERFACE_ID: InterfaceIdMode = 'rfc7597';
+export const DEFAULT_ON_EXIT: OnExit = 'keep';
+export const DEFAULT_STATE_DIR = '/var/db/maped';
+
+export const DEFAULT_TOOLS: Readonly<Record<ToolName, string>> = {
+  ifconfig: '/sbin/ifconfig',
+  route: '/sbin/route',
+  pfctl: '/sbin/pfctl',
+  dhcp6leasectl: '/usr/sbin/dhcp6leasectl',
+};
+
+/** Limits on `include`: deeper nesting is refused, as is a file that includes itself. */
+export const MAX_INCLUDE_DEPTH = 8;

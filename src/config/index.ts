@@ -1,0 +1,19 @@
+/** maped.conf(5): grammar in, validated config out, canonical text back (DESIGN.md §3.5). */
+export type { InterfaceIdMode, MapedConfig, OnExit, PortsetMode, StaticRule, ToolName } from './types.js';
+export {
+  DEFAULT_CONFIG_PATH,
+  DEFAULT_INTERFACE_ID,
+  DEFAULT_ON_EXIT,
+  DEFAULT_PF_ANCHOR,
+  DEFAULT_PORTSET,
+  DEFAULT_STATE_DIR,
+  DEFAULT_TOOLS,
+  DEFAULT_TUNNEL_INTERFACE,
+  MAX_INCLUDE_DEPTH,
+  defaultLeaseFile,
+} from './defaults.js';
+export { CONFIG_KEYWORDS } from './keywords.js';
+export { MTU_MAX, MTU_MIN } from './schema.js';
+export { parseConfig, type ReadFile } from './parse.js';
+export { loadConfig } from './load.js';
+export { printConfig } from './print.js';

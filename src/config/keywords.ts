@@ -1,0 +1,81 @@
+/**
+ * The words of the maped.conf(5) grammar, by the place they may appear, and
+ * the "did you mean" suggestion for a misspelt one.
+ */
+
+export const TOP_LEVEL_KEYWORDS = [
+  'include',
+  'interface-id',
+  'lease',
+  'nat',
+  'on-exit',
+  'pf',
+  'rule',
+  'state-dir',
+  'tool',
+  'tunnel',
+  'wan',
+] as const;
+
+export const RULE_KEYWORDS = ['br', 'ea-len', 'ipv4-prefix', 'ipv6-prefix', 'psid', 'psid-len', 'psid-offset'] as const;
+
+export const PF_KEYWORDS = ['anchor', 'portset'] as const;
+export const PORTSET_KEYWORDS = ['auto', 'kernel', 'stock'] as const;
+export const INTERFACE_ID_KEYWORDS = ['draft03', 'rfc7597'] as const;
+export const ON_EXIT_KEYWORDS = ['keep', 'teardown'] as const;
+export const TOOL_KEYWORDS = ['dhcp6leasectl', 'ifconfig', 'pfctl', 'route'] as const;
+
+/**
+ * Every word the grammar gives a meaning to, sorted like the keyword table of
+ * a parse.y. maped.conf.5 documents each one; a test holds the two together.
+ */
+export const CONFIG_KEYWORDS: readonly string[] = [
+  ...new Set<string>([
+    ...TOP_LEVEL_KEYWORDS,
+    ...RULE_KEYWORDS,
+    ...PF_KEYWORDS,
+    ...PORTSET_KEYWORDS,
+    ...INTERFACE_ID_KEYWORDS,
+    ...ON_EXIT_KEYWORDS,
+    ...TOOL_KEYWORDS,
+    'file', // lease file
+    'from', // nat from
+    'mtu', // tunnel … mtu
+  ]),
+].sort();
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * The closest candidate to a misspelt word, if it is close enough to be a
+ * plausible typo (at most two edits, and fewer than half the word).
+ */
+export function closestKeyword(word: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best !== null && bestDistance <= 2 && bestDistance * 2 < Math.max(word.length, best.length) ? best : null;
+}
+
+/** ` (did you mean "tunnel"?)`, or nothing. */
+export function didYouMean(word: string, candidates: readonly string[]): string {
+  const suggestion = closestKeyword(word, candidates);
+  return suggestion === null ? '' : ` (did you mean "${suggestion}"?)`;
+}

@@ -1,0 +1,455 @@
+/**
+ * The maped.conf(5) parser: a hand-written recursive descent over the
+ * tokenizer's stream, in the shape of a parse.y grammar. It reads syntax and
+ * records every value with the position it came from; the zod schema then
+ * judges the values, and its first issue is reported at that position.
+ *
+ * Pure: the only way out is the `readFile` callback, used for `include`.
+ */
+import { posix } from 'node:path';
+import { err, ok, type Result } from '../map/index.js';
+import {
+  DEFAULT_INTERFACE_ID,
+  DEFAULT_ON_EXIT,
+  DEFAULT_PF_ANCHOR,
+  DEFAULT_PORTSET,
+  DEFAULT_STATE_DIR,
+  DEFAULT_TOOLS,
+  DEFAULT_TUNNEL_INTERFACE,
+  MAX_INCLUDE_DEPTH,
+  defaultLeaseFile,
+} from './defaults.js';
+import {
+  INTERFACE_ID_KEYWORDS,
+  ON_EXIT_KEYWORDS,
+  PF_KEYWORDS,
+  PORTSET_KEYWORDS,
+  RULE_KEYWORDS,
+  TOOL_KEYWORDS,
+  TOP_LEVEL_KEYWORDS,
+  didYouMean,
+} from './keywords.js';
+import { ConfigSyntaxError, fail, locatedMessage, type Position } from './position.js';
+import { mapedConfigSchema, type RawConfig, type RawRule } from './schema.js';
+import { Lexer, describeToken, type Token } from './tokenizer.js';
+import type { InterfaceIdMode, MapedConfig, OnExit, PortsetMode, ToolName } from './types.js';
+
+export type ReadFile = (path: string) => string | null;
+
+interface Source {
+  readonly file: string;
+  readonly lexer: Lexer;
+  peeked: Token | null;
+}
+
+/** `a, b or c` */
+function alternatives(words: readonly string[]): string {
+  return words.length === 1 ? words[0]! : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
+}
+
+const NUMBER = /^[0-9]+$/;
+const MACRO_NAME = /^[A-Za-z0-9_]+$/;
+
+class Parser {
+  private readonly sources: Source[] = [];
+  private readonly macros = new Map<string, string>();
+  /** Issue path (`rules.0.eaLen`) → where its value was written, in file order. */
+  private readonly positions = new Map<string, Position>();
+  /** Single-valued settings already given, for "duplicate" errors. */
+  private readonly given = new Map<string, Position>();
+
+  private wan: string | undefined;
+  private leaseFile: string | undefined;
+  private tunnel: { interface: string; mtu: number | 'auto' } | undefined;
+  private readonly natFrom: string[] = [];
+  private anchor: string | undefined;
+  private portset: PortsetMode | undefined;
+  private interfaceId: InterfaceIdMode | undefined;
+  private readonly rules: RawRule[] = [];
+  private onExit: OnExit | undefined;
+  private readonly tools: Partial<Record<ToolName, string>> = {};
+  private stateDir: string | undefined;
+
+  constructor(
+    private readonly topFile: string,
+    text: string,
+    private readonly readFile: ReadFile,
+  ) {
+    this.push(topFile, text);
+  }
+
+  private push(file: string, text: string): void {
+    const lexer = new Lexer(text, file, (name) => this.macros.get(name));
+    this.sources.push({ file, lexer, peeked: null });
+  }
+
+  private get source(): Source {
+    return this.sources[this.sources.length - 1]!;
+  }
+
+  private peek(): Token {
+    const source = this.source;
+    source.peeked ??= source.lexer.next();
+    return source.peeked;
+  }
+
+  private next(): Token {
+    const token = this.peek();
+    this.source.peeked = null;
+    return token;
+  }
+
+  private record(key: string, at: Position): void {
+    this.positions.set(key, at);
+  }
+
+  /** Refuses a second occurrence of a single-valued setting. */
+  private once(key: string, label: string, at: Position): void {
+    const first = this.given.get(key);
+    if (first !== undefined) {
+      const where = first.file === at.file ? `line ${first.line}` : `${first.file}:${first.line}`;
+      fail(at, `duplicate ${label}, first set at ${where}`);
+    }
+    this.given.set(key, at);
+  }
+
+  // --- token expectations -------------------------------------------------
+
+  /** A value: a bare word or a quoted string (OpenBSD's STRING). */
+  private value(context: string, expected: string): Token {
+    const token = this.next();
+    if (token.kind === 'word' || token.kind === 'string') return token;
+    return fail(token.at, `${context}: expected ${expected}, got ${describeToken(token)}`);
+  }
+
+  /** One of a fixed set of bare words; a quoted word is a string, not a keyword, as in parse.y. */
+  private keyword<T extends string>(choices: readonly T[], context: string): { word: T; at: Position } {
+    const token = this.next();
+    if (token.kind === 'word' && (choices as readonly string[]).includes(token.text)) return { word: token.text as T, at: token.at };
+    const hint = token.kind === 'word' ? didYouMean(token.text, choices) : '';
+    return fail(token.at, `${context}: expected ${alternatives(choices)}, got ${describeToken(token)}${hint}`);
+  }
+
+  /** A bare decimal number (OpenBSD's NUMBER: a quoted "16" is a string). */
+  private number(context: string): { value: number; at: Position } {
+    const token = this.next();
+    if (token.kind === 'word' && NUMBER.test(token.text)) return { value: Number(token.text), at: token.at };
+    return fail(token.at, `${context}: expected a number, got ${describeToken(token)}`);
+  }
+
+  /** The end of a statement: a newline, the end of a file, or (inside a block) its closing brace. */
+  private end(inBlock = false): void {
+    const token = this.peek();
+    if (token.kind === 'newline') {
+      this.next();
+      return;
+    }
+    if (token.kind === 'eof' || (inBlock && token.kind === '}')) return;
+    fail(token.at, `syntax error: unexpected ${describeToken(token)}, expected end of line`);
+  }
+
+  // --- grammar ------------------------------------------------------------
+
+  parse(): RawConfig {
+    for (;;) {
+      const token = this.next();
+      if (token.kind === 'newline') continue;
+      if (token.kind === 'eof') {
+        if (this.sources.length === 1) break;
+        this.sources.pop();
+        continue;
+      }
+      if (token.kind === '}') fail(token.at, 'unbalanced brace: "}" without a matching "{"');
+      if (token.kind !== 'word') fail(token.at, `syntax error: expected a keyword, got ${describeToken(token)}`);
+      if (this.peek().kind === '=') this.macro(token);
+      else this.statement(token);
+    }
+    return this.finish();
+  }
+
+  /** `name = "value" …`: adjacent strings are joined with a space, as parse.y's `string` rule does. */
+  private macro(name: Token): void {
+    const equals = this.next();
+    if (!MACRO_NAME.test(name.text)) fail(name.at, `invalid macro name "${name.text}" (letters, digits and "_" only)`);
+    const parts: string[] = [];
+    for (;;) {
+      const token = this.peek();
+      if (token.kind === 'newline' || token.kind === 'eof') break;
+      if (token.kind !== 'word' && token.kind !== 'string') {
+        fail(token.at, `macro ${name.text}: unexpected ${describeToken(token)} in value (quote it)`);
+      }
+      parts.push(this.next().text);
+    }
+    if (parts.length === 0) fail(equals.at, `macro ${name.text}: missing value`);
+    this.macros.set(name.text, parts.join(' '));
+    this.end();
+  }
+
+  private statement(keyword: Token): void {
+    const at = keyword.at;
+    switch (keyword.text) {
+      case 'wan': {
+        const name = this.value('wan', 'an interface name');
+        this.once('wan', 'wan', at);
+        this.wan = name.text;
+        this.record('wan', name.at);
+        break;
+      }
+      case 'lease': {
+        this.keyword(['file'], 'lease');
+        const path = this.value('lease file', 'a path');
+        this.once('leaseFile', 'lease file', at);
+        this.leaseFile = path.text;
+        this.record('leaseFile', path.at);
+        break;
+      }
+      case 'tunnel':
+        this.tunnelStatement(at);
+        break;
+      case 'nat':
+        this.natStatement();
+        break;
+      case 'pf': {
+        const sub = this.keyword(PF_KEYWORDS, 'pf');
+        if (sub.word === 'anchor') {
+          const name = this.value('pf anchor', 'an anchor name');
+          this.once('pf.anchor', 'pf anchor', at);
+          this.anchor = name.text;
+          this.record('pf.anchor', name.at);
+        } else {
+          const mode = this.keyword(PORTSET_KEYWORDS, 'pf portset');
+          this.once('pf.portset', 'pf portset', at);
+          this.portset = mode.word;
+          this.record('pf.portset', mode.at);
+        }
+        break;
+      }
+      case 'interface-id': {
+        const mode = this.keyword(INTERFACE_ID_KEYWORDS, 'interface-id');
+        this.once('interfaceId', 'interface-id', at);
+        this.interfaceId = mode.word;
+        this.record('interfaceId', mode.at);
+        break;
+      }
+      case 'rule':
+        this.ruleBlock(at);
+        break;
+      case 'on-exit': {
+        const mode = this.keyword(ON_EXIT_KEYWORDS, 'on-exit');
+        this.once('onExit', 'on-exit', at);
+        this.onExit = mode.word;
+        this.record('onExit', mode.at);
+        break;
+      }
+      case 'tool': {
+        const tool = this.keyword(TOOL_KEYWORDS, 'tool');
+        const path = this.value(`tool ${tool.word}`, 'an absolute path');
+        this.once(`tools.${tool.word}`, `tool ${tool.word}`, at);
+        this.tools[tool.word] = path.text;
+        this.record(`tools.${tool.word}`, path.at);
+        break;
+      }
+      case 'state-dir': {
+        const path = this.value('state-dir', 'a path');
+        this.once('stateDir', 'state-dir', at);
+        this.stateDir = path.text;
+        this.record('stateDir', path.at);
+        break;
+      }
+      case 'include':
+        this.include(this.value('include', 'a file name'));
+        return;
+      default:
+        if ((RULE_KEYWORDS as readonly string[]).includes(keyword.text)) fail(at, `${keyword.text} is only allowed inside a rule block`);
+        fail(at, `unknown keyword "${keyword.text}"${didYouMean(keyword.text, TOP_LEVEL_KEYWORDS)}`);
+    }
+    this.end();
+  }
+
+  /** `tunnel gifN [mtu auto|N]` */
+  private tunnelStatement(at: Position): void {
+    const name = this.value('tunnel', 'an interface name');
+    this.once('tunnel', 'tunnel', at);
+    this.record('tunnel.interface', name.at);
+    let mtu: number | 'auto' = 'auto';
+    const next = this.peek();
+    if (next.kind === 'word' && next.text === 'mtu') {
+      this.next();
+      const value = this.next();
+      if (value.kind === 'word' && value.text === 'auto') mtu = 'auto';
+      else if (value.kind === 'word' && NUMBER.test(value.text)) mtu = Number(value.text);
+      else fail(value.at, `mtu: expected auto or a number, got ${describeToken(value)}`);
+      this.record('tunnel.mtu', value.at);
+    }
+    this.tunnel = { interface: name.text, mtu };
+  }
+
+  /** `nat from <prefix>` or `nat from { <prefix> … }`; repeated statements add to one list. */
+  private natStatement(): void {
+    this.keyword(['from'], 'nat');
+    const add = (token: Token): void => {
+      this.record(`natFrom.${this.natFrom.length}`, token.at);
+      this.natFrom.push(token.text);
+    };
+    if (this.peek().kind !== '{') {
+      add(this.value('nat from', 'an IPv4 prefix or a { } list'));
+      return;
+    }
+    const open = this.next();
+    for (;;) {
+      const token = this.next();
+      if (token.kind === 'newline' || token.kind === ',') continue;
+      if (token.kind === '}') return;
+      if (token.kind === 'eof') fail(open.at, 'unbalanced brace: "{" is never closed');
+      if (token.kind === 'word' || token.kind === 'string') add(token);
+      else fail(token.at, `nat from: unexpected ${describeToken(token)} in list`);
+    }
+  }
+
+  /** `rule { … }`, one statement per line. */
+  private ruleBlock(at: Position): void {
+    const index = this.rules.length;
+    const key = `rules.${index}`;
+    this.record(key, at);
+    const open = this.next();
+    if (open.kind !== '{') fail(open.at, `rule: expected "{", got ${describeToken(open)}`);
+    const rule: RawRule = {};
+    this.rules.push(rule);
+    const field = (name: keyof RawRule, label: string, statement: Position, value: Position): void => {
+      this.once(`${key}.${name}`, label, statement);
+      this.record(`${key}.${name}`, value);
+    };
+    for (;;) {
+      const token = this.next();
+      if (token.kind === 'newline') continue;
+      if (token.kind === '}') return;
+      if (token.kind === 'eof') fail(open.at, 'unbalanced brace: "{" is never closed');
+      if (token.kind !== 'word') fail(token.at, `rule: expected a keyword, got ${describeToken(token)}`);
+      switch (token.text) {
+        case 'ipv6-prefix':
+        case 'ipv4-prefix':
+        case 'br': {
+          const name = token.text === 'br' ? 'br' : token.text === 'ipv6-prefix' ? 'ipv6Prefix' : 'ipv4Prefix';
+          const value = this.value(token.text, token.text === 'br' ? 'an IPv6 address' : 'a prefix');
+          field(name, token.text, token.at, value.at);
+          rule[name] = value.text;
+          break;
+        }
+        case 'ea-len':
+        case 'psid-offset': {
+          const name = token.text === 'ea-len' ? 'eaLen' : 'psidOffset';
+          const value = this.number(token.text);
+          field(name, token.text, token.at, value.at);
+          rule[name] = value.value;
+          break;
+        }
+        case 'psid-len': {
+          const value = this.number('psid-len');
+          field('psidLen', 'psid-len', token.at, value.at);
+          rule.psidLen = value.value;
+          const next = this.peek();
+          if (next.kind === 'word' && next.text === 'psid') {
+            this.next();
+            const psid = this.number('psid');
+            field('psid', 'psid', next.at, psid.at);
+            rule.psid = psid.value;
+          }
+          break;
+        }
+        case 'psid': {
+          const value = this.number('psid');
+          field('psid', 'psid', token.at, value.at);
+          rule.psid = value.value;
+          break;
+        }
+        default:
+          // A top-level keyword here most likely means the block's "}" is missing.
+          if ((TOP_LEVEL_KEYWORDS as readonly string[]).includes(token.text)) {
+            fail(token.at, `${token.text} is not allowed inside a rule block (missing "}"?)`);
+          }
+          fail(token.at, `unknown rule keyword "${token.text}"${didYouMean(token.text, RULE_KEYWORDS)}`);
+      }
+      this.end(true);
+    }
+  }
+
+  /**
+   * `include "file"`: the file is read in place, as pf.conf does; a relative
+   * name is taken from the including file's directory, so a config tree can
+   * be moved as a whole.
+   */
+  private include(name: Token): void {
+    this.end();
+    const dir = posix.dirname(this.source.file);
+    const file = posix.isAbsolute(name.text) ? posix.normalize(name.text) : posix.join(dir, name.text);
+    const chain = this.sources.map((source) => source.file);
+    if (chain.includes(file)) fail(name.at, `include loop: ${[...chain, file].join(' -> ')}`);
+    if (chain.length > MAX_INCLUDE_DEPTH) {
+      fail(name.at, `include nested deeper than ${MAX_INCLUDE_DEPTH}: ${[...chain, file].join(' -> ')}`);
+    }
+    const text = this.readFile(file);
+    if (text === null) fail(name.at, `cannot read include file "${file}"`);
+    this.push(file, text);
+  }
+
+  private finish(): RawConfig {
+    if (this.wan === undefined) throw new ConfigSyntaxError(`${this.topFile}: no wan interface (add "wan <interface>")`);
+    return {
+      wan: this.wan,
+      leaseFile: this.leaseFile ?? defaultLeaseFile(this.wan),
+      tunnel: this.tunnel ?? { interface: DEFAULT_TUNNEL_INTERFACE, mtu: 'auto' },
+      natFrom: this.natFrom,
+      pf: { anchor: this.anchor ?? DEFAULT_PF_ANCHOR, portset: this.portset ?? DEFAULT_PORTSET },
+      interfaceId: this.interfaceId ?? DEFAULT_INTERFACE_ID,
+      rules: this.rules,
+      onExit: this.onExit ?? DEFAULT_ON_EXIT,
+      tools: { ...DEFAULT_TOOLS, ...this.tools },
+      stateDir: this.stateDir ?? DEFAULT_STATE_DIR,
+    };
+  }
+
+  /**
+   * The position of an issue's value: the longest recorded prefix of its
+   * path (a rule without ea-len is reported at its `rule` keyword).
+   */
+  locate(path: readonly PropertyKey[]): { at: Position; order: number } | null {
+    const keys = [...this.positions.keys()];
+    for (let length = path.length; length > 0; length--) {
+      const key = path.slice(0, length).map(String).join('.');
+      const at = this.positions.get(key);
+      if (at !== undefined) return { at, order: keys.indexOf(key) };
+    }
+    return null;
+  }
+}
+
+const NO_FILES: ReadFile = () => null;
+
+/**
+ * Parses maped.conf text. `path` names the file in error messages and is the
+ * base for relative `include` names, which `readFile` reads (null: cannot).
+ */
+export function parseConfig(text: string, path: string, readFile: ReadFile = NO_FILES): Result<MapedConfig> {
+  const parser = new Parser(path, text, readFile);
+  let raw: RawConfig;
+  try {
+    raw = parser.parse();
+  } catch (error) {
+    if (error instanceof ConfigSyntaxError) return err(error.message);
+    throw error;
+  }
+  const checked = mapedConfigSchema.safeParse(raw);
+  if (checked.success) return ok(checked.data);
+
+  // Report the issue written first in the file; one without a place names only the file.
+  let first: { message: string; order: number } | null = null;
+  for (const issue of checked.error.issues) {
+    const place = parser.locate(issue.path);
+    const candidate =
+      place === null
+        ? { message: `${path}: ${issue.message}`, order: Infinity }
+        : { message: locatedMessage(place.at, issue.message), order: place.order };
+    if (first === null || candidate.order < first.order) first = candidate;
+  }
+  return err(first?.message ?? `${path}: invalid configuration`);
+}

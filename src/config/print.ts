@@ -1,0 +1,54 @@
+/**
+ * The canonical maped.conf text of a configuration (`maped -nv`, like
+ * printconf.c of OpenBSD's daemons): every setting written out, defaults
+ * included, in a fixed order, so the output shows what is in effect and
+ * parses back to the same configuration.
+ */
+import { formatIpv4Prefix, formatIpv6, formatIpv6Prefix } from '../map/index.js';
+import { TOOL_KEYWORDS } from './keywords.js';
+import type { MapedConfig, StaticRule } from './types.js';
+
+/** A quoted string as the tokenizer reads it back: `\` and `"` escaped. */
+export function quote(text: string): string {
+  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+function printRule(rule: StaticRule): string[] {
+  const lines = [
+    'rule {',
+    `\tipv6-prefix ${formatIpv6Prefix(rule.ipv6Prefix)}`,
+    `\tipv4-prefix ${formatIpv4Prefix(rule.ipv4Prefix)}`,
+    `\tea-len ${rule.eaLen}`,
+    `\tpsid-offset ${rule.psidOffset}`,
+  ];
+  if (rule.psidLen !== null) lines.push(`\tpsid-len ${rule.psidLen}${rule.psid === null ? '' : ` psid ${rule.psid}`}`);
+  // A psid without psid-len cannot be parsed; it is printed so that the printer never hides a value.
+  else if (rule.psid !== null) lines.push(`\tpsid ${rule.psid}`);
+  if (rule.br !== null) lines.push(`\tbr ${formatIpv6(rule.br)}`);
+  lines.push('}');
+  return lines;
+}
+
+export function printConfig(config: MapedConfig): string {
+  const nat = config.natFrom.map(formatIpv4Prefix);
+  const lines = [
+    `wan ${config.wan}`,
+    `lease file ${quote(config.leaseFile)}`,
+    `tunnel ${config.tunnel.interface} mtu ${config.tunnel.mtu}`,
+    nat.length === 0 ? 'nat from { }' : `nat from { ${nat.join(' ')} }`,
+    `pf anchor ${quote(config.pf.anchor)}`,
+    `pf portset ${config.pf.portset}`,
+    `interface-id ${config.interfaceId}`,
+    ...config.rules.flatMap(printRule),
+    `on-exit ${config.onExit}`,
+    ...[...TOOL_KEYWORDS].sort(toolOrder).map((tool) => `tool ${tool} ${quote(config.tools[tool])}`),
+    `state-dir ${quote(config.stateDir)}`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** Tools in the order DESIGN.md §3.5 lists them. */
+const TOOL_ORDER = ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'];
+function toolOrder(a: string, b: string): number {
+  return TOOL_ORDER.indexOf(a) - TOOL_ORDER.indexOf(b);
+}

@@ -1,0 +1,246 @@
+/**
+ * zod schemas from the parser's raw values (words, numbers) to MapedConfig.
+ * Every check whose answer does not depend on the lease lives here; each
+ * issue's message is the reason part of the one-line error, and its path is
+ * mapped back to the token it came from by the parser.
+ */
+import { z } from 'zod';
+import {
+  DEFAULT_PSID_OFFSET,
+  MAX_EA_LEN,
+  formatIpv4Prefix,
+  formatIpv6Prefix,
+  ipv4Mask,
+  ipv6Mask,
+  parseIpv4,
+  parseIpv4Prefix,
+  parseIpv6,
+  parseIpv6Prefix,
+  type Ipv4Prefix,
+  type Ipv6Prefix,
+} from '../map/index.js';
+import type { InterfaceIdMode, MapedConfig, OnExit, PortsetMode, StaticRule, ToolName } from './types.js';
+
+/** Values as the parser read them; prefixes and addresses are still text. */
+export interface RawRule {
+  ipv6Prefix?: string;
+  ipv4Prefix?: string;
+  eaLen?: number;
+  psidOffset?: number;
+  psidLen?: number;
+  psid?: number;
+  br?: string;
+}
+
+export interface RawConfig {
+  wan: string;
+  leaseFile: string;
+  tunnel: { interface: string; mtu: number | 'auto' };
+  natFrom: string[];
+  pf: { anchor: string; portset: PortsetMode };
+  interfaceId: InterfaceIdMode;
+  rules: RawRule[];
+  onExit: OnExit;
+  tools: Record<ToolName, string>;
+  stateDir: string;
+}
+
+/** IFNAMSIZ is 16 on OpenBSD, including the terminating NUL. */
+const IFNAMSIZ = 16;
+/** PF_ANCHOR_NAME_SIZE is 64 in sys/net/pfvar.h, including the terminating NUL. */
+const PF_ANCHOR_NAME_SIZE = 64;
+
+export const MTU_MIN = 1280;
+export const MTU_MAX = 8192;
+
+function integer(keyword: string, min: number, max: number) {
+  const outOfRange = (iss: { input?: unknown }): string => `${keyword} ${String(iss.input)} out of range (${min}-${max})`;
+  return z.number().int().min(min, { error: outOfRange }).max(max, { error: outOfRange });
+}
+
+export const interfaceNameSchema = (keyword: string) =>
+  z
+    .string()
+    .regex(/^[a-z]+[0-9]+$/, { error: (iss) => `${keyword}: invalid interface name "${String(iss.input)}" (expected a driver name and unit, such as em0)` })
+    .max(IFNAMSIZ - 1, { error: (iss) => `${keyword}: interface name "${String(iss.input)}" longer than ${IFNAMSIZ - 1} characters` });
+
+const tunnelInterfaceSchema = interfaceNameSchema('tunnel').regex(/^gif[0-9]+$/, {
+  error: (iss) => `tunnel: "${String(iss.input)}" is not a gif(4) interface (expected gif0, gif1, …)`,
+});
+
+export const mtuSchema = z.union([z.literal('auto'), integer('mtu', MTU_MIN, MTU_MAX)]);
+
+const absolutePath = (keyword: string) =>
+  z
+    .string()
+    .min(1, { error: `${keyword}: empty path` })
+    .refine((path) => path.startsWith('/'), { error: (iss) => `${keyword}: path "${String(iss.input)}" is not absolute` });
+
+const anchorSchema = z
+  .string()
+  .min(1, { error: 'pf anchor: empty anchor name' })
+  .max(PF_ANCHOR_NAME_SIZE - 1, { error: `pf anchor: name longer than ${PF_ANCHOR_NAME_SIZE - 1} characters` })
+  // pf reserves names starting with "_" for itself; "/" separates nested anchors and cannot start one.
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.\-/]*$/, {
+    error: (iss) => `pf anchor: invalid anchor name "${String(iss.input)}" (letters, digits, "_", ".", "-" and "/", not first "_" or "/")`,
+  });
+
+/**
+ * Prefixes with host bits set are refused, not masked: in a MAP rule a stray
+ * bit most likely means a wrong length, and masking it would derive
+ * addresses from a rule the admin did not write.
+ */
+const ipv4PrefixSchema = (keyword: string) =>
+  z.string().transform((text, ctx): Ipv4Prefix => {
+    const prefix = parseIpv4Prefix(text);
+    if (!prefix.ok) {
+      ctx.addIssue({ code: 'custom', message: `${keyword}: invalid IPv4 prefix "${text}": ${prefix.error}` });
+      return z.NEVER;
+    }
+    const address = parseIpv4(text.slice(0, text.indexOf('/')));
+    if (address.ok && (address.value & ~ipv4Mask(prefix.value.length)) !== 0) {
+      ctx.addIssue({ code: 'custom', message: `${keyword}: ${text} has host bits set (did you mean ${formatIpv4Prefix(prefix.value)}?)` });
+      return z.NEVER;
+    }
+    return prefix.value;
+  });
+
+const ipv6PrefixSchema = (keyword: string) =>
+  z.string().transform((text, ctx): Ipv6Prefix => {
+    const prefix = parseIpv6Prefix(text);
+    if (!prefix.ok) {
+      ctx.addIssue({ code: 'custom', message: `${keyword}: invalid IPv6 prefix "${text}": ${prefix.error}` });
+      return z.NEVER;
+    }
+    const address = parseIpv6(text.slice(0, text.indexOf('/')));
+    if (address.ok && (address.value & ~ipv6Mask(prefix.value.length) & ((1n << 128n) - 1n)) !== 0n) {
+      ctx.addIssue({ code: 'custom', message: `${keyword}: ${text} has host bits set (did you mean ${formatIpv6Prefix(prefix.value)}?)` });
+      return z.NEVER;
+    }
+    return prefix.value;
+  });
+
+/** Why an address cannot be a tunnel endpoint, or null if it is a global-scope unicast address. */
+function notUnicast(address: bigint): string | null {
+  if (address === 0n) return 'the unspecified address';
+  if (address === 1n) return 'the loopback address';
+  if (address >> 120n === 0xffn) return 'a multicast address';
+  if (address >> 118n === 0x3fan) return 'a link-local address';
+  if (address >> 32n === 0xffffn) return 'an IPv4-mapped address';
+  return null;
+}
+
+const brSchema = z.string().transform((text, ctx): bigint => {
+  const address = parseIpv6(text);
+  if (!address.ok) {
+    ctx.addIssue({ code: 'custom', message: `br: invalid IPv6 address "${text}": ${address.error}` });
+    return z.NEVER;
+  }
+  const reason = notUnicast(address.value);
+  if (reason !== null) {
+    ctx.addIssue({ code: 'custom', message: `br: ${text} is ${reason}, not a unicast address` });
+    return z.NEVER;
+  }
+  return address.value;
+});
+
+export const staticRuleSchema = z
+  .object({
+    // Optional here only so that a missing one is reported with the rule's position, below.
+    ipv6Prefix: ipv6PrefixSchema('ipv6-prefix').optional(),
+    ipv4Prefix: ipv4PrefixSchema('ipv4-prefix').optional(),
+    eaLen: integer('ea-len', 0, MAX_EA_LEN).optional(),
+    // RFC 7598 §4.5 limits the offset to 15.
+    psidOffset: integer('psid-offset', 0, 15).default(DEFAULT_PSID_OFFSET),
+    psidLen: integer('psid-len', 0, 16).optional(),
+    psid: z.number().int().min(0, { error: 'psid: must not be negative' }).optional(),
+    br: brSchema.optional(),
+  })
+  .superRefine((rule, ctx) => {
+    const { ipv6Prefix, ipv4Prefix, eaLen, psidOffset } = rule;
+    for (const [field, keyword] of [['ipv6Prefix', 'ipv6-prefix'], ['ipv4Prefix', 'ipv4-prefix'], ['eaLen', 'ea-len']] as const) {
+      if (rule[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `rule without ${keyword}` });
+    }
+    const psidLen = rule.psidLen ?? null;
+    const psid = rule.psid ?? null;
+    if (psid !== null && psidLen === null) {
+      ctx.addIssue({ code: 'custom', path: ['psid'], message: 'psid requires psid-len' });
+      return;
+    }
+    if (psid !== null && psidLen !== null && psid >= 2 ** psidLen) {
+      ctx.addIssue({ code: 'custom', path: ['psid'], message: `psid ${psid} does not fit psid-len ${psidLen} (0-${2 ** psidLen - 1})` });
+      return;
+    }
+    if (ipv6Prefix === undefined || ipv4Prefix === undefined || eaLen === undefined) return;
+    // RFC 7597 §5.2: the EA bits follow the rule IPv6 prefix inside 128 bits.
+    if (ipv6Prefix.length + eaLen > 128) {
+      ctx.addIssue({ code: 'custom', path: ['eaLen'], message: `ipv6-prefix length ${ipv6Prefix.length} + ea-len ${eaLen} exceed 128 bits` });
+      return;
+    }
+    // RFC 7597 §5.2: with r + o > 32 the address is shared and the remaining q EA bits are the PSID.
+    const r = ipv4Prefix.length;
+    const shared = r + eaLen >= 32;
+    const q = Math.max(0, r + eaLen - 32);
+    if (shared && psidLen !== null && psidLen !== 0 && psid === null && psidLen !== q) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['psidLen'],
+        message: `psid-len ${psidLen} without psid must equal the ${q} PSID bits of ipv4-prefix /${r} and ea-len ${eaLen}`,
+      });
+      return;
+    }
+    // RFC 7598 §4.5: a PSID length of 0 means "use the EA bits"; port parameters
+    // do not apply when the rule delegates an IPv4 prefix (r + o < 32).
+    const explicit = shared && psidLen !== null && psidLen !== 0;
+    const k = explicit ? psidLen : q;
+    if (psidOffset + k > 16) {
+      const source = explicit ? `psid-len ${k}` : `psid-len ${k} (from ipv4-prefix /${r} and ea-len ${eaLen})`;
+      ctx.addIssue({
+        code: 'custom',
+        path: [explicit ? 'psidLen' : 'eaLen'],
+        message: `psid-offset ${psidOffset} + ${source} exceed 16 bits`,
+      });
+    }
+  })
+  .transform(
+    (rule): StaticRule => ({
+      // The refinements above guarantee these are present.
+      ipv6Prefix: rule.ipv6Prefix!,
+      ipv4Prefix: rule.ipv4Prefix!,
+      eaLen: rule.eaLen!,
+      psidOffset: rule.psidOffset,
+      psidLen: rule.psidLen ?? null,
+      psid: rule.psid ?? null,
+      br: rule.br ?? null,
+    }),
+  );
+
+export const mapedConfigSchema = z
+  .object({
+    wan: interfaceNameSchema('wan'),
+    leaseFile: absolutePath('lease file'),
+    tunnel: z.object({ interface: tunnelInterfaceSchema, mtu: mtuSchema }),
+    natFrom: z.array(ipv4PrefixSchema('nat from')),
+    pf: z.object({ anchor: anchorSchema, portset: z.enum(['auto', 'kernel', 'stock']) }),
+    interfaceId: z.enum(['rfc7597', 'draft03']),
+    rules: z.array(staticRuleSchema),
+    onExit: z.enum(['keep', 'teardown']),
+    tools: z.object({
+      ifconfig: absolutePath('tool ifconfig'),
+      route: absolutePath('tool route'),
+      pfctl: absolutePath('tool pfctl'),
+      dhcp6leasectl: absolutePath('tool dhcp6leasectl'),
+    }),
+    stateDir: absolutePath('state-dir'),
+  })
+  .superRefine((config, ctx) => {
+    if (config.tunnel.interface === config.wan) {
+      ctx.addIssue({ code: 'custom', path: ['tunnel', 'interface'], message: `tunnel: ${config.wan} is also the wan interface` });
+    }
+    const seen = new Set<string>();
+    config.natFrom.forEach((prefix, index) => {
+      const text = formatIpv4Prefix(prefix);
+      if (seen.has(text)) ctx.addIssue({ code: 'custom', path: ['natFrom', index], message: `nat from: duplicate ${text}` });
+      seen.add(text);
+    });
+  }) satisfies z.ZodType<MapedConfig, RawConfig>;

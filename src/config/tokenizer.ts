@@ -1,0 +1,172 @@
+/**
+ * The maped.conf(5) tokenizer, modelled on the yylex() shared by OpenBSD's
+ * parse.y files (pfctl, dhcp6leased, bgpd):
+ *
+ * - `#` starts a comment to the end of the line; `\` before a newline joins
+ *   the lines, also inside comments and quoted strings;
+ * - `"…"` and `'…'` are strings; inside them `\"` (or `\'`) and `\\` stand for
+ *   the character itself, and macros are not expanded;
+ * - `$name` at the start of a token is replaced by the macro's text, which is
+ *   tokenized again (textual expansion, as pf.conf does, so a macro can hold
+ *   a whole `{ … }` list); the replacement is not expanded again;
+ * - `{`, `}`, `=` and `,` are tokens of their own; newlines are tokens too,
+ *   because a statement ends at the end of its line.
+ *
+ * Unlike yylex, a newline inside a quoted string is an error ("unterminated
+ * string" at the opening quote) instead of being silently dropped: that is
+ * where an unbalanced quote is found, not at the end of the file.
+ */
+import { fail, type Position } from './position.js';
+
+export type TokenKind = 'word' | 'string' | '{' | '}' | '=' | ',' | 'newline' | 'eof';
+
+export interface Token {
+  readonly kind: TokenKind;
+  /** A word or the unquoted content of a string; the character itself for punctuation. */
+  readonly text: string;
+  readonly at: Position;
+}
+
+const PUNCTUATION = new Set(['{', '}', '=', ',']);
+/** Characters that end a bare word (yylex's allowed_in_string, less what maped.conf needs inside words: `/`, `:`). */
+const WORD_END = new Set([' ', '\t', '\r', '\n', '{', '}', '=', ',', '#', '"', "'"]);
+const MACRO_NAME_CHAR = /[A-Za-z0-9_]/;
+
+export type MacroLookup = (name: string) => string | undefined;
+
+export class Lexer {
+  private index = 0;
+  private line = 1;
+  private col = 1;
+  private readonly pending: Token[] = [];
+
+  /**
+   * @param expansion set when this lexer reads a macro's text: every token
+   *   then carries the position of the `$name` it replaces, and `$` is an
+   *   ordinary character.
+   */
+  constructor(
+    private readonly text: string,
+    private readonly file: string,
+    private readonly macros: MacroLookup,
+    private readonly expansion: Position | null = null,
+  ) {}
+
+  private position(): Position {
+    return this.expansion ?? { file: this.file, line: this.line, col: this.col };
+  }
+
+  /** Drops `\` + newline pairs at the cursor: they join two lines into one. */
+  private skipContinuations(): void {
+    for (;;) {
+      if (this.text[this.index] !== '\\') return;
+      let next = this.index + 1;
+      if (this.text[next] === '\r') next++;
+      if (this.text[next] !== '\n') return;
+      this.index = next + 1;
+      this.line++;
+      this.col = 1;
+    }
+  }
+
+  private peekChar(): string | undefined {
+    this.skipContinuations();
+    return this.text[this.index];
+  }
+
+  private readChar(): string | undefined {
+    this.skipContinuations();
+    const c = this.text[this.index];
+    if (c === undefined) return undefined;
+    this.index++;
+    if (c === '\n') {
+      this.line++;
+      this.col = 1;
+    } else {
+      this.col++;
+    }
+    return c;
+  }
+
+  next(): Token {
+    const queued = this.pending.shift();
+    if (queued !== undefined) return queued;
+
+    for (;;) {
+      const c = this.peekChar();
+      if (c === ' ' || c === '\t' || c === '\r') {
+        this.readChar();
+        continue;
+      }
+      if (c === '#') {
+        while (this.peekChar() !== '\n' && this.peekChar() !== undefined) this.readChar();
+        continue;
+      }
+      break;
+    }
+
+    const at = this.position();
+    const c = this.readChar();
+    if (c === undefined) return { kind: 'eof', text: '', at };
+    if (c === '\n') return { kind: 'newline', text: '\n', at };
+    if (PUNCTUATION.has(c)) return { kind: c as TokenKind, text: c, at };
+    if (c === '"' || c === "'") return this.quoted(c, at);
+    if (c === '$' && this.expansion === null) return this.expand(at);
+
+    let word = c;
+    for (;;) {
+      const d = this.peekChar();
+      if (d === undefined || WORD_END.has(d)) break;
+      word += this.readChar();
+    }
+    return { kind: 'word', text: word, at };
+  }
+
+  private quoted(quote: string, at: Position): Token {
+    let value = '';
+    for (;;) {
+      const c = this.readChar();
+      if (c === undefined || c === '\n') fail(at, 'unterminated string');
+      if (c === quote) return { kind: 'string', text: value, at };
+      if (c === '\\') {
+        const next = this.peekChar();
+        if (next === quote || next === '\\') {
+          value += this.readChar();
+          continue;
+        }
+      }
+      value += c;
+    }
+  }
+
+  private expand(at: Position): Token {
+    let name = '';
+    for (;;) {
+      const c = this.peekChar();
+      if (c === undefined || !MACRO_NAME_CHAR.test(c)) break;
+      name += this.readChar();
+    }
+    if (name === '') fail(at, 'macro name expected after "$"');
+    const value = this.macros(name);
+    if (value === undefined) fail(at, `undefined macro $${name}`);
+    const inner = new Lexer(value, this.file, this.macros, { ...at, macro: name });
+    for (let token = inner.next(); token.kind !== 'eof'; token = inner.next()) this.pending.push(token);
+    return this.next();
+  }
+}
+
+/** How a token is named in an error message. */
+export function describeToken(token: Token): string {
+  switch (token.kind) {
+    case 'word':
+      return `"${token.text}"`;
+    case 'string':
+      return `quoted string "${token.text}"`;
+    case 'newline':
+      return 'end of line';
+    case 'eof':
+      return 'end of file';
+    default:
+      return `"${token.text}"`;
+  }
+}

@@ -1,0 +1,6 @@
+/** Touching the system: run a plan's commands with execa, verify, roll back (DESIGN.md §2). */
+export * from './live-state.js';
+export * from './ownership.js';
+export * from './plan.js';
+export * from './reconcile.js';
+export * from './run.js';

@@ -1,0 +1,208 @@
+/**
+ * The ownership record: what maped itself created on this machine, so that it
+ * never removes a default route, alias, tunnel or anchor it does not own, and
+ * so that a restart can converge from the live state without flapping.
+ * A JSON file in state-dir, replaced atomically (write a temporary file in the
+ * same directory, then rename(2)); read through a zod schema because the file
+ * is outside our control once written.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  formatIpv4,
+  formatIpv4Prefix,
+  formatIpv6,
+  parseIpv4,
+  parseIpv4Prefix,
+  parseIpv6,
+  type Ipv4Prefix,
+  type PortRange,
+} from '../map/index.js';
+import type { DesiredState } from '../openbsd/index.js';
+
+export const OWNERSHIP_FILE = 'ownership.json';
+
+const ifName = z.string().regex(/^[a-z]+[0-9]+$/);
+const pfName = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/);
+const ipv6Text = z.string().refine((s) => parseIpv6(s).ok, 'not an IPv6 address');
+const ipv4Text = z.string().refine((s) => parseIpv4(s).ok, 'not an IPv4 address');
+const port = z.number().int().min(0).max(65535);
+
+const desiredSchema = z.object({
+  wan: ifName,
+  tunnel: ifName,
+  mtu: z.number().int().min(1280).max(8192),
+  maxMss: z.number().int().positive(),
+  ceIPv6: ipv6Text,
+  br: ipv6Text,
+  ipv4: ipv4Text,
+  ipv4PrefixLen: z.number().int().min(0).max(32),
+  psidOffset: z.number().int().min(0).max(16),
+  psidLen: z.number().int().min(0).max(16),
+  psid: z.number().int().min(0).max(65535),
+  portSets: z.array(z.tuple([port, port])),
+  natFrom: z.array(z.string().refine((s) => parseIpv4Prefix(s).ok, 'not an IPv4 prefix')),
+  anchor: pfName,
+  label: pfName,
+  portset: z.enum(['kernel', 'stock', 'unrestricted']),
+  warnings: z.array(z.string()),
+});
+
+const ownershipSchema = z.object({
+  version: z.literal(1),
+  /** maped ran `ifconfig <tunnel> create`: teardown destroys it. */
+  gifCreated: z.boolean(),
+  /** maped set the tunnel and address on it: teardown clears them (when it did not create it). */
+  gifConfigured: z.boolean(),
+  /** The CE /128 addresses maped added on the WAN. */
+  aliases: z.array(ipv6Text),
+  /** maped added the default route (labelled with `label`). */
+  route: z.boolean(),
+  /** maped loaded the anchor. */
+  anchorLoaded: z.boolean(),
+  /** Names the facts above refer to (they may change in maped.conf between runs). */
+  wan: ifName.nullable(),
+  tunnel: ifName.nullable(),
+  anchor: pfName.nullable(),
+  label: pfName.nullable(),
+  /** The last state applied and verified: the rollback target. */
+  applied: desiredSchema.nullable(),
+});
+
+export type SerializedDesired = z.infer<typeof desiredSchema>;
+
+export interface Ownership {
+  readonly gifCreated: boolean;
+  readonly gifConfigured: boolean;
+  readonly aliases: readonly bigint[];
+  readonly route: boolean;
+  readonly anchorLoaded: boolean;
+  readonly wan: string | null;
+  readonly tunnel: string | null;
+  readonly anchor: string | null;
+  readonly label: string | null;
+  readonly applied: DesiredState | null;
+}
+
+export const NOTHING_OWNED: Ownership = {
+  gifCreated: false,
+  gifConfigured: false,
+  aliases: [],
+  route: false,
+  anchorLoaded: false,
+  wan: null,
+  tunnel: null,
+  anchor: null,
+  label: null,
+  applied: null,
+};
+
+export function ownsAnything(o: Ownership): boolean {
+  return o.gifCreated || o.gifConfigured || o.aliases.length > 0 || o.route || o.anchorLoaded;
+}
+
+export function serializeDesired(d: DesiredState): SerializedDesired {
+  return {
+    wan: d.wan,
+    tunnel: d.tunnel,
+    mtu: d.mtu,
+    maxMss: d.maxMss,
+    ceIPv6: formatIpv6(d.ceIPv6),
+    br: formatIpv6(d.br),
+    ipv4: formatIpv4(d.ipv4),
+    ipv4PrefixLen: d.ipv4PrefixLen,
+    psidOffset: d.psidOffset,
+    psidLen: d.psidLen,
+    psid: d.psid,
+    portSets: d.portSets.map(([a, b]) => [a, b] as [number, number]),
+    natFrom: d.natFrom.map(formatIpv4Prefix),
+    anchor: d.anchor,
+    label: d.label,
+    portset: d.portset,
+    warnings: [...d.warnings],
+  };
+}
+
+const must = <T>(r: { ok: true; value: T } | { ok: false; error: string }): T => {
+  // The schema refinements above already parsed these; a failure here is a bug.
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+};
+
+export function deserializeDesired(s: SerializedDesired): DesiredState {
+  return {
+    ...s,
+    ceIPv6: must(parseIpv6(s.ceIPv6)),
+    br: must(parseIpv6(s.br)),
+    ipv4: must(parseIpv4(s.ipv4)),
+    portSets: s.portSets.map(([a, b]) => [a, b] as PortRange),
+    natFrom: s.natFrom.map((p) => must(parseIpv4Prefix(p)) as Ipv4Prefix),
+  };
+}
+
+export function serializeOwnership(o: Ownership): string {
+  const record: z.infer<typeof ownershipSchema> = {
+    version: 1,
+    gifCreated: o.gifCreated,
+    gifConfigured: o.gifConfigured,
+    aliases: o.aliases.map(formatIpv6),
+    route: o.route,
+    anchorLoaded: o.anchorLoaded,
+    wan: o.wan,
+    tunnel: o.tunnel,
+    anchor: o.anchor,
+    label: o.label,
+    applied: o.applied === null ? null : serializeDesired(o.applied),
+  };
+  return JSON.stringify(record, null, 2) + '\n';
+}
+
+export type OwnershipRead = { readonly ownership: Ownership; readonly problem: string | null };
+
+/** A missing file means nothing is owned; an unreadable one too, with the reason for the log. */
+export async function readOwnership(stateDir: string): Promise<OwnershipRead> {
+  const path = join(stateDir, OWNERSHIP_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ownership: NOTHING_OWNED, problem: null };
+    return { ownership: NOTHING_OWNED, problem: `${path}: ${(e as Error).message}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ownership: NOTHING_OWNED, problem: `${path}: not JSON` };
+  }
+  const parsed = ownershipSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ownership: NOTHING_OWNED, problem: `${path}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` };
+  }
+  const r = parsed.data;
+  return {
+    ownership: {
+      gifCreated: r.gifCreated,
+      gifConfigured: r.gifConfigured,
+      aliases: r.aliases.map((a) => must(parseIpv6(a))),
+      route: r.route,
+      anchorLoaded: r.anchorLoaded,
+      wan: r.wan,
+      tunnel: r.tunnel,
+      anchor: r.anchor,
+      label: r.label,
+      applied: r.applied === null ? null : deserializeDesired(r.applied),
+    },
+    problem: null,
+  };
+}
+
+export async function writeOwnership(stateDir: string, o: Ownership): Promise<void> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const path = join(stateDir, OWNERSHIP_FILE);
+  const temporary = join(stateDir, `.${OWNERSHIP_FILE}.${process.pid}.tmp`);
+  await writeFile(temporary, serializeOwnership(o), { mode: 0o600 });
+  await rename(temporary, path);
+}

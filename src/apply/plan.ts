@@ -1,0 +1,225 @@
+/**
+ * From (desired, live, owned) to the shortest ordered list of commands that
+ * makes live equal desired, touching only what maped owns. Pure.
+ *
+ * Apply order: CE /128 alias on the WAN, gif (create, tunnel, mtu, address,
+ * up), default route, pf anchor, state kill, then the old alias. The new alias
+ * comes first and the old one goes last, so a prefix change never leaves the
+ * tunnel source without a local address. Teardown is the reverse: anchor,
+ * route, gif, alias.
+ */
+import { err, formatIpv4, ok, parseIpv4, type Result } from '../map/index.js';
+import {
+  anchorMatches,
+  anchorRules,
+  argv,
+  GIF_PEER,
+  renderAnchor,
+  type AnchorListing,
+  type Command,
+  type DefaultRoute,
+  type DesiredState,
+  type InterfaceStatus,
+} from '../openbsd/index.js';
+import type { Ownership } from './ownership.js';
+
+export interface LiveState {
+  /** null: the tunnel interface does not exist. */
+  readonly gif: InterfaceStatus | null;
+  /** null: the WAN interface was not found (or could not be read, in a dry run). */
+  readonly wan: InterfaceStatus | null;
+  readonly defaultRoute: DefaultRoute | null;
+  readonly anchor: AnchorListing;
+}
+
+export const EMPTY_LIVE_STATE: LiveState = { gif: null, wan: null, defaultRoute: null, anchor: { rules: [], foreign: [] } };
+
+export type Effect =
+  | { readonly kind: 'gif-created' }
+  | { readonly kind: 'gif-destroyed' }
+  | { readonly kind: 'gif-configured' }
+  | { readonly kind: 'gif-unconfigured' }
+  | { readonly kind: 'alias-added'; readonly address: bigint }
+  | { readonly kind: 'alias-removed'; readonly address: bigint }
+  | { readonly kind: 'route-added' }
+  | { readonly kind: 'route-removed' }
+  | { readonly kind: 'anchor-loaded' }
+  | { readonly kind: 'anchor-flushed' };
+
+export interface PlanStep {
+  readonly command: Command;
+  /** What running it successfully changes in the ownership record. */
+  readonly effect: Effect | null;
+}
+
+export interface Plan {
+  readonly steps: readonly PlanStep[];
+  /**
+   * Ownership facts learnt without running anything: our labelled route or
+   * our exact anchor found in place (adopted after a lost record), or an owned
+   * thing that has already disappeared.
+   */
+  readonly corrections: readonly Effect[];
+}
+
+const PEER = (() => {
+  const p = parseIpv4(GIF_PEER);
+  if (!p.ok) throw new Error(p.error);
+  return p.value;
+})();
+
+export function applyEffect(o: Ownership, effect: Effect, desired: DesiredState | null): Ownership {
+  const names =
+    desired === null ? {} : { wan: desired.wan, tunnel: desired.tunnel, anchor: desired.anchor, label: desired.label };
+  switch (effect.kind) {
+    case 'gif-created':
+      return { ...o, ...names, gifCreated: true, gifConfigured: true };
+    case 'gif-destroyed':
+      return { ...o, gifCreated: false, gifConfigured: false };
+    case 'gif-configured':
+      return { ...o, ...names, gifConfigured: true };
+    case 'gif-unconfigured':
+      return { ...o, gifConfigured: false };
+    case 'alias-added':
+      return o.aliases.includes(effect.address) ? { ...o, ...names } : { ...o, ...names, aliases: [...o.aliases, effect.address] };
+    case 'alias-removed':
+      return { ...o, aliases: o.aliases.filter((a) => a !== effect.address) };
+    case 'route-added':
+      return { ...o, ...names, route: true };
+    case 'route-removed':
+      return { ...o, route: false };
+    case 'anchor-loaded':
+      return { ...o, ...names, anchorLoaded: true };
+    case 'anchor-flushed':
+      return { ...o, anchorLoaded: false };
+  }
+}
+
+function gifAddressIsOurs(gif: InterfaceStatus, ipv4: number): boolean {
+  return gif.inet.length === 1 && gif.inet[0]!.address === ipv4 && gif.inet[0]!.peer === PEER && gif.inet[0]!.netmask === 0xffffffff;
+}
+
+function samePortSets(a: DesiredState, b: DesiredState): boolean {
+  return (
+    a.portset === b.portset &&
+    a.psidOffset === b.psidOffset &&
+    a.psidLen === b.psidLen &&
+    a.psid === b.psid &&
+    a.portSets.length === b.portSets.length &&
+    a.portSets.every(([x, y], i) => b.portSets[i]![0] === x && b.portSets[i]![1] === y)
+  );
+}
+
+function describeRoute(route: DefaultRoute): string {
+  const via = route.gateway === null ? '' : ` via ${formatIpv4(route.gateway)}`;
+  const on = route.interface === null ? '' : ` on ${route.interface}`;
+  return `default route${via}${on} (label ${route.label ?? 'none'})`;
+}
+
+export function planApply(desired: DesiredState, live: LiveState, owned: Ownership): Result<Plan> {
+  const steps: PlanStep[] = [];
+  const corrections: Effect[] = [];
+  const { tunnel: gifName, wan, label } = desired;
+  const gif = live.gif;
+
+  const route = live.defaultRoute;
+  const routeIsOurs = route !== null && route.label === label;
+  // Never replace a default route someone else installed (DESIGN.md §4): say so and stop.
+  if (route !== null && !routeIsOurs) {
+    return err(`a ${describeRoute(route)} exists that maped does not own; remove it to let maped route IPv4 through ${gifName}`);
+  }
+
+  // 1. The CE address, local on the WAN before anything uses it as a tunnel source.
+  const wanHas = (address: bigint): boolean => live.wan?.inet6.some((a) => a.address === address) ?? false;
+  if (!wanHas(desired.ceIPv6)) {
+    steps.push({ command: argv.wanAliasAdd(wan, desired.ceIPv6), effect: { kind: 'alias-added', address: desired.ceIPv6 } });
+  }
+
+  // 2. The tunnel interface.
+  if (gif === null) steps.push({ command: argv.gifCreate(gifName), effect: { kind: 'gif-created' } });
+  const tunnelOk = gif?.tunnel?.source === desired.ceIPv6 && gif.tunnel.destination === desired.br;
+  if (!tunnelOk) {
+    steps.push({ command: argv.gifTunnel(gifName, desired.ceIPv6, desired.br), effect: { kind: 'gif-configured' } });
+  }
+  if (gif === null || gif.mtu !== desired.mtu) steps.push({ command: argv.gifMtu(gifName, desired.mtu), effect: { kind: 'gif-configured' } });
+  const addressOk = gif !== null && gifAddressIsOurs(gif, desired.ipv4);
+  // Replacing the address purges the routes that use it (rt_ifa_purge), our
+  // default route among them: remove it explicitly first, add it back after.
+  const routeGoesWithAddress = !addressOk && routeIsOurs && gif !== null && gif.inet.length > 0;
+  if (routeGoesWithAddress) steps.push({ command: argv.routeDeleteDefault(), effect: { kind: 'route-removed' } });
+  if (!addressOk) steps.push({ command: argv.gifInet(gifName, desired.ipv4), effect: { kind: 'gif-configured' } });
+  if (gif === null || !gif.flags.includes('UP')) steps.push({ command: argv.gifUp(gifName), effect: { kind: 'gif-configured' } });
+
+  // 3. The IPv4 default route through the tunnel.
+  if (route === null || routeGoesWithAddress) {
+    steps.push({ command: argv.routeAddDefault(label), effect: { kind: 'route-added' } });
+  } else if (route.gateway !== PEER || route.interface !== gifName) {
+    steps.push({ command: argv.routeChangeDefault(label), effect: { kind: 'route-added' } });
+  } else if (!owned.route) {
+    corrections.push({ kind: 'route-added' });
+  }
+
+  // 4. The pf anchor, loaded whole.
+  const rules = anchorRules(desired);
+  const anchorOk = live.anchor.foreign.length === 0 && anchorMatches(rules, live.anchor.rules);
+  if (!anchorOk) {
+    steps.push({ command: argv.loadAnchor(desired.anchor, renderAnchor(desired)), effect: { kind: 'anchor-loaded' } });
+  } else if (!owned.anchorLoaded) {
+    corrections.push({ kind: 'anchor-loaded' });
+  }
+
+  // 5. States translated to an address or port that is no longer ours.
+  const previous = owned.applied;
+  if (previous !== null && (previous.ipv4 !== desired.ipv4 || previous.ceIPv6 !== desired.ceIPv6 || !samePortSets(previous, desired))) {
+    steps.push({ command: argv.killStates(label), effect: null });
+  }
+
+  // 6. The aliases of earlier prefixes, now that nothing uses them.
+  for (const address of owned.aliases) {
+    if (address === desired.ceIPv6) continue;
+    if (wanHas(address)) steps.push({ command: argv.wanAliasDelete(wan, address), effect: { kind: 'alias-removed', address } });
+    else corrections.push({ kind: 'alias-removed', address });
+  }
+  return ok({ steps, corrections });
+}
+
+/** Removes what the record says maped owns and what is still there, in reverse apply order. */
+export function planTeardown(live: LiveState, owned: Ownership): Plan {
+  const steps: PlanStep[] = [];
+  const corrections: Effect[] = [];
+  const label = owned.label ?? 'maped';
+
+  if (owned.anchorLoaded && owned.anchor !== null) {
+    if (live.anchor.rules.length + live.anchor.foreign.length > 0) {
+      steps.push({ command: argv.flushAnchor(owned.anchor), effect: { kind: 'anchor-flushed' } });
+    } else corrections.push({ kind: 'anchor-flushed' });
+    steps.push({ command: argv.killStates(label), effect: null });
+  }
+  if (owned.route) {
+    if (live.defaultRoute !== null && live.defaultRoute.label === label) {
+      steps.push({ command: argv.routeDeleteDefault(), effect: { kind: 'route-removed' } });
+    } else corrections.push({ kind: 'route-removed' });
+  }
+  if (owned.tunnel !== null && (owned.gifCreated || owned.gifConfigured)) {
+    const gif = live.gif;
+    if (gif === null) corrections.push({ kind: owned.gifCreated ? 'gif-destroyed' : 'gif-unconfigured' });
+    else if (owned.gifCreated) steps.push({ command: argv.gifDestroy(owned.tunnel), effect: { kind: 'gif-destroyed' } });
+    else {
+      // An interface the admin created (hostname.gif0): leave it, clear what we set.
+      const clear: Command[] = [];
+      if (gif.tunnel !== null) clear.push(argv.gifDeleteTunnel(owned.tunnel));
+      const ours = owned.applied?.ipv4;
+      for (const address of gif.inet) if (address.address === ours) clear.push(argv.gifInetDelete(owned.tunnel, address.address));
+      if (clear.length === 0) corrections.push({ kind: 'gif-unconfigured' });
+      clear.forEach((command, i) => steps.push({ command, effect: i === clear.length - 1 ? { kind: 'gif-unconfigured' } : null }));
+    }
+  }
+  if (owned.wan !== null) {
+    for (const address of owned.aliases) {
+      if (live.wan?.inet6.some((a) => a.address === address)) {
+        steps.push({ command: argv.wanAliasDelete(owned.wan, address), effect: { kind: 'alias-removed', address } });
+      } else corrections.push({ kind: 'alias-removed', address });
+    }
+  }
+  return { steps, corrections };
+}

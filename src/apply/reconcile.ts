@@ -1,0 +1,244 @@
+/**
+ * One convergence: read the live state and the ownership record, plan the
+ * difference, run it, verify, and on failure roll back to the last good state
+ * (DESIGN.md §4). The daemon calls it on every lease change; with nothing to
+ * change it runs no mutating command (reads only).
+ */
+import { access, constants } from 'node:fs/promises';
+import { argv, describeCommand, renderAnchor, type Command, type DesiredState } from '../openbsd/index.js';
+import { readLiveState, type LiveNames } from './live-state.js';
+import {
+  NOTHING_OWNED,
+  ownsAnything,
+  readOwnership,
+  serializeOwnership,
+  writeOwnership,
+  type Ownership,
+} from './ownership.js';
+import { applyEffect, EMPTY_LIVE_STATE, planApply, planTeardown, type Effect, type LiveState, type Plan } from './plan.js';
+import { checkToolPaths, commandArgv, runCommand, type RunOptions, type ToolPaths } from './run.js';
+
+export interface ReconcileOptions {
+  /** The state to reach; null tears down everything maped owns. */
+  readonly desired: DesiredState | null;
+  readonly tools: ToolPaths;
+  readonly stateDir: string;
+  /** Plan only: run nothing that changes the system, write no record. */
+  readonly dryRun: boolean;
+  /** Per command. */
+  readonly timeoutMs: number;
+  readonly maxOutput?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface ApplyCommand {
+  /** argv[0] is the tool's absolute path. */
+  readonly argv: readonly string[];
+  readonly stdin?: string;
+}
+
+export interface ApplyReport {
+  readonly ok: boolean;
+  /** The mutating commands run (the failed one last), or in a dry run those that would run. */
+  readonly commands: readonly ApplyCommand[];
+  /** `step N (ifconfig gif0 tunnel …): <first line of stderr>`, or a planning/verify problem. */
+  readonly error: string | null;
+  /** True when a failure was undone and the last good state (or nothing, on a first apply) verified. */
+  readonly rolledBack: boolean;
+  /** The commands run to roll back. */
+  readonly rollbackCommands: readonly ApplyCommand[];
+  /** How many read-only tool runs (ifconfig/route/pfctl -sr) this took. */
+  readonly reads: number;
+  /** The anchor text for `desired`, for dry-run output and status; null on teardown. */
+  readonly anchorText: string | null;
+  readonly warnings: readonly string[];
+}
+
+type Target = DesiredState | null;
+
+const namesOf = (d: DesiredState): LiveNames => ({ wan: d.wan, tunnel: d.tunnel, anchor: d.anchor });
+
+function ownedNames(o: Ownership): LiveNames | null {
+  if (o.wan === null || o.tunnel === null || o.anchor === null) return null;
+  return { wan: o.wan, tunnel: o.tunnel, anchor: o.anchor };
+}
+
+function sameIdentity(o: Ownership, d: DesiredState): boolean {
+  return o.wan === d.wan && o.tunnel === d.tunnel && o.anchor === d.anchor && o.label === d.label;
+}
+
+function toApplyCommand(tools: ToolPaths, command: Command): ApplyCommand {
+  const line = commandArgv(tools, command);
+  return command.stdin === undefined ? { argv: line } : { argv: line, stdin: command.stdin };
+}
+
+function plan(target: Target, live: LiveState, owned: Ownership): { ok: true; plan: Plan } | { ok: false; error: string } {
+  if (target === null) return { ok: true, plan: planTeardown(live, owned) };
+  const p = planApply(target, live, owned);
+  return p.ok ? { ok: true, plan: p.value } : { ok: false, error: p.error };
+}
+
+function settle(o: Ownership, applied: DesiredState | null): Ownership {
+  const next = { ...o, applied };
+  return ownsAnything(next) ? next : { ...NOTHING_OWNED };
+}
+
+async function toolsRunnable(tools: ToolPaths): Promise<boolean> {
+  try {
+    await Promise.all([tools.ifconfig, tools.route, tools.pfctl].map((p) => access(p, constants.X_OK)));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function reconcile(options: ReconcileOptions): Promise<ApplyReport> {
+  const { desired, tools, stateDir, dryRun, log } = options;
+  const runOptions: RunOptions = { timeoutMs: options.timeoutMs, ...(options.maxOutput === undefined ? {} : { maxOutput: options.maxOutput }) };
+  const anchorText = desired === null ? null : renderAnchor(desired);
+  const warnings = desired === null ? [] : [...desired.warnings];
+  const commands: ApplyCommand[] = [];
+  const rollbackCommands: ApplyCommand[] = [];
+  let reads = 0;
+  const report = (ok: boolean, error: string | null, rolledBack = false): ApplyReport => ({
+    ok,
+    commands,
+    error,
+    rolledBack,
+    rollbackCommands,
+    reads,
+    anchorText,
+    warnings,
+  });
+
+  const pathProblem = checkToolPaths(tools);
+  if (pathProblem !== null) return report(false, pathProblem);
+
+  const record = await readOwnership(stateDir);
+  if (record.problem !== null) log?.(`ownership record ignored: ${record.problem}`);
+  const lastGood = record.ownership.applied;
+  let owned = record.ownership;
+
+  const read = async (names: LiveNames | null): Promise<{ ok: true; live: LiveState } | { ok: false; error: string }> => {
+    if (names === null) return { ok: true, live: EMPTY_LIVE_STATE };
+    reads += 4;
+    const live = await readLiveState(tools, names, runOptions);
+    return live.ok ? { ok: true, live: live.value } : { ok: false, error: `reading the live state: ${live.error}` };
+  };
+
+  // maped.conf renamed the wan, tunnel, anchor or label: first remove what we own under the old names.
+  const phases: Target[] = [];
+  if (desired !== null && ownsAnything(owned) && !sameIdentity(owned, desired)) phases.push(null);
+  phases.push(desired);
+
+  if (dryRun) {
+    // Plan against the live state when the tools can run here; otherwise against nothing.
+    const runnable = await toolsRunnable(tools);
+    let simulated = owned;
+    for (const target of phases) {
+      const names = target === null ? ownedNames(simulated) : namesOf(target);
+      const live = runnable ? await read(names) : { ok: true as const, live: EMPTY_LIVE_STATE };
+      if (!live.ok) return report(false, live.error);
+      const p = plan(target, live.live, simulated);
+      if (!p.ok) return report(false, p.error);
+      for (const step of p.plan.steps) commands.push(toApplyCommand(tools, step.command));
+      if (target === null) simulated = NOTHING_OWNED;
+    }
+    return report(true, null);
+  }
+
+  const record_ = async (o: Ownership): Promise<void> => {
+    owned = o;
+    await writeOwnership(stateDir, o);
+  };
+
+  /** Runs a plan's steps; returns the failing step's message, or null. */
+  const execute = async (p: Plan, target: Target, into: ApplyCommand[], numberFrom: number): Promise<string | null> => {
+    let o = p.corrections.reduce((acc: Ownership, e: Effect) => applyEffect(acc, e, target), owned);
+    if (p.corrections.length > 0) await record_(o);
+    let n = numberFrom;
+    for (const step of p.steps) {
+      n++;
+      into.push(toApplyCommand(tools, step.command));
+      log?.(`run: ${describeCommand(step.command)}`);
+      const result = await runCommand(tools, step.command, runOptions);
+      if (!result.ok) return `step ${n} (${describeCommand(step.command)}): ${result.reason ?? 'failed'}`;
+      if (step.effect !== null) {
+        o = applyEffect(o, step.effect, target);
+        await record_(o);
+      }
+    }
+    return null;
+  };
+
+  /** Plans the target against a fresh read and checks nothing is left to do. */
+  const verify = async (target: Target): Promise<string | null> => {
+    const names = target === null ? ownedNames(owned) : namesOf(target);
+    const live = await read(names);
+    if (!live.ok) return `verify: ${live.error}`;
+    const check = plan(target, live.live, target === null ? owned : { ...owned, applied: target });
+    if (!check.ok) return `verify: ${check.error}`;
+    const left = check.plan.steps[0];
+    return left === undefined ? null : `verify: still needed after apply: ${describeCommand(left.command)}`;
+  };
+
+  let failure: string | null = null;
+  for (const target of phases) {
+    const names = target === null ? ownedNames(owned) : namesOf(target);
+    const live = await read(names);
+    if (!live.ok) return report(false, live.error);
+    const p = plan(target, live.live, owned);
+    if (!p.ok) {
+      log?.(`cannot apply: ${p.error}`);
+      return report(false, p.error);
+    }
+    failure = await execute(p.plan, target, commands, commands.length);
+    if (failure === null && p.plan.steps.length > 0) failure = await verify(target);
+    if (failure !== null) break;
+    if (target === null && target !== desired) await record_({ ...NOTHING_OWNED });
+  }
+
+  if (failure === null) {
+    const settled = settle(owned, desired);
+    // Rewrite only when the record changes: a no-op renewal writes nothing.
+    if (serializeOwnership(settled) !== serializeOwnership(owned)) await record_(settled);
+    if (commands.length > 0) {
+      log?.(desired === null ? 'MAP-E configuration removed' : `MAP-E configuration applied with ${commands.length} commands`);
+      for (const w of warnings) log?.(w);
+    }
+    return report(true, null);
+  }
+
+  log?.(`apply failed: ${failure}`);
+  // Roll back to the last good state, or remove what this run created when there is none.
+  const rollbackTarget: Target = lastGood;
+  const names = rollbackTarget === null ? ownedNames(owned) : namesOf(rollbackTarget);
+  const live = await read(names);
+  let rollbackError: string | null = live.ok ? null : live.error;
+  if (live.ok) {
+    const p = plan(rollbackTarget, live.live, owned);
+    if (!p.ok) rollbackError = p.error;
+    else {
+      rollbackError = await execute(p.plan, rollbackTarget, rollbackCommands, 0);
+      if (rollbackError === null) rollbackError = await verify(rollbackTarget);
+    }
+  }
+  await record_(settle(owned, rollbackError === null ? rollbackTarget : owned.applied));
+  if (rollbackError !== null) {
+    log?.(`rollback failed: ${rollbackError}`);
+    return report(false, `${failure}; rollback failed: ${rollbackError}`, false);
+  }
+  log?.(rollbackTarget === null ? 'rolled back: removed what this apply created' : 'rolled back to the last good state');
+  return report(false, failure, true);
+}
+
+/**
+ * `pf portset auto`: whether pfctl parses the map-e-portset probe (MAP.md §4).
+ * `pfctl -nf -` only parses, so this loads nothing. Anything but success,
+ * including pfctl not running at all, means stock.
+ */
+export async function detectPortsetSupport(pfctlPath: string, options: { timeoutMs?: number } = {}): Promise<'kernel' | 'stock'> {
+  const tools: ToolPaths = { ifconfig: pfctlPath, route: pfctlPath, pfctl: pfctlPath };
+  const result = await runCommand(tools, argv.portsetProbe(), { timeoutMs: options.timeoutMs ?? 5000 });
+  return result.ok ? 'kernel' : 'stock';
+}

@@ -1,0 +1,168 @@
+/**
+ * Fake OpenBSD tools for tests: ifconfig, route, pfctl and dhcp6leasectl as
+ * executable scripts in a temporary directory, sharing a JSON state there,
+ * logging every call and failing on request. See tools.mjs for what each
+ * prints; the formats follow OpenBSD 7.8's sources.
+ */
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export type FakeToolName = 'ifconfig' | 'route' | 'pfctl' | 'dhcp6leasectl';
+
+export interface FakeInterface {
+  flags: string[];
+  mtu: number;
+  index: number;
+  groups: string[];
+  lladdr?: string;
+  media?: string;
+  gif?: boolean;
+  tunnel: { source: string; destination: string } | null;
+  inet: { address: string; peer: string | null; netmask: string }[];
+  inet6: { address: string; prefixlen: number; extra?: string }[];
+}
+
+export interface FakeState {
+  kernelPortset: boolean;
+  nextIndex: number;
+  interfaces: Record<string, FakeInterface>;
+  defaultRoute: { gateway: string; interface: string; ifa: string; label: string | null; priority: number } | null;
+  /** Anchor name → its rules as `pfctl -sr` prints them. */
+  anchors: Record<string, string[]>;
+  /** pf states by rule label (a count; traffic is imagined). */
+  states: Record<string, number>;
+  leasectl: Record<string, string | null>;
+}
+
+export interface FakeOpenBSDOptions {
+  readonly wanMtu?: number;
+  readonly wan?: string;
+  readonly kernelPortset?: boolean;
+}
+
+export interface FakeOpenBSD {
+  readonly dir: string;
+  readonly tools: { readonly ifconfig: string; readonly route: string; readonly pfctl: string; readonly dhcp6leasectl: string };
+  /** argv of every call, in order, the tool name first. */
+  log(): string[][];
+  /** The calls that change state (ifconfig with arguments, route add/change/delete, pfctl -f/-F/-k). */
+  mutations(): string[][];
+  clearLog(): void;
+  /**
+   * The next `times` calls of `tool` whose argv (joined with spaces) matches
+   * fail with `stderr` (default: a realistic "Device busy" line). A string
+   * matches as a substring; times = Infinity fails until clearFailures().
+   */
+  failNext(tool: FakeToolName, argvMatch?: RegExp | string, times?: number, stderr?: string): void;
+  clearFailures(): void;
+  setLeasectl(iface: string, text: string | null): void;
+  state(): FakeState;
+  editState(edit: (state: FakeState) => void): void;
+  cleanup(): Promise<void>;
+}
+
+const TOOLS_MJS = join(dirname(fileURLToPath(import.meta.url)), 'tools.mjs');
+
+export function isMutation(call: readonly string[]): boolean {
+  const [tool, ...args] = call;
+  if (tool === 'ifconfig') return args.length > 1;
+  if (tool === 'route') return args.some((a) => a === 'add' || a === 'change' || a === 'delete');
+  if (tool === 'pfctl') return !args.includes('-nf') && !args.includes('-n') && args.some((a) => a === '-f' || a === '-F' || a === '-k');
+  return false;
+}
+
+export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promise<FakeOpenBSD> {
+  const dir = await mkdtemp(join(tmpdir(), 'maped-fake-openbsd-'));
+  const wan = options.wan ?? 'em0';
+  const state: FakeState = {
+    kernelPortset: options.kernelPortset ?? false,
+    nextIndex: 5,
+    interfaces: {
+      lo0: {
+        flags: ['UP', 'LOOPBACK', 'RUNNING', 'MULTICAST'],
+        mtu: 32768,
+        index: 3,
+        groups: ['lo'],
+        tunnel: null,
+        inet: [{ address: '127.0.0.1', peer: null, netmask: '0xff000000' }],
+        inet6: [
+          { address: '::1', prefixlen: 128 },
+          { address: 'fe80::1%lo0', prefixlen: 64, extra: 'scopeid 0x3' },
+        ],
+      },
+      [wan]: {
+        flags: ['UP', 'BROADCAST', 'RUNNING', 'SIMPLEX', 'MULTICAST', 'AUTOCONF6'],
+        mtu: options.wanMtu ?? 1500,
+        index: 1,
+        lladdr: '00:0c:29:4d:6e:01',
+        media: 'Ethernet autoselect (1000baseT full-duplex)',
+        groups: ['egress'],
+        tunnel: null,
+        inet: [],
+        inet6: [
+          { address: `fe80::20c:29ff:fe4d:6e01%${wan}`, prefixlen: 64, extra: 'scopeid 0x1' },
+          { address: '2001:db8:ffff:1:20c:29ff:fe4d:6e01', prefixlen: 64, extra: 'autoconf pltime 604503 vltime 2591703' },
+        ],
+      },
+    },
+    defaultRoute: null,
+    anchors: {},
+    states: {},
+    leasectl: {},
+  };
+  writeFileSync(join(dir, 'state.json'), JSON.stringify(state, null, 2));
+  writeFileSync(join(dir, 'log.jsonl'), '');
+  writeFileSync(join(dir, 'fail.json'), '[]');
+
+  const toolsUrl = pathToFileURL(TOOLS_MJS).href;
+  const paths = {} as Record<FakeToolName, string>;
+  for (const tool of ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const) {
+    const path = join(dir, tool);
+    // CommonJS wrapper (no package.json here) loading the ESM implementation.
+    await writeFile(
+      path,
+      `#!/usr/bin/env node\nimport(${JSON.stringify(toolsUrl)}).then((m) => m.main(${JSON.stringify(tool)}, ${JSON.stringify(dir)}, process.argv.slice(2)));\n`,
+    );
+    await chmod(path, 0o755);
+    paths[tool] = path;
+  }
+
+  const readState = (): FakeState => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
+  const writeState = (s: FakeState): void => writeFileSync(join(dir, 'state.json'), JSON.stringify(s, null, 2));
+  const log = (): string[][] =>
+    readFileSync(join(dir, 'log.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as string[]);
+
+  return {
+    dir,
+    tools: paths,
+    log,
+    mutations: () => log().filter(isMutation),
+    clearLog: () => writeFileSync(join(dir, 'log.jsonl'), ''),
+    failNext(tool, argvMatch, times = 1, stderr) {
+      const rules = JSON.parse(readFileSync(join(dir, 'fail.json'), 'utf8')) as object[];
+      const match =
+        argvMatch === undefined ? {} : typeof argvMatch === 'string' ? { text: argvMatch } : { regex: argvMatch.source, flags: argvMatch.flags };
+      rules.push({ tool, ...match, times: times === Infinity ? -1 : times, ...(stderr === undefined ? {} : { stderr }) });
+      writeFileSync(join(dir, 'fail.json'), JSON.stringify(rules));
+    },
+    clearFailures: () => writeFileSync(join(dir, 'fail.json'), '[]'),
+    setLeasectl(iface, text) {
+      const s = readState();
+      s.leasectl[iface] = text;
+      writeState(s);
+    },
+    state: readState,
+    editState(edit) {
+      const s = readState();
+      edit(s);
+      writeState(s);
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,481 @@
+// Fake OpenBSD 7.8 ifconfig(8), route(8), pfctl(8) and dhcp6leasectl(8) for tests on Linux.
+// Plain JavaScript so each call starts fast. State lives in <dir>/state.json, every
+// call's argv is appended to <dir>/log.jsonl, injected failures are read from
+// <dir>/fail.json. Output follows sbin/ifconfig/ifconfig.c, sbin/route/route.c
+// print_getmsg, sbin/pfctl/pfctl_parser.c print_rule and usr.sbin/dhcp6leasectl.
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const UINT_MAX = 4294967295;
+
+class ToolError extends Error {
+  constructor(stderr, stdout = '', code = 1) {
+    super(stderr);
+    this.stderr = stderr;
+    this.stdout = stdout;
+    this.code = code;
+  }
+}
+
+function load(dir) {
+  return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+}
+
+function save(dir, state) {
+  const tmp = join(dir, `.state.${process.pid}.tmp`);
+  writeFileSync(tmp, JSON.stringify(state, null, 2));
+  renameSync(tmp, join(dir, 'state.json'));
+}
+
+function injectedFailure(dir, tool, args) {
+  let rules;
+  try {
+    rules = JSON.parse(readFileSync(join(dir, 'fail.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+  const line = args.join(' ');
+  for (const rule of rules) {
+    if (rule.tool !== tool || rule.times === 0) continue;
+    const hit = rule.regex !== undefined ? new RegExp(rule.regex, rule.flags).test(line) : rule.text === undefined || line.includes(rule.text);
+    if (!hit) continue;
+    if (rule.times > 0) rule.times -= 1;
+    writeFileSync(join(dir, 'fail.json'), JSON.stringify(rules));
+    return rule.stderr ?? defaultFailure(tool, args);
+  }
+  return null;
+}
+
+function defaultFailure(tool, args) {
+  if (tool === 'route') return 'route: writing to routing socket: Device busy';
+  if (tool === 'pfctl') {
+    if (args.includes('-k')) return 'pfctl: DIOCKILLSTATES: Device busy';
+    if (args.includes('-sr')) return 'pfctl: DIOCGETRULES: Device busy';
+    return 'pfctl: DIOCXCOMMIT: Device busy';
+  }
+  if (tool === 'ifconfig') {
+    const ioctl = { create: 'SIOCIFCREATE', destroy: 'SIOCIFDESTROY', tunnel: 'SIOCSLIFPHYADDR', '-tunnel': 'SIOCDIFPHYADDR', mtu: 'SIOCSIFMTU', inet: 'SIOCAIFADDR', inet6: 'SIOCAIFADDR_IN6' }[args[1]];
+    return args.length === 1 ? `ifconfig: ${args[0]}: Device busy` : `ifconfig: ${ioctl ?? 'SIOCSIFFLAGS'}: Device busy`;
+  }
+  return `${tool}: Device busy`;
+}
+
+export function main(tool, dir, args) {
+  appendFileSync(join(dir, 'log.jsonl'), JSON.stringify([tool, ...args]) + '\n');
+  let out = { stdout: '', stderr: '', code: 0 };
+  try {
+    const injected = injectedFailure(dir, tool, args);
+    if (injected !== null) throw new ToolError(injected);
+    const state = load(dir);
+    const handler = { ifconfig, route, pfctl, dhcp6leasectl }[tool];
+    const result = handler(state, args);
+    if (result.changed) save(dir, state);
+    out = { stdout: result.stdout ?? '', stderr: result.stderr ?? '', code: 0 };
+  } catch (e) {
+    if (!(e instanceof ToolError)) throw e;
+    out = { stdout: e.stdout, stderr: e.stderr + '\n', code: e.code };
+  }
+  if (out.stdout) process.stdout.write(out.stdout);
+  if (out.stderr) process.stderr.write(out.stderr);
+  process.exitCode = out.code;
+}
+
+// ---------------------------------------------------------------- ifconfig
+
+const FLAG_BITS = [
+  ['UP', 0x1], ['BROADCAST', 0x2], ['LOOPBACK', 0x8], ['POINTOPOINT', 0x10], ['RUNNING', 0x40],
+  ['SIMPLEX', 0x800], ['MULTICAST', 0x8000], ['AUTOCONF6', 0x40000],
+];
+
+function showInterface(name, i) {
+  const flags = FLAG_BITS.filter(([f]) => i.flags.includes(f));
+  const bits = flags.reduce((a, [, b]) => a | b, 0);
+  const lines = [`${name}: flags=${bits.toString(16)}<${flags.map(([f]) => f).join(',')}> mtu ${i.mtu}`];
+  if (i.lladdr) lines.push(`\tlladdr ${i.lladdr}`);
+  lines.push(`\tindex ${i.index} priority 0 llprio 3`);
+  if (i.gif) lines.push('\tencap: txprio payload rxprio payload');
+  if (i.groups.length > 0) lines.push(`\tgroups: ${i.groups.join(' ')}`);
+  if (i.media) lines.push(`\tmedia: ${i.media}`, '\tstatus: active');
+  if (i.gif) lines.push(`\ttunnel: ${i.tunnel ? `inet6 ${i.tunnel.source} --> ${i.tunnel.destination}` : '(unset)'} ttl 64 nodf ecn`);
+  for (const a of i.inet) {
+    lines.push(`\tinet ${a.address}${a.peer ? ` --> ${a.peer}` : ''} netmask ${a.netmask}`);
+  }
+  for (const a of i.inet6) {
+    lines.push(`\tinet6 ${a.address} prefixlen ${a.prefixlen}${a.extra ? ` ${a.extra}` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+const netmaskHex = (dotted) => '0x' + dotted.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+const isIpv4 = (s) => /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/.test(s) && s.split('.').every((o) => Number(o) <= 255);
+const isIpv6 = (s) => /^[0-9a-f:]+$/i.test(s) && s.includes(':');
+
+/** A removed address takes the routes using it with it (rt_ifa_purge). */
+function purgeRoutes(state, address) {
+  if (state.defaultRoute && state.defaultRoute.ifa === address) state.defaultRoute = null;
+}
+
+function ifconfig(state, args) {
+  const [name, ...rest] = args;
+  if (name === undefined || name === '-a') {
+    return { stdout: Object.entries(state.interfaces).map(([n, i]) => showInterface(n, i)).join('') };
+  }
+  const i = state.interfaces[name];
+  if (rest.length === 0) {
+    if (!i) throw new ToolError(`ifconfig: ${name}: no such interface`);
+    return { stdout: showInterface(name, i) };
+  }
+  const [verb, ...params] = rest;
+  if (verb === 'create') {
+    if (i) throw new ToolError('ifconfig: SIOCIFCREATE: File exists');
+    if (!/^gif[0-9]+$/.test(name)) throw new ToolError('ifconfig: SIOCIFCREATE: Invalid argument');
+    state.interfaces[name] = {
+      flags: ['POINTOPOINT', 'MULTICAST'], mtu: 1280, index: state.nextIndex++, groups: ['gif'], gif: true, tunnel: null, inet: [], inet6: [],
+    };
+    return { changed: true };
+  }
+  if (!i) throw new ToolError(`ifconfig: ${name}: no such interface`);
+  switch (verb) {
+    case 'destroy':
+      if (!i.gif) throw new ToolError('ifconfig: SIOCIFDESTROY: Invalid argument');
+      for (const a of i.inet) purgeRoutes(state, a.address);
+      delete state.interfaces[name];
+      return { changed: true };
+    case 'tunnel': {
+      const [source, destination] = params;
+      if (params.length !== 2) throw new ToolError('ifconfig: tunnel: requires 2 arguments');
+      if (!i.gif) throw new ToolError('ifconfig: SIOCSLIFPHYADDR: Inappropriate ioctl for device');
+      if (isIpv6(source) !== isIpv6(destination)) throw new ToolError('ifconfig: source and destination address families do not match');
+      if (!isIpv6(source) && !isIpv4(source)) throw new ToolError(`ifconfig: ${source}: bad value`);
+      if (source === '::') throw new ToolError('ifconfig: SIOCSLIFPHYADDR: Invalid argument');
+      i.tunnel = { source, destination };
+      return { changed: true };
+    }
+    case '-tunnel':
+      i.tunnel = null;
+      return { changed: true };
+    case 'mtu': {
+      const mtu = Number(params[0]);
+      if (!/^[0-9]+$/.test(params[0] ?? '')) throw new ToolError(`ifconfig: mtu: ${params[0]}: invalid`);
+      if (i.gif && (mtu < 1280 || mtu > 8192)) throw new ToolError('ifconfig: SIOCSIFMTU: Invalid argument');
+      i.mtu = mtu;
+      return { changed: true };
+    }
+    case 'up':
+      if (!i.flags.includes('UP')) i.flags.unshift('UP');
+      if (!i.flags.includes('RUNNING')) i.flags.push('RUNNING');
+      return { changed: true };
+    case 'down':
+      i.flags = i.flags.filter((f) => f !== 'UP' && f !== 'RUNNING');
+      return { changed: true };
+    case 'inet':
+      return setInet(state, i, params);
+    case 'inet6':
+      return setInet6(name, i, params);
+    default:
+      throw new ToolError(`ifconfig: ${verb}: bad value`);
+  }
+}
+
+function setInet(state, i, params) {
+  const [address, ...rest] = params;
+  if (!isIpv4(address ?? '')) throw new ToolError(`ifconfig: ${address}: bad value`);
+  if (rest[0] === 'delete' || rest[0] === '-alias') {
+    if (!i.inet.some((a) => a.address === address)) throw new ToolError("ifconfig: SIOCDIFADDR: Can't assign requested address");
+    i.inet = i.inet.filter((a) => a.address !== address);
+    purgeRoutes(state, address);
+    return { changed: true };
+  }
+  let peer = null;
+  let netmask = '0xffffffff';
+  let alias = false;
+  for (let k = 0; k < rest.length; k++) {
+    const word = rest[k];
+    if (word === 'netmask') {
+      const m = rest[++k] ?? '';
+      if (!isIpv4(m)) throw new ToolError(`ifconfig: ${m}: bad value`);
+      netmask = netmaskHex(m);
+    } else if (word === 'alias') alias = true;
+    else if (isIpv4(word) && peer === null) peer = word;
+    else throw new ToolError(`ifconfig: ${word}: bad value`);
+  }
+  if (!alias && i.inet.length > 0) {
+    // Without alias, ifconfig deletes the first address before adding.
+    purgeRoutes(state, i.inet[0].address);
+    i.inet.shift();
+  }
+  i.inet = i.inet.filter((a) => a.address !== address);
+  i.inet.push({ address, peer, netmask });
+  // Assigning an address brings the interface up (ifconfig(8)).
+  if (!i.flags.includes('UP')) i.flags.unshift('UP');
+  if (!i.flags.includes('RUNNING')) i.flags.push('RUNNING');
+  return { changed: true };
+}
+
+function setInet6(name, i, params) {
+  const [address, ...rest] = params;
+  if (!isIpv6(address ?? '')) throw new ToolError(`ifconfig: ${address}: bad value`);
+  if (rest[0] === 'delete' || rest[0] === '-alias') {
+    if (!i.inet6.some((a) => a.address === address)) throw new ToolError("ifconfig: SIOCDIFADDR_IN6: Can't assign requested address");
+    i.inet6 = i.inet6.filter((a) => a.address !== address);
+    return { changed: true };
+  }
+  let prefixlen = 64;
+  for (let k = 0; k < rest.length; k++) {
+    const word = rest[k];
+    if (word === 'prefixlen') {
+      prefixlen = Number(rest[++k]);
+      if (!(prefixlen >= 0 && prefixlen <= 128)) throw new ToolError(`ifconfig: prefixlen: invalid`);
+    } else if (word !== 'alias') throw new ToolError(`ifconfig: ${word}: bad value`);
+  }
+  i.inet6 = i.inet6.filter((a) => a.address !== address);
+  i.inet6.push({ address, prefixlen });
+  return { changed: true };
+}
+
+// ---------------------------------------------------------------- route
+
+function showDefaultRoute(r) {
+  return [
+    '   route to: default',
+    'destination: default',
+    '       mask: default',
+    `    gateway: ${r.gateway}`,
+    `  interface: ${r.interface}`,
+    ` if address: ${r.ifa}`,
+    `   priority: ${r.priority} (static)`,
+    '      flags: <UP,GATEWAY,DONE,STATIC>',
+    ...(r.label ? [`      label: ${r.label}`] : []),
+    '     use       mtu    expire',
+    `${'0'.padStart(8)}  ${'0'.padStart(8)}  ${'0'.padStart(8)} `,
+  ].join('\n') + '\n';
+}
+
+function route(state, args) {
+  const words = args.filter((a) => a !== '-n');
+  const [cmd, ...rest] = words;
+  let label = null;
+  const positional = [];
+  for (let k = 0; k < rest.length; k++) {
+    if (rest[k] === '-label') label = rest[++k] ?? null;
+    else if (rest[k] === '-inet') continue;
+    else if (rest[k].startsWith('-')) throw new ToolError(`route: ${rest[k]}: unsupported by the fake`, '', 64);
+    else positional.push(rest[k]);
+  }
+  const [destination, gateway] = positional;
+  if (destination !== 'default') throw new ToolError(`route: fake route only knows the default route, not ${destination}`, '', 64);
+  const fail = (verb, why) => new ToolError(`route: writing to routing socket: ${why}`, `${verb} net default${gateway ? `: gateway ${gateway}` : ''}: ${why}\n`);
+  const current = state.defaultRoute;
+  switch (cmd) {
+    case 'get':
+      if (!current) throw new ToolError('route: writing to routing socket: No such process', '   route to: default\n');
+      return { stdout: showDefaultRoute(current) };
+    case 'add':
+    case 'change': {
+      if (cmd === 'add' && current) throw fail('add', 'File exists');
+      if (cmd === 'change' && !current) throw fail('change', 'No such process');
+      // The gateway must be reachable: here, the peer of an up point-to-point address.
+      const via = Object.entries(state.interfaces).find(([, i]) => i.flags.includes('UP') && i.inet.some((a) => a.peer === gateway));
+      if (!via) throw fail(cmd, 'Network is unreachable');
+      const [ifname, i] = via;
+      state.defaultRoute = { gateway, interface: ifname, ifa: i.inet.find((a) => a.peer === gateway).address, label, priority: 8 };
+      return { changed: true, stdout: `${cmd} net default: gateway ${gateway}\n` };
+    }
+    case 'delete':
+      if (!current || (gateway && current.gateway !== gateway)) throw fail('delete', 'No such process');
+      state.defaultRoute = null;
+      return { changed: true, stdout: `delete net default${gateway ? `: gateway ${gateway}` : ''}\n` };
+    default:
+      throw new ToolError(`route: ${cmd}: unknown command`, '', 64);
+  }
+}
+
+// ---------------------------------------------------------------- pfctl
+
+function tokens(line) {
+  const out = [];
+  let i = 0;
+  while (i < line.length) {
+    const c = line[i];
+    if (c === ' ' || c === '\t') { i++; continue; }
+    let end;
+    if (c === '"') end = line.indexOf('"', i + 1);
+    else if (c === '(') end = line.indexOf(')', i + 1);
+    else { end = i; while (end + 1 < line.length && !' \t'.includes(line[end + 1])) end++; }
+    if (end === -1) return null;
+    out.push(line.slice(i, end + 1));
+    i = end + 1;
+  }
+  return out;
+}
+
+/** pfctl parse.y probability: strtod, % scales by 0.01, floor(p * UINT_MAX + 0.5), 0 becomes 1. */
+function storedProbability(text) {
+  const percent = text.endsWith('%');
+  const digits = percent ? text.slice(0, -1) : text;
+  if (!/^[0-9]*\.?[0-9]+$/.test(digits)) return null;
+  let p = Number(digits);
+  if (percent) p *= 0.01;
+  const stored = Math.floor(p * UINT_MAX + 0.5);
+  if (stored > UINT_MAX) return null;
+  return stored === 0 ? 1 : stored;
+}
+
+function printedProbability(stored) {
+  return ((stored * 100.0) / (UINT_MAX + 1.0)).toFixed(6).replace(/0+$/, '').replace(/\.$/, '') + '%';
+}
+
+function parseRule(line, n, kernelPortset) {
+  const syntax = new ToolError(`stdin:${n}: syntax error`);
+  const t = tokens(line);
+  if (!t) throw syntax;
+  let k = 0;
+  const r = { action: t[k++] };
+  if (!['match', 'pass', 'block'].includes(r.action)) throw syntax;
+  if (t[k] === 'in' || t[k] === 'out') r.direction = t[k++];
+  if (t[k] === 'quick') { r.quick = true; k++; }
+  if (t[k] === 'on') { r.on = t[k + 1]; k += 2; if (!r.on) throw syntax; }
+  if (t[k] === 'inet' || t[k] === 'inet6') r.af = t[k++];
+  if (t[k] === 'proto') { r.proto = t[k + 1]; k += 2; if (!['tcp', 'udp', 'icmp', 'ipencap'].includes(r.proto)) throw syntax; }
+  if (t[k] === 'all') k++;
+  else if (t[k] === 'from') {
+    r.from = t[k + 1];
+    if (t[k + 2] !== 'to' || !r.from || !t[k + 3]) throw syntax;
+    r.to = t[k + 3];
+    k += 4;
+  }
+  while (k < t.length) {
+    const word = t[k++];
+    if (word === 'flags') r.flags = t[k++];
+    else if (word === 'probability') {
+      const stored = storedProbability(t[k++] ?? '');
+      if (stored === null) throw new ToolError(`stdin:${n}: invalid probability: ${t[k - 1]}`);
+      r.probability = stored;
+    } else if (word === 'scrub') {
+      const m = /^\(max-mss ([0-9]+)\)$/.exec(t[k++] ?? '');
+      if (!m) throw syntax;
+      r.maxMss = Number(m[1]);
+    } else if (word === 'label') {
+      const quoted = t[k++] ?? '';
+      if (!/^".*"$/.test(quoted)) throw syntax;
+      r.label = quoted.slice(1, -1);
+    } else if (word === 'nat-to') {
+      if (r.direction !== 'out') throw new ToolError(`stdin:${n}: nat-to can only be used outbound`);
+      r.natTo = { address: t[k++] };
+      if (!r.natTo.address) throw syntax;
+      while (k < t.length) {
+        if (t[k] === 'port') {
+          const m = /^([0-9]+)(?::([0-9]+))?$/.exec(t[k + 1] ?? '');
+          if (!m) throw syntax;
+          const lo = Number(m[1]);
+          const hi = Number(m[2] ?? m[1]);
+          // Stricter than pfctl on purpose: port 0 is never a usable NAT source port.
+          if (lo < 1 || hi > 65535 || lo > hi) throw new ToolError(`stdin:${n}: illegal port range ${t[k + 1]}`);
+          r.natTo.ports = [lo, hi];
+          k += 2;
+        } else if (t[k] === 'round-robin') k++;
+        else if (t[k] === 'map-e-portset') {
+          if (!kernelPortset) throw syntax;
+          const m = /^([0-9]+)\/([0-9]+)\/([0-9]+)$/.exec(t[k + 1] ?? '');
+          if (!m) throw syntax;
+          const [a, len, psid] = [Number(m[1]), Number(m[2]), Number(m[3])];
+          if (a < 1 || a > 15) throw new ToolError(`stdin:${n}: map-e-portset: offset must be 1-15`);
+          if (len < 1 || a + len > 16) throw new ToolError(`stdin:${n}: map-e-portset: invalid psid-len`);
+          if (psid >= 2 ** len) throw new ToolError(`stdin:${n}: map-e-portset: psid does not fit`);
+          r.natTo.mapePortset = `${a}/${len}/${psid}`;
+          k += 2;
+        } else break;
+      }
+      if (r.natTo.mapePortset && r.natTo.ports) throw new ToolError(`stdin:${n}: map-e-portset cannot be used with a port range`);
+    } else throw syntax;
+  }
+  return r;
+}
+
+/** pfctl_parser.c print_rule order. */
+function printRule(r) {
+  const w = [r.action];
+  if (r.direction) w.push(r.direction);
+  if (r.quick) w.push('quick');
+  if (r.on) w.push('on', r.on);
+  if (r.af) w.push(r.af);
+  if (r.proto) w.push('proto', r.proto);
+  if (!r.from && !r.to) w.push('all');
+  else w.push('from', r.from ?? 'any', 'to', r.to ?? 'any');
+  // pass rules keep state with flags S/SA by default, and print it.
+  const flags = r.flags ?? (r.action === 'pass' && (!r.proto || r.proto === 'tcp') ? 'S/SA' : null);
+  if (flags) w.push('flags', flags);
+  if (r.probability) w.push('probability', printedProbability(r.probability));
+  if (r.maxMss) w.push(`scrub (max-mss ${r.maxMss})`);
+  if (r.label) w.push(`label "${r.label}"`);
+  if (r.natTo) {
+    w.push('nat-to', r.natTo.address);
+    if (r.natTo.ports) w.push('port', r.natTo.ports[0] === r.natTo.ports[1] ? `${r.natTo.ports[0]}` : `${r.natTo.ports[0]}:${r.natTo.ports[1]}`);
+    // An interface pool without :0 spans its addresses: parse.y makes it round-robin.
+    if (r.natTo.address.startsWith('(')) w.push('round-robin');
+    if (r.natTo.mapePortset) w.push('map-e-portset', r.natTo.mapePortset);
+  }
+  return w.join(' ');
+}
+
+function parseRuleset(text, kernelPortset) {
+  const rules = [];
+  text.split('\n').forEach((raw, index) => {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (line !== '') rules.push(parseRule(line, index + 1, kernelPortset));
+  });
+  return rules;
+}
+
+function pfctl(state, args) {
+  const o = { kills: [] };
+  for (let k = 0; k < args.length; k++) {
+    const a = args[k];
+    if (a === '-o') o.optimizer = args[++k];
+    else if (a === '-a') o.anchor = args[++k];
+    else if (a === '-f') o.file = args[++k];
+    else if (a === '-nf') { o.noop = true; o.file = args[++k]; }
+    else if (a === '-n') o.noop = true;
+    else if (a === '-sr') o.show = 'rules';
+    else if (a === '-s') o.show = args[++k];
+    else if (a === '-F') o.flush = args[++k];
+    else if (a === '-k') o.kills.push(args[++k]);
+    else throw new ToolError(`pfctl: unknown option ${a}`, '', 64);
+  }
+  if (o.file !== undefined) {
+    if (o.file !== '-') throw new ToolError('fake pfctl: only -f - (stdin) is supported', '', 64);
+    const rules = parseRuleset(readFileSync(0, 'utf8'), state.kernelPortset);
+    if (o.noop) return {};
+    if (!o.anchor) throw new ToolError('fake pfctl: loading the main ruleset is not supported', '', 64);
+    state.anchors[o.anchor] = rules.map(printRule);
+    // Traffic makes states: one per labelled pass rule, enough to see kills happen.
+    for (const r of rules) if (r.action === 'pass' && r.label) state.states[r.label] = (state.states[r.label] ?? 0) + 1;
+    return { changed: true };
+  }
+  if (o.show === 'rules') {
+    const rules = state.anchors[o.anchor ?? ''] ?? [];
+    return { stdout: rules.map((r) => r + '\n').join('') };
+  }
+  if (o.flush !== undefined) {
+    if (!o.anchor) throw new ToolError('fake pfctl: flushing the main ruleset is not supported', '', 64);
+    delete state.anchors[o.anchor];
+    return { changed: true, stderr: 'rules cleared\n' };
+  }
+  if (o.kills.length === 2 && o.kills[0] === 'label') {
+    const killed = state.states[o.kills[1]] ?? 0;
+    delete state.states[o.kills[1]];
+    return { changed: true, stderr: `killed ${killed} states\n` };
+  }
+  throw new ToolError(`pfctl: unsupported arguments ${args.join(' ')}`, '', 64);
+}
+
+// ---------------------------------------------------------------- dhcp6leasectl
+
+function dhcp6leasectl(state, args) {
+  if (args[0] !== '-l' || args.length !== 2) {
+    throw new ToolError('fake dhcp6leasectl: refusing to run without -l <if>: it would make dhcp6leased start a new exchange', '', 64);
+  }
+  const text = state.leasectl[args[1]];
+  if (text === undefined || text === null) throw new ToolError(`dhcp6leasectl: non-autoconf interface ${args[1]}`);
+  return { stdout: text };
+}

@@ -4,18 +4,15 @@ import { err, type Result } from '../map/index.js';
 import { parseConfig } from './parse.js';
 import type { MapedConfig } from './types.js';
 
+/**
+ * The strerror part of a Node fs error ("ENOENT: no such file or directory,
+ * open '/etc/maped.conf'" → "no such file or directory"): the path is already
+ * at the start of our message.
+ */
 function readReason(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file or directory';
-    case 'EACCES':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    default:
-      return error instanceof Error ? error.message : String(error);
-  }
+  const message = error instanceof Error ? error.message : String(error);
+  const match = /^[A-Z0-9_]+: ([^,]+),/.exec(message);
+  return match?.[1] ?? message;
 }
 
 function readText(path: string): string | null {

@@ -153,7 +153,7 @@ export const staticRuleSchema = z
     // RFC 7598 §4.5 limits the offset to 15.
     psidOffset: integer('psid-offset', 0, 15).default(DEFAULT_PSID_OFFSET),
     psidLen: integer('psid-len', 0, 16).optional(),
-    psid: z.number().int().min(0, { error: 'psid: must not be negative' }).optional(),
+    psid: z.number().int().optional(),
     br: brSchema.optional(),
   })
   .superRefine((rule, ctx) => {

@@ -7,8 +7,9 @@
  * - `"…"` and `'…'` are strings; inside them `\"` (or `\'`) and `\\` stand for
  *   the character itself, and macros are not expanded;
  * - `$name` at the start of a token is replaced by the macro's text, which is
- *   tokenized again (textual expansion, as pf.conf does, so a macro can hold
- *   a whole `{ … }` list); the replacement is not expanded again;
+ *   read again as input (textual expansion, as pf.conf does, so a macro can
+ *   hold a whole `{ … }` list or the start of a path); the replacement is not
+ *   expanded again;
  * - `{`, `}`, `=` and `,` are tokens of their own; newlines are tokens too,
  *   because a statement ends at the end of its line.
  *
@@ -34,26 +35,43 @@ const MACRO_NAME_CHAR = /[A-Za-z0-9_]/;
 
 export type MacroLookup = (name: string) => string | undefined;
 
+/** Macro text being read in place of a `$name`, and where that `$name` stood. */
+interface Expansion {
+  readonly text: string;
+  index: number;
+  readonly at: Position;
+}
+
 export class Lexer {
   private index = 0;
   private line = 1;
   private col = 1;
-  private readonly pending: Token[] = [];
-
   /**
-   * @param expansion set when this lexer reads a macro's text: every token
-   *   then carries the position of the `$name` it replaces, and `$` is an
-   *   ordinary character.
+   * Macro text is put back into the input, as yylex's lungetc() does, so a
+   * macro joins the characters around it into one word (`$dir/ifconfig`).
+   * While it is read, `$` is an ordinary character: no recursive expansion.
    */
+  private readonly expansions: Expansion[] = [];
+
   constructor(
     private readonly text: string,
     private readonly file: string,
     private readonly macros: MacroLookup,
-    private readonly expansion: Position | null = null,
   ) {}
 
+  /** The macro text being read, dropping finished ones; null when reading the file itself. */
+  private expansion(): Expansion | null {
+    for (;;) {
+      const top = this.expansions[this.expansions.length - 1];
+      if (top === undefined) return null;
+      if (top.index < top.text.length) return top;
+      this.expansions.pop();
+    }
+  }
+
+  /** Characters read from a macro are placed at the `$name` they replace. */
   private position(): Position {
-    return this.expansion ?? { file: this.file, line: this.line, col: this.col };
+    return this.expansion()?.at ?? { file: this.file, line: this.line, col: this.col };
   }
 
   /** Drops `\` + newline pairs at the cursor: they join two lines into one. */
@@ -70,11 +88,15 @@ export class Lexer {
   }
 
   private peekChar(): string | undefined {
+    const expansion = this.expansion();
+    if (expansion !== null) return expansion.text[expansion.index];
     this.skipContinuations();
     return this.text[this.index];
   }
 
   private readChar(): string | undefined {
+    const expansion = this.expansion();
+    if (expansion !== null) return expansion.text[expansion.index++];
     this.skipContinuations();
     const c = this.text[this.index];
     if (c === undefined) return undefined;
@@ -89,9 +111,6 @@ export class Lexer {
   }
 
   next(): Token {
-    const queued = this.pending.shift();
-    if (queued !== undefined) return queued;
-
     for (;;) {
       const c = this.peekChar();
       if (c === ' ' || c === '\t' || c === '\r') {
@@ -100,6 +119,10 @@ export class Lexer {
       }
       if (c === '#') {
         while (this.peekChar() !== '\n' && this.peekChar() !== undefined) this.readChar();
+        continue;
+      }
+      if (c === '$' && this.expansion() === null) {
+        this.expand();
         continue;
       }
       break;
@@ -111,7 +134,6 @@ export class Lexer {
     if (c === '\n') return { kind: 'newline', text: '\n', at };
     if (PUNCTUATION.has(c)) return { kind: c as TokenKind, text: c, at };
     if (c === '"' || c === "'") return this.quoted(c, at);
-    if (c === '$' && this.expansion === null) return this.expand(at);
 
     let word = c;
     for (;;) {
@@ -139,7 +161,10 @@ export class Lexer {
     }
   }
 
-  private expand(at: Position): Token {
+  /** Replaces `$name` at the cursor by the macro's text. */
+  private expand(): void {
+    const at = this.position();
+    this.readChar();
     let name = '';
     for (;;) {
       const c = this.peekChar();
@@ -149,9 +174,7 @@ export class Lexer {
     if (name === '') fail(at, 'macro name expected after "$"');
     const value = this.macros(name);
     if (value === undefined) fail(at, `undefined macro $${name}`);
-    const inner = new Lexer(value, this.file, this.macros, { ...at, macro: name });
-    for (let token = inner.next(); token.kind !== 'eof'; token = inner.next()) this.pending.push(token);
-    return this.next();
+    this.expansions.push({ text: value, index: 0, at: { ...at, macro: name } });
   }
 }
 

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { anchorRules, desiredState, ICMP_NOT_CONFINED, resolveTunnelMtu, usablePortRanges } from '../../src/openbsd/index.js';
+import { deriveSet, desiredFor, PARAMETER_SETS } from './parameter-sets.js';
+
+describe('tunnel MTU', () => {
+  it('auto is the WAN MTU minus 40 (IPv6 header), and the MSS clamp 40 below that', () => {
+    expect(resolveTunnelMtu('auto', 'em0', 1500)).toEqual({ ok: true, value: 1460 });
+    expect(desiredFor(PARAMETER_SETS[0]!, 'kernel', { wanMtu: 1492 }).maxMss).toBe(1412);
+  });
+
+  it('refuses what gif(4) refuses, with one clear line', () => {
+    expect(resolveTunnelMtu('auto', 'em0', 1300)).toEqual({
+      ok: false,
+      error: 'tunnel mtu 1260 (em0 mtu 1300 - 40) is outside the gif(4) range 1280-8192',
+    });
+    expect(resolveTunnelMtu(9000, 'em0', 1500)).toEqual({ ok: false, error: 'tunnel mtu 9000 is outside the gif(4) range 1280-8192' });
+    expect(resolveTunnelMtu('auto', 'em0', null)).toEqual({ ok: false, error: 'tunnel mtu auto: the MTU of em0 is unknown' });
+    expect(resolveTunnelMtu(1280, 'em0', null)).toEqual({ ok: true, value: 1280 });
+    expect(resolveTunnelMtu(8192, 'em0', null)).toEqual({ ok: true, value: 8192 });
+  });
+});
+
+describe('port-set mode', () => {
+  it('psid-len 0 is unrestricted whatever pf can do', () => {
+    expect(desiredFor(PARAMETER_SETS[2]!, 'unrestricted', { portset: 'kernel' }).portset).toBe('unrestricted');
+  });
+
+  it('stock mode says ICMP echo ids are not confined; kernel mode does not', () => {
+    expect(desiredFor(PARAMETER_SETS[0]!, 'stock').warnings).toContain(ICMP_NOT_CONFINED);
+    expect(desiredFor(PARAMETER_SETS[0]!, 'kernel').warnings).toEqual([]);
+  });
+
+  it('psid-offset 0 cannot use map-e-portset: one port range, starting at 1 instead of 0', () => {
+    const map = { ...deriveSet(PARAMETER_SETS[0]!), psidOffset: 0, psidLen: 8, psid: 0, portSets: [[0, 255]] as const };
+    const r = desiredState({ ...base(), map });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.portset).toBe('stock');
+    expect(r.value.portSets).toEqual([[1, 255]]);
+    const ports = anchorRules(r.value).flatMap((rule) => (rule.natTo?.ports ? [rule.natTo.ports] : []));
+    // natFrom is empty here: the router's own traffic is the one source.
+    expect(ports).toEqual([[1, 255]]);
+  });
+
+  it('no NAT rule ever uses port 0 or pf\'s default 50001-65535 range in stock mode', () => {
+    for (const set of PARAMETER_SETS) {
+      for (const rule of anchorRules(desiredFor(set, 'stock'))) {
+        if (rule.natTo === null) continue;
+        expect(rule.natTo.ports).not.toBeNull();
+        expect(rule.natTo.ports![0]).toBeGreaterThanOrEqual(1);
+      }
+    }
+    expect(usablePortRanges([[0, 0], [0, 3]])).toEqual([[1, 3]]);
+  });
+});
+
+describe('names', () => {
+  it('refuses names that are not interfaces or plain anchor names', () => {
+    expect(desiredState({ ...base(), tunnel: 'tun0' })).toEqual({ ok: false, error: 'tunnel interface "tun0" is not a gif(4) interface' });
+    expect(desiredState({ ...base(), anchor: 'maped; rm' })).toEqual({
+      ok: false,
+      error: 'pf anchor name "maped; rm" must be letters, digits, _ . -',
+    });
+  });
+});
+
+function base() {
+  return {
+    wan: 'em0',
+    tunnel: 'gif0',
+    mtu: 'auto' as const,
+    wanMtu: 1500,
+    map: deriveSet(PARAMETER_SETS[0]!),
+    br: 1n,
+    natFrom: [],
+    anchor: 'maped',
+    portset: 'kernel' as const,
+  };
+}

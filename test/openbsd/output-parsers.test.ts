@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { parseIpv4, parseIpv6 } from '../../src/map/index.js';
+import {
+  anchorMatches,
+  anchorRules,
+  isNoRoute,
+  isNoSuchInterface,
+  parseIfconfig,
+  parsePfctlRules,
+  parsePfRuleLine,
+  parseRouteGet,
+  pfctlPrintedProbability,
+  pfctlStoredProbability,
+  renderRule,
+} from '../../src/openbsd/index.js';
+import { desiredFor, PARAMETER_SETS } from './parameter-sets.js';
+
+const v6 = (s: string): bigint => {
+  const r = parseIpv6(s);
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+};
+const v4 = (s: string): number => {
+  const r = parseIpv4(s);
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+};
+
+describe('ifconfig output', () => {
+  it('reads a configured gif: flags, mtu, tunnel, point-to-point address', () => {
+    const text = [
+      'gif0: flags=8051<UP,POINTOPOINT,RUNNING,MULTICAST> mtu 1460',
+      '\tindex 5 priority 0 llprio 3',
+      '\tencap: txprio payload rxprio payload',
+      '\tgroups: gif egress',
+      '\ttunnel: inet6 2001:db8:100:4200:0:c000:242:2a --> 2001:db8:ffff::1 ttl 64 nodf ecn',
+      '\tinet 192.0.2.66 --> 0.0.0.1 netmask 0xffffffff',
+      '',
+    ].join('\n');
+    const r = parseIfconfig(text);
+    expect(r).toEqual({
+      ok: true,
+      value: {
+        name: 'gif0',
+        flags: ['UP', 'POINTOPOINT', 'RUNNING', 'MULTICAST'],
+        mtu: 1460,
+        tunnel: { source: v6('2001:db8:100:4200:0:c000:242:2a'), destination: v6('2001:db8:ffff::1') },
+        inet: [{ address: v4('192.0.2.66'), peer: v4('0.0.0.1'), netmask: 0xffffffff }],
+        inet6: [],
+      },
+    });
+  });
+
+  it('reads a gif without tunnel and a WAN with scoped, autoconf and /128 addresses', () => {
+    const gif = parseIfconfig('gif1: flags=8010<POINTOPOINT,MULTICAST> mtu 1280\n\ttunnel: (unset) ttl 64 nodf ecn\n');
+    expect(gif.ok && gif.value.tunnel).toBe(null);
+    const wan = parseIfconfig(
+      [
+        'em0: flags=48843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST,AUTOCONF6> mtu 1500',
+        '\tlladdr 00:0c:29:4d:6e:01',
+        '\tinet6 fe80::20c:29ff:fe4d:6e01%em0 prefixlen 64 scopeid 0x1',
+        '\tinet6 2001:db8:ffff:1::2 prefixlen 64 autoconf pltime 604503 vltime 2591703',
+        '\tinet6 2001:db8:100:4200:0:c000:242:2a prefixlen 128',
+      ].join('\n'),
+    );
+    if (!wan.ok) throw new Error(wan.error);
+    expect(wan.value.mtu).toBe(1500);
+    expect(wan.value.inet6.map((a) => [a.prefixlen, a.flags])).toEqual([
+      [64, []],
+      [64, ['autoconf']],
+      [128, []],
+    ]);
+    expect(wan.value.inet6[2]!.address).toBe(v6('2001:db8:100:4200:0:c000:242:2a'));
+  });
+
+  it('says where it could not read', () => {
+    expect(parseIfconfig('garbage')).toEqual({ ok: false, error: 'ifconfig output: unexpected first line "garbage"' });
+    expect(parseIfconfig('gif0: flags=8051<UP> mtu 1460\n\tinet 1.2.3 netmask 0xffffffff')).toEqual({
+      ok: false,
+      error: 'ifconfig gif0 output line 2: bad inet address "1.2.3"',
+    });
+    expect(isNoSuchInterface('ifconfig: gif0: no such interface\n')).toBe(true);
+  });
+});
+
+describe('route -n get output', () => {
+  it('reads gateway, interface and label', () => {
+    const text = [
+      '   route to: default',
+      'destination: default',
+      '       mask: default',
+      '    gateway: 0.0.0.1',
+      '  interface: gif0',
+      ' if address: 192.0.2.66',
+      '   priority: 8 (static)',
+      '      flags: <UP,GATEWAY,DONE,STATIC>',
+      '      label: maped',
+      '     use       mtu    expire',
+      '       0         0         0 ',
+    ].join('\n');
+    expect(parseRouteGet(text)).toEqual({
+      ok: true,
+      value: { gateway: 1, interface: 'gif0', ifAddress: v4('192.0.2.66'), priority: 8, flags: ['UP', 'GATEWAY', 'DONE', 'STATIC'], label: 'maped' },
+    });
+  });
+
+  it('reads a route without label and recognises "no route"', () => {
+    const r = parseRouteGet('   route to: default\ndestination: default\n    gateway: 192.168.0.1\n  interface: em0\n');
+    expect(r.ok && r.value.label).toBeNull();
+    expect(isNoRoute('route: writing to routing socket: No such process')).toBe(true);
+    expect(parseRouteGet('')).toEqual({ ok: false, error: 'route get output: no "route to:" line' });
+  });
+});
+
+describe('pfctl -sr output', () => {
+  it('reads back every rule maped writes, in the form pfctl prints it', () => {
+    for (const mode of ['kernel', 'stock', 'unrestricted'] as const) {
+      const rules = anchorRules(desiredFor(PARAMETER_SETS[1]!, mode));
+      // pfctl adds the pool type and prints probabilities with %f.
+      const printed = rules
+        .map(renderRule)
+        .map((line) => line.replace(/nat-to \(gif0\)( port \S+)?/, 'nat-to (gif0)$1 round-robin'))
+        .map((line) => line.replace(/probability (\S+)/, (_, text: string) => `probability ${pfctlPrintedProbability(pfctlStoredProbability(text)!)}`))
+        .join('\n');
+      const listing = parsePfctlRules(printed + '\n');
+      expect(listing.foreign).toEqual([]);
+      expect(anchorMatches(rules, listing.rules)).toBe(true);
+    }
+  });
+
+  it('notices a changed rule, a missing rule and lines it does not know', () => {
+    const rules = anchorRules(desiredFor(PARAMETER_SETS[0]!, 'kernel'));
+    const lines = rules.map(renderRule);
+    const changed = parsePfctlRules(lines.join('\n').replace('map-e-portset 6/6/63', 'map-e-portset 6/6/62'));
+    expect(anchorMatches(rules, changed.rules)).toBe(false);
+    expect(anchorMatches(rules, parsePfctlRules(lines.slice(1).join('\n')).rules)).toBe(false);
+    expect(parsePfctlRules('block drop in log all\n').foreign).toEqual(['block drop in log all']);
+    expect(parsePfRuleLine('pass out on gif0 inet all flags S/SA keep state (max 10)').ok).toBe(false);
+  });
+});

@@ -172,6 +172,8 @@ export const staticRuleSchema = z
       return;
     }
     if (ipv6Prefix === undefined || ipv4Prefix === undefined || eaLen === undefined) return;
+    // zod still runs this refinement after a field's own range issue; one reason per value is enough.
+    if (eaLen > MAX_EA_LEN || psidOffset > 15 || (psidLen !== null && psidLen > 16)) return;
     // RFC 7597 §5.2: the EA bits follow the rule IPv6 prefix inside 128 bits.
     if (ipv6Prefix.length + eaLen > 128) {
       ctx.addIssue({ code: 'custom', path: ['eaLen'], message: `ipv6-prefix length ${ipv6Prefix.length} + ea-len ${eaLen} exceed 128 bits` });
@@ -234,8 +236,9 @@ export const mapedConfigSchema = z
     stateDir: absolutePath('state-dir'),
   })
   .superRefine((config, ctx) => {
+    // Reported at "wan": the tunnel may be the unwritten default gif0.
     if (config.tunnel.interface === config.wan) {
-      ctx.addIssue({ code: 'custom', path: ['tunnel', 'interface'], message: `tunnel: ${config.wan} is also the wan interface` });
+      ctx.addIssue({ code: 'custom', path: ['wan'], message: `wan: ${config.wan} is also the tunnel interface` });
     }
     const seen = new Set<string>();
     config.natFrom.forEach((prefix, index) => {

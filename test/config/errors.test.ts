@@ -1,0 +1,155 @@
+/**
+ * Every error maped.conf can produce, with its exact one-line text: the
+ * messages are part of the interface (an operator greps them, maped -n prints
+ * them). Each case names the line and column a reader would look at.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseError } from './helpers.js';
+
+const RULE_HEAD = 'rule {\n\tipv6-prefix 2001:db8::/32\n\tipv4-prefix 192.0.2.0/24\n';
+
+type Case = readonly [behaviour: string, text: string, error: string];
+
+const lexical: Case[] = [
+  ['an unterminated string is reported at its opening quote', 'wan em0\nstate-dir "/var/db\n', '/etc/maped.conf:2:11: unterminated string'],
+  ['an unterminated string at the end of the file', "wan em0\nstate-dir '/var", '/etc/maped.conf:2:11: unterminated string'],
+  ['"$" must be followed by a macro name', 'wan $ em0\n', '/etc/maped.conf:1:5: macro name expected after "$"'],
+  ['an undefined macro is reported where it is used', 'wan em0\nnat from $lans\n', '/etc/maped.conf:2:10: undefined macro $lans'],
+  ['a macro is only defined from its definition on', 'wan $ext\next = em0\n', '/etc/maped.conf:1:5: undefined macro $ext'],
+];
+
+const syntax: Case[] = [
+  ['an unknown keyword with a close match suggests it', 'wan em0\ntunel gif0\n', '/etc/maped.conf:2:1: unknown keyword "tunel" (did you mean "tunnel"?)'],
+  ['an unknown keyword with no close match says only that', 'wan em0\nfrobnicate\n', '/etc/maped.conf:2:1: unknown keyword "frobnicate"'],
+  ['a rule keyword outside a rule', 'wan em0\nea-len 16\n', '/etc/maped.conf:2:1: ea-len is only allowed inside a rule block'],
+  ['a statement cannot start with a quoted string', 'wan em0\n"wan" em1\n', '/etc/maped.conf:2:1: syntax error: expected a keyword, got quoted string "wan"'],
+  ['a statement cannot start with "{"', 'wan em0\n{ }\n', '/etc/maped.conf:2:1: syntax error: expected a keyword, got "{"'],
+  ['a "}" without "{" is an unbalanced brace', 'wan em0\n}\n', '/etc/maped.conf:2:1: unbalanced brace: "}" without a matching "{"'],
+  ['an unclosed rule block is reported at its "{"', `wan em0\n${RULE_HEAD}\tea-len 16\n`, '/etc/maped.conf:2:6: unbalanced brace: "{" is never closed'],
+  ['an unclosed list is reported at its "{"', 'wan em0\nnat from { 10.0.0.0/24\n', '/etc/maped.conf:2:10: unbalanced brace: "{" is never closed'],
+  ['a top-level keyword inside a rule hints at a missing "}"', `${RULE_HEAD}\tea-len 16\nwan em0\n`, '/etc/maped.conf:5:1: wan is not allowed inside a rule block (missing "}"?)'],
+  ['an unknown rule keyword suggests the close one', `wan em0\n${RULE_HEAD}\tea-lne 16\n}\n`, '/etc/maped.conf:5:2: unknown rule keyword "ea-lne" (did you mean "ea-len"?)'],
+  ['a rule statement must start with a keyword', `wan em0\n${RULE_HEAD}\t, 16\n}\n`, '/etc/maped.conf:5:2: rule: expected a keyword, got ","'],
+  ['a rule needs its "{" on the same line', 'wan em0\nrule\n{\n}\n', '/etc/maped.conf:2:5: rule: expected "{", got end of line'],
+  ['two statements on one line', 'wan em0 tunnel gif0\n', '/etc/maped.conf:1:9: syntax error: unexpected "tunnel", expected end of line'],
+  ['two rule statements on one line', `wan em0\n${RULE_HEAD}\tea-len 16 psid-offset 4\n}\n`, '/etc/maped.conf:5:12: syntax error: unexpected "psid-offset", expected end of line'],
+  ['a missing value names what was expected', 'wan\n', '/etc/maped.conf:1:4: wan: expected an interface name, got end of line'],
+  ['a missing value at the end of the file', 'wan em0\nstate-dir', '/etc/maped.conf:2:10: state-dir: expected a path, got end of file'],
+  ['lease needs "file"', 'wan em0\nlease "/x"\n', '/etc/maped.conf:2:7: lease: expected file, got quoted string "/x"'],
+  ['lease file needs a path', 'wan em0\nlease file {\n', '/etc/maped.conf:2:12: lease file: expected a path, got "{"'],
+  ['pf needs anchor or portset', 'wan em0\npf anchr "x"\n', '/etc/maped.conf:2:4: pf: expected anchor or portset, got "anchr" (did you mean "anchor"?)'],
+  ['pf anchor needs a name', 'wan em0\npf anchor\n', '/etc/maped.conf:2:10: pf anchor: expected an anchor name, got end of line'],
+  ['pf portset takes one of three words', 'wan em0\npf portset kernal\n', '/etc/maped.conf:2:12: pf portset: expected auto, kernel or stock, got "kernal" (did you mean "kernel"?)'],
+  ['keywords are bare words: a quoted one is a string', 'wan em0\npf portset "auto"\n', '/etc/maped.conf:2:12: pf portset: expected auto, kernel or stock, got quoted string "auto"'],
+  ['interface-id takes rfc7597 or draft03', 'wan em0\ninterface-id rfc7598\n', '/etc/maped.conf:2:14: interface-id: expected draft03 or rfc7597, got "rfc7598" (did you mean "rfc7597"?)'],
+  ['on-exit takes keep or teardown', 'wan em0\non-exit destroy\n', '/etc/maped.conf:2:9: on-exit: expected keep or teardown, got "destroy"'],
+  ['tool names one of four tools', 'wan em0\ntool ping "/sbin/ping"\n', '/etc/maped.conf:2:6: tool: expected dhcp6leasectl, ifconfig, pfctl or route, got "ping"'],
+  ['tool needs a path', 'wan em0\ntool pfctl\n', '/etc/maped.conf:2:11: tool pfctl: expected an absolute path, got end of line'],
+  ['tunnel needs an interface', 'wan em0\ntunnel {\n', '/etc/maped.conf:2:8: tunnel: expected an interface name, got "{"'],
+  ['mtu takes auto or a number', 'wan em0\ntunnel gif0 mtu big\n', '/etc/maped.conf:2:17: mtu: expected auto or a number, got "big"'],
+  ['numbers are bare: a quoted one is a string', `wan em0\n${RULE_HEAD}\tea-len "16"\n}\n`, '/etc/maped.conf:5:9: ea-len: expected a number, got quoted string "16"'],
+  ['a number must be decimal digits', `wan em0\n${RULE_HEAD}\tea-len -1\n}\n`, '/etc/maped.conf:5:9: ea-len: expected a number, got "-1"'],
+  ['psid after psid-len needs a number', `wan em0\n${RULE_HEAD}\tea-len 16\n\tpsid-len 8 psid\n}\n`, '/etc/maped.conf:6:17: psid: expected a number, got end of line'],
+  ['nat needs "from"', 'wan em0\nnat 10.0.0.0/8\n', '/etc/maped.conf:2:5: nat: expected from, got "10.0.0.0/8"'],
+  ['nat from needs a prefix or a list', 'wan em0\nnat from\n', '/etc/maped.conf:2:9: nat from: expected an IPv4 prefix or a { } list, got end of line'],
+  ['a list holds no nested "{"', 'wan em0\nnat from { { } }\n', '/etc/maped.conf:2:12: nat from: unexpected "{" in list'],
+  ['include needs a file name', 'wan em0\ninclude\n', '/etc/maped.conf:2:8: include: expected a file name, got end of line'],
+  ['a macro name is letters, digits and _', 'my-lan = "10.0.0.0/8"\n', '/etc/maped.conf:1:1: invalid macro name "my-lan" (letters, digits and "_" only)'],
+  ['a macro needs a value', 'lan =\n', '/etc/maped.conf:1:5: macro lan: missing value'],
+  ['a macro value is strings and words: braces must be quoted', 'lans = { 10.0.0.0/8 }\n', '/etc/maped.conf:1:8: macro lans: unexpected "{" in value (quote it)'],
+  ['a macro definition ends at the end of the line', 'a = b\n=\n', '/etc/maped.conf:2:1: syntax error: expected a keyword, got "="'],
+];
+
+const duplicates: Case[] = [
+  ['wan twice', 'wan em0\nwan em1\n', '/etc/maped.conf:2:1: duplicate wan, first set at line 1'],
+  ['lease file twice', 'wan em0\nlease file "/a"\nlease file "/b"\n', '/etc/maped.conf:3:1: duplicate lease file, first set at line 2'],
+  ['tunnel twice', 'wan em0\ntunnel gif0\ntunnel gif1 mtu 1400\n', '/etc/maped.conf:3:1: duplicate tunnel, first set at line 2'],
+  ['pf anchor twice', 'wan em0\npf anchor a\npf portset auto\npf anchor b\n', '/etc/maped.conf:4:1: duplicate pf anchor, first set at line 2'],
+  ['pf portset twice', 'wan em0\npf portset auto\npf portset stock\n', '/etc/maped.conf:3:1: duplicate pf portset, first set at line 2'],
+  ['interface-id twice', 'wan em0\ninterface-id rfc7597\ninterface-id draft03\n', '/etc/maped.conf:3:1: duplicate interface-id, first set at line 2'],
+  ['on-exit twice', 'wan em0\non-exit keep\non-exit keep\n', '/etc/maped.conf:3:1: duplicate on-exit, first set at line 2'],
+  ['the same tool twice (other tools are separate settings)', 'wan em0\ntool route "/a"\ntool pfctl "/b"\ntool route "/c"\n', '/etc/maped.conf:4:1: duplicate tool route, first set at line 2'],
+  ['state-dir twice', 'wan em0\nstate-dir "/a"\nstate-dir "/b"\n', '/etc/maped.conf:3:1: duplicate state-dir, first set at line 2'],
+  ['a rule statement twice in one rule', `wan em0\n${RULE_HEAD}\tea-len 16\n\tea-len 8\n}\n`, '/etc/maped.conf:6:2: duplicate ea-len, first set at line 5'],
+  ['psid twice in one rule', `wan em0\n${RULE_HEAD}\tea-len 16\n\tpsid-len 8 psid 1\n\tpsid 2\n}\n`, '/etc/maped.conf:7:2: duplicate psid, first set at line 6'],
+  ['ipv6-prefix twice', `wan em0\n${RULE_HEAD}\tipv6-prefix 2001:db8::/32\n}\n`, '/etc/maped.conf:5:2: duplicate ipv6-prefix, first set at line 3'],
+];
+
+const values: Case[] = [
+  ['no wan at all names only the file', 'tunnel gif0\n', '/etc/maped.conf: no wan interface (add "wan <interface>")'],
+  ['an empty file has no wan either', '', '/etc/maped.conf: no wan interface (add "wan <interface>")'],
+  ['a wan name must be driver and unit', 'wan EM0\n', '/etc/maped.conf:1:5: wan: invalid interface name "EM0" (expected a driver name and unit, such as em0)'],
+  ['a wan name without a unit', 'wan em\n', '/etc/maped.conf:1:5: wan: invalid interface name "em" (expected a driver name and unit, such as em0)'],
+  ['an interface name longer than IFNAMSIZ - 1', 'wan abcdefghijklmno0\n', '/etc/maped.conf:1:5: wan: interface name "abcdefghijklmno0" longer than 15 characters'],
+  ['the tunnel must be a gif', 'wan em0\ntunnel tun0\n', '/etc/maped.conf:2:8: tunnel: "tun0" is not a gif(4) interface (expected gif0, gif1, …)'],
+  ['the tunnel name is an interface name first', 'wan em0\ntunnel gif\n', '/etc/maped.conf:2:8: tunnel: invalid interface name "gif" (expected a driver name and unit, such as em0)'],
+  ['the wan cannot be the (default) tunnel', 'wan gif0\n', '/etc/maped.conf:1:5: wan: gif0 is also the tunnel interface'],
+  ['the wan cannot be the tunnel', 'tunnel gif2\nwan gif2\n', '/etc/maped.conf:2:5: wan: gif2 is also the tunnel interface'],
+  ['mtu below gif’s minimum', 'wan em0\ntunnel gif0 mtu 1279\n', '/etc/maped.conf:2:17: mtu 1279 out of range (1280-8192)'],
+  ['mtu above gif’s maximum', 'wan em0\ntunnel gif0 mtu 8193\n', '/etc/maped.conf:2:17: mtu 8193 out of range (1280-8192)'],
+  ['ea-len above 48', `wan em0\n${RULE_HEAD}\tea-len 49\n}\n`, '/etc/maped.conf:5:9: ea-len 49 out of range (0-48)'],
+  ['psid-offset above 15', `wan em0\n${RULE_HEAD}\tea-len 16\n\tpsid-offset 16\n}\n`, '/etc/maped.conf:6:14: psid-offset 16 out of range (0-15)'],
+  ['psid-len above 16', `wan em0\n${RULE_HEAD}\tea-len 16\n\tpsid-len 17\n}\n`, '/etc/maped.conf:6:11: psid-len 17 out of range (0-16)'],
+  ['a lease file path must be absolute', 'wan em0\nlease file "em0"\n', '/etc/maped.conf:2:12: lease file: path "em0" is not absolute'],
+  ['an empty lease file path', 'wan em0\nlease file ""\n', '/etc/maped.conf:2:12: lease file: empty path'],
+  ['a tool path must be absolute', 'wan em0\ntool ifconfig "ifconfig"\n', '/etc/maped.conf:2:15: tool ifconfig: path "ifconfig" is not absolute'],
+  ['a state-dir must be absolute', 'wan em0\nstate-dir var/db/maped\n', '/etc/maped.conf:2:11: state-dir: path "var/db/maped" is not absolute'],
+  ['an empty anchor name', 'wan em0\npf anchor ""\n', '/etc/maped.conf:2:11: pf anchor: empty anchor name'],
+  ['an anchor name pf reserves (leading _)', 'wan em0\npf anchor "_maped"\n', '/etc/maped.conf:2:11: pf anchor: invalid anchor name "_maped" (letters, digits, "_", ".", "-" and "/", not first "_" or "/")'],
+  ['an anchor name longer than PF_ANCHOR_NAME_SIZE - 1', `wan em0\npf anchor ${'a'.repeat(64)}\n`, '/etc/maped.conf:2:11: pf anchor: name longer than 63 characters'],
+  ['a nat source that is not a prefix', 'wan em0\nnat from 10.0.0.256/24\n', "/etc/maped.conf:2:10: nat from: invalid IPv4 prefix \"10.0.0.256/24\": Octet 256 (> 255) not permitted in '10.0.0.256'"],
+  ['a nat source without a length', 'wan em0\nnat from { 10.0.0.0/8 10.1.0.0 }\n', "/etc/maped.conf:2:23: nat from: invalid IPv4 prefix \"10.1.0.0\": '10.1.0.0' has no prefix length"],
+  ['a nat source with host bits set', 'wan em0\nnat from 10.0.0.1/8\n', '/etc/maped.conf:2:10: nat from: 10.0.0.1/8 has host bits set (did you mean 10.0.0.0/8?)'],
+  ['the same nat source twice, across statements', 'wan em0\nnat from 10.0.0.0/8\nnat from { 10.1.0.0/16 10.0.0.0/8 }\n', '/etc/maped.conf:3:24: nat from: duplicate 10.0.0.0/8'],
+  ['an ipv6-prefix that does not parse', 'wan em0\nrule {\n\tipv6-prefix 2001:db8::g/32\n}\n', "/etc/maped.conf:3:14: ipv6-prefix: invalid IPv6 prefix \"2001:db8::g/32\": Only hex digits permitted in 'g' in '2001:db8::g'"],
+  ['an ipv6-prefix length beyond 128', 'wan em0\nrule {\n\tipv6-prefix 2001:db8::/129\n}\n', "/etc/maped.conf:3:14: ipv6-prefix: invalid IPv6 prefix \"2001:db8::/129\": '129' is not a valid netmask"],
+  ['an ipv6-prefix with host bits set', 'wan em0\nrule {\n\tipv6-prefix 2001:db8:1::/32\n}\n', '/etc/maped.conf:3:14: ipv6-prefix: 2001:db8:1::/32 has host bits set (did you mean 2001:db8::/32?)'],
+  ['an ipv4-prefix with host bits set', 'wan em0\nrule {\n\tipv4-prefix 192.0.2.1/24\n}\n', '/etc/maped.conf:3:14: ipv4-prefix: 192.0.2.1/24 has host bits set (did you mean 192.0.2.0/24?)'],
+  ['an ipv4-prefix that does not parse', 'wan em0\nrule {\n\tipv4-prefix 192.0.2/24\n}\n', "/etc/maped.conf:3:14: ipv4-prefix: invalid IPv4 prefix \"192.0.2/24\": Expected 4 octets in '192.0.2'"],
+  ['a br that is not an address', `wan em0\n${RULE_HEAD}\tea-len 16\n\tbr 2001:db8::/64\n}\n`, "/etc/maped.conf:6:5: br: invalid IPv6 address \"2001:db8::/64\": Only hex digits permitted in '/64' in '2001:db8::/64'"],
+  ['a multicast br', `wan em0\n${RULE_HEAD}\tea-len 16\n\tbr ff02::1\n}\n`, '/etc/maped.conf:6:5: br: ff02::1 is a multicast address, not a unicast address'],
+  ['an unspecified br', `wan em0\n${RULE_HEAD}\tea-len 16\n\tbr ::\n}\n`, '/etc/maped.conf:6:5: br: :: is the unspecified address, not a unicast address'],
+  ['a loopback br', `wan em0\n${RULE_HEAD}\tea-len 16\n\tbr ::1\n}\n`, '/etc/maped.conf:6:5: br: ::1 is the loopback address, not a unicast address'],
+  ['a link-local br', `wan em0\n${RULE_HEAD}\tea-len 16\n\tbr fe80::1\n}\n`, '/etc/maped.conf:6:5: br: fe80::1 is a link-local address, not a unicast address'],
+  ['an IPv4-mapped br', `wan em0\n${RULE_HEAD}\tea-len 16\n\tbr ::ffff:192.0.2.1\n}\n`, '/etc/maped.conf:6:5: br: ::ffff:192.0.2.1 is an IPv4-mapped address, not a unicast address'],
+  ['a rule without ipv6-prefix is reported at its "rule"', 'wan em0\nrule {\n\tipv4-prefix 192.0.2.0/24\n\tea-len 16\n}\n', '/etc/maped.conf:2:1: rule without ipv6-prefix'],
+  ['a rule without ipv4-prefix', 'wan em0\nrule {\n\tipv6-prefix 2001:db8::/32\n\tea-len 16\n}\n', '/etc/maped.conf:2:1: rule without ipv4-prefix'],
+  ['a rule without ea-len', `wan em0\n${RULE_HEAD}}\n`, '/etc/maped.conf:2:1: rule without ea-len'],
+  ['the second rule is named by its own position', `wan em0\n${RULE_HEAD}\tea-len 16\n}\nrule {\n}\n`, '/etc/maped.conf:7:1: rule without ipv6-prefix'],
+  ['a psid without psid-len', `wan em0\n${RULE_HEAD}\tea-len 16\n\tpsid 3\n}\n`, '/etc/maped.conf:6:7: psid requires psid-len'],
+  ['a psid that does not fit psid-len', `wan em0\n${RULE_HEAD}\tea-len 16\n\tpsid-len 4 psid 16\n}\n`, '/etc/maped.conf:6:18: psid 16 does not fit psid-len 4 (0-15)'],
+  ['rule prefix and EA bits beyond 128 bits', 'wan em0\nrule {\n\tipv6-prefix 2001:db8::/96\n\tipv4-prefix 0.0.0.0/0\n\tea-len 40\n}\n', '/etc/maped.conf:5:9: ipv6-prefix length 96 + ea-len 40 exceed 128 bits'],
+  ['a psid-len alone that disagrees with the EA bits', `wan em0\n${RULE_HEAD}\tea-len 16\n\tpsid-len 6\n}\n`, '/etc/maped.conf:6:11: psid-len 6 without psid must equal the 8 PSID bits of ipv4-prefix /24 and ea-len 16'],
+  ['an explicit psid-len past 16 bits with the offset', `wan em0\n${RULE_HEAD}\tea-len 16\n\tpsid-offset 10\n\tpsid-len 8 psid 1\n}\n`, '/etc/maped.conf:7:11: psid-offset 10 + psid-len 8 exceed 16 bits'],
+  ['EA-derived PSID bits past 16 with the offset are reported at ea-len', `wan em0\n${RULE_HEAD}\tea-len 20\n\tpsid-offset 6\n}\n`, '/etc/maped.conf:5:9: psid-offset 6 + psid-len 12 (from ipv4-prefix /24 and ea-len 20) exceed 16 bits'],
+];
+
+describe.each([
+  ['lexical errors', lexical],
+  ['syntax errors', syntax],
+  ['duplicate single-valued settings', duplicates],
+  ['values out of range or malformed', values],
+] as const)('%s', (_group, cases) => {
+  it.each(cases)('%s', (_behaviour, text, error) => {
+    expect(parseError(text)).toBe(error);
+  });
+});
+
+describe('error positions', () => {
+  it('the first error in the file wins when several values are wrong', () => {
+    expect(parseError('wan em0\ntunnel gif0 mtu 99\nstate-dir "relative"\n')).toBe('/etc/maped.conf:2:17: mtu 99 out of range (1280-8192)');
+    expect(parseError('state-dir "relative"\nwan em0\ntunnel gif0 mtu 99\n')).toBe('/etc/maped.conf:1:11: state-dir: path "relative" is not absolute');
+  });
+
+  it('columns count a tab as one character and start at 1', () => {
+    expect(parseError('\twan EM0\n')).toBe('/etc/maped.conf:1:6: wan: invalid interface name "EM0" (expected a driver name and unit, such as em0)');
+  });
+
+  it('a continued line keeps counting lines after the joined newline', () => {
+    expect(parseError('wan \\\nem0 \\\nextra\n')).toBe('/etc/maped.conf:3:1: syntax error: unexpected "extra", expected end of line');
+  });
+
+  it('every message is one line', () => {
+    for (const [, text] of [...lexical, ...syntax, ...duplicates, ...values]) expect(parseError(text)).not.toContain('\n');
+  });
+});

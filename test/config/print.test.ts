@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { printConfig, type MapedConfig, type StaticRule } from '../../src/config/index.js';
+import { ipv4Mask, ipv6Mask } from '../../src/map/index.js';
+import { parsed } from './helpers.js';
+
+const fixture = (name: string): string => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
+
+function expectRoundTrip(config: MapedConfig): void {
+  const text = printConfig(config);
+  const again = parsed(text);
+  expect(again).toEqual(config);
+  expect(printConfig(again)).toBe(text);
+}
+
+describe('printConfig', () => {
+  it('writes the canonical form: every setting, defaults included, tabs inside blocks', () => {
+    expect(printConfig(parsed(fixture('design-example.conf')))).toBe(
+      [
+        'wan em0',
+        'lease file "/var/db/dhcp6leased/em0"',
+        'tunnel gif0 mtu auto',
+        'nat from { 192.168.1.0/24 192.168.2.0/24 }',
+        'pf anchor "maped"',
+        'pf portset auto',
+        'interface-id rfc7597',
+        'rule {',
+        '\tipv6-prefix 2001:db8:100::/48',
+        '\tipv4-prefix 192.0.2.0/24',
+        '\tea-len 16',
+        '\tpsid-offset 6',
+        '\tpsid-len 8 psid 42',
+        '\tbr 2001:db8:ffff::1',
+        '}',
+        'on-exit keep',
+        'tool ifconfig "/sbin/ifconfig"',
+        'tool route "/sbin/route"',
+        'tool pfctl "/sbin/pfctl"',
+        'tool dhcp6leasectl "/usr/sbin/dhcp6leasectl"',
+        'state-dir "/var/db/maped"',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('an empty nat list prints as { }, optional rule lines are left out', () => {
+    const text = printConfig(parsed('wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 192.0.2.0/24\nea-len 16\npsid-len 8\n}\n'));
+    expect(text).toContain('nat from { }\n');
+    expect(text).toContain('\tpsid-len 8\n}');
+    expect(text).not.toContain('\tbr');
+  });
+
+  it('addresses come out in RFC 5952 form whatever the input spelling', () => {
+    const text = printConfig(parsed('wan em0\nrule {\nipv6-prefix 2001:0DB8:0000::/32\nipv4-prefix 192.0.2.0/24\nea-len 16\nbr 2001:db8:0:0:0:0:0:0001\n}\n'));
+    expect(text).toContain('\tipv6-prefix 2001:db8::/32\n');
+    expect(text).toContain('\tbr 2001:db8::1\n');
+  });
+
+  it('quotes strings so that ", \\, #, $, spaces and quotes survive', () => {
+    const config = parsed('wan em0\nstate-dir "/odd \\"dir\\" #1 $x \\\\ it\'s"\n');
+    expect(config.stateDir).toBe('/odd "dir" #1 $x \\ it\'s');
+    expect(printConfig(config)).toContain('state-dir "/odd \\"dir\\" #1 $x \\\\ it\'s"\n');
+  });
+});
+
+describe('parse(print(c)) == c', () => {
+  it.each(['minimal.conf', 'design-example.conf', 'everything.conf'])('for fixture %s', (name) => {
+    expectRoundTrip(parsed(fixture(name)));
+  });
+
+  it.each([
+    'wan em0\nnat from { }\n',
+    'wan em0\ntunnel gif9 mtu 8192\nnat from 0.0.0.0/0\n',
+    'wan em0\nrule {\nipv6-prefix ::/0\nipv4-prefix 0.0.0.0/0\nea-len 48\npsid-offset 0\n}\n',
+    'wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 192.0.2.0/24\nea-len 16\npsid-len 0\n}\n',
+    'wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 10.0.0.0/8\nea-len 8\npsid-len 16 psid 65535\n}\n',
+    'wan em0\nrule {\nipv6-prefix 2001:db8::/128\nipv4-prefix 192.0.2.1/32\nea-len 0\npsid-offset 15\npsid-len 1 psid 1\nbr 2001:db8::2\n}\n',
+  ])('for %j', (text) => {
+    expectRoundTrip(parsed(text));
+  });
+
+  it('for 500 seeded random configurations', () => {
+    const random = seeded(7597);
+    for (let i = 0; i < 500; i++) expectRoundTrip(randomConfig(random));
+  });
+});
+
+/** A small deterministic generator (mulberry32) so a failure reproduces. */
+function seeded(seed: number): (n: number) => number {
+  let state = seed >>> 0;
+  return (n) => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) % n);
+  };
+}
+
+function randomConfig(random: (n: number) => number): MapedConfig {
+  const pick = <T>(items: readonly T[]): T => items[random(items.length)]!;
+  const path = (): string => `/${pick(['var', 'tmp', 'x y', 'q"uote', 'back\\slash', 'it\'s', '#hash', '$dollar'])}/${random(100)}`;
+  const ipv4 = (): number => (random(0x10000) * 0x10000 + random(0x10000)) >>> 0;
+  const ipv6 = (): bigint => (0x2001n << 112n) | (BigInt(ipv4()) << 64n) | BigInt(ipv4());
+
+  const natFrom = new Map<string, { address: number; length: number }>();
+  for (let n = random(5); n > 0; n--) {
+    const length = random(33);
+    const address = (ipv4() & ipv4Mask(length)) >>> 0;
+    natFrom.set(`${address}/${length}`, { address, length });
+  }
+
+  const rules: StaticRule[] = [];
+  for (let n = random(4); n > 0; n--) {
+    const psidOffset = random(16);
+    const r = random(33);
+    const shared = random(2) === 0;
+    // Shared: o = 32 - r + q with a + q ≤ 16; otherwise an IPv4 prefix, r + o < 32 (or = 32).
+    const q = shared ? random(17 - psidOffset) : 0;
+    const eaLen = Math.min(48, shared ? 32 - r + q : random(33 - r));
+    const length = random(129 - eaLen);
+    let psidLen: number | null = null;
+    let psid: number | null = null;
+    switch (random(4)) {
+      case 1:
+        psidLen = r + eaLen >= 32 ? Math.max(0, r + eaLen - 32) : random(17);
+        break;
+      case 2:
+        psidLen = random(17 - psidOffset);
+        psid = random(2 ** psidLen);
+        break;
+      case 3:
+        psidLen = 0;
+        break;
+    }
+    rules.push({
+      ipv6Prefix: { address: ipv6() & ipv6Mask(length), length },
+      ipv4Prefix: { address: (ipv4() & ipv4Mask(r)) >>> 0, length: r },
+      eaLen,
+      psidOffset,
+      psidLen,
+      psid,
+      br: random(2) === 0 ? null : ipv6(),
+    });
+  }
+
+  return {
+    wan: pick(['em0', 'vio1', 'ix12', 're3', 'abcdefghijklmn9']),
+    leaseFile: path(),
+    tunnel: { interface: `gif${random(20)}`, mtu: random(3) === 0 ? 'auto' : 1280 + random(8192 - 1280 + 1) },
+    natFrom: [...natFrom.values()],
+    pf: { anchor: pick(['maped', 'maped/map-e', 'a.b-c_1', 'X']), portset: pick(['auto', 'kernel', 'stock'] as const) },
+    interfaceId: pick(['rfc7597', 'draft03'] as const),
+    rules,
+    onExit: pick(['keep', 'teardown'] as const),
+    tools: { ifconfig: path(), route: path(), pfctl: path(), dhcp6leasectl: path() },
+    stateDir: path(),
+  };
+}

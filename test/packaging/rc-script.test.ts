@@ -1,0 +1,103 @@
+/**
+ * rc.d/maped: what rc.subr(8) needs to start, find, reload and check maped,
+ * and its configtest command line run for real against the sample config.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, readRepoFile } from './mdoc.js';
+
+const script = readRepoFile('rc.d/maped');
+const pkg = JSON.parse(readRepoFile('package.json')) as { name: string; bin: Record<string, string> };
+
+/** A top-level `name=value` or `name="value"` assignment of the script. */
+function assignment(name: string): string | undefined {
+  const m = new RegExp(`^${name}=(?:"([^"]*)"|(\\S*))$`, 'm').exec(script);
+  return m ? (m[1] ?? m[2]) : undefined;
+}
+
+/** The command line of a shell function, comments left out. */
+function functionBody(name: string): string {
+  const m = new RegExp(`^${name}\\(\\) \\{\\n([\\s\\S]*?)\\n\\}$`, 'm').exec(script);
+  if (!m) throw new Error(`rc.d/maped has no ${name}()`);
+  return m[1]!
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .join('\n');
+}
+
+/**
+ * What rc_configtest runs, with ${daemon} pointing at this checkout's
+ * entry point instead of the installed one, and ${daemon_flags} as rcctl
+ * would pass them from rc.conf.local.
+ */
+function configtest(flags: string[]): { status: number | null; stdout: string; stderr: string } {
+  const words = functionBody('rc_configtest').split(/\s+/);
+  const argv = words.flatMap((word) => {
+    if (word === '${daemon}') return [process.execPath, '--import', 'tsx', 'src/cli/maped.ts'];
+    if (word === '${daemon_flags}') return flags;
+    return [word];
+  });
+  const run = spawnSync(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, encoding: 'utf8' });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+describe('rc.d/maped', () => {
+  it('is a ksh script that sources rc.subr and ends with rc_cmd $1', () => {
+    expect(script.startsWith('#!/bin/ksh\n')).toBe(true);
+    expect(script).toMatch(/^\. \/etc\/rc\.d\/rc\.subr$/m);
+    expect(script.trimEnd().endsWith('rc_cmd $1')).toBe(true);
+  });
+
+  it('parses as shell', () => {
+    const check = spawnSync('sh', ['-n', 'rc.d/maped'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+  });
+
+  it('runs node on the entry point npm installs for the maped bin', () => {
+    expect(assignment('daemon')).toBe(`/usr/local/bin/node /usr/local/lib/node_modules/${pkg.name}/${pkg.bin.maped}`);
+  });
+
+  it('runs in the background with its output sent to syslog', () => {
+    expect(assignment('rc_bg')).toBe('YES');
+    expect(assignment('daemon_logger')).toBe('daemon.info');
+  });
+
+  it('finds the process by the title maped gives itself, as OpenBSD ps shows it', () => {
+    const title = /process\.title = '([^']+)'/.exec(readRepoFile('src/cli/maped.ts'))?.[1];
+    expect(title).toBe('maped');
+    // setproctitle(3) puts "node: " in front; rc.subr matches with pgrep -xf.
+    expect(assignment('pexp')).toBe(`node: ${title}`);
+    expect(new RegExp(`^(?:${assignment('pexp')})$`).test(`node: ${title}`)).toBe(true);
+  });
+
+  it('keeps the default reload by SIGHUP, which maped handles', () => {
+    expect(script).not.toMatch(/^rc_reload=NO/m);
+    expect(script).not.toMatch(/^rc_reload_signal=/m);
+    expect(readRepoFile('src/cli/maped.ts')).toMatch(/process\.on\('SIGHUP'/);
+  });
+
+  it('configtest runs maped -n with the daemon flags', () => {
+    expect(functionBody('rc_configtest')).toBe('${daemon} -n ${daemon_flags}');
+  });
+
+  it('configtest accepts the sample configuration: "configuration OK", exit 0', () => {
+    const result = configtest(['-f', 'etc/maped.conf']);
+    expect(result.stderr).toBe('configuration OK\n');
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('configtest refuses a bad configuration with file:line:col and reason, exit 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'maped-rc-'));
+    const bad = join(dir, 'maped.conf');
+    writeFileSync(bad, 'wan em0\ntunel gif0\n');
+    const result = configtest(['-f', bad]);
+    expect(result.stderr).toMatch(new RegExp(`^maped: ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:1: .*tunel.*\\n$`));
+    expect(result.status).toBe(1);
+  });
+});

@@ -29,7 +29,7 @@ export interface Token {
 }
 
 const PUNCTUATION = new Set(['{', '}', '=', ',']);
-/** Characters that end a bare word (yylex's allowed_in_string, less what maped.conf needs inside words: `/`, `:`). */
+/** Characters that end a bare word: yylex's allowed_in_string, except that `/` stays inside words so prefixes and paths are one word. */
 const WORD_END = new Set([' ', '\t', '\r', '\n', '{', '}', '=', ',', '#', '"', "'"]);
 const MACRO_NAME_CHAR = /[A-Za-z0-9_]/;
 

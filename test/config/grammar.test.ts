@@ -143,7 +143,7 @@ describe('every keyword', () => {
     expect(config.natFrom).toEqual(['10.0.2.0/24', '10.0.1.0/24', '10.0.0.0/24'].map(v4));
   });
 
-  it('psid may be written on its own line after psid-len', () => {
+  it('psid may be written on its own line, before or after psid-len', () => {
     const config = parsed('wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 192.0.2.0/24\nea-len 16\npsid 7\npsid-len 8\n}\n');
     expect(config.rules[0]).toMatchObject({ psidLen: 8, psid: 7 });
   });

@@ -1,0 +1,94 @@
+/**
+ * scripts/install.sh into a temporary DESTDIR: the OpenBSD places, modes
+ * and contents, PREFIX, and an admin's /etc/maped.conf left alone. Owner and
+ * group are this user's (INSTALL_OWNER/INSTALL_GROUP), as tests do not run
+ * as OpenBSD's root:wheel.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, readRepoFile } from './mdoc.js';
+
+const group = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();
+
+function install(env: Record<string, string>): { status: number | null; stdout: string; stderr: string; destdir: string } {
+  const destdir = env.DESTDIR ?? mkdtempSync(join(tmpdir(), 'maped-destdir-'));
+  const result = spawnSync('sh', ['scripts/install.sh'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, INSTALL_OWNER: userInfo().username, INSTALL_GROUP: group, ...env, DESTDIR: destdir },
+    encoding: 'utf8',
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, destdir };
+}
+
+function mode(path: string): number {
+  return statSync(path).mode & 0o7777;
+}
+
+const PLACES: [source: string, target: string, mode: number][] = [
+  ['rc.d/maped', 'etc/rc.d/maped', 0o555],
+  ['man/maped.8', 'usr/local/man/man8/maped.8', 0o444],
+  ['man/mapedctl.8', 'usr/local/man/man8/mapedctl.8', 0o444],
+  ['man/maped.conf.5', 'usr/local/man/man5/maped.conf.5', 0o444],
+  ['etc/maped.conf', 'etc/examples/maped.conf', 0o644],
+];
+
+describe('scripts/install.sh', () => {
+  it('puts every file in its OpenBSD place with its mode and content', () => {
+    const result = install({});
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    for (const [source, target, wanted] of PLACES) {
+      const path = join(result.destdir, target);
+      expect({ target, mode: mode(path).toString(8) }).toEqual({ target, mode: wanted.toString(8) });
+      expect(readFileSync(path, 'utf8'), target).toBe(readRepoFile(source));
+    }
+  });
+
+  it('never writes /etc/maped.conf, and says how to make one', () => {
+    const result = install({});
+    expect(existsSync(join(result.destdir, 'etc/maped.conf'))).toBe(false);
+    expect(result.stdout).toContain('maped -n');
+  });
+
+  it("leaves an admin's /etc/maped.conf as it is", () => {
+    const destdir = mkdtempSync(join(tmpdir(), 'maped-destdir-'));
+    mkdirSync(join(destdir, 'etc'));
+    writeFileSync(join(destdir, 'etc/maped.conf'), 'wan em1\n');
+    const result = install({ DESTDIR: destdir });
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(destdir, 'etc/maped.conf'), 'utf8')).toBe('wan em1\n');
+  });
+
+  it('can run again over an earlier install', () => {
+    const first = install({});
+    const again = install({ DESTDIR: first.destdir });
+    expect(again.stderr).toBe('');
+    expect(again.status).toBe(0);
+  });
+
+  it('follows PREFIX for the manuals and for node and the package in the rc.d script', () => {
+    const result = install({ PREFIX: '/opt/local' });
+    expect(result.status).toBe(0);
+    expect(existsSync(join(result.destdir, 'opt/local/man/man8/maped.8'))).toBe(true);
+    expect(existsSync(join(result.destdir, 'usr/local'))).toBe(false);
+    const rc = readFileSync(join(result.destdir, 'etc/rc.d/maped'), 'utf8');
+    expect(rc).toMatch(/^daemon="\/opt\/local\/bin\/node \/opt\/local\/lib\/node_modules\/maped\/dist\/cli\/maped\.js"$/m);
+    expect(rc).not.toContain('/usr/local');
+  });
+
+  it('refuses a relative PREFIX', () => {
+    const result = install({ PREFIX: 'usr/local' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('install.sh: PREFIX must be an absolute path, not "usr/local"\n');
+  });
+
+  it('owns the files by root and bin/wheel unless told otherwise', () => {
+    const script = readRepoFile('scripts/install.sh');
+    expect(script).toMatch(/^owner=\$\{INSTALL_OWNER:-root\}$/m);
+    expect(script).toMatch(/^wheel=\$\{INSTALL_GROUP:-wheel\}$/m);
+    expect(script).toMatch(/^bin=\$\{INSTALL_GROUP:-bin\}$/m);
+  });
+});

@@ -1,0 +1,333 @@
+/**
+ * reconcile() against the fake OpenBSD tools: first apply, no-op renewal,
+ * prefix, BR and PSID changes, teardown, restart, ownership, and a failure
+ * injected at every step of an apply, each rolled back.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { detectPortsetSupport, OWNERSHIP_FILE, readOwnership, reconcile, type ApplyReport } from '../../src/apply/index.js';
+import { parseIpv6, portSet } from '../../src/map/index.js';
+import type { DesiredState } from '../../src/openbsd/index.js';
+import { createFakeOpenBSD, type FakeOpenBSD, type FakeState } from '../support/fake-openbsd/index.js';
+import { deriveSet, desiredFor, PARAMETER_SETS, type ParameterSet } from '../openbsd/parameter-sets.js';
+
+const COSMOTE = PARAMETER_SETS[0]!;
+const CE = '2a02:586:6234:bf00:0:57ca:3ad2:3f';
+
+interface Rig {
+  fake: FakeOpenBSD;
+  stateDir: string;
+  run(desired: DesiredState | null, dryRun?: boolean): Promise<ApplyReport>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+/** Concurrent tests pass their own onTestFinished; the others clean up in afterEach. */
+async function rig(
+  options: { kernelPortset?: boolean } = {},
+  register: (cleanup: () => Promise<void>) => void = (c) => cleanups.push(c),
+): Promise<Rig> {
+  const fake = await createFakeOpenBSD({ kernelPortset: options.kernelPortset ?? true });
+  const stateDir = await mkdtemp(join(tmpdir(), 'maped-state-'));
+  register(() => fake.cleanup());
+  register(() => rm(stateDir, { recursive: true, force: true }));
+  return {
+    fake,
+    stateDir,
+    run: (desired, dryRun = false) => reconcile({ desired, tools: fake.tools, stateDir, dryRun, timeoutMs: 10_000 }),
+  };
+}
+
+/** The commands as the fake saw them: tool name, then arguments. */
+const asCalls = (report: ApplyReport): string[][] => report.commands.map((c) => [c.argv[0]!.split('/').pop()!, ...c.argv.slice(1)]);
+const lines = (report: ApplyReport): string[] => asCalls(report).map((c) => c.join(' '));
+
+/** What maped may change; pf states are excluded because killed states do not come back. */
+const system = (s: FakeState) => ({ interfaces: s.interfaces, defaultRoute: s.defaultRoute, anchors: s.anchors });
+
+const withPrefix = (set: ParameterSet, endUserPrefix: string): ParameterSet => ({ ...set, endUserPrefix });
+
+function withPsid(desired: DesiredState, psid: number): DesiredState {
+  const ports = portSet(desired.psidOffset, desired.psidLen, psid);
+  return { ...desired, psid, portSets: ports.ranges };
+}
+
+function v6(text: string): bigint {
+  const r = parseIpv6(text);
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+}
+
+describe('apply', () => {
+  it('first apply creates the tunnel, alias, route and anchor in order', async () => {
+    const { fake, run } = await rig();
+    const report = await run(desiredFor(COSMOTE, 'kernel'));
+    expect(report).toMatchObject({ ok: true, error: null, rolledBack: false });
+    expect(lines(report)).toEqual([
+      `ifconfig em0 inet6 ${CE} prefixlen 128 alias`,
+      'ifconfig gif0 create',
+      `ifconfig gif0 tunnel ${CE} 2a02:586::406`,
+      'ifconfig gif0 mtu 1460',
+      'ifconfig gif0 inet 87.202.58.210 0.0.0.1 netmask 255.255.255.255',
+      'ifconfig gif0 up',
+      'route -n add -inet default 0.0.0.1 -label maped',
+      'pfctl -o none -a maped -f -',
+    ]);
+    expect(fake.mutations()).toEqual(asCalls(report));
+    const s = fake.state();
+    expect(s.interfaces.gif0).toMatchObject({
+      mtu: 1460,
+      tunnel: { source: CE, destination: '2a02:586::406' },
+      inet: [{ address: '87.202.58.210', peer: '0.0.0.1', netmask: '0xffffffff' }],
+    });
+    expect(s.interfaces.gif0!.flags).toContain('UP');
+    expect(s.interfaces.em0!.inet6.map((a) => a.address)).toContain(CE);
+    expect(s.defaultRoute).toMatchObject({ gateway: '0.0.0.1', interface: 'gif0', label: 'maped' });
+    expect(s.anchors.maped).toContain('match out on gif0 inet from (gif0) to any label "maped" nat-to (gif0) round-robin map-e-portset 6/6/63');
+  });
+
+  it('renewal with identical data runs no command and reads only', async () => {
+    const { fake, run } = await rig();
+    const desired = desiredFor(COSMOTE, 'stock');
+    expect((await run(desired)).ok).toBe(true);
+    fake.clearLog();
+    const report = await run(desired);
+    expect(report).toMatchObject({ ok: true, commands: [], error: null });
+    expect(report.reads).toBeGreaterThan(0);
+    expect(fake.mutations()).toEqual([]);
+    expect(fake.log().length).toBe(report.reads);
+  });
+
+  it('a restart converges without flapping, even when the ownership record was lost', async () => {
+    const { fake, stateDir, run } = await rig();
+    const desired = desiredFor(COSMOTE, 'kernel');
+    await run(desired);
+    await rm(join(stateDir, OWNERSHIP_FILE));
+    fake.clearLog();
+    const report = await run(desired);
+    expect(report.commands).toEqual([]);
+    expect(fake.mutations()).toEqual([]);
+    // The labelled route and the exact anchor are recognised as maped's.
+    const record = await readOwnership(stateDir);
+    expect(record.ownership).toMatchObject({ route: true, anchorLoaded: true, gifCreated: false, aliases: [] });
+  });
+
+  it('a new prefix moves the alias and tunnel source, re-adds the route, reloads the anchor and kills stale states', async () => {
+    const { fake, run } = await rig();
+    await run(desiredFor(COSMOTE, 'kernel'));
+    const moved = desiredFor(withPrefix(COSMOTE, '2a02:586:6234:c100::/56'), 'kernel');
+    const report = await run(moved);
+    expect(report.ok).toBe(true);
+    const newCe = '2a02:586:6234:c100:0:57ca:3ad3:1';
+    expect(lines(report)).toEqual([
+      `ifconfig em0 inet6 ${newCe} prefixlen 128 alias`,
+      `ifconfig gif0 tunnel ${newCe} 2a02:586::406`,
+      'route -n delete -inet default 0.0.0.1',
+      'ifconfig gif0 inet 87.202.58.211 0.0.0.1 netmask 255.255.255.255',
+      'route -n add -inet default 0.0.0.1 -label maped',
+      'pfctl -o none -a maped -f -',
+      'pfctl -k label -k maped',
+      `ifconfig em0 inet6 ${CE} delete`,
+    ]);
+    const s = fake.state();
+    expect(s.interfaces.em0!.inet6.map((a) => a.address)).not.toContain(CE);
+    expect(s.defaultRoute).toMatchObject({ interface: 'gif0', ifa: '87.202.58.211', label: 'maped' });
+    expect(s.states.maped).toBeUndefined();
+  });
+
+  it('a new BR changes the tunnel and the tunnel pass rules, and keeps the states', async () => {
+    const { run } = await rig();
+    const desired = desiredFor(COSMOTE, 'kernel');
+    await run(desired);
+    const report = await run({ ...desired, br: v6('2a02:586::407') });
+    expect(lines(report)).toEqual([`ifconfig gif0 tunnel ${CE} 2a02:586::407`, 'pfctl -o none -a maped -f -']);
+  });
+
+  it('a new PSID reloads the anchor and kills the states, nothing else', async () => {
+    const { fake, run } = await rig({ kernelPortset: false });
+    const desired = desiredFor(COSMOTE, 'stock');
+    await run(desired);
+    const report = await run(withPsid(desired, 62));
+    expect(lines(report)).toEqual(['pfctl -o none -a maped -f -', 'pfctl -k label -k maped']);
+    expect(fake.state().anchors.maped).toContain(
+      'match out on gif0 inet from (gif0) to any label "maped" nat-to (gif0) port 2016:2031 round-robin',
+    );
+  });
+
+  it('stock mode loads into a pfctl without the patch, kernel mode does not', async () => {
+    const { run } = await rig({ kernelPortset: false });
+    const kernel = await run(desiredFor(COSMOTE, 'kernel'));
+    expect(kernel.ok).toBe(false);
+    expect(kernel.error).toBe('step 8 (pfctl -o none -a maped -f -): stdin:4: syntax error');
+    expect(kernel.rolledBack).toBe(true);
+    expect((await run(desiredFor(COSMOTE, 'stock'))).ok).toBe(true);
+  });
+});
+
+describe('teardown', () => {
+  it('removes everything in reverse order and leaves the system as it was', async () => {
+    const { fake, stateDir, run } = await rig();
+    const before = system(fake.state());
+    await run(desiredFor(COSMOTE, 'kernel'));
+    const report = await run(null);
+    expect(report.ok).toBe(true);
+    expect(lines(report)).toEqual([
+      'pfctl -a maped -F all',
+      'pfctl -k label -k maped',
+      'route -n delete -inet default 0.0.0.1',
+      'ifconfig gif0 destroy',
+      `ifconfig em0 inet6 ${CE} delete`,
+    ]);
+    expect(system(fake.state())).toEqual(before);
+    expect((await readOwnership(stateDir)).ownership.applied).toBeNull();
+    expect((await run(null)).commands).toEqual([]);
+  });
+});
+
+describe('ownership', () => {
+  it('never replaces a default route maped does not own', async () => {
+    const { fake, run } = await rig();
+    fake.editState((s) => {
+      s.defaultRoute = { gateway: '192.168.0.1', interface: 'em0', ifa: '192.168.0.2', label: null, priority: 8 };
+    });
+    const report = await run(desiredFor(COSMOTE, 'kernel'));
+    expect(report.ok).toBe(false);
+    expect(report.error).toBe(
+      'a default route via 192.168.0.1 on em0 (label none) exists that maped does not own; remove it to let maped route IPv4 through gif0',
+    );
+    expect(fake.mutations()).toEqual([]);
+  });
+
+  it('keeps a gif the admin created: configures it, and on teardown only clears what it set', async () => {
+    const { fake, run } = await rig();
+    fake.editState((s) => {
+      s.interfaces.gif0 = { flags: ['POINTOPOINT', 'MULTICAST'], mtu: 1280, index: 9, groups: ['gif'], gif: true, tunnel: null, inet: [], inet6: [] };
+    });
+    const applied = await run(desiredFor(COSMOTE, 'kernel'));
+    expect(lines(applied)).not.toContain('ifconfig gif0 create');
+    const down = await run(null);
+    expect(lines(down)).toEqual([
+      'pfctl -a maped -F all',
+      'pfctl -k label -k maped',
+      'route -n delete -inet default 0.0.0.1',
+      'ifconfig gif0 -tunnel',
+      'ifconfig gif0 inet 87.202.58.210 delete',
+      `ifconfig em0 inet6 ${CE} delete`,
+    ]);
+    expect(fake.state().interfaces.gif0).toBeDefined();
+  });
+
+  it('tears nothing down that it has no record of', async () => {
+    const { fake, run } = await rig();
+    fake.editState((s) => {
+      s.interfaces.gif0 = { flags: ['UP', 'POINTOPOINT', 'RUNNING', 'MULTICAST'], mtu: 1460, index: 9, groups: ['gif'], gif: true, tunnel: null, inet: [{ address: '10.0.0.1', peer: '0.0.0.1', netmask: '0xffffffff' }], inet6: [] };
+      s.defaultRoute = { gateway: '0.0.0.1', interface: 'gif0', ifa: '10.0.0.1', label: 'other', priority: 8 };
+      s.anchors.maped = ['pass out all flags S/SA'];
+    });
+    const before = system(fake.state());
+    const report = await run(null);
+    expect(report).toMatchObject({ ok: true, commands: [] });
+    expect(system(fake.state())).toEqual(before);
+  });
+});
+
+describe('dry run', () => {
+  it('plans the first apply and runs nothing', async () => {
+    const { fake, stateDir, run } = await rig();
+    const report = await run(desiredFor(COSMOTE, 'stock'), true);
+    expect(report.ok).toBe(true);
+    expect(report.commands).toHaveLength(8);
+    expect(report.anchorText).toContain('nat-to (gif0) port 2032:2047');
+    expect(fake.mutations()).toEqual([]);
+    expect((await readOwnership(stateDir)).ownership.applied).toBeNull();
+  });
+
+  it('plans against an empty system when the tools do not exist here', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'maped-state-'));
+    cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
+    const tools = { ifconfig: '/nonexistent/sbin/ifconfig', route: '/nonexistent/sbin/route', pfctl: '/nonexistent/sbin/pfctl' };
+    const report = await reconcile({ desired: desiredFor(COSMOTE, 'kernel'), tools, stateDir, dryRun: true, timeoutMs: 1000 });
+    expect(report.ok).toBe(true);
+    expect(report.commands.map((c) => c.argv[0])).toContain('/nonexistent/sbin/route');
+    expect(report.commands).toHaveLength(8);
+  });
+
+  it('refuses relative tool paths', async () => {
+    const report = await reconcile({
+      desired: null,
+      tools: { ifconfig: 'ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl' },
+      stateDir: tmpdir(),
+      dryRun: true,
+      timeoutMs: 1000,
+    });
+    expect(report.error).toBe('tool ifconfig "ifconfig" is not an absolute path');
+  });
+});
+
+describe('port-set detection', () => {
+  it('finds the map-e-portset patch by the probe pfctl -nf - accepts', async () => {
+    expect(await detectPortsetSupport((await rig({ kernelPortset: true })).fake.tools.pfctl)).toBe('kernel');
+    expect(await detectPortsetSupport((await rig({ kernelPortset: false })).fake.tools.pfctl)).toBe('stock');
+    expect(await detectPortsetSupport('/nonexistent/pfctl')).toBe('stock');
+  });
+});
+
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+describe.concurrent('a failure at every step is rolled back', () => {
+  const FIRST_APPLY_STEPS = 8;
+  it.for(Array.from({ length: FIRST_APPLY_STEPS }, (_, k) => k + 1))('first apply, step %i: back to nothing', async (step, { onTestFinished }) => {
+    const { fake, stateDir, run } = await rig({}, onTestFinished);
+    const before = system(fake.state());
+    const desired = desiredFor(COSMOTE, 'kernel');
+    const planned = await run(desired, true);
+    const [tool, ...args] = asCalls(planned)[step - 1]!;
+    fake.failNext(tool as 'ifconfig', new RegExp(`^${escape(args.join(' '))}$`));
+    const report = await run(desired);
+    expect(report.ok).toBe(false);
+    expect(report.rolledBack).toBe(true);
+    expect(report.error).toMatch(new RegExp(`^step ${step} \\(${escape([tool, ...args].join(' '))}\\): ${tool}: .*Device busy$`));
+    expect(system(fake.state())).toEqual(before);
+    expect((await readOwnership(stateDir)).ownership).toMatchObject({ gifCreated: false, route: false, anchorLoaded: false, aliases: [] });
+  });
+
+  const PREFIX_CHANGE_STEPS = 8;
+  it.for(Array.from({ length: PREFIX_CHANGE_STEPS }, (_, k) => k + 1))('prefix change, step %i: back to the last good state', async (step, { onTestFinished }) => {
+    const { fake, run } = await rig({}, onTestFinished);
+    const good = desiredFor(COSMOTE, 'kernel');
+    await run(good);
+    const before = system(fake.state());
+    const moved = desiredFor(withPrefix(COSMOTE, '2a02:586:6234:c100::/56'), 'kernel');
+    const planned = await run(moved, true);
+    expect(planned.commands).toHaveLength(PREFIX_CHANGE_STEPS);
+    const [tool, ...args] = asCalls(planned)[step - 1]!;
+    fake.failNext(tool as 'ifconfig', new RegExp(`^${escape(args.join(' '))}$`));
+    const report = await run(moved);
+    expect(report).toMatchObject({ ok: false, rolledBack: true });
+    expect(report.error).toMatch(new RegExp(`^step ${step} \\(`));
+    expect(system(fake.state())).toEqual(before);
+    // The last good state is still the one on record: the next renewal of it is a no-op.
+    fake.clearLog();
+    expect((await run(good)).commands).toEqual([]);
+  });
+
+  it('a rollback that fails too says so', async ({ onTestFinished }) => {
+    const { fake, run } = await rig({}, onTestFinished);
+    fake.failNext('pfctl', /-f -$/);
+    fake.failNext('ifconfig', /destroy$/);
+    const report = await run(desiredFor(COSMOTE, 'kernel'));
+    expect(report.rolledBack).toBe(false);
+    expect(report.error).toBe(
+      'step 8 (pfctl -o none -a maped -f -): pfctl: DIOCXCOMMIT: Device busy; rollback failed: step 2 (ifconfig gif0 destroy): ifconfig: SIOCIFDESTROY: Device busy',
+    );
+  });
+});
+
+it('uses deriveSet for the changed prefix too', () => {
+  expect(deriveSet(withPrefix(COSMOTE, '2a02:586:6234:c100::/56')).psid).toBe(1);
+});

@@ -25,6 +25,8 @@ export interface ReconcileOptions {
   readonly stateDir: string;
   /** Plan only: run nothing that changes the system, write no record. */
   readonly dryRun: boolean;
+  /** In a dry run, whether the live state may be read with the tools (default yes, where they can run). */
+  readonly readLive?: boolean;
   /** Per command. */
   readonly timeoutMs: number;
   readonly maxOutput?: number;
@@ -133,7 +135,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
 
   if (dryRun) {
     // Plan against the live state when the tools can run here; otherwise against nothing.
-    const runnable = await toolsRunnable(tools);
+    const runnable = options.readLive !== false && (await toolsRunnable(tools));
     let simulated = owned;
     for (const target of phases) {
       const names = target === null ? ownedNames(simulated) : namesOf(target);

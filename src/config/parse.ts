@@ -6,7 +6,7 @@
  *
  * Pure: the only way out is the `readFile` callback, used for `include`.
  */
-import { posix } from 'node:path';
+import { posix, resolve } from 'node:path';
 import { err, ok, type Result } from '../map/index.js';
 import {
   DEFAULT_INTERFACE_ID,
@@ -199,7 +199,7 @@ class Parser {
         this.keyword(['file'], 'lease');
         const path = this.value('lease file', 'a path');
         this.once('leaseFile', 'lease file', at);
-        this.leaseFile = path.text;
+        this.leaseFile = this.besideSource(path.text);
         this.record('leaseFile', path.at);
         break;
       }
@@ -252,7 +252,7 @@ class Parser {
       case 'state-dir': {
         const path = this.value('state-dir', 'a path');
         this.once('stateDir', 'state-dir', at);
-        this.stateDir = path.text;
+        this.stateDir = this.besideSource(path.text);
         this.record('stateDir', path.at);
         break;
       }
@@ -371,6 +371,19 @@ class Parser {
       }
       this.end(true);
     }
+  }
+
+  /**
+   * A relative `lease file` or `state-dir` is taken from the directory of the
+   * file it is written in, as `include` names are: never from the working
+   * directory, so the daemon does not depend on where it was started, and a
+   * self-contained tree (the bundled examples/) works wherever it lies.
+   * Tool paths stay absolute: what maped executes is never looked up.
+   */
+  private besideSource(path: string): string {
+    if (path === '' || posix.isAbsolute(path)) return path;
+    // A config named relatively (-f examples/maped.conf) is relative to the working directory.
+    return resolve(posix.dirname(this.source.file), path);
   }
 
   /**

@@ -15,7 +15,7 @@ export interface StaticRule {
   psidLen: number | null;
   /** Explicit PSID, right-aligned; only with psidLen. */
   psid: number | null;
-  /** Border relay; null: from the DHCPv6 S46_BR option. */
+  /** Border relay; a static rule without one cannot be used (maped.conf(5)). */
   br: bigint | null;
 }
 

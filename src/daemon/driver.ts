@@ -6,11 +6,6 @@
 import type { MapedConfig } from '../config/index.js';
 import type { Mapping } from './select-mapping.js';
 
-export interface Target {
-  readonly mapping: Mapping;
-  readonly config: MapedConfig;
-}
-
 export interface DriverReport {
   readonly ok: boolean;
   /** The state-changing commands run (or, in dry-run, that would run), one argv each. */
@@ -23,6 +18,17 @@ export interface DriverReport {
   readonly warnings: readonly string[];
 }
 
+export interface ConvergeOptions {
+  /** Plan only; run nothing that changes the system. */
+  readonly dryRun: boolean;
+  /**
+   * Whether a dry run may read the live state with the tools. The one-shot
+   * `maped --dry-run` runs no command at all and plans against nothing.
+   */
+  readonly readLive?: boolean;
+}
+
 export interface Driver {
-  converge(target: Target | null, options: { dryRun: boolean }): Promise<DriverReport>;
+  /** Brings the system to `mapping` under `config`; null removes what maped owns. */
+  converge(mapping: Mapping | null, config: MapedConfig, options: ConvergeOptions): Promise<DriverReport>;
 }

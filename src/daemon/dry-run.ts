@@ -34,7 +34,7 @@ export async function dryRunReport(
   out.push(`BR ${formatIpv6(mapping.br)}`);
   for (const warning of mapping.warnings) out.push(`warning: ${warning}`);
 
-  const plan = await driver.converge({ mapping, config }, { dryRun: true });
+  const plan = await driver.converge(mapping, config, { dryRun: true, readLive: false });
   for (const warning of plan.warnings) out.push(`warning: ${warning}`);
   if (!plan.ok) return { ok: false, report: [...out, `error: ${plan.error}`].join('\n') + '\n' };
   out.push('', `plan: ${plan.commands.length} commands (dry run, nothing is run)`);

@@ -97,7 +97,7 @@ export class Engine {
     this.clearTimers();
     if (this.running) await this.running;
     if (teardown && this.appliedKey !== null) {
-      const report = await this.driver.converge(null, { dryRun: this.dryRun });
+      const report = await this.driver.converge(null, this.config, { dryRun: this.dryRun });
       this.log.info(report.ok ? 'on-exit teardown done' : `on-exit teardown failed: ${report.error}`);
     }
   }
@@ -163,7 +163,7 @@ export class Engine {
     }
     for (const warning of mapping.warnings) this.log.warn(warning);
     this.setState('applying', null);
-    const report = await this.driver.converge({ mapping, config: this.config }, { dryRun: this.dryRun });
+    const report = await this.driver.converge(mapping, this.config, { dryRun: this.dryRun });
     this.lastReport = { at: new Date(), report };
     this.warnings = [...(reading.kind === 'lease' ? reading.warnings : []), ...mapping.warnings, ...report.warnings];
     for (const argv of report.commands) this.log.debug(`ran: ${argv.join(' ')}`);
@@ -189,7 +189,7 @@ export class Engine {
       return;
     }
     this.setState('applying', reason);
-    const report = await this.driver.converge(null, { dryRun: this.dryRun });
+    const report = await this.driver.converge(null, this.config, { dryRun: this.dryRun });
     this.lastReport = { at: new Date(), report };
     if (!report.ok) {
       this.scheduleRetry(`withdrawing: ${report.error ?? 'failed'}`);

@@ -232,3 +232,12 @@ describe('CONFIG_KEYWORDS', () => {
     ]);
   });
 });
+
+describe('relative paths', () => {
+  it('a relative lease file and state-dir are taken from the directory of the file they are written in', async () => {
+    const { parseConfig } = await import('../../src/config/index.js');
+    const parsed = parseConfig('wan em0\nlease file "lease/em0"\nstate-dir state\n', '/usr/local/share/maped/examples/maped.conf');
+    expect(parsed.ok && parsed.value.leaseFile).toBe('/usr/local/share/maped/examples/lease/em0');
+    expect(parsed.ok && parsed.value.stateDir).toBe('/usr/local/share/maped/examples/state');
+  });
+});

@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { MapedConfig } from '../../src/config/index.js';
-import type { Driver, DriverReport, Target } from '../../src/daemon/driver.js';
+import type { Driver, DriverReport } from '../../src/daemon/driver.js';
+import type { Mapping } from '../../src/daemon/select-mapping.js';
 import { Engine, retryDelayMs } from '../../src/daemon/engine.js';
 import type { LeaseSources } from '../../src/daemon/lease-reading.js';
 import { ok } from '../../src/map/index.js';
@@ -29,10 +30,10 @@ function config(): MapedConfig {
 
 /** A driver that records targets and can be told to fail. */
 class RecordingDriver implements Driver {
-  calls: (Target | null)[] = [];
+  calls: (Mapping | null)[] = [];
   failing = false;
-  async converge(target: Target | null): Promise<DriverReport> {
-    this.calls.push(target);
+  async converge(mapping: Mapping | null): Promise<DriverReport> {
+    this.calls.push(mapping);
     return {
       ok: !this.failing,
       commands: this.failing ? [] : [['/sbin/ifconfig', 'gif0', 'up']],

@@ -1,0 +1,98 @@
+/**
+ * The Driver over src/openbsd (what to want) and src/apply (getting there):
+ * resolves `pf portset auto` and `tunnel mtu auto` against the live system,
+ * builds the desired state and reconciles to it.
+ */
+import type { Logger } from 'pino';
+import { detectPortsetSupport, readInterfaceMtu, reconcile, type ToolPaths } from '../apply/index.js';
+import type { MapedConfig } from '../config/index.js';
+import { desiredState } from '../openbsd/index.js';
+import type { Driver, DriverReport } from './driver.js';
+import type { Mapping } from './select-mapping.js';
+
+/** Per command; ifconfig, route and pfctl answer in milliseconds when healthy. */
+const COMMAND_TIMEOUT_MS = 10_000;
+/** What `mtu auto` assumes when the WAN cannot be asked (a dry run here, off OpenBSD). */
+const ASSUMED_WAN_MTU = 1500;
+
+function toolsOf(config: MapedConfig): ToolPaths {
+  return { ifconfig: config.tools.ifconfig, route: config.tools.route, pfctl: config.tools.pfctl };
+}
+
+function failed(error: string, warnings: readonly string[] = []): DriverReport {
+  return { ok: false, commands: [], anchorText: null, error, mtu: null, portset: null, warnings };
+}
+
+export function createOpenBSDDriver(log: Logger): Driver {
+  // The kernel does not change under a running maped: probe pf once per pfctl path.
+  const probed = new Map<string, 'kernel' | 'stock'>();
+
+  return {
+    async converge(mapping: Mapping | null, config: MapedConfig, options): Promise<DriverReport> {
+      const tools = toolsOf(config);
+      const readLive = !options.dryRun || options.readLive !== false;
+      const warnings: string[] = [];
+      let desired = null;
+      if (mapping !== null) {
+        let portset: 'kernel' | 'stock';
+        if (config.pf.portset !== 'auto') portset = config.pf.portset;
+        else if (!readLive) {
+          portset = 'stock';
+          warnings.push('pf portset auto: not probed in a dry run; planning for stock pf');
+        } else {
+          const known = probed.get(tools.pfctl);
+          portset = known ?? (await detectPortsetSupport(tools.pfctl, { timeoutMs: COMMAND_TIMEOUT_MS }));
+          if (known === undefined) {
+            probed.set(tools.pfctl, portset);
+            log.info(`pf portset auto: ${portset === 'kernel' ? 'map-e-portset supported' : 'stock pf (no map-e-portset)'}`);
+          }
+        }
+
+        let wanMtu: number | null = null;
+        if (config.tunnel.mtu === 'auto') {
+          if (!readLive) {
+            wanMtu = ASSUMED_WAN_MTU;
+            warnings.push(`tunnel mtu auto: ${config.wan} not asked in a dry run; assuming mtu ${ASSUMED_WAN_MTU}`);
+          } else {
+            const read = await readInterfaceMtu(tools, config.wan, { timeoutMs: COMMAND_TIMEOUT_MS });
+            if (!read.ok) return failed(`tunnel mtu auto: ${read.error}`, warnings);
+            wanMtu = read.value;
+          }
+        }
+
+        const built = desiredState({
+          wan: config.wan,
+          tunnel: config.tunnel.interface,
+          mtu: config.tunnel.mtu,
+          wanMtu,
+          map: mapping.params,
+          br: mapping.br,
+          natFrom: config.natFrom,
+          anchor: config.pf.anchor,
+          portset,
+        });
+        if (!built.ok) return failed(built.error, warnings);
+        desired = built.value;
+      }
+
+      const report = await reconcile({
+        desired,
+        tools,
+        stateDir: config.stateDir,
+        dryRun: options.dryRun,
+        readLive,
+        timeoutMs: COMMAND_TIMEOUT_MS,
+        log: (line) => log.debug(line),
+      });
+      return {
+        ok: report.ok,
+        commands: report.commands.map((c) => (c.stdin === undefined ? c.argv : [...c.argv, '<', 'anchor text'])),
+        anchorText: report.anchorText,
+        error: report.error,
+        mtu: desired?.mtu ?? null,
+        portset: desired?.portset ?? null,
+        warnings: [...warnings, ...report.warnings],
+      };
+    },
+  };
+}

@@ -1,0 +1,266 @@
+/**
+ * maped as a real process, end to end: real lease files renamed into place
+ * as dhcp6leased(8) does, the real control socket, real signals, and fake
+ * ifconfig/route/pfctl/dhcp6leasectl that keep state like the real ones.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StatusSchema } from '../../src/control/protocol.js';
+import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
+import { MAPEDCTL_ENTRY, startMaped, type MapedProcess } from '../support/daemon-process.js';
+import { REPO_ROOT } from '../support/vectors.js';
+
+const run = promisify(execFile);
+const S46 = readFileSync(join(REPO_ROOT, 'examples', 'lease', 'em0'), 'utf8')
+  .split('\n')
+  .find((line) => line.startsWith('s46 '))!;
+
+interface Rig {
+  fake: FakeOpenBSD;
+  dir: string;
+  configPath: string;
+  socket: string;
+  writeConfig(extra?: string, onExit?: 'keep' | 'teardown'): void;
+  /** Writes the lease as dhcp6leased does (mkstemp + rename) and what dhcp6leasectl -l says. */
+  lease(prefix: string, options?: { s46?: string | null; lease?: string }): void;
+  start(extraArgs?: string[]): MapedProcess;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function rig(): Promise<Rig> {
+  const fake = await createFakeOpenBSD({ kernelPortset: true });
+  const dir = await mkdtemp(join(tmpdir(), 'maped-e2e-'));
+  cleanups.push(() => fake.cleanup(), () => rm(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'lease'));
+  const configPath = join(dir, 'maped.conf');
+  const socket = join(dir, 'maped.sock');
+  const writeConfig = (extra = 'nat from { 192.168.1.0/24 }', onExit: 'keep' | 'teardown' = 'keep'): void => {
+    writeFileSync(
+      configPath,
+      [
+        'wan em0',
+        `lease file "${join(dir, 'lease', 'em0')}"`,
+        'tunnel gif0 mtu auto',
+        extra,
+        'pf anchor "maped"',
+        'pf portset auto',
+        `on-exit ${onExit}`,
+        ...(['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const).map((t) => `tool ${t} "${fake.tools[t]}"`),
+        `state-dir "${join(dir, 'state')}"`,
+        '',
+      ].join('\n'),
+    );
+  };
+  writeConfig();
+  let serial = 0;
+  return {
+    fake,
+    dir,
+    configPath,
+    socket,
+    writeConfig,
+    lease(prefix, options = {}) {
+      const [address, length] = prefix.split('/');
+      const s46 = options.s46 === undefined ? S46 : options.s46;
+      const temp = join(dir, 'lease', `tmp${String(serial++).padStart(7, '0')}`);
+      writeFileSync(temp, `ia_pd 0 ${address} ${length}\n${s46 === null ? '' : `${s46}\n`}`);
+      renameSync(temp, join(dir, 'lease', 'em0'));
+      fake.setLeasectl('em0', `em0 [Bound]\n\tIA_PD 0: ${prefix}\n\t${options.lease ?? 'lease 7 days'}\n`);
+    },
+    start(extraArgs = []) {
+      const maped = startMaped(configPath, socket, extraArgs);
+      cleanups.push(async () => {
+        if (maped.child.exitCode === null) {
+          maped.signal('SIGKILL');
+          await maped.exited;
+        }
+      });
+      return maped;
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mutationLines = (fake: FakeOpenBSD) => fake.mutations().map((c) => c.join(' '));
+
+describe('maped, end to end', () => {
+  it('first lease → active; identical renewal → no command; new prefix → re-applied', async () => {
+    const r = await rig();
+    r.lease('2001:db8:12:3400::/56');
+    const maped = r.start();
+    const status = await maped.waitFor((s) => s.state === 'active', 'active');
+    expect(status.map).toMatchObject({
+      ipv4: '192.0.2.18',
+      psidOffset: 6,
+      psidLen: 8,
+      psid: 52,
+      ceIPv6: '2001:db8:12:3400:0:c000:212:34',
+      br: '2001:db8:ffff::1',
+      portCount: 252,
+    });
+    expect(status.lease).toMatchObject({ source: 'file', interface: 'em0', endUserPrefix: '2001:db8:12:3400::/56', dhcpState: 'Bound' });
+    expect(status.rule).toMatchObject({ ipv6Prefix: '2001:db8::/40', ipv4Prefix: '192.0.2.0/24', eaLen: 16, origin: 'dhcpv6' });
+    expect(status.tunnel).toEqual({ interface: 'gif0', mtu: 1460 });
+    expect(status.pf).toEqual({ anchor: 'maped', portset: 'kernel' });
+    const applied = mutationLines(r.fake);
+    expect(applied).toContain('ifconfig gif0 tunnel 2001:db8:12:3400:0:c000:212:34 2001:db8:ffff::1');
+    expect(applied).toContain('pfctl -o none -a maped -f -');
+    expect(r.fake.state().anchors['maped']?.join('\n')).toMatch(/map-e-portset 6\/8\/52/);
+
+    // dhcp6leased rewrites the file on every renewal, same content.
+    const before = r.fake.mutations().length;
+    r.lease('2001:db8:12:3400::/56');
+    await sleep(700);
+    expect(r.fake.mutations().length).toBe(before);
+    expect((await maped.status()).lastApply?.at).toBe(status.lastApply?.at);
+
+    r.lease('2001:db8:12:5600::/56');
+    const moved = await maped.waitFor((s) => s.map?.psid === 0x56, 'the new prefix');
+    expect(moved.map?.ceIPv6).toBe('2001:db8:12:5600:0:c000:212:56');
+    expect(moved.state).toBe('active');
+    const after = mutationLines(r.fake).slice(before);
+    expect(after).toContain('ifconfig gif0 tunnel 2001:db8:12:5600:0:c000:212:56 2001:db8:ffff::1');
+    expect(r.fake.state().interfaces['em0']?.inet6.map((a) => a.address)).toContain('2001:db8:12:5600:0:c000:212:56');
+    expect(r.fake.state().interfaces['em0']?.inet6.map((a) => a.address)).not.toContain('2001:db8:12:3400:0:c000:212:34');
+  });
+
+  it('a malformed lease keeps the running configuration and says why', async () => {
+    const r = await rig();
+    r.lease('2001:db8:12:3400::/56');
+    const maped = r.start();
+    await maped.waitFor((s) => s.state === 'active', 'active');
+    const before = r.fake.mutations().length;
+    r.lease('2001:db8:12:3400::/56', { s46: 's46 94 00590015001018c0' });
+    const status = await maped.waitFor((s) => s.reason !== null, 'a reason');
+    expect(status.state).toBe('active');
+    expect(status.reason).toMatch(/lease .*em0:2: /);
+    expect(status.map?.ipv4).toBe('192.0.2.18');
+    expect(r.fake.mutations().length).toBe(before);
+    expect(maped.output()).toMatch(/em0:2: /);
+  });
+
+  it('lease expiry withdraws the configuration', async () => {
+    const r = await rig();
+    r.lease('2001:db8:12:3400::/56', { lease: 'lease 1 second' });
+    const maped = r.start();
+    await maped.waitFor((s) => s.state === 'active', 'active');
+    expect(r.fake.state().defaultRoute).not.toBeNull();
+    r.fake.setLeasectl('em0', 'em0 [Init]\n');
+    const status = await maped.waitFor((s) => s.state === 'withdrawn', 'withdrawn');
+    expect(status.reason).toMatch(/not current \(dhcp6leased: Init\)/);
+    expect(status.map).toBeNull();
+    const state = r.fake.state();
+    expect(state.defaultRoute).toBeNull();
+    expect(state.anchors['maped'] ?? []).toEqual([]);
+    expect(state.interfaces['gif0']?.tunnel ?? null).toBeNull();
+  });
+
+  it('a failing pfctl leaves maped degraded with a retry, and it recovers', async () => {
+    const r = await rig();
+    r.lease('2001:db8:12:3400::/56');
+    r.fake.failNext('pfctl', '-f -', 1);
+    const maped = r.start();
+    const degraded = await maped.waitFor((s) => s.state === 'degraded', 'degraded');
+    expect(degraded.lastApply?.ok).toBe(false);
+    expect(degraded.lastApply?.error).toMatch(/^step \d+ \(pfctl -o none -a maped -f -\): pfctl: DIOCXCOMMIT: Device busy/);
+    expect(degraded.nextRetryAt).not.toBeNull();
+    const recovered = await maped.waitFor((s) => s.state === 'active', 'recovery');
+    expect(recovered.lastApply?.ok).toBe(true);
+    expect(recovered.nextRetryAt).toBeNull();
+  });
+
+  it('SIGHUP with a good config applies it; with a bad one keeps running the old', async () => {
+    const r = await rig();
+    r.lease('2001:db8:12:3400::/56');
+    const maped = r.start();
+    await maped.waitFor((s) => s.state === 'active', 'active');
+    r.writeConfig('nat from { 10.1.0.0/16 }');
+    maped.signal('SIGHUP');
+    await maped.waitFor(() => (r.fake.state().anchors['maped'] ?? []).join('\n').includes('10.1.0.0/16'), 'the new nat source');
+    r.writeConfig('tunel gif0');
+    maped.signal('SIGHUP');
+    await sleep(800);
+    expect(maped.child.exitCode).toBeNull();
+    expect(maped.output()).toMatch(/reload refused, keeping the running configuration: .*maped\.conf:\d+:\d+: /);
+    expect((await maped.status()).state).toBe('active');
+  });
+
+  it('SIGTERM with on-exit keep leaves the tunnel; with teardown removes it', async () => {
+    const keep = await rig();
+    keep.lease('2001:db8:12:3400::/56');
+    let maped = keep.start();
+    await maped.waitFor((s) => s.state === 'active', 'active');
+    maped.signal('SIGTERM');
+    expect(await maped.exited).toBe(0);
+    expect(keep.fake.state().defaultRoute).not.toBeNull();
+    expect(keep.fake.state().interfaces['gif0']?.tunnel).not.toBeNull();
+
+    const teardown = await rig();
+    teardown.writeConfig(undefined, 'teardown');
+    teardown.lease('2001:db8:12:3400::/56');
+    maped = teardown.start();
+    await maped.waitFor((s) => s.state === 'active', 'active');
+    maped.signal('SIGTERM');
+    expect(await maped.exited).toBe(0);
+    const state = teardown.fake.state();
+    expect(state.defaultRoute).toBeNull();
+    expect(state.anchors['maped'] ?? []).toEqual([]);
+    expect(state.interfaces['em0']?.inet6.map((a) => a.address)).not.toContain('2001:db8:12:3400:0:c000:212:34');
+  });
+
+  it('kill -9 and restart converges with no command; a second instance is refused', async () => {
+    const r = await rig();
+    r.lease('2001:db8:12:3400::/56');
+    let maped = r.start();
+    await maped.waitFor((s) => s.state === 'active', 'active');
+
+    const second = r.start(['-s', join(r.dir, 'other.sock')]);
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toMatch(/maped: already running \(pid \d+/);
+
+    maped.signal('SIGKILL');
+    await maped.exited;
+    r.fake.clearLog();
+    maped = r.start();
+    const status = await maped.waitFor((s) => s.state === 'active', 'active again');
+    expect(r.fake.mutations()).toEqual([]);
+    expect(status.map?.ipv4).toBe('192.0.2.18');
+  });
+
+  it('mapedctl status, show ports and errors', async () => {
+    const r = await rig();
+    r.lease('2001:db8:12:3400::/56');
+    const maped = r.start();
+    await maped.waitFor((s) => s.state === 'active', 'active');
+    const ctl = (...args: string[]) => run(process.execPath, ['--import', 'tsx', MAPEDCTL_ENTRY, '-s', r.socket, ...args], { cwd: REPO_ROOT });
+
+    const json = StatusSchema.parse(JSON.parse((await ctl('status', '--json')).stdout));
+    expect(Object.keys(json).sort()).toEqual(
+      ['lastApply', 'lease', 'map', 'nextRetryAt', 'pf', 'pid', 'reason', 'rule', 'state', 'tunnel', 'version', 'warnings'].sort(),
+    );
+    expect(json.pid).toBe(maped.child.pid);
+    const human = (await ctl('status')).stdout;
+    expect(human).toMatch(/^state: +active$/m);
+    expect(human).toMatch(/^PSID: +52\/8 offset 6 \(6\/8\/52\)$/m);
+    expect(human).toMatch(/^CE IPv6: +2001:db8:12:3400:0:c000:212:34$/m);
+    const ports = (await ctl('show', 'ports')).stdout.trim().split('\n');
+    expect(ports).toHaveLength(63);
+    expect(ports[0]).toBe('1232-1235');
+    expect((await ctl('log', 'verbose')).stdout).toBe('logging verbose\n');
+
+    const missing = join(r.dir, 'nothing.sock');
+    await expect(run(process.execPath, ['--import', 'tsx', MAPEDCTL_ENTRY, '-s', missing, 'status'], { cwd: REPO_ROOT })).rejects.toMatchObject({
+      code: 1,
+      stderr: `mapedctl: connect ${missing}: No such file or directory\n`,
+    });
+  });
+});

@@ -117,12 +117,13 @@ export class Engine {
     }
     this.state = state;
     this.reason = reason;
+    // A retry time belongs to the degraded state only; it stays shown until the retry moves on.
+    if (state !== 'degraded') this.retryAt = null;
   }
 
   private async convergeOnce(): Promise<void> {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.retryAt = null;
 
     const reading = await readLease(this.sources, this.config);
     if (reading.kind === 'unreadable') {

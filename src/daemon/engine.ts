@@ -113,6 +113,7 @@ export class Engine {
     if (state !== this.state || reason !== this.reason) {
       const text = reason === null ? state : `${state}: ${reason}`;
       if (state === 'degraded' || state === 'error') this.log.warn(`state ${text}`);
+      else if (state === 'applying') this.log.debug(`state ${text}`);
       else this.log.info(`state ${text}`);
     }
     this.state = state;

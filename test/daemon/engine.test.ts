@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { MapedConfig } from '../../src/config/index.js';
+import { configFrom } from '../support/config.js';
 import type { Driver, DriverReport } from '../../src/daemon/driver.js';
 import type { Mapping } from '../../src/daemon/select-mapping.js';
 import { Engine, retryDelayMs } from '../../src/daemon/engine.js';
@@ -12,21 +12,6 @@ import { parseIpv6Prefix } from '../../src/map/index.js';
 const LEASE_FILE = '/var/db/dhcp6leased/em0';
 const EXAMPLE_S46 =
   's46 94 00590015001018c00002002820010db800005d000406000000005a001020010db8ffff00000000000000000001';
-
-function config(): MapedConfig {
-  return {
-    wan: 'em0',
-    leaseFile: LEASE_FILE,
-    tunnel: { interface: 'gif0', mtu: 'auto' },
-    natFrom: [],
-    pf: { anchor: 'maped', portset: 'auto' },
-    interfaceId: 'rfc7597',
-    rules: [],
-    onExit: 'keep',
-    tools: { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl' },
-    stateDir: '/var/db/maped',
-  };
-}
 
 /** A driver that records targets and can be told to fail. */
 class RecordingDriver implements Driver {
@@ -60,7 +45,7 @@ class Sources implements LeaseSources {
 function setup() {
   const driver = new RecordingDriver();
   const sources = new Sources();
-  const engine = new Engine({ config: config(), driver, log: pino({ level: 'silent' }), leaseSources: sources });
+  const engine = new Engine({ config: configFrom(), driver, log: pino({ level: 'silent' }), leaseSources: sources });
   return { driver, sources, engine };
 }
 

@@ -5,6 +5,7 @@ import { NO_S46_OPTIONS } from '../../src/dhcpv6/index.js';
 import { selectMapping } from '../../src/daemon/select-mapping.js';
 import { parseLeaseFile } from '../../src/lease/index.js';
 import { formatIpv4, formatIpv6, parseIpv4Prefix, parseIpv6, parseIpv6Prefix, type Result } from '../../src/map/index.js';
+import { configFrom } from '../support/config.js';
 import { vectorPath } from '../support/vectors.js';
 
 function must<T>(result: Result<T>): T {
@@ -13,18 +14,7 @@ function must<T>(result: Result<T>): T {
 }
 
 function config(rules: StaticRule[] = [], interfaceId: 'rfc7597' | 'draft03' = 'rfc7597'): MapedConfig {
-  return {
-    wan: 'em0',
-    leaseFile: '/var/db/dhcp6leased/em0',
-    tunnel: { interface: 'gif0', mtu: 'auto' },
-    natFrom: [],
-    pf: { anchor: 'maped', portset: 'auto' },
-    interfaceId,
-    rules,
-    onExit: 'keep',
-    tools: { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl' },
-    stateDir: '/var/db/maped',
-  };
+  return { ...configFrom(`wan em0\ninterface-id ${interfaceId}\n`), rules };
 }
 
 const v6plusRule: StaticRule = {

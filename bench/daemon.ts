@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { request } from '../src/control/client.js';
 import { StatusSchema, type Status } from '../src/control/protocol.js';
 import { createFakeOpenBSD, isMutation } from '../test/support/fake-openbsd/index.js';
-import { cliArgv, figure, percentile, ROOT } from './support.js';
+import { cliArgv, figure, percentile, rcNodeFlags, ROOT } from './support.js';
 
 const DEBOUNCE_MS = 100;
 const S46 = readFileSync(join(ROOT, 'examples', 'lease', 'em0'), 'utf8')
@@ -77,7 +77,7 @@ export async function benchDaemon(): Promise<void> {
 
   lease('3400');
   const [command, ...args] = cliArgv('maped');
-  const child: ChildProcess = spawn(command!, [...args, '-d', '-f', config, '-s', socket], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(command!, [...rcNodeFlags(), ...args, '-d', '-f', config, '-s', socket], { stdio: 'ignore' });
   try {
     await waitStatus(socket, (s) => s.state === 'active');
     const pid = child.pid!;

@@ -1,5 +1,5 @@
 /** Shared bits of the benchmarks: where things are, how to run a CLI, how to print a figure. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,6 +11,15 @@ export function cliArgv(name: 'maped' | 'mapedctl'): string[] {
   const built = resolve(ROOT, 'dist', 'cli', `${name}.js`);
   if (existsSync(built)) return [process.execPath, built];
   return [process.execPath, '--import', 'tsx', resolve(ROOT, 'src', 'cli', `${name}.ts`)];
+}
+
+/** The node flags rc.d/maped runs the daemon with, so the benchmark measures what is deployed. */
+export function rcNodeFlags(): string[] {
+  const line = readFileSync(resolve(ROOT, 'rc.d', 'maped'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('daemon='));
+  const words = line?.replace(/^daemon="|"$/g, '').split(/\s+/) ?? [];
+  return words.filter((w) => w.startsWith('--'));
 }
 
 export function figure(name: string, value: number | string, unit = '', target = ''): void {

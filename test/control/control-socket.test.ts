@@ -1,0 +1,126 @@
+import { connect } from 'node:net';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ControlError, request } from '../../src/control/client.js';
+import { MAX_REQUEST_BYTES, PROTOCOL_VERSION, type ControlCommand } from '../../src/control/protocol.js';
+import { startControlServer, stopControlServer } from '../../src/control/server.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function serve(handler: (command: ControlCommand) => unknown = (command) => ({ echo: command })) {
+  const dir = await mkdtemp(join(tmpdir(), 'maped-control-'));
+  const path = join(dir, 'maped.sock');
+  const server = await startControlServer(path, handler);
+  cleanups.push(() => rm(dir, { recursive: true, force: true }), () => stopControlServer(server, path));
+  return path;
+}
+
+/** Sends raw bytes and collects every answer line until the server closes or `lines` arrived. */
+function raw(path: string, payload: string, lines = 1): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    let buffered = '';
+    const done = () => {
+      socket.destroy();
+      resolve(buffered.split('\n').filter((l) => l !== ''));
+    };
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      if (buffered.split('\n').length - 1 >= lines) done();
+    });
+    socket.on('end', done);
+    socket.on('error', reject);
+    socket.write(payload);
+  });
+}
+
+describe('control socket', () => {
+  it('is created with mode 0660', async () => {
+    const path = await serve();
+    expect((await stat(path)).mode & 0o777).toBe(0o660);
+  });
+
+  it('answers a request with the handler result', async () => {
+    const path = await serve();
+    expect(await request(path, 'show ports')).toEqual({ echo: 'show ports' });
+  });
+
+  it('serves several clients at once', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const path = await serve(async (command) => {
+      if (command === 'status') await gate;
+      return command;
+    });
+    const slow = request(path, 'status');
+    // A second client is answered while the first one still waits.
+    expect(await request(path, 'show rules')).toBe('show rules');
+    release();
+    expect(await slow).toBe('status');
+  });
+
+  it('answers several requests on one connection in order', async () => {
+    const path = await serve();
+    const lines = await raw(
+      path,
+      `${JSON.stringify({ version: PROTOCOL_VERSION, command: 'status' })}\n${JSON.stringify({ version: PROTOCOL_VERSION, command: 'reload' })}\n`,
+      2,
+    );
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { version: 1, ok: true, result: { echo: 'status' } },
+      { version: 1, ok: true, result: { echo: 'reload' } },
+    ]);
+  });
+
+  it.each([
+    ['not JSON', 'status please\n', 'request is not JSON'],
+    ['an unknown command', JSON.stringify({ version: 1, command: 'rm -rf' }) + '\n', 'bad request: command: '],
+    ['another protocol version', JSON.stringify({ version: 2, command: 'status' }) + '\n', 'bad request: version: '],
+  ])('refuses %s with a one-line reason', async (_what, payload, reason) => {
+    const path = await serve();
+    const [line] = await raw(path, payload);
+    const answer = JSON.parse(line!) as { ok: boolean; error: string };
+    expect(answer.ok).toBe(false);
+    expect(answer.error.startsWith(reason)).toBe(true);
+    expect(answer.error).not.toMatch(/\n/);
+  });
+
+  it('refuses an oversized request and closes the connection', async () => {
+    const path = await serve();
+    const lines = await raw(path, 'x'.repeat(MAX_REQUEST_BYTES + 10), 5);
+    expect(lines).toEqual([JSON.stringify({ version: 1, ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes` })]);
+  });
+
+  it('passes a handler failure back as the error', async () => {
+    const path = await serve(() => {
+      throw new Error('reload refused: /etc/maped.conf:3:1: unknown keyword "tunel"');
+    });
+    await expect(request(path, 'reload')).rejects.toThrow(new ControlError('reload refused: /etc/maped.conf:3:1: unknown keyword "tunel"'));
+  });
+
+  it('a client names the socket and the system reason when nothing listens', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maped-control-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, 'absent.sock');
+    await expect(request(path, 'status')).rejects.toThrow(`connect ${path}: No such file or directory`);
+  });
+
+  it('a stale socket file from a killed maped is replaced', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maped-control-'));
+    const path = join(dir, 'maped.sock');
+    const first = await startControlServer(path, () => 'first');
+    // Simulate kill -9: the listener goes, the file stays.
+    await new Promise<void>((r) => first.close(() => r()));
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path, '');
+    const second = await startControlServer(path, () => 'second');
+    cleanups.push(() => rm(dir, { recursive: true, force: true }), () => stopControlServer(second, path));
+    expect(await request(path, 'status')).toBe('second');
+  });
+});

@@ -10,12 +10,12 @@ import { DEFAULT_CONFIG_PATH, loadConfig, printConfig, type MapedConfig } from '
 import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
 import { startControlServer, stopControlServer } from '../control/server.js';
 import { Engine } from '../daemon/engine.js';
+import { followLease } from '../daemon/lease-follower.js';
 import { createLogger } from '../daemon/log.js';
 import { createOpenBSDDriver } from '../daemon/openbsd-driver.js';
 import { acquirePidFile, releasePidFile } from '../daemon/pid-file.js';
 import { systemLeaseSources } from '../daemon/lease-reading.js';
 import { dryRunReport } from '../daemon/dry-run.js';
-import { watchLeaseFile } from '../lease/index.js';
 import { VERSION } from '../version.js';
 
 interface Flags {
@@ -78,11 +78,8 @@ process.title = 'maped';
 
 const engine = new Engine({ config, driver, log, leaseSources: systemLeaseSources, dryRun: flags.dryRun === true });
 
-let watcher = watchLeaseFile(config.leaseFile, {
-  debounceMs: 100,
-  onChange: () => void engine.wake('lease file changed'),
-  onError: (message) => log.warn(message),
-});
+const follow = (path: string) => followLease(path, () => void engine.wake('lease file changed'), log);
+let watcher = follow(config.leaseFile);
 
 async function reload(): Promise<string> {
   const next = loadConfig(configPath);
@@ -92,11 +89,7 @@ async function reload(): Promise<string> {
   }
   if (next.value.leaseFile !== config.leaseFile) {
     await watcher.close();
-    watcher = watchLeaseFile(next.value.leaseFile, {
-      debounceMs: 100,
-      onChange: () => void engine.wake('lease file changed'),
-      onError: (message) => log.warn(message),
-    });
+    watcher = follow(next.value.leaseFile);
   }
   config = next.value;
   await engine.reload(config);

@@ -1,15 +1,24 @@
 /**
  * `mapedctl calc --batch` throughput (DESIGN.md §6: ≥ 100k derivations/s).
  *
- * Two workloads: shared/vectors/map-calc.jsonl repeated to ≥ 100k lines (its
+ * Three workloads: shared/vectors/map-calc.jsonl repeated to ≥ 100k lines (its
  * lines average ~2 KB of output: some rules have thousands of port ranges),
- * and 100k distinct /56 prefixes under the v6plus rule (15 ranges a line).
+ * 100k distinct /56 prefixes under the v6plus rule (15 ranges a line), and
+ * 100k random rules, where remembered rule prefixes and port-set text
+ * seldom apply.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AsciiSink, writeCalcLine } from '../src/map/index.js';
-import { cliArgv, figure, VECTORS } from './support.js';
+import { existsSync } from 'node:fs';
+import type * as MapModule from '../src/map/index.js';
+import { cliArgv, figure, ROOT, VECTORS } from './support.js';
+
+/** The built library when there is one (as installed), else the TypeScript through tsx. */
+async function mapLibrary(): Promise<typeof MapModule> {
+  const built = resolve(ROOT, 'dist', 'map', 'index.js');
+  return (await import(existsSync(built) ? built : '../src/map/index.js')) as typeof MapModule;
+}
 
 function vectorLines(): string[] {
   const inputs = readFileSync(resolve(VECTORS, 'map-calc.jsonl'), 'utf8')
@@ -42,7 +51,46 @@ function v6plusLines(count: number): string[] {
   return lines;
 }
 
-function inProcess(name: string, lines: readonly string[]): void {
+/**
+ * 100k lines, each its own random valid rule (seeded): few lines share a port
+ * set, so the remembered port-set text rarely helps — the slow path.
+ */
+function variedLines(count: number): string[] {
+  let seed = 7;
+  const next = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const lines: string[] = [];
+  while (lines.length < count) {
+    const r = 8 + next(17); // IPv4 rule prefix /8../24
+    const a = next(11); // offset 0..10
+    const k = 1 + next(16 - a); // PSID length 1..16-a
+    const p = 32 - r;
+    const o = p + k;
+    if (o > 48) continue;
+    const n = 32;
+    const ea = BigInt(next(2 ** 30)) * BigInt(2 ** 18) + BigInt(next(2 ** 18));
+    const eaBits = ea & ((1n << BigInt(o)) - 1n);
+    const eupLength = 64;
+    const address = (0x20010db8n << 96n) | (eaBits << BigInt(128 - n - o));
+    const hex = address.toString(16).padStart(32, '0');
+    const groups = hex.match(/.{4}/g)!.slice(0, 4).map((g) => parseInt(g, 16).toString(16));
+    lines.push(
+      JSON.stringify({
+        rule: { ipv6Prefix: '2001:db8::/32', ipv4Prefix: `10.0.0.0/${r}`, eaLen: o, psidOffset: a },
+        endUserPrefix: `${groups.join(':')}::/${eupLength}`,
+        psidLen: null,
+        psid: null,
+        iid: 'rfc7597',
+      }),
+    );
+  }
+  return lines;
+}
+
+function inProcess(map: typeof MapModule, name: string, lines: readonly string[]): void {
+  const { AsciiSink, writeCalcLine } = map;
   const sink = new AsciiSink(1 << 20);
   for (const line of lines.slice(0, 500)) writeCalcLine(sink, line);
   sink.take();
@@ -84,8 +132,12 @@ async function throughCli(name: string, lines: readonly string[]): Promise<void>
 export async function benchCalcBatch(): Promise<void> {
   const vectors = vectorLines();
   const v6plus = v6plusLines(100_000);
-  inProcess('vectors x506', vectors);
-  inProcess('v6plus /56s', v6plus);
+  const varied = variedLines(100_000);
+  const map = await mapLibrary();
+  inProcess(map, 'vectors x506', vectors);
+  inProcess(map, 'v6plus /56s', v6plus);
+  inProcess(map, 'varied rules', varied);
   await throughCli('vectors x506', vectors);
   await throughCli('v6plus /56s', v6plus);
+  await throughCli('varied rules', varied);
 }

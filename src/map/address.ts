@@ -117,8 +117,12 @@ function scanIpv6(text: string): bigint | null {
     for (let k = 0; k < tail; k++) groups[7 - k] = groups[count - 1 - k]!;
     for (let k = gap; k < 8 - tail; k++) groups[k] = 0;
   }
-  const word = (a: number, b: number): bigint => BigInt(groups[a]! * 65536 + groups[b]!);
-  return (word(0, 1) << 96n) | (word(2, 3) << 64n) | (word(4, 5) << 32n) | word(6, 7);
+  return (
+    (BigInt(groups[0]! * 65536 + groups[1]!) << 96n) |
+    (BigInt(groups[2]! * 65536 + groups[3]!) << 64n) |
+    (BigInt(groups[4]! * 65536 + groups[5]!) << 32n) |
+    BigInt(groups[6]! * 65536 + groups[7]!)
+  );
 }
 
 export function parseIpv6(text: string): Result<bigint> {
@@ -224,6 +228,12 @@ export function formatIpv4(address: number): string {
 
 const LOW_32 = 0xffffffffn;
 
+function joinGroups(groups: readonly number[], from: number, to: number): string {
+  let out = '';
+  for (let i = from; i < to; i++) out += (i === from ? '' : ':') + groups[i]!.toString(16);
+  return out;
+}
+
 /** RFC 5952 §4: lower case, no leading zeros, the longest run (≥ 2) of zero groups as `::`, first run on a tie. */
 export function formatIpv6(address: bigint): string {
   const groups = [0, 0, 0, 0, 0, 0, 0, 0];
@@ -247,13 +257,8 @@ export function formatIpv6(address: bigint): string {
     }
     i = j;
   }
-  const join = (from: number, to: number): string => {
-    let out = '';
-    for (let i = from; i < to; i++) out += (i === from ? '' : ':') + groups[i]!.toString(16);
-    return out;
-  };
-  if (bestStart === -1) return join(0, 8);
-  return `${join(0, bestStart)}::${join(bestStart + bestLength, 8)}`;
+  if (bestStart === -1) return joinGroups(groups, 0, 8);
+  return `${joinGroups(groups, 0, bestStart)}::${joinGroups(groups, bestStart + bestLength, 8)}`;
 }
 
 export function formatIpv6Prefix(prefix: Ipv6Prefix): string {

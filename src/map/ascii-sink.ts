@@ -36,6 +36,18 @@ export class AsciiSink {
     for (let i = 0; i < value.length; i++) this.bytes[this.used++] = value.charCodeAt(i);
   }
 
+  /** Appends bytes already written as ASCII. */
+  bytesOf(chunk: Uint8Array): void {
+    this.reserve(chunk.length);
+    this.bytes.set(chunk, this.used);
+    this.used += chunk.length;
+  }
+
+  /** A copy of what was written from `start` on. */
+  copyFrom(start: number): Uint8Array {
+    return this.bytes.slice(start, this.used);
+  }
+
   byte(code: number): void {
     this.reserve(1);
     this.bytes[this.used++] = code;

@@ -68,6 +68,31 @@ function remembered<T>(cache: Map<string, Result<T>>, text: string, parse: (text
   return parsed;
 }
 
+/**
+ * The port-set text of a PSID, kept once written. A batch over many
+ * end-user prefixes of a few rules meets the same (offset, length, PSID)
+ * again and again (a v6plus /31 has 256 PSIDs for 2^25 prefixes), and a
+ * large set is kilobytes of digits. Bounded by bytes; cleared when full.
+ */
+const portSetText = new Map<number, Uint8Array>();
+let portSetTextBytes = 0;
+const PORT_SET_TEXT_BUDGET = 8 << 20;
+
+function writeRememberedPortSet(sink: AsciiSink, a: number, k: number, psid: number): void {
+  const key = (a * 17 + k) * 65536 + psid;
+  const known = portSetText.get(key);
+  if (known !== undefined) return sink.bytesOf(known);
+  const start = sink.length;
+  writePortSetJson(sink, a, k, psid);
+  const text = sink.copyFrom(start);
+  if (portSetTextBytes + text.length > PORT_SET_TEXT_BUDGET) {
+    portSetText.clear();
+    portSetTextBytes = 0;
+  }
+  portSetText.set(key, text);
+  portSetTextBytes += text.length;
+}
+
 function deriveInput(input: CalcInput): Result<DeriveInput> {
   const ipv6Prefix = remembered(ruleIpv6Cache, input.rule.ipv6Prefix, parseIpv6Prefix);
   if (!ipv6Prefix.ok) return ipv6Prefix;
@@ -130,6 +155,6 @@ export function writeCalcLine(sink: AsciiSink, line: string): void {
     `{"ipv4":"${formatIpv4(p.ipv4)}","ipv4PrefixLen":${p.ipv4PrefixLen},"psidLen":${p.psidLen},` +
       `"psid":${p.psid},"psidOffset":${p.psidOffset},"ceIPv6":"${formatIpv6(p.ceIPv6)}","portSets":`,
   );
-  writePortSetJson(sink, p.psidOffset, p.psidLen, p.psid);
+  writeRememberedPortSet(sink, p.psidOffset, p.psidLen, p.psid);
   sink.text(`,"portCount":${portCount(p.psidOffset, p.psidLen)}}`);
 }

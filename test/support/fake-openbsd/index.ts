@@ -51,6 +51,8 @@ export interface FakeOpenBSD {
   /** The calls that change state (ifconfig with arguments, route add/change/delete, pfctl -f/-F/-k). */
   mutations(): string[][];
   clearLog(): void;
+  /** [start, end] in epoch ms of every tool run since the last clearLog, process start included. */
+  runTimes(): [number, number][];
   /**
    * The next `times` calls of `tool` whose argv (joined with spaces) matches
    * fail with `stderr` (default: a realistic "Device busy" line). A string
@@ -115,6 +117,7 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
   };
   writeFileSync(join(dir, 'state.json'), JSON.stringify(state, null, 2));
   writeFileSync(join(dir, 'log.jsonl'), '');
+  writeFileSync(join(dir, 'timing.jsonl'), '');
   writeFileSync(join(dir, 'fail.json'), '[]');
 
   const toolsUrl = pathToFileURL(TOOLS_MJS).href;
@@ -143,7 +146,15 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
     tools: paths,
     log,
     mutations: () => log().filter(isMutation),
-    clearLog: () => writeFileSync(join(dir, 'log.jsonl'), ''),
+    clearLog: () => {
+      writeFileSync(join(dir, 'log.jsonl'), '');
+      writeFileSync(join(dir, 'timing.jsonl'), '');
+    },
+    runTimes: () =>
+      readFileSync(join(dir, 'timing.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as [number, number]),
     failNext(tool, argvMatch, times = 1, stderr) {
       const rules = JSON.parse(readFileSync(join(dir, 'fail.json'), 'utf8')) as object[];
       const match =

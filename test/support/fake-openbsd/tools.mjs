@@ -4,6 +4,7 @@
 // <dir>/fail.json. Output follows sbin/ifconfig/ifconfig.c, sbin/route/route.c
 // print_getmsg, sbin/pfctl/pfctl_parser.c print_rule and usr.sbin/dhcp6leasectl.
 import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 
 const UINT_MAX = 4294967295;
@@ -78,6 +79,11 @@ export function main(tool, dir, args) {
   if (out.stdout) process.stdout.write(out.stdout);
   if (out.stderr) process.stderr.write(out.stderr);
   process.exitCode = out.code;
+  // For the benchmark: this run's life, from process start to now, in epoch ms
+  // comparable across processes, so maped's own share of an apply can be told apart.
+  process.once('exit', () => {
+    appendFileSync(join(dir, 'timing.jsonl'), JSON.stringify([performance.timeOrigin, performance.timeOrigin + performance.now()]) + '\n');
+  });
 }
 
 // ---------------------------------------------------------------- ifconfig

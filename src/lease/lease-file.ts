@@ -30,7 +30,11 @@ export interface LeaseFile {
   readonly s46: S46Options;
 }
 
-/** dhcp6leased's LEASE_SIZE is 4096; S46 lines add at most a few hundred bytes each. */
+/**
+ * dhcp6leased's LEASE_SIZE is 4096; our patch raises it to 8192 for the
+ * `s46` lines (at most 1024 payload bytes each). Anything far larger is not
+ * a lease file.
+ */
 export const MAX_LEASE_FILE_BYTES = 65536;
 
 /** dhcp6leased.h MAX_IA is 32, IA numbers 0..31. */

@@ -8,6 +8,9 @@
  *   em0 [Bound]
  *   \tIA_PD 0: 2001:db8:1200:3400::/56
  *   \tlease 7 days                       (rounded remaining lease time)
+ * from our dhcp6leased patch (patches/openbsd-7.8/0002), one line per
+ * Softwire46 container kept from the last Reply:
+ *   \tS46 94: <hex of the option payload>
  * and from the Perl maped patch (`-m`): `\tlease-seconds: N` and a block
  *   \tMAP-E / \t\tBR: … / \t\trule: flags … / \t\tportparams: offset …
  *
@@ -16,7 +19,7 @@
  */
 import { execa } from 'execa';
 import { err, ok, parseIpv6Prefix, type Ipv6Prefix, type Result } from '../map/index.js';
-import type { S46Options } from '../dhcpv6/index.js';
+import { decodeContainer, parseHex, withContainers, type S46Container, type S46Options } from '../dhcpv6/index.js';
 import { compatBr, compatPortParams, compatRule, CompatMapEDomain, field, wholeNumber } from './compat-mape.js';
 
 /** engine.c if_state_name[]. */
@@ -29,7 +32,7 @@ export interface LeasectlStatus {
   readonly prefixes: readonly Ipv6Prefix[];
   /** Remaining lease time: `lease-seconds:` when given, else the rounded `lease N unit`; null without a PD. */
   readonly leaseSeconds: number | null;
-  /** Only from a dhcp6leasectl with the Perl patch's MAP-E block. */
+  /** Only from a patched dhcp6leasectl: our `S46` lines, or the Perl patch's MAP-E block. */
   readonly s46?: S46Options;
 }
 
@@ -54,6 +57,7 @@ const UNIT_SECONDS: Readonly<Record<string, number>> = {
 const IA = wholeNumber('IA number', 0, 32);
 const SECONDS = wholeNumber('lease seconds', 0, 0xffffffff);
 const COUNT = wholeNumber('lease time', 0, 0xffffffff);
+const CONTAINER_CODE = wholeNumber('S46 option code', 94, 96);
 
 /** OpenBSD interface names: a driver name and a unit, under IFNAMSIZ (16). */
 const INTERFACE = /^[a-z][a-z0-9]{0,14}$/;
@@ -76,6 +80,7 @@ export function parseLeasectl(text: string): Result<LeasectlStatus> {
   let roundedSeconds: number | null = null;
   let inMapE = false;
   const mapE = new CompatMapEDomain();
+  const containers: S46Container[] = [];
 
   for (let index = first + 1; index < lines.length; index++) {
     const line = (lines[index] ?? '').trim();
@@ -102,6 +107,16 @@ export function parseLeasectl(text: string): Result<LeasectlStatus> {
         const unit = UNIT_SECONDS[m[2] ?? ''];
         if (unit === undefined) return `unknown lease time unit '${m[2] ?? ''}'`;
         roundedSeconds = count.value * unit;
+        return null;
+      }
+      if ((m = /^S46 (\S+): (\S+)$/.exec(line)) !== null) {
+        const code = field(CONTAINER_CODE, m[1]);
+        if (!code.ok) return code.error;
+        const payload = parseHex(m[2] ?? '');
+        if (!payload.ok) return `S46 ${code.value}: bad hex: ${payload.error}`;
+        const container = decodeContainer(code.value, payload.value);
+        if (!container.ok) return `S46 ${code.value}: ${container.error}`;
+        containers.push(container.value);
         return null;
       }
       if (line === 'MAP-E') {
@@ -132,12 +147,14 @@ export function parseLeasectl(text: string): Result<LeasectlStatus> {
 
   const domain = mapE.finish();
   if (!domain.ok) return err(`dhcp6leasectl: MAP-E block: ${domain.error}`);
+  const shown = inMapE || containers.length > 0;
+  const compat: S46Options = { mapE: inMapE && domain.value !== null ? [domain.value] : [], mapT: [], lw4o6: [] };
   const status: LeasectlStatus = {
     interface: iface,
     state,
     prefixes,
     leaseSeconds: leaseSeconds ?? roundedSeconds,
-    ...(inMapE ? { s46: { mapE: domain.value === null ? [] : [domain.value], mapT: [], lw4o6: [] } } : {}),
+    ...(shown ? { s46: withContainers(compat, containers) } : {}),
   };
   return ok(status);
 }

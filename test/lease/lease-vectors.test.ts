@@ -67,6 +67,23 @@ describe('shared/vectors/lease against expected.json', () => {
     expect(status.value.s46).toBeUndefined();
   });
 
+  it('our patched dhcp6leasectl -l: an "S46 94:" line carries the same container as the lease file s46 line', () => {
+    const lease = read('s46-cosmote.lease');
+    const line = /^s46 (\d+) ([0-9a-f]+)$/m.exec(lease)!;
+    const code = line[1]!;
+    const hex = line[2]!;
+    const prefix = /^ia_pd 0 (\S+) (\d+)$/m.exec(lease)!;
+    const shown = `em0 [Bound]\n\tIA_PD 0: ${prefix[1]}/${prefix[2]}\n\tlease 1 hour\n\tS46 ${code}: ${hex}\n`;
+    const status = parseLeasectl(shown);
+    if (!status.ok) throw new Error(status.error);
+    const domain = status.value.s46?.mapE[0];
+    if (domain === undefined) throw new Error('no S46 container');
+    expect(derivedView(domain, status.value.prefixes[0]!)).toEqual(expected['s46-cosmote.lease']);
+    const bad = parseLeasectl(shown.replace(`S46 ${code}: ${hex}`, `S46 ${code}: ${hex.slice(0, 21)}`));
+    expect(bad).toEqual({ ok: false, error: expect.stringMatching(/^dhcp6leasectl:4: S46 94: /) });
+    expect(parseLeasectl(shown.replace(`S46 ${code}:`, 'S46 97:'))).toEqual({ ok: false, error: expect.stringMatching(/^dhcp6leasectl:4: S46 option code/) });
+  });
+
   it('compat-dhcp6leasectl-m.txt: the MAP-E block derives to the expected parameters, lease-seconds wins', () => {
     const status = parseLeasectl(read('compat-dhcp6leasectl-m.txt'));
     if (!status.ok) throw new Error(status.error);

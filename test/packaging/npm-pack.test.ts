@@ -20,7 +20,17 @@ interface PackedFile {
   mode: number;
 }
 
-const OPENBSD_FILES = ['rc.d/maped', 'etc/maped.conf', 'man/maped.8', 'man/mapedctl.8', 'man/maped.conf.5', 'scripts/install.sh'];
+const OPENBSD_FILES = [
+  'rc.d/maped',
+  'etc/maped.conf',
+  'man/maped.8',
+  'man/mapedctl.8',
+  'man/maped.conf.5',
+  'scripts/install.sh',
+  'patches/openbsd-7.8/README',
+  'patches/openbsd-7.8/0001-pf-map-e-portset.patch',
+  'patches/openbsd-7.8/0002-dhcp6leased-s46.patch',
+];
 
 describe('npm pack', () => {
   let files: PackedFile[] = [];

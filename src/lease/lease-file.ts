@@ -45,6 +45,21 @@ const CONTAINER_CODE = wholeNumber('S46 option code', 94, 96);
 
 type LineResult = string | null;
 
+/**
+ * One Softwire46 container as our dhcp6leased patch writes it: the option
+ * code and the payload in hex, in the lease file (`s46 94 0059…`) and in
+ * `dhcp6leasectl -l` (`S46 94: 0059…`). `label` starts each error.
+ */
+export function decodeS46Text(label: string, codeText: string | undefined, hexText: string | undefined): Result<S46Container> {
+  const code = field(CONTAINER_CODE, codeText);
+  if (!code.ok) return code;
+  const payload = parseHex(hexText ?? '');
+  if (!payload.ok) return err(`${label} ${code.value}: bad hex: ${payload.error}`);
+  const container = decodeContainer(code.value, payload.value);
+  if (!container.ok) return err(`${label} ${code.value}: ${container.error}`);
+  return container;
+}
+
 export function parseLeaseFile(text: string, path: string): Result<LeaseFile> {
   if (text.length > MAX_LEASE_FILE_BYTES) return err(`${path}: larger than ${MAX_LEASE_FILE_BYTES} bytes, not a lease file`);
   const prefixes: LeasePrefix[] = [];
@@ -79,12 +94,8 @@ export function parseLeaseFile(text: string, path: string): Result<LeaseFile> {
         case 's46': {
           const shape = expect(3);
           if (shape !== null) return shape;
-          const code = field(CONTAINER_CODE, words[1]);
-          if (!code.ok) return code.error;
-          const payload = parseHex(words[2] ?? '');
-          if (!payload.ok) return `s46 ${code.value}: bad hex: ${payload.error}`;
-          const container = decodeContainer(code.value, payload.value);
-          if (!container.ok) return `s46 ${code.value}: ${container.error}`;
+          const container = decodeS46Text('s46', words[1], words[2]);
+          if (!container.ok) return container.error;
           containers.push(container.value);
           firstRuleLine ||= lineNumber;
           return null;

@@ -19,7 +19,8 @@
  */
 import { execa } from 'execa';
 import { err, ok, parseIpv6Prefix, type Ipv6Prefix, type Result } from '../map/index.js';
-import { decodeContainer, parseHex, withContainers, type S46Container, type S46Options } from '../dhcpv6/index.js';
+import { withContainers, type S46Container, type S46Options } from '../dhcpv6/index.js';
+import { decodeS46Text } from './lease-file.js';
 import { compatBr, compatPortParams, compatRule, CompatMapEDomain, field, wholeNumber } from './compat-mape.js';
 
 /** engine.c if_state_name[]. */
@@ -57,7 +58,6 @@ const UNIT_SECONDS: Readonly<Record<string, number>> = {
 const IA = wholeNumber('IA number', 0, 32);
 const SECONDS = wholeNumber('lease seconds', 0, 0xffffffff);
 const COUNT = wholeNumber('lease time', 0, 0xffffffff);
-const CONTAINER_CODE = wholeNumber('S46 option code', 94, 96);
 
 /** OpenBSD interface names: a driver name and a unit, under IFNAMSIZ (16). */
 const INTERFACE = /^[a-z][a-z0-9]{0,14}$/;
@@ -110,12 +110,8 @@ export function parseLeasectl(text: string): Result<LeasectlStatus> {
         return null;
       }
       if ((m = /^S46 (\S+): (\S+)$/.exec(line)) !== null) {
-        const code = field(CONTAINER_CODE, m[1]);
-        if (!code.ok) return code.error;
-        const payload = parseHex(m[2] ?? '');
-        if (!payload.ok) return `S46 ${code.value}: bad hex: ${payload.error}`;
-        const container = decodeContainer(code.value, payload.value);
-        if (!container.ok) return `S46 ${code.value}: ${container.error}`;
+        const container = decodeS46Text('S46', m[1], m[2]);
+        if (!container.ok) return container.error;
         containers.push(container.value);
         return null;
       }

@@ -18,7 +18,7 @@ import { REPO_ROOT } from '../packaging/mdoc.js';
 import { readPatchSeries, type FilePatch } from './cvs-diff.js';
 
 /** A function the patch adds, from its `int` line to the `}` in column 0. */
-export function extractFunction(file: FilePatch, name: string): string {
+function extractFunction(file: FilePatch, name: string): string {
   const added = file.hunks.flatMap((hunk) => hunk.body.filter((line) => line.startsWith('+')).map((line) => line.slice(1)));
   const start = added.findIndex((line, i) => line === 'int' && added[i + 1]?.startsWith(`${name}(`));
   if (start < 0) throw new Error(`the pf patch adds no function ${name}() to ${file.path}`);

@@ -75,7 +75,7 @@ describe('scripts/install.sh', () => {
     expect(existsSync(join(result.destdir, 'opt/local/man/man8/maped.8'))).toBe(true);
     expect(existsSync(join(result.destdir, 'usr/local'))).toBe(false);
     const rc = readFileSync(join(result.destdir, 'etc/rc.d/maped'), 'utf8');
-    expect(rc).toMatch(/^daemon="\/opt\/local\/bin\/node --max-semi-space-size=1 \/opt\/local\/lib\/node_modules\/maped\/dist\/cli\/maped\.js"$/m);
+    expect(rc).toMatch(/^daemon="\/opt\/local\/bin\/node --max-semi-space-size=1 --lite-mode \/opt\/local\/lib\/node_modules\/maped\/dist\/cli\/maped\.js"$/m);
     expect(rc).not.toContain('/usr/local');
   });
 

@@ -59,7 +59,7 @@ describe('rc.d/maped', () => {
   });
 
   it('runs node on the entry point npm installs for the maped bin', () => {
-    expect(assignment('daemon')).toBe(`/usr/local/bin/node --max-semi-space-size=1 /usr/local/lib/node_modules/${pkg.name}/${pkg.bin.maped}`);
+    expect(assignment('daemon')).toBe(`/usr/local/bin/node --max-semi-space-size=1 --lite-mode /usr/local/lib/node_modules/${pkg.name}/${pkg.bin.maped}`);
   });
 
   it('runs in the background with its output sent to syslog', () => {

@@ -15,11 +15,11 @@ import { renderAnchor } from '../../src/openbsd/index.js';
 import { parsePfctlRules } from '../../src/openbsd/pfctl-output.js';
 import { desiredFor, PARAMETER_SETS } from '../openbsd/parameter-sets.js';
 import { REPO_ROOT } from '../packaging/mdoc.js';
-import { readPatchSeries, type FilePatch } from './cvs-diff.js';
+import { addedText, readPatchSeries, type FilePatch } from './cvs-diff.js';
 
 /** A function the patch adds, from its `int` line to the `}` in column 0. */
 function extractFunction(file: FilePatch, name: string): string {
-  const added = file.hunks.flatMap((hunk) => hunk.body.filter((line) => line.startsWith('+')).map((line) => line.slice(1)));
+  const added = addedText(file).split('\n');
   const start = added.findIndex((line, i) => line === 'int' && added[i + 1]?.startsWith(`${name}(`));
   if (start < 0) throw new Error(`the pf patch adds no function ${name}() to ${file.path}`);
   const end = added.indexOf('}', start);

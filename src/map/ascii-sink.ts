@@ -81,6 +81,16 @@ export class AsciiSink {
     this.used = end;
   }
 
+  /** What was written so far, not copied: valid until the next append or {@link clear}. */
+  view(): Uint8Array {
+    return this.bytes.subarray(0, this.used);
+  }
+
+  /** Forgets what was written and keeps the buffer for reuse. */
+  clear(): void {
+    this.used = 0;
+  }
+
   /** Hands over what was written and starts empty. */
   take(): Uint8Array {
     const out = this.bytes.subarray(0, this.used);

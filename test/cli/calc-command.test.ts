@@ -38,6 +38,17 @@ describe('mapedctl calc', () => {
     lines.forEach((line, i) => expect(JSON.parse(line), vectors[i]!.id).toEqual(vectors[i]!.expect));
   });
 
+  it('--batch keeps every line whole across many output flushes (vectors ×25, several MB)', async () => {
+    const vectors = readJsonLines<Vector>('map-calc.jsonl');
+    const repeated = Array.from({ length: 25 }, () => vectors).flat();
+    const result = await batch(repeated.map((v) => JSON.stringify(v.input)).join('\n') + '\n');
+    expect(result.code).toBe(0);
+    expect(result.stdout.length).toBeGreaterThan(4 << 20);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(repeated.length);
+    lines.forEach((line, i) => expect(JSON.parse(line), `line ${i + 1}`).toEqual(repeated[i]!.expect));
+  });
+
   it('--batch answers a bad line with an error line and goes on', async () => {
     const good = JSON.stringify({ rule: { ipv6Prefix: '2001:db8::/40', ipv4Prefix: '192.0.2.0/24', eaLen: 16 }, endUserPrefix: '2001:db8:12:3400::/56' });
     const result = await batch(`${good}\nnot json\n{"rule":{}}\n${good}`);

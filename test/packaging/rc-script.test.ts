@@ -31,13 +31,17 @@ function functionBody(name: string): string {
 
 /**
  * What rc_configtest runs, with ${daemon} pointing at this checkout's
- * entry point instead of the installed one, and ${daemon_flags} as rcctl
- * would pass them from rc.conf.local.
+ * entry point instead of the installed one (node's flags kept, so anything
+ * they print shows), and ${daemon_flags} as rcctl would pass them from
+ * rc.conf.local.
  */
 function configtest(flags: string[]): { status: number | null; stdout: string; stderr: string } {
   const words = functionBody('rc_configtest').split(/\s+/);
+  const nodeFlags = assignment('daemon')!
+    .split(/\s+/)
+    .filter((word) => word.startsWith('--'));
   const argv = words.flatMap((word) => {
-    if (word === '${daemon}') return [process.execPath, '--import', 'tsx', 'src/cli/maped.ts'];
+    if (word === '${daemon}') return [process.execPath, ...nodeFlags, '--import', 'tsx', 'src/cli/maped.ts'];
     if (word === '${daemon_flags}') return flags;
     return [word];
   });
@@ -59,7 +63,7 @@ describe('rc.d/maped', () => {
   });
 
   it('runs node on the entry point npm installs for the maped bin', () => {
-    expect(assignment('daemon')).toBe(`/usr/local/bin/node --max-semi-space-size=1 --lite-mode /usr/local/lib/node_modules/${pkg.name}/${pkg.bin.maped}`);
+    expect(assignment('daemon')).toBe(`/usr/local/bin/node --max-semi-space-size=1 --lite-mode --no-expose-wasm /usr/local/lib/node_modules/${pkg.name}/${pkg.bin.maped}`);
   });
 
   it('runs in the background with its output sent to syslog', () => {

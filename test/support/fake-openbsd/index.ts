@@ -5,7 +5,8 @@
  * prints; the formats follow OpenBSD 7.8's sources.
  */
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -41,6 +42,13 @@ export interface FakeOpenBSDOptions {
   readonly wanMtu?: number;
   readonly wan?: string;
   readonly kernelPortset?: boolean;
+  /**
+   * The tools are small Perl clients of a server in this process that runs the
+   * same code (tools.mjs runTool) on the same state: a call costs a few
+   * milliseconds instead of a Node start, so the benchmark can time maped
+   * rather than its fakes. Tests use the default, a Node process per call.
+   */
+  readonly served?: boolean;
 }
 
 export interface FakeOpenBSD {
@@ -51,7 +59,10 @@ export interface FakeOpenBSD {
   /** The calls that change state (ifconfig with arguments, route add/change/delete, pfctl -f/-F/-k). */
   mutations(): string[][];
   clearLog(): void;
-  /** [start, end] in epoch ms of every tool run since the last clearLog, process start included. */
+  /**
+   * [start, end] in epoch ms of every tool run since the last clearLog: process
+   * start included, or in served mode the server's handling of the call.
+   */
   runTimes(): [number, number][];
   /**
    * The next `times` calls of `tool` whose argv (joined with spaces) matches
@@ -67,6 +78,95 @@ export interface FakeOpenBSD {
 }
 
 const TOOLS_MJS = join(dirname(fileURLToPath(import.meta.url)), 'tools.mjs');
+const SOCKET_NAME = 'tools.sock';
+
+type RunTool = (tool: string, dir: string, args: string[], readStdin: () => string) => { stdout: string; stderr: string; code: number };
+
+/**
+ * Served mode's wire format, both ways a sequence of length-prefixed fields
+ * (32-bit big-endian length, then the bytes). Request: field count, then the
+ * tool, its standard input and its arguments; the client then shuts down its
+ * writing side. Response: the exit status, standard output, standard error.
+ */
+function unpackFields(data: Buffer): string[] {
+  const count = data.readUInt32BE(0);
+  const fields: string[] = [];
+  let at = 4;
+  for (let i = 0; i < count; i++) {
+    const length = data.readUInt32BE(at);
+    fields.push(data.toString('utf8', at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return fields;
+}
+
+function packResponse(out: { stdout: string; stderr: string; code: number }): Buffer {
+  const field = (text: string): Buffer => {
+    const bytes = Buffer.from(text, 'utf8');
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return Buffer.concat([length, bytes]);
+  };
+  const code = Buffer.alloc(4);
+  code.writeUInt32BE(out.code);
+  return Buffer.concat([code, field(out.stdout), field(out.stderr)]);
+}
+
+async function serveTools(dir: string, toolsUrl: string): Promise<Server> {
+  const { runTool } = (await import(toolsUrl)) as { runTool: RunTool };
+  const server = createServer((connection) => {
+    const chunks: Buffer[] = [];
+    connection.on('data', (chunk: Buffer) => chunks.push(chunk));
+    connection.on('end', () => {
+      const arrived = performance.timeOrigin + performance.now();
+      const [tool = '', stdin = '', ...args] = unpackFields(Buffer.concat(chunks));
+      connection.end(packResponse(runTool(tool, dir, args, () => stdin)));
+      // runTimes() in served mode: the server's share of each call (the client's
+      // own start, a few milliseconds, is not seen from here).
+      appendFileSync(join(dir, 'timing.jsonl'), JSON.stringify([arrived, performance.timeOrigin + performance.now()]) + '\n');
+    });
+    connection.on('error', () => connection.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(join(dir, SOCKET_NAME), resolve);
+  });
+  return server;
+}
+
+const perlString = (text: string): string => `'${text.replace(/[\\']/g, (c) => `\\${c}`)}'`;
+
+/**
+ * A served tool. Perl alone starts in about 2 ms, but its Socket module costs
+ * 10 ms more, so the socket is opened with Linux's constants (AF_UNIX = 1,
+ * SOCK_STREAM = 1, struct sockaddr_un) directly: these fakes run on Linux
+ * only. Standard input is read only for `pfctl -f -`, as pfctl does.
+ */
+function perlClient(tool: FakeToolName, socketPath: string): string {
+  return `#!/usr/bin/env perl
+# Fake OpenBSD ${tool}: a client of the fake-tool server (test/support/fake-openbsd).
+use strict;
+my ($tool, $socket_path) = (${perlString(tool)}, ${perlString(socketPath)});
+my $stdin = '';
+for my $i (0 .. $#ARGV - 1) {
+  if ($tool eq 'pfctl' && $ARGV[$i] eq '-f' && $ARGV[$i + 1] eq '-') { local $/; $stdin = <STDIN> // ''; last; }
+}
+socket(my $server, 1, 1, 0) or die "fake $tool: socket: $!\\n";
+connect($server, pack('S Z108', 1, $socket_path)) or die "fake $tool: connect $socket_path: $!\\n";
+binmode $server;
+{ my $previous = select($server); $| = 1; select($previous); }
+print {$server} pack('N', 2 + @ARGV), map { pack('N/a*', $_) } ($tool, $stdin, @ARGV);
+shutdown($server, 1);
+my $response = do { local $/; <$server> } // '';
+my ($code, $stdout, $stderr) = unpack('N N/a* N/a*', $response);
+defined $code or die "fake $tool: no answer from $socket_path\\n";
+binmode STDOUT;
+binmode STDERR;
+print STDOUT $stdout;
+print STDERR $stderr;
+exit $code;
+`;
+}
 
 export function isMutation(call: readonly string[]): boolean {
   const [tool, ...args] = call;
@@ -122,12 +222,15 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
 
   const toolsUrl = pathToFileURL(TOOLS_MJS).href;
   const paths = {} as Record<FakeToolName, string>;
+  const server = options.served ? await serveTools(dir, toolsUrl) : null;
   for (const tool of ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const) {
     const path = join(dir, tool);
-    // CommonJS wrapper (no package.json here) loading the ESM implementation.
     await writeFile(
       path,
-      `#!/usr/bin/env node\nimport(${JSON.stringify(toolsUrl)}).then((m) => m.main(${JSON.stringify(tool)}, ${JSON.stringify(dir)}, process.argv.slice(2)));\n`,
+      server !== null
+        ? perlClient(tool, join(dir, SOCKET_NAME))
+        : // CommonJS wrapper (no package.json here) loading the ESM implementation.
+          `#!/usr/bin/env node\nimport(${JSON.stringify(toolsUrl)}).then((m) => m.main(${JSON.stringify(tool)}, ${JSON.stringify(dir)}, process.argv.slice(2)));\n`,
     );
     await chmod(path, 0o755);
     paths[tool] = path;
@@ -174,6 +277,9 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
       edit(s);
       writeState(s);
     },
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    async cleanup() {
+      if (server !== null) await new Promise((resolve) => server.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -61,21 +61,29 @@ function defaultFailure(tool, args) {
   return `${tool}: Device busy`;
 }
 
-export function main(tool, dir, args) {
+/**
+ * One call of `tool` with `args` against the state in `dir`: its output and
+ * exit status. `readStdin` supplies standard input (only `pfctl -f -` reads it).
+ */
+export function runTool(tool, dir, args, readStdin) {
   appendFileSync(join(dir, 'log.jsonl'), JSON.stringify([tool, ...args]) + '\n');
-  let out = { stdout: '', stderr: '', code: 0 };
   try {
     const injected = injectedFailure(dir, tool, args);
     if (injected !== null) throw new ToolError(injected);
     const state = load(dir);
     const handler = { ifconfig, route, pfctl, dhcp6leasectl }[tool];
-    const result = handler(state, args);
+    const result = handler(state, args, readStdin);
     if (result.changed) save(dir, state);
-    out = { stdout: result.stdout ?? '', stderr: result.stderr ?? '', code: 0 };
+    return { stdout: result.stdout ?? '', stderr: result.stderr ?? '', code: 0 };
   } catch (e) {
     if (!(e instanceof ToolError)) throw e;
-    out = { stdout: e.stdout, stderr: e.stderr + '\n', code: e.code };
+    return { stdout: e.stdout, stderr: e.stderr + '\n', code: e.code };
   }
+}
+
+/** The tool as its own process (the scripts createFakeOpenBSD writes). */
+export function main(tool, dir, args) {
+  const out = runTool(tool, dir, args, () => readFileSync(0, 'utf8'));
   if (out.stdout) process.stdout.write(out.stdout);
   if (out.stderr) process.stderr.write(out.stderr);
   process.exitCode = out.code;
@@ -433,7 +441,7 @@ function parseRuleset(text, kernelPortset) {
   return rules;
 }
 
-function pfctl(state, args) {
+function pfctl(state, args, readStdin) {
   const o = { kills: [] };
   for (let k = 0; k < args.length; k++) {
     const a = args[k];
@@ -450,7 +458,7 @@ function pfctl(state, args) {
   }
   if (o.file !== undefined) {
     if (o.file !== '-') throw new ToolError('fake pfctl: only -f - (stdin) is supported', '', 64);
-    const rules = parseRuleset(readFileSync(0, 'utf8'), state.kernelPortset);
+    const rules = parseRuleset(readStdin(), state.kernelPortset);
     if (o.noop) return {};
     if (!o.anchor) throw new ToolError('fake pfctl: loading the main ruleset is not supported', '', 64);
     state.anchors[o.anchor] = rules.map(printRule);

@@ -35,14 +35,6 @@ export async function readInterface(tools: ToolPaths, name: string, options: Run
   return parsed.ok ? parsed : err(`${describeCommand(command)}: ${parsed.error}`);
 }
 
-/** The WAN MTU, for `tunnel gif0 mtu auto`. */
-export async function readInterfaceMtu(tools: ToolPaths, name: string, options: RunOptions): Promise<Result<number>> {
-  const status = await readInterface(tools, name, options);
-  if (!status.ok) return status;
-  if (status.value === null) return err(`interface ${name} does not exist`);
-  return ok(status.value.mtu);
-}
-
 async function readDefaultRoute(tools: ToolPaths, options: RunOptions): Promise<Result<DefaultRoute | null>> {
   const command = argv.routeGetDefault();
   const result = await runCommand(tools, command, options);

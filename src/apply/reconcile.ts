@@ -27,6 +27,13 @@ export interface ReconcileOptions {
   readonly dryRun: boolean;
   /** In a dry run, whether the live state may be read with the tools (default yes, where they can run). */
   readonly readLive?: boolean;
+  /**
+   * The live state under `desired`'s names, read by the caller just before
+   * (the driver reads it for `tunnel mtu auto`): the first plan uses it
+   * instead of asking the tools again. Ignored when a rename must first
+   * remove what maped owns under other names.
+   */
+  readonly live?: LiveState;
   /** Per command. */
   readonly timeoutMs: number;
   readonly maxOutput?: number;
@@ -132,6 +139,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
   const phases: Target[] = [];
   if (desired !== null && ownsAnything(owned) && !sameIdentity(owned, desired)) phases.push(null);
   phases.push(desired);
+  let given = phases.length === 1 && desired !== null ? options.live : undefined;
+  /** The caller's reading for the first plan, then fresh reads. */
+  const readFirst = async (names: LiveNames | null): ReturnType<typeof read> => {
+    const live = given;
+    given = undefined;
+    return live === undefined ? read(names) : { ok: true, live };
+  };
 
   if (dryRun) {
     // Plan against the live state when the tools can run here; otherwise against nothing.
@@ -139,7 +153,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     let simulated = owned;
     for (const target of phases) {
       const names = target === null ? ownedNames(simulated) : namesOf(target);
-      const live = runnable ? await read(names) : { ok: true as const, live: EMPTY_LIVE_STATE };
+      const live = runnable ? await readFirst(names) : { ok: true as const, live: EMPTY_LIVE_STATE };
       if (!live.ok) return report(false, live.error);
       const p = plan(target, live.live, simulated);
       if (!p.ok) return report(false, p.error);
@@ -187,7 +201,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
   let failure: string | null = null;
   for (const target of phases) {
     const names = target === null ? ownedNames(owned) : namesOf(target);
-    const live = await read(names);
+    const live = await readFirst(names);
     if (!live.ok) return report(false, live.error);
     const p = plan(target, live.live, owned);
     if (!p.ok) {

@@ -4,7 +4,7 @@
  * builds the desired state and reconciles to it.
  */
 import type { Logger } from 'pino';
-import { detectPortsetSupport, readInterfaceMtu, reconcile, type ToolPaths } from '../apply/index.js';
+import { detectPortsetSupport, readLiveState, reconcile, type LiveState, type ToolPaths } from '../apply/index.js';
 import type { MapedConfig } from '../config/index.js';
 import { desiredState } from '../openbsd/index.js';
 import type { Driver, DriverReport } from './driver.js';
@@ -33,6 +33,7 @@ export function createOpenBSDDriver(log: Logger): Driver {
       const readLive = !options.dryRun || options.readLive !== false;
       const warnings: string[] = [];
       let desired = null;
+      let live: LiveState | undefined;
       if (mapping !== null) {
         let portset: 'kernel' | 'stock';
         if (config.pf.portset !== 'auto') portset = config.pf.portset;
@@ -48,15 +49,24 @@ export function createOpenBSDDriver(log: Logger): Driver {
           }
         }
 
+        // One look at the system serves both `mtu auto` and the plan: the
+        // reads run side by side, and nothing waits on a separate WAN query.
+        // A dry run reads only what `mtu auto` needs, as reconcile reads only where the tools run.
+        if (readLive && (!options.dryRun || config.tunnel.mtu === 'auto')) {
+          const names = { wan: config.wan, tunnel: config.tunnel.interface, anchor: config.pf.anchor };
+          const read = await readLiveState(tools, names, { timeoutMs: COMMAND_TIMEOUT_MS });
+          if (!read.ok) return failed(`reading the live state: ${read.error}`, warnings);
+          live = read.value;
+        }
         let wanMtu: number | null = null;
         if (config.tunnel.mtu === 'auto') {
-          if (!readLive) {
+          if (live === undefined) {
             wanMtu = ASSUMED_WAN_MTU;
             warnings.push(`tunnel mtu auto: ${config.wan} not asked in a dry run; assuming mtu ${ASSUMED_WAN_MTU}`);
+          } else if (live.wan === null) {
+            return failed(`tunnel mtu auto: interface ${config.wan} does not exist`, warnings);
           } else {
-            const read = await readInterfaceMtu(tools, config.wan, { timeoutMs: COMMAND_TIMEOUT_MS });
-            if (!read.ok) return failed(`tunnel mtu auto: ${read.error}`, warnings);
-            wanMtu = read.value;
+            wanMtu = live.wan.mtu;
           }
         }
 
@@ -81,6 +91,7 @@ export function createOpenBSDDriver(log: Logger): Driver {
         stateDir: config.stateDir,
         dryRun: options.dryRun,
         readLive,
+        ...(live === undefined ? {} : { live }),
         timeoutMs: COMMAND_TIMEOUT_MS,
         log: (line) => log.debug(line),
       });

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { detectPortsetSupport, OWNERSHIP_FILE, readOwnership, reconcile, type ApplyReport } from '../../src/apply/index.js';
+import { detectPortsetSupport, OWNERSHIP_FILE, readLiveState, readOwnership, reconcile, type ApplyReport } from '../../src/apply/index.js';
 import { parseIpv6, portSet } from '../../src/map/index.js';
 import type { DesiredState } from '../../src/openbsd/index.js';
 import { createFakeOpenBSD, type FakeOpenBSD, type FakeState } from '../support/fake-openbsd/index.js';
@@ -101,6 +101,34 @@ describe('apply', () => {
     expect(report.reads).toBeGreaterThan(0);
     expect(fake.mutations()).toEqual([]);
     expect(fake.log().length).toBe(report.reads);
+  });
+
+  it("uses the caller's reading of the live state for the first plan instead of reading again", async () => {
+    const { fake, stateDir } = await rig();
+    const desired = desiredFor(COSMOTE, 'kernel');
+    const names = { wan: desired.wan, tunnel: desired.tunnel, anchor: desired.anchor };
+    const live = await readLiveState(fake.tools, names, { timeoutMs: 10_000 });
+    if (!live.ok) throw new Error(live.error);
+    fake.clearLog();
+    const report = await reconcile({ desired, tools: fake.tools, stateDir, dryRun: false, live: live.value, timeoutMs: 10_000 });
+    expect(report.ok).toBe(true);
+    // Only the verify pass reads; the mutations are those of any first apply.
+    expect(report.reads).toBe(4);
+    expect(fake.log().length).toBe(report.commands.length + 4);
+    expect(lines(report)[0]).toBe(`ifconfig em0 inet6 ${CE} prefixlen 128 alias`);
+    expect(fake.state().anchors.maped).toBeDefined();
+  });
+
+  it("ignores the caller's reading when a rename must first remove the old names", async () => {
+    const { fake, stateDir, run } = await rig();
+    await run(desiredFor(COSMOTE, 'kernel'));
+    const renamed: DesiredState = { ...desiredFor(COSMOTE, 'kernel'), tunnel: 'gif1' };
+    // A reading taken as if nothing were there: trusting it would skip the removal of gif0.
+    const stale = { gif: null, wan: null, defaultRoute: null, anchor: { rules: [], foreign: [] } };
+    const report = await reconcile({ desired: renamed, tools: fake.tools, stateDir, dryRun: false, live: stale, timeoutMs: 10_000 });
+    expect(report.ok).toBe(true);
+    expect(fake.state().interfaces.gif0).toBeUndefined();
+    expect(fake.state().interfaces.gif1!.tunnel).toMatchObject({ source: CE });
   });
 
   it('a restart converges without flapping, even when the ownership record was lost', async () => {

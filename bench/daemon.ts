@@ -123,7 +123,7 @@ export async function benchDaemon(): Promise<void> {
     figure(`lease change → last command, p50 (${changes} changes)`, percentile(latencies, 50), 'ms', 'after the 100 ms debounce, fake tools included');
     figure(`lease change → last command, p95 (${changes} changes)`, percentile(latencies, 95), 'ms', 'target p95 ≤ 50 ms');
     figure('  lease change → first tool call, p50', percentile(firstCalls, 50), 'ms', 'noticing, reading and deciding');
-    figure('  fake tool run, mean of 30', toolMs, 'ms', `a Perl client of the fakes' server; ${runsPerChange.toFixed(1)} runs per change, ${mutationsPerChange} mutating`);
+    figure('  fake tool run, mean of 30', toolMs, 'ms', `a C client of the fakes' server; ${runsPerChange.toFixed(1)} runs per change, ${mutationsPerChange} mutating`);
 
     // Idle means steady state: let V8 finish the garbage collection the burst of
     // changes left behind (its memory reducer runs seconds after allocation stops).

@@ -1,5 +1,5 @@
 /**
- * The benchmark's served fake tools (a Perl client per call, one server
+ * The benchmark's served fake tools (a C client per call, one server
  * running tools.mjs) must answer exactly as the tests' per-process Node tools:
  * the same script of calls, failures included, gives the same exit status,
  * output, log and final state in both modes.

@@ -4,7 +4,9 @@
  * logging every call and failing on request. See tools.mjs for what each
  * prints; the formats follow OpenBSD 7.8's sources.
  */
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { createServer, type Server } from 'node:net';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,10 +45,11 @@ export interface FakeOpenBSDOptions {
   readonly wan?: string;
   readonly kernelPortset?: boolean;
   /**
-   * The tools are small Perl clients of a server in this process that runs the
-   * same code (tools.mjs runTool) on the same state: a call costs a few
-   * milliseconds instead of a Node start, so the benchmark can time maped
-   * rather than its fakes. Tests use the default, a Node process per call.
+   * The tools are a small C client (served-client.c, built with cc) of a
+   * server in this process that runs the same code (tools.mjs runTool) on the
+   * same state: a call costs about a millisecond, as OpenBSD's own tools do,
+   * instead of a Node start, so the benchmark can time maped rather than its
+   * fakes. Tests use the default, a Node process per call.
    */
   readonly served?: boolean;
 }
@@ -82,12 +85,7 @@ const SOCKET_NAME = 'tools.sock';
 
 type RunTool = (tool: string, dir: string, args: string[], readStdin: () => string) => { stdout: string; stderr: string; code: number };
 
-/**
- * Served mode's wire format, both ways a sequence of length-prefixed fields
- * (32-bit big-endian length, then the bytes). Request: field count, then the
- * tool, its standard input and its arguments; the client then shuts down its
- * writing side. Response: the exit status, standard output, standard error.
- */
+/** Served mode's wire format: see served-client.c. */
 function unpackFields(data: Buffer): string[] {
   const count = data.readUInt32BE(0);
   const fields: string[] = [];
@@ -134,38 +132,16 @@ async function serveTools(dir: string, toolsUrl: string): Promise<Server> {
   return server;
 }
 
-const perlString = (text: string): string => `'${text.replace(/[\\']/g, (c) => `\\${c}`)}'`;
+/** The served client, compiled once per process with the system C compiler. */
+let servedClient: Promise<string> | null = null;
 
-/**
- * A served tool. Perl alone starts in about 2 ms, but its Socket module costs
- * 10 ms more, so the socket is opened with Linux's constants (AF_UNIX = 1,
- * SOCK_STREAM = 1, struct sockaddr_un) directly: these fakes run on Linux
- * only. Standard input is read only for `pfctl -f -`, as pfctl does.
- */
-function perlClient(tool: FakeToolName, socketPath: string): string {
-  return `#!/usr/bin/env perl
-# Fake OpenBSD ${tool}: a client of the fake-tool server (test/support/fake-openbsd).
-use strict;
-my ($tool, $socket_path) = (${perlString(tool)}, ${perlString(socketPath)});
-my $stdin = '';
-for my $i (0 .. $#ARGV - 1) {
-  if ($tool eq 'pfctl' && $ARGV[$i] eq '-f' && $ARGV[$i + 1] eq '-') { local $/; $stdin = <STDIN> // ''; last; }
-}
-socket(my $server, 1, 1, 0) or die "fake $tool: socket: $!\\n";
-connect($server, pack('S Z108', 1, $socket_path)) or die "fake $tool: connect $socket_path: $!\\n";
-binmode $server;
-{ my $previous = select($server); $| = 1; select($previous); }
-print {$server} pack('N', 2 + @ARGV), map { pack('N/a*', $_) } ($tool, $stdin, @ARGV);
-shutdown($server, 1);
-my $response = do { local $/; <$server> } // '';
-my ($code, $stdout, $stderr) = unpack('N N/a* N/a*', $response);
-defined $code or die "fake $tool: no answer from $socket_path\\n";
-binmode STDOUT;
-binmode STDERR;
-print STDOUT $stdout;
-print STDERR $stderr;
-exit $code;
-`;
+function compileServedClient(): Promise<string> {
+  servedClient ??= (async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'maped-fake-client-')), 'served-client');
+    await promisify(execFile)('cc', ['-O2', '-o', out, join(dirname(TOOLS_MJS), 'served-client.c')]);
+    return out;
+  })();
+  return servedClient;
 }
 
 export function isMutation(call: readonly string[]): boolean {
@@ -223,15 +199,19 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
   const toolsUrl = pathToFileURL(TOOLS_MJS).href;
   const paths = {} as Record<FakeToolName, string>;
   const server = options.served ? await serveTools(dir, toolsUrl) : null;
+  const client = options.served ? await compileServedClient() : null;
   for (const tool of ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const) {
     const path = join(dir, tool);
-    await writeFile(
-      path,
-      server !== null
-        ? perlClient(tool, join(dir, SOCKET_NAME))
-        : // CommonJS wrapper (no package.json here) loading the ESM implementation.
-          `#!/usr/bin/env node\nimport(${JSON.stringify(toolsUrl)}).then((m) => m.main(${JSON.stringify(tool)}, ${JSON.stringify(dir)}, process.argv.slice(2)));\n`,
-    );
+    if (client !== null) {
+      // A copy, not a link: the client tells which tool it is from its own path.
+      await copyFile(client, path);
+    } else {
+      // CommonJS wrapper (no package.json here) loading the ESM implementation.
+      await writeFile(
+        path,
+        `#!/usr/bin/env node\nimport(${JSON.stringify(toolsUrl)}).then((m) => m.main(${JSON.stringify(tool)}, ${JSON.stringify(dir)}, process.argv.slice(2)));\n`,
+      );
+    }
     await chmod(path, 0o755);
     paths[tool] = path;
   }

@@ -26,9 +26,20 @@ export interface ConvergeOptions {
    * `maped --dry-run` runs no command at all and plans against nothing.
    */
   readonly readLive?: boolean;
+  /** A reading of the system started ahead by {@link Driver.lookAhead}, to use instead of a fresh one. */
+  readonly lookAhead?: LookAhead;
 }
+
+/** A token for a look-ahead reading; what it holds only the driver that made it knows. */
+export type LookAhead = object;
 
 export interface Driver {
   /** Brings the system to `mapping` under `config`; null removes what maped owns. */
   converge(mapping: Mapping | null, config: MapedConfig, options: ConvergeOptions): Promise<DriverReport>;
+  /**
+   * Starts reading the system for a convergence that may follow, so the
+   * reads run while the engine is still asking dhcp6leasectl about the lease.
+   * Optional: a driver without it reads when it converges.
+   */
+  lookAhead?(config: MapedConfig): LookAhead;
 }

@@ -13,7 +13,7 @@ import type { MapedConfig } from '../config/index.js';
 import type { DaemonState, RuleView, Status } from '../control/protocol.js';
 import { formatIpv4, formatIpv4Prefix, formatIpv6, formatIpv6Prefix } from '../map/index.js';
 import { VERSION } from '../version.js';
-import type { Driver, DriverReport } from './driver.js';
+import type { Driver, DriverReport, LookAhead } from './driver.js';
 import { readLease, type LeaseSources, type LeaseReading } from './lease-reading.js';
 import { selectMapping, staticRuleViews, type Mapping } from './select-mapping.js';
 
@@ -47,6 +47,8 @@ export class Engine {
   private warnings: readonly string[] = [];
   /** The lease warnings last logged, so a repeated one is said once. */
   private leaseWarnings = '';
+  /** The lease file's text at the last reading, to tell a change from a renewal. */
+  private leaseText: string | null = null;
 
   private running: Promise<void> | null = null;
   private again = false;
@@ -126,7 +128,14 @@ export class Engine {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
 
-    const reading = await readLease(this.sources, this.config);
+    // A lease file that changed will most likely be applied: read the system
+    // meanwhile, beside dhcp6leasectl, rather than after it. Not for a
+    // renewal with the same text, which usually changes nothing.
+    let lookAhead: LookAhead | undefined;
+    const reading = await readLease(this.sources, this.config, new Date(), (text) => {
+      if (text !== this.leaseText && !this.dryRun) lookAhead = this.driver.lookAhead?.(this.config);
+      this.leaseText = text;
+    });
     if (reading.kind === 'unreadable') {
       // Last good wins: keep what is applied, say why we do not move.
       this.log.warn(reading.error);
@@ -165,7 +174,10 @@ export class Engine {
     }
     for (const warning of mapping.warnings) this.log.warn(warning);
     this.setState('applying', null);
-    const report = await this.driver.converge(mapping, this.config, { dryRun: this.dryRun });
+    const report = await this.driver.converge(mapping, this.config, {
+      dryRun: this.dryRun,
+      ...(lookAhead === undefined ? {} : { lookAhead }),
+    });
     this.lastReport = { at: new Date(), report };
     this.warnings = [...(reading.kind === 'lease' ? reading.warnings : []), ...mapping.warnings, ...report.warnings];
     for (const argv of report.commands) this.log.debug(`ran: ${argv.join(' ')}`);

@@ -49,7 +49,16 @@ export const systemLeaseSources: LeaseSources = {
 
 const EMPTY_S46: S46Options = { mapE: [], mapT: [], lw4o6: [] };
 
-export async function readLease(sources: LeaseSources, config: MapedConfig, now = new Date()): Promise<LeaseReading> {
+/**
+ * `onFileText` hears the file's text once it is read and dhcp6leasectl has
+ * been started, before its answer (the engine starts reading the system then).
+ */
+export async function readLease(
+  sources: LeaseSources,
+  config: MapedConfig,
+  now = new Date(),
+  onFileText?: (text: string) => void,
+): Promise<LeaseReading> {
   let text: string | null;
   try {
     text = await sources.readFile(config.leaseFile);
@@ -67,7 +76,10 @@ export async function readLease(sources: LeaseSources, config: MapedConfig, now 
   const warnings: string[] = [];
   let dhcpState: string | null = null;
   let remainingMs: number | null = null;
-  const status = await sources.leasectl(config.tools.dhcp6leasectl, config.wan);
+  // dhcp6leasectl first: its answer decides, and the look-ahead's reads can wait behind it.
+  const asked = sources.leasectl(config.tools.dhcp6leasectl, config.wan);
+  onFileText?.(text);
+  const status = await asked;
   if (status === null) {
     warnings.push(`${config.tools.dhcp6leasectl} not found: lease validity is not checked`);
   } else if (!status.ok) {

@@ -4,10 +4,11 @@
  * builds the desired state and reconciles to it.
  */
 import type { Logger } from 'pino';
-import { detectPortsetSupport, readLiveState, reconcile, type LiveState, type ToolPaths } from '../apply/index.js';
+import { detectPortsetSupport, readLiveState, reconcile, type LiveNames, type LiveState, type ToolPaths } from '../apply/index.js';
+import type { Result } from '../map/index.js';
 import type { MapedConfig } from '../config/index.js';
 import { desiredState } from '../openbsd/index.js';
-import type { Driver, DriverReport } from './driver.js';
+import type { Driver, DriverReport, LookAhead } from './driver.js';
 import type { Mapping } from './select-mapping.js';
 
 /** Per command; ifconfig, route and pfctl answer in milliseconds when healthy. */
@@ -23,11 +24,22 @@ function failed(error: string, warnings: readonly string[] = []): DriverReport {
   return { ok: false, commands: [], anchorText: null, error, mtu: null, portset: null, warnings };
 }
 
+const namesOf = (config: MapedConfig): LiveNames => ({ wan: config.wan, tunnel: config.tunnel.interface, anchor: config.pf.anchor });
+const sameNames = (a: LiveNames, b: LiveNames): boolean => a.wan === b.wan && a.tunnel === b.tunnel && a.anchor === b.anchor;
+
 export function createOpenBSDDriver(log: Logger): Driver {
   // The kernel does not change under a running maped: probe pf once per pfctl path.
   const probed = new Map<string, 'kernel' | 'stock'>();
+  const lookAheads = new WeakMap<LookAhead, { names: LiveNames; reading: Promise<Result<LiveState>> }>();
 
   return {
+    lookAhead(config: MapedConfig): LookAhead {
+      const token = {};
+      const names = namesOf(config);
+      lookAheads.set(token, { names, reading: readLiveState(toolsOf(config), names, { timeoutMs: COMMAND_TIMEOUT_MS }) });
+      return token;
+    },
+
     async converge(mapping: Mapping | null, config: MapedConfig, options): Promise<DriverReport> {
       const tools = toolsOf(config);
       const readLive = !options.dryRun || options.readLive !== false;
@@ -53,8 +65,11 @@ export function createOpenBSDDriver(log: Logger): Driver {
         // reads run side by side, and nothing waits on a separate WAN query.
         // A dry run reads only what `mtu auto` needs, as reconcile reads only where the tools run.
         if (readLive && (!options.dryRun || config.tunnel.mtu === 'auto')) {
-          const names = { wan: config.wan, tunnel: config.tunnel.interface, anchor: config.pf.anchor };
-          const read = await readLiveState(tools, names, { timeoutMs: COMMAND_TIMEOUT_MS });
+          const names = namesOf(config);
+          const ahead = options.lookAhead === undefined ? undefined : lookAheads.get(options.lookAhead);
+          let read = ahead !== undefined && sameNames(ahead.names, names) ? await ahead.reading : null;
+          // A look-ahead that failed is not trusted with the verdict: ask again.
+          if (read === null || !read.ok) read = await readLiveState(tools, names, { timeoutMs: COMMAND_TIMEOUT_MS });
           if (!read.ok) return failed(`reading the live state: ${read.error}`, warnings);
           live = read.value;
         }

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { configFrom } from '../support/config.js';
-import type { Driver, DriverReport } from '../../src/daemon/driver.js';
+import type { ConvergeOptions, Driver, DriverReport } from '../../src/daemon/driver.js';
 import type { Mapping } from '../../src/daemon/select-mapping.js';
 import { Engine, retryDelayMs } from '../../src/daemon/engine.js';
 import type { LeaseSources } from '../../src/daemon/lease-reading.js';
@@ -17,8 +17,11 @@ const EXAMPLE_S46 =
 class RecordingDriver implements Driver {
   calls: (Mapping | null)[] = [];
   failing = false;
-  async converge(mapping: Mapping | null): Promise<DriverReport> {
+  lookAhead?: Driver['lookAhead'];
+  lookAheads: (object | undefined)[] = [];
+  async converge(mapping: Mapping | null, _config?: unknown, options?: ConvergeOptions): Promise<DriverReport> {
     this.calls.push(mapping);
+    this.lookAheads.push(options?.lookAhead);
     return {
       ok: !this.failing,
       commands: this.failing ? [] : [['/sbin/ifconfig', 'gif0', 'up']],
@@ -59,6 +62,25 @@ describe('Engine', () => {
     expect(status.map).toMatchObject({ ipv4: '192.0.2.18', psid: 52, psidLen: 8, ceIPv6: '2001:db8:12:3400:0:c000:212:34', br: '2001:db8:ffff::1' });
     expect(status.rule?.origin).toBe('dhcpv6');
     expect(status.lastApply).toMatchObject({ ok: true, commands: 1, error: null });
+  });
+
+  it('a changed lease file starts a look-ahead read that converge receives; a renewal with the same text starts none', async () => {
+    const { driver, sources, engine } = setup();
+    const made: object[] = [];
+    driver.lookAhead = () => {
+      const token = {};
+      made.push(token);
+      return token;
+    };
+    await engine.wake('first');
+    await engine.wake('renewal');
+    sources.text = `ia_pd 0 2001:db8:12:5600:: 56\n${EXAMPLE_S46}\n`;
+    await engine.wake('new prefix');
+    expect(made).toHaveLength(2);
+    expect(driver.lookAheads).toHaveLength(2);
+    expect(driver.lookAheads[0]).toBe(made[0]);
+    expect(driver.lookAheads[1]).toBe(made[1]);
+    expect(driver.calls).toHaveLength(2);
   });
 
   it('renewal with identical lease runs no command', async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StatusSchema } from '../../src/control/protocol.js';
-import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
+import { createFakeOpenBSD, isMutation, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
 import { MAPEDCTL_ENTRY, startMaped, type MapedProcess } from '../support/daemon-process.js';
 import { REPO_ROOT } from '../support/vectors.js';
 
@@ -116,17 +116,31 @@ describe('maped, end to end', () => {
     expect(applied).toContain('pfctl -o none -a maped -f -');
     expect(r.fake.state().anchors['maped']?.join('\n')).toMatch(/map-e-portset 6\/8\/52/);
 
-    // dhcp6leased rewrites the file on every renewal, same content.
+    // dhcp6leased rewrites the file on every renewal, same content: only the
+    // lease is checked with dhcp6leasectl, the system is not even read.
     const before = r.fake.mutations().length;
+    const callsBefore = r.fake.log().length;
     r.lease('2001:db8:12:3400::/56');
     await sleep(700);
     expect(r.fake.mutations().length).toBe(before);
+    expect(r.fake.log().slice(callsBefore).filter(([tool]) => tool !== 'dhcp6leasectl')).toEqual([]);
     expect((await maped.status()).lastApply?.at).toBe(status.lastApply?.at);
 
+    const callsAtMove = r.fake.log().length;
     r.lease('2001:db8:12:5600::/56');
     const moved = await maped.waitFor((s) => s.map?.psid === 0x56, 'the new prefix');
     expect(moved.map?.ceIPv6).toBe('2001:db8:12:5600:0:c000:212:56');
     expect(moved.state).toBe('active');
+    // Before the first change: the lease check and one look at each part of the system, no more.
+    const sinceMove = r.fake.log().slice(callsAtMove);
+    const firstMutation = sinceMove.findIndex(isMutation);
+    expect(sinceMove.slice(0, firstMutation).map((c) => c.join(' ')).sort()).toEqual([
+      'dhcp6leasectl -l em0',
+      'ifconfig em0',
+      'ifconfig gif0',
+      'pfctl -a maped -sr',
+      'route -n get -inet default',
+    ]);
     const after = mutationLines(r.fake).slice(before);
     expect(after).toContain('ifconfig gif0 tunnel 2001:db8:12:5600:0:c000:212:56 2001:db8:ffff::1');
     expect(r.fake.state().interfaces['em0']?.inet6.map((a) => a.address)).toContain('2001:db8:12:5600:0:c000:212:56');

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { detectPortsetSupport, readLiveState, reconcile, type LiveNames, type LiveState, type ToolPaths } from '../apply/index.js';
-import type { Result } from '../map/index.js';
+import { err, type Result } from '../map/index.js';
 import type { MapedConfig } from '../config/index.js';
 import { desiredState } from '../openbsd/index.js';
 import type { Driver, DriverReport, LookAhead } from './driver.js';
@@ -36,7 +36,11 @@ export function createOpenBSDDriver(log: Logger): Driver {
     lookAhead(config: MapedConfig): LookAhead {
       const token = {};
       const names = namesOf(config);
-      lookAheads.set(token, { names, reading: readLiveState(toolsOf(config), names, { timeoutMs: COMMAND_TIMEOUT_MS }) });
+      // Never a rejection: the engine may drop the token unused (no lease after all).
+      const reading = readLiveState(toolsOf(config), names, { timeoutMs: COMMAND_TIMEOUT_MS }).catch((e: unknown) =>
+        err(`reading the live state: ${(e as Error).message}`),
+      );
+      lookAheads.set(token, { names, reading });
       return token;
     },
 

@@ -75,7 +75,10 @@ describe('scripts/install.sh', () => {
     expect(existsSync(join(result.destdir, 'opt/local/man/man8/maped.8'))).toBe(true);
     expect(existsSync(join(result.destdir, 'usr/local'))).toBe(false);
     const rc = readFileSync(join(result.destdir, 'etc/rc.d/maped'), 'utf8');
-    expect(rc).toMatch(/^daemon="\/opt\/local\/bin\/node --max-semi-space-size=1 --lite-mode \/opt\/local\/lib\/node_modules\/maped\/dist\/cli\/maped\.js"$/m);
+    // The daemon line as shipped, node's flags kept, with both paths moved.
+    const shipped = /^daemon="(.*)"$/m.exec(readRepoFile('rc.d/maped'))![1]!;
+    expect(shipped).toMatch(/^\/usr\/local\/bin\/node (--\S+ )*\/usr\/local\/lib\/node_modules\/maped\/dist\/cli\/maped\.js$/);
+    expect(/^daemon="(.*)"$/m.exec(rc)![1]).toBe(shipped.replaceAll('/usr/local/', '/opt/local/'));
     expect(rc).not.toContain('/usr/local');
   });
 

@@ -85,7 +85,7 @@ export async function benchDaemon(): Promise<void> {
     const pid = child.pid!;
 
     // Timed from the fake tools' own records, not by watching: the served
-    // tools' server notes when each call arrives, in log order. The bench
+    // tools' server notes when each call arrives and is carried out, in log order. The bench
     // only asks maped for its status every 20 ms to learn that a change is
     // done, so it does not steal the CPU it is timing.
     const latencies: number[] = [];
@@ -100,11 +100,12 @@ export async function benchDaemon(): Promise<void> {
       lease(hextet);
       await waitStatus(socket, (s) => s.map?.psid === psid && s.state === 'active', 20_000, 20);
       const calls = fake.log();
-      const arrivals = fake.runTimes().map(([from]) => from);
+      const runs = fake.runTimes();
       const last = calls.map((call) => isMutation(call)).lastIndexOf(true);
-      if (last === -1 || arrivals.length !== calls.length) throw new Error(`change ${i}: no mutation recorded`);
-      latencies.push(arrivals[last]! - written - DEBOUNCE_MS);
-      firstCalls.push(arrivals[0]! - written - DEBOUNCE_MS);
+      if (last === -1 || runs.length !== calls.length) throw new Error(`change ${i}: no mutation recorded`);
+      // Applied: the fakes' server has carried out the last mutating command.
+      latencies.push(runs[last]![1] - written - DEBOUNCE_MS);
+      firstCalls.push(runs[0]![0] - written - DEBOUNCE_MS);
       runsPerChange += calls.length / changes;
       mutationsPerChange = calls.filter(isMutation).length;
     }

@@ -228,6 +228,40 @@ export function formatIpv4(address: number): string {
 
 const LOW_32 = 0xffffffffn;
 
+/** The eight 16-bit groups of an address, most significant first. */
+export function ipv6Groups(address: bigint): number[] {
+  const groups = [0, 0, 0, 0, 0, 0, 0, 0];
+  for (let w = 0; w < 4; w++) {
+    const word = Number((address >> BigInt(96 - 32 * w)) & LOW_32);
+    groups[2 * w] = Math.floor(word / 65536);
+    groups[2 * w + 1] = word % 65536;
+  }
+  return groups;
+}
+
+/**
+ * RFC 5952 §4.2: where `::` goes, the longest run of two or more zero
+ * groups, the first on a tie; start -1 when there is none.
+ */
+export function ipv6ZeroRun(groups: readonly number[]): { start: number; length: number } {
+  let start = -1;
+  let length = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > length) {
+      start = i;
+      length = j - i;
+    }
+    i = j;
+  }
+  return { start, length: start === -1 ? 0 : length };
+}
+
 function joinGroups(groups: readonly number[], from: number, to: number): string {
   let out = '';
   for (let i = from; i < to; i++) out += (i === from ? '' : ':') + groups[i]!.toString(16);
@@ -236,29 +270,10 @@ function joinGroups(groups: readonly number[], from: number, to: number): string
 
 /** RFC 5952 §4: lower case, no leading zeros, the longest run (≥ 2) of zero groups as `::`, first run on a tie. */
 export function formatIpv6(address: bigint): string {
-  const groups = [0, 0, 0, 0, 0, 0, 0, 0];
-  for (let w = 0; w < 4; w++) {
-    const word = Number((address >> BigInt(96 - 32 * w)) & LOW_32);
-    groups[2 * w] = Math.floor(word / 65536);
-    groups[2 * w + 1] = word % 65536;
-  }
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  if (bestStart === -1) return joinGroups(groups, 0, 8);
-  return `${joinGroups(groups, 0, bestStart)}::${joinGroups(groups, bestStart + bestLength, 8)}`;
+  const groups = ipv6Groups(address);
+  const run = ipv6ZeroRun(groups);
+  if (run.start === -1) return joinGroups(groups, 0, 8);
+  return `${joinGroups(groups, 0, run.start)}::${joinGroups(groups, run.start + run.length, 8)}`;
 }
 
 export function formatIpv6Prefix(prefix: Ipv6Prefix): string {

@@ -3,7 +3,10 @@
  * hundred megabytes of port ranges; writing digits straight into bytes avoids
  * building (and collecting) millions of short JavaScript strings.
  */
+import { ipv6Groups, ipv6ZeroRun } from './address.js';
+
 const encoder = new TextEncoder();
+const HEX_DIGITS = '0123456789abcdef';
 
 export class AsciiSink {
   private bytes: Uint8Array;
@@ -65,6 +68,42 @@ export class AsciiSink {
     let at = this.used + digits;
     for (let v = value; v > 0; v = Math.floor(v / 10)) this.bytes[--at] = 48 + (v % 10);
     this.used += digits;
+  }
+
+  /** An IPv4 address in dotted decimal, as formatIpv4 writes it. */
+  ipv4(address: number): void {
+    this.uint(address >>> 24);
+    this.byte(0x2e);
+    this.uint((address >>> 16) & 0xff);
+    this.byte(0x2e);
+    this.uint((address >>> 8) & 0xff);
+    this.byte(0x2e);
+    this.uint(address & 0xff);
+  }
+
+  /** An IPv6 address in RFC 5952 form, as formatIpv6 writes it, without making strings. */
+  ipv6(address: bigint): void {
+    const groups = ipv6Groups(address);
+    const run = ipv6ZeroRun(groups);
+    this.reserve(39);
+    const bytes = this.bytes;
+    let at = this.used;
+    for (let i = 0; i < 8; i++) {
+      if (i === run.start) {
+        // '::' stands for the whole run of zero groups.
+        bytes[at++] = 0x3a;
+        bytes[at++] = 0x3a;
+        i += run.length - 1;
+        continue;
+      }
+      if (i > 0 && i !== run.start + run.length) bytes[at++] = 0x3a;
+      const g = groups[i]!;
+      if (g >= 0x1000) bytes[at++] = HEX_DIGITS.charCodeAt(g >>> 12);
+      if (g >= 0x100) bytes[at++] = HEX_DIGITS.charCodeAt((g >>> 8) & 0xf);
+      if (g >= 0x10) bytes[at++] = HEX_DIGITS.charCodeAt((g >>> 4) & 0xf);
+      bytes[at++] = HEX_DIGITS.charCodeAt(g & 0xf);
+    }
+    this.used = at;
   }
 
   /**

@@ -151,10 +151,22 @@ export function writeCalcLine(sink: AsciiSink, line: string): void {
   const derived = prepared.ok ? deriveAddressing(prepared.value) : prepared;
   if (!derived.ok) return sink.text(JSON.stringify({ error: derived.error }));
   const p = derived.value;
-  sink.text(
-    `{"ipv4":"${formatIpv4(p.ipv4)}","ipv4PrefixLen":${p.ipv4PrefixLen},"psidLen":${p.psidLen},` +
-      `"psid":${p.psid},"psidOffset":${p.psidOffset},"ceIPv6":"${formatIpv6(p.ceIPv6)}","portSets":`,
-  );
+  // Field by field into bytes: no template strings to build and encode again.
+  sink.text('{"ipv4":"');
+  sink.ipv4(p.ipv4);
+  sink.text('","ipv4PrefixLen":');
+  sink.uint(p.ipv4PrefixLen);
+  sink.text(',"psidLen":');
+  sink.uint(p.psidLen);
+  sink.text(',"psid":');
+  sink.uint(p.psid);
+  sink.text(',"psidOffset":');
+  sink.uint(p.psidOffset);
+  sink.text(',"ceIPv6":"');
+  sink.ipv6(p.ceIPv6);
+  sink.text('","portSets":');
   writeRememberedPortSet(sink, p.psidOffset, p.psidLen, p.psid);
-  sink.text(`,"portCount":${portCount(p.psidOffset, p.psidLen)}}`);
+  sink.text(',"portCount":');
+  sink.uint(portCount(p.psidOffset, p.psidLen));
+  sink.byte(0x7d);
 }

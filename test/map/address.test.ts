@@ -1,6 +1,6 @@
 import { Address4, Address6 } from 'ip-address';
 import { describe, expect, it } from 'vitest';
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, parseIpv6Prefix, parseIpv4Prefix } from '../../src/map/index.js';
+import { AsciiSink, formatIpv4, formatIpv6, parseIpv4, parseIpv6, parseIpv6Prefix, parseIpv4Prefix } from '../../src/map/index.js';
 
 /** A small deterministic generator so failures reproduce. */
 function* randomAddresses(seed: number, count: number): Generator<bigint> {
@@ -20,6 +20,15 @@ describe('IPv6 text, against the ip-address library', () => {
   it('formats in RFC 5952 form exactly as ip-address correctForm() does', () => {
     for (const value of randomAddresses(1, 5000)) {
       expect(formatIpv6(value)).toBe(Address6.fromBigInt(value).correctForm());
+    }
+  });
+
+  it('writes into an AsciiSink exactly what ip-address correctForm() prints, edge runs of zeros included', () => {
+    const edges = [0n, 1n, 1n << 112n, (1n << 128n) - 1n, 0xffffn << 16n, (1n << 112n) | 1n, 0x20010db8n << 96n];
+    for (const value of [...edges, ...randomAddresses(3, 5000)]) {
+      const sink = new AsciiSink(4);
+      sink.ipv6(value);
+      expect(sink.toString()).toBe(Address6.fromBigInt(value).correctForm());
     }
   });
 
@@ -58,6 +67,15 @@ describe('IPv4 text', () => {
       const parsed = parseIpv4(text);
       expect(parsed.ok && parsed.value).toBe(Number(new Address4(text).bigInt()));
       expect(parsed.ok && formatIpv4(parsed.value)).toBe(text);
+    }
+  });
+
+  it('writes into an AsciiSink what formatIpv4 prints', () => {
+    for (const value of [0, 1, 0x0a000001, 0xc0000212, 0xffffffff, 0x7f000001, 0x01020304]) {
+      const sink = new AsciiSink(2);
+      sink.ipv4(value);
+      expect(sink.toString()).toBe(formatIpv4(value));
+      expect(sink.toString()).toBe(Address4.fromInteger(value).correctForm());
     }
   });
 

@@ -65,9 +65,9 @@ export function createOpenBSDDriver(log: Logger): Driver {
           }
         }
 
-        // One look at the system serves both `mtu auto` and the plan: the
-        // reads run side by side, and nothing waits on a separate WAN query.
-        // A dry run reads only what `mtu auto` needs, as reconcile reads only where the tools run.
+        // One look at the system, its reads side by side, serves both `mtu auto`
+        // and the plan. A dry run looks only when `mtu auto` needs it, as
+        // reconcile reads only where the tools run.
         if (readLive && (!options.dryRun || config.tunnel.mtu === 'auto')) {
           const names = namesOf(config);
           const ahead = options.lookAhead === undefined ? undefined : lookAheads.get(options.lookAhead);

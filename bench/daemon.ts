@@ -1,7 +1,7 @@
 /**
  * maped as a process (DESIGN.md §6):
  * - lease change → last command applied, p50/p95 over ≥ 200 changes, after
- *   the debounce, with the served fake tools (a few ms a call, about what
+ *   the debounce, with the served fake tools (about a millisecond a call, as
  *   OpenBSD's own take; a Node process per call would cost 100 ms);
  * - CPU used while idle (target ≤ 20 ms over 60 s; MAPED_BENCH_IDLE_S shortens it);
  * - steady RSS against a bare node process holding one timer (target ≤ 1.3×).
@@ -85,9 +85,9 @@ export async function benchDaemon(): Promise<void> {
     const pid = child.pid!;
 
     // Timed from the fake tools' own records, not by watching: the served
-    // tools' server notes when each call arrives and is carried out, in log order. The bench
-    // only asks maped for its status every 20 ms to learn that a change is
-    // done, so it does not steal the CPU it is timing.
+    // tools' server notes when each call arrives and is carried out, in log
+    // order. The bench only asks maped for its status every 20 ms to learn
+    // that a change is done, so it does not steal the CPU it is timing.
     const latencies: number[] = [];
     const firstCalls: number[] = [];
     let runsPerChange = 0;
@@ -101,13 +101,14 @@ export async function benchDaemon(): Promise<void> {
       await waitStatus(socket, (s) => s.map?.psid === psid && s.state === 'active', 20_000, 20);
       const calls = fake.log();
       const runs = fake.runTimes();
-      const last = calls.map((call) => isMutation(call)).lastIndexOf(true);
+      const mutating = calls.map((call) => isMutation(call));
+      const last = mutating.lastIndexOf(true);
       if (last === -1 || runs.length !== calls.length) throw new Error(`change ${i}: no mutation recorded`);
       // Applied: the fakes' server has carried out the last mutating command.
       latencies.push(runs[last]![1] - written - DEBOUNCE_MS);
       firstCalls.push(runs[0]![0] - written - DEBOUNCE_MS);
       runsPerChange += calls.length / changes;
-      mutationsPerChange = calls.filter(isMutation).length;
+      mutationsPerChange = mutating.filter(Boolean).length;
     }
     latencies.sort((a, b) => a - b);
     firstCalls.sort((a, b) => a - b);

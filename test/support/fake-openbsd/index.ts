@@ -120,7 +120,7 @@ async function serveTools(dir: string, toolsUrl: string): Promise<Server> {
       const [tool = '', stdin = '', ...args] = unpackFields(Buffer.concat(chunks));
       connection.end(packResponse(runTool(tool, dir, args, () => stdin)));
       // runTimes() in served mode: the server's share of each call (the client's
-      // own start, a few milliseconds, is not seen from here).
+      // own start, about a millisecond, is not seen from here).
       appendFileSync(join(dir, 'timing.jsonl'), JSON.stringify([arrived, performance.timeOrigin + performance.now()]) + '\n');
     });
     connection.on('error', () => connection.destroy());
@@ -130,18 +130,6 @@ async function serveTools(dir: string, toolsUrl: string): Promise<Server> {
     server.listen(join(dir, SOCKET_NAME), resolve);
   });
   return server;
-}
-
-/** The served client, compiled once per process with the system C compiler. */
-let servedClient: Promise<string> | null = null;
-
-function compileServedClient(): Promise<string> {
-  servedClient ??= (async () => {
-    const out = join(await mkdtemp(join(tmpdir(), 'maped-fake-client-')), 'served-client');
-    await promisify(execFile)('cc', ['-O2', '-o', out, join(dirname(TOOLS_MJS), 'served-client.c')]);
-    return out;
-  })();
-  return servedClient;
 }
 
 export function isMutation(call: readonly string[]): boolean {
@@ -199,10 +187,12 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
   const toolsUrl = pathToFileURL(TOOLS_MJS).href;
   const paths = {} as Record<FakeToolName, string>;
   const server = options.served ? await serveTools(dir, toolsUrl) : null;
-  const client = options.served ? await compileServedClient() : null;
+  // Built here with the system C compiler, so it goes with the directory on cleanup.
+  const client = join(dir, 'served-client');
+  if (server !== null) await promisify(execFile)('cc', ['-O2', '-o', client, join(dirname(TOOLS_MJS), 'served-client.c')]);
   for (const tool of ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const) {
     const path = join(dir, tool);
-    if (client !== null) {
+    if (server !== null) {
       // A copy, not a link: the client tells which tool it is from its own path.
       await copyFile(client, path);
     } else {

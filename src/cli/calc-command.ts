@@ -2,7 +2,8 @@
  * `mapedctl calc`: the offline MAP calculator (DESIGN.md §3.2).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { AsciiSink, calc, writeCalcLine, type CalcInput, type CalcOutput } from '../map/index.js';
+import { calc, writeCalcLine, type CalcInput, type CalcOutput } from '../map/index.js';
+import { BATCH_FLUSH_BYTES, BatchOutput } from './batch-output.js';
 import { formatPortRanges } from './port-ranges.js';
 
 interface CalcOptions {
@@ -47,20 +48,11 @@ export function describeCalc(output: CalcOutput, warnings: readonly string[]): s
  * than with readline, whose per-line promise costs more than a derivation.
  */
 async function runBatch(): Promise<void> {
-  const sink = new AsciiSink(1 << 20);
+  const output = new BatchOutput();
   let pending = '';
-  const flush = async (): Promise<void> => {
-    if (sink.length === 0) return;
-    const drained = process.stdout.write(sink.view());
-    // Files and pipes are written synchronously (Node's stdout on POSIX): when
-    // nothing is left queued the buffer is free again, and reusing it saves
-    // allocating and zeroing a megabyte per flush. Otherwise hand it over.
-    if (process.stdout.writableLength === 0) sink.clear();
-    else sink.take();
-    if (!drained) await new Promise((resolve) => process.stdout.once('drain', resolve));
-  };
   const handle = (line: string): void => {
     if (line.trim() === '') return;
+    const sink = output.sink;
     writeCalcLine(sink, line);
     sink.byte(0x0a);
   };
@@ -73,10 +65,12 @@ async function runBatch(): Promise<void> {
       start = end + 1;
     }
     pending = text.slice(start);
-    if (sink.length >= 1 << 20) await flush();
+    if (output.sink.length >= BATCH_FLUSH_BYTES) await output.flush();
+    // The reader went away (`| head`): like a tool killed by SIGPIPE, stop quietly.
+    if (output.closed) break;
   }
-  handle(pending);
-  await flush();
+  if (!output.closed) handle(pending);
+  await output.close();
 }
 
 export function registerCalc(program: Command): void {

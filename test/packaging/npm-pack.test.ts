@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, readRepoFile } from './mdoc.js';
+import { readJsonLines } from '../support/vectors.js';
 
 const run = promisify(execFile);
 const pkg = JSON.parse(readRepoFile('package.json')) as { name: string; version: string; bin: Record<string, string> };
@@ -35,6 +36,8 @@ const OPENBSD_FILES = [
 describe('npm pack', () => {
   let files: PackedFile[] = [];
   let filename = '';
+  /** Where the installer test unpacked the tarball: a package with no node_modules beside it. */
+  let unpacked = '';
 
   beforeAll(async () => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json'], { cwd: REPO_ROOT });
@@ -54,6 +57,16 @@ describe('npm pack', () => {
     for (const target of Object.values(pkg.bin)) {
       expect(readFileSync(join(REPO_ROOT, target), 'utf8').startsWith('#!/usr/bin/env node\n'), target).toBe(true);
     }
+  });
+
+  it('needs nothing from the registry and carries the licences of what it bundles', () => {
+    const manifest = JSON.parse(readRepoFile('package.json')) as { dependencies?: Record<string, string> };
+    expect(manifest.dependencies ?? {}).toEqual({});
+    expect(files.map((f) => f.path)).toContain('dist/THIRD-PARTY-LICENSES');
+    const notices = readFileSync(join(REPO_ROOT, 'dist', 'THIRD-PARTY-LICENSES'), 'utf8');
+    for (const name of ['zod', 'execa', 'pino', 'commander', 'chokidar']) expect(notices).toMatch(new RegExp(`^${name} \\d+\\.\\d+\\.\\d+ \\(MIT\\)$`, 'm'));
+    // Only the bundles: tsc's other modules would import packages that are not installed.
+    expect(files.filter((f) => f.path.startsWith('dist/') && !/^dist\/(cli\/maped(ctl)?\.js(\.map)?|THIRD-PARTY-LICENSES)$/.test(f.path))).toEqual([]);
   });
 
   it('holds the rc.d script, the sample, the manuals and the installer', () => {
@@ -76,6 +89,7 @@ describe('npm pack', () => {
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO_ROOT });
     const [report] = JSON.parse(stdout) as [{ filename: string }];
     await run('tar', ['-xzf', join(work, report.filename), '-C', work]);
+    unpacked = join(work, 'package');
     const destdir = join(work, 'root');
     const group = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();
     const install = spawnSync('sh', [join(work, 'package', 'scripts', 'install.sh')], {
@@ -88,4 +102,39 @@ describe('npm pack', () => {
       expect(statSync(join(destdir, target)).isFile(), target).toBe(true);
     }
   }, 60_000);
+
+  // The entry points are single files with their dependencies inside
+  // (scripts/bundle.mjs): they must work from the tarball alone.
+  it('the packed mapedctl answers every calc vector exactly, with no node_modules to load from', async () => {
+    expect(unpacked, 'the installer test unpacks the tarball first').not.toBe('');
+    const vectors = readJsonLines<{ id: string; input: unknown; expect: unknown }>('map-calc.jsonl');
+    const child = spawnSync(process.execPath, [join(unpacked, pkg.bin.mapedctl!), 'calc', '--batch'], {
+      cwd: unpacked,
+      input: vectors.map((v) => JSON.stringify(v.input)).join('\n') + '\n',
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    const lines = child.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(vectors.length);
+    lines.forEach((line, i) => expect(JSON.parse(line), vectors[i]!.id).toEqual(vectors[i]!.expect));
+  });
+
+  it('the packed maped prints the same dry run as the sources, zod messages included', async () => {
+    expect(unpacked, 'the installer test unpacks the tarball first').not.toBe('');
+    const config = join(REPO_ROOT, 'examples', 'maped.conf');
+    const packed = spawnSync(process.execPath, [join(unpacked, pkg.bin.maped!), '--dry-run', '-f', config], { cwd: unpacked, encoding: 'utf8' });
+    const source = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'maped.ts'), '--dry-run', '-f', config], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+    expect(packed.status).toBe(0);
+    expect(packed.stdout).toContain('plan:');
+    expect(packed.stdout).toBe(source.stdout);
+    expect(packed.stderr).toBe(source.stderr);
+    // A request of the wrong shape is refused with zod's English wording.
+    const bad = spawnSync(process.execPath, [join(unpacked, pkg.bin.mapedctl!), 'calc', '--batch'], { input: '{"rule":{"ipv6Prefix":3}}\n', encoding: 'utf8' });
+    expect(bad.stdout).toBe('{"error":"rule.ipv6Prefix: Invalid input: expected string, received number"}\n');
+  });
 });

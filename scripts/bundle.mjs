@@ -1,0 +1,74 @@
+/**
+ * The second half of `npm run build`: maped and mapedctl each as one file,
+ * dependencies included, replacing tsc's dist/cli/maped.js and mapedctl.js
+ * (same paths, so rc.d/maped and package.json "bin" do not change).
+ *
+ * Why: unbundled, Node loads every module of every dependency, used or not —
+ * zod alone brings ~45 locale modules — and keeps their source and bytecode
+ * for the life of the daemon. One tree-shaken, minified file starts ~70 ms
+ * sooner and the daemon holds ~3.5 MiB less (npm run bench: RSS 54 → 50 MiB
+ * against 39 MiB for a bare node). Names are kept (keepNames) so stack
+ * traces stay readable; a source map goes beside each file.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { build } from 'esbuild';
+
+/**
+ * zod re-exports all of its ~45 message locales as `z.locales`, which a
+ * namespace import keeps whole (a third of the bundle). maped words its
+ * errors in English only, and zod's English default comes from
+ * locales/en.js, imported on its own: the index becomes an empty module.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /[\\/]locales[\\/]index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'maped-empty' } : undefined,
+    );
+    esbuild.onLoad({ filter: /.*/, namespace: 'maped-empty' }, () => ({ contents: 'export {};', loader: 'js' }));
+  },
+};
+
+const result = await build({
+  entryPoints: ['src/cli/maped.ts', 'src/cli/mapedctl.ts'],
+  outdir: 'dist/cli',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minify: true,
+  keepNames: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  metafile: true,
+  // CommonJS dependencies (pino's) call require() for Node's own modules,
+  // which an ES module does not have.
+  banner: { js: "import { createRequire as __mapedRequire } from 'node:module'; const require = __mapedRequire(import.meta.url);" },
+  plugins: [zodEnglishOnly],
+  logLevel: 'warning',
+});
+
+/**
+ * The bundles carry code of other packages, which npm no longer installs
+ * beside them: their licence texts go with them, one file for all.
+ */
+const packageDirs = new Set();
+for (const output of Object.values(result.metafile.outputs)) {
+  for (const input of Object.keys(output.inputs)) {
+    const at = input.lastIndexOf('node_modules/');
+    if (at === -1) continue;
+    const rest = input.slice(at + 'node_modules/'.length).split('/');
+    packageDirs.add(input.slice(0, at) + 'node_modules/' + rest.slice(0, rest[0].startsWith('@') ? 2 : 1).join('/'));
+  }
+}
+const notices = [...packageDirs].sort().map((dir) => {
+  const { name, version, license } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+  if (file === undefined) throw new Error(`bundle: ${name} has no licence file in ${dir}`);
+  return `${name} ${version} (${license})\n\n${readFileSync(join(dir, file), 'utf8').trim()}\n`;
+});
+writeFileSync(
+  join(dirname(new URL(import.meta.url).pathname), '..', 'dist', 'THIRD-PARTY-LICENSES'),
+  `maped's dist/cli/maped.js and dist/cli/mapedctl.js include code of these packages.\n\n${notices.join('\n' + '-'.repeat(72) + '\n\n')}`,
+);

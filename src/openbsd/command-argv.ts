@@ -54,6 +54,19 @@ export const argv = {
 };
 
 /** How a command reads in logs and error messages: `ifconfig gif0 tunnel A B`. */
+/** The search path the tools get when maped's own has none (OpenBSD's rc.d sets one). */
+const FALLBACK_PATH = '/sbin:/bin:/usr/sbin:/usr/bin';
+
+/**
+ * The whole environment ifconfig, route, pfctl and dhcp6leasectl run with:
+ * nothing of maped's own leaks into programs run as root, the C locale keeps
+ * their messages in the English the parsers expect, and PATH is passed on
+ * for tools that are scripts (the test fakes).
+ */
+export function toolEnvironment(inheritedPath: string | undefined): Record<string, string> {
+  return { LC_ALL: 'C', PATH: inheritedPath ?? FALLBACK_PATH };
+}
+
 export function describeCommand(command: Command): string {
   return [command.tool, ...command.args].join(' ');
 }

@@ -4,8 +4,7 @@
  * (OPENBSD.md §1). The result says whether there is a lease, none, or one we
  * cannot read — the last keeps the last good configuration in place.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import type { MapedConfig } from '../config/index.js';
 import type { S46Options } from '../dhcpv6/index.js';
 import { parseLeaseFile, queryLeasectl, type LeasectlStatus } from '../lease/index.js';
@@ -35,7 +34,8 @@ export interface LeaseSources {
 export const systemLeaseSources: LeaseSources = {
   async readFile(path) {
     try {
-      return await readFile(path, 'utf8');
+      // Synchronously, as the lease watch reads it (src/lease/lease-watch.ts says why).
+      return readFileSync(path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;

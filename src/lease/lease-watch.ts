@@ -19,7 +19,8 @@
  * appears; dhcp6leased's /var/db/dhcp6leased is part of the base system).
  * Nothing throws out of here.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
@@ -37,9 +38,15 @@ export interface LeaseWatch {
 /** What a read of the lease file found: its text, its absence, or why it could not be read. */
 type Reading = { readonly text: string | null } | { readonly error: string };
 
-async function readLease(path: string): Promise<Reading> {
+/**
+ * Synchronous on purpose: a lease file is a few hundred bytes on a local
+ * disk, read in tens of microseconds, where fs/promises' open/stat/read/close
+ * round trips through the thread pool add a millisecond or more to every
+ * lease change (npm run bench).
+ */
+function readLease(path: string): Reading {
   try {
-    return { text: await readFile(path, 'utf8') };
+    return { text: readFileSync(path, 'utf8') };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { text: null };
@@ -74,7 +81,7 @@ export function watchLeaseFile(path: string, opts: LeaseWatchOptions): LeaseWatc
   const check = (): Promise<void> => {
     reads = reads.then(async () => {
       if (closed) return;
-      const reading = await readLease(file);
+      const reading = readLease(file);
       if (closed) return;
       if ('error' in reading) {
         safely(() => opts.onError(reading.error));

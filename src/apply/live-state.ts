@@ -1,5 +1,5 @@
 /**
- * Reading what OpenBSD has now: `ifconfig <gif>`, `ifconfig <wan>`,
+ * Reading what OpenBSD has now: `ifconfig -a` (the tunnel and the WAN),
  * `route -n get -inet default`, `pfctl -a <anchor> -sr`. Reads only.
  */
 import { err, ok, type Result } from '../map/index.js';
@@ -7,8 +7,8 @@ import {
   argv,
   describeCommand,
   isNoRoute,
-  isNoSuchInterface,
   parseIfconfig,
+  parseIfconfigAll,
   parsePfctlRules,
   parseRouteGet,
   type AnchorListing,
@@ -18,21 +18,27 @@ import {
 import type { LiveState } from './plan.js';
 import { runCommand, type RunOptions, type ToolPaths } from './run.js';
 
+/** How many commands one {@link readLiveState} runs. */
+export const LIVE_STATE_READS = 3;
+
 export interface LiveNames {
   readonly wan: string;
   readonly tunnel: string;
   readonly anchor: string;
 }
 
-export async function readInterface(tools: ToolPaths, name: string, options: RunOptions): Promise<Result<InterfaceStatus | null>> {
-  const command = argv.showInterface(name);
+/** The tunnel and the WAN from one `ifconfig -a`; an interface that does not exist is null. */
+async function readInterfaces(
+  tools: ToolPaths,
+  names: readonly [string, string],
+  options: RunOptions,
+): Promise<Result<readonly [InterfaceStatus | null, InterfaceStatus | null]>> {
+  const command = argv.showInterfaces();
   const result = await runCommand(tools, command, options);
-  if (!result.ok) {
-    if (isNoSuchInterface(result.stderr)) return ok(null);
-    return err(`${describeCommand(command)}: ${result.reason ?? 'failed'}`);
-  }
-  const parsed = parseIfconfig(result.stdout);
-  return parsed.ok ? parsed : err(`${describeCommand(command)}: ${parsed.error}`);
+  if (!result.ok) return err(`${describeCommand(command)}: ${result.reason ?? 'failed'}`);
+  const parsed = parseIfconfigAll(result.stdout, names);
+  if (!parsed.ok) return err(`${describeCommand(command)}: ${parsed.error}`);
+  return ok([parsed.value.get(names[0]) ?? null, parsed.value.get(names[1]) ?? null]);
 }
 
 async function readDefaultRoute(tools: ToolPaths, options: RunOptions): Promise<Result<DefaultRoute | null>> {
@@ -58,15 +64,14 @@ async function readAnchor(tools: ToolPaths, anchor: string, options: RunOptions)
 }
 
 export async function readLiveState(tools: ToolPaths, names: LiveNames, options: RunOptions): Promise<Result<LiveState>> {
-  const [gif, wan, defaultRoute, anchor] = await Promise.all([
-    readInterface(tools, names.tunnel, options),
-    readInterface(tools, names.wan, options),
+  const [interfaces, defaultRoute, anchor] = await Promise.all([
+    readInterfaces(tools, [names.tunnel, names.wan], options),
     readDefaultRoute(tools, options),
     readAnchor(tools, names.anchor, options),
   ]);
-  if (!gif.ok) return gif;
-  if (!wan.ok) return wan;
+  if (!interfaces.ok) return interfaces;
   if (!defaultRoute.ok) return defaultRoute;
   if (!anchor.ok) return anchor;
-  return ok({ gif: gif.value, wan: wan.value, defaultRoute: defaultRoute.value, anchor: anchor.value });
+  const [gif, wan] = interfaces.value;
+  return ok({ gif, wan, defaultRoute: defaultRoute.value, anchor: anchor.value });
 }

@@ -6,7 +6,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { argv, describeCommand, renderAnchor, type Command, type DesiredState } from '../openbsd/index.js';
-import { readLiveState, type LiveNames } from './live-state.js';
+import { LIVE_STATE_READS, readLiveState, type LiveNames } from './live-state.js';
 import {
   NOTHING_OWNED,
   ownsAnything,
@@ -130,7 +130,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
 
   const read = async (names: LiveNames | null): Promise<{ ok: true; live: LiveState } | { ok: false; error: string }> => {
     if (names === null) return { ok: true, live: EMPTY_LIVE_STATE };
-    reads += 4;
+    reads += LIVE_STATE_READS;
     const live = await readLiveState(tools, names, runOptions);
     return live.ok ? { ok: true, live: live.value } : { ok: false, error: `reading the live state: ${live.error}` };
   };

@@ -22,6 +22,8 @@ const pfctl = (...args: string[]): Command => ({ tool: 'pfctl', args });
 
 export const argv = {
   showInterface: (name: string): Command => ifconfig(name),
+  /** Every interface at once: one run reads both the tunnel and the WAN. */
+  showInterfaces: (): Command => ifconfig('-a'),
   gifCreate: (gif: string): Command => ifconfig(gif, 'create'),
   gifDestroy: (gif: string): Command => ifconfig(gif, 'destroy'),
   /** Both ends must be IPv6; the source must not be :: or multicast (if_gif.c). */

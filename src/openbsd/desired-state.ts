@@ -58,7 +58,7 @@ export interface DesiredStateInput {
   readonly tunnel: string;
   /** A fixed tunnel MTU, or 'auto' = WAN MTU − 40. */
   readonly mtu: number | 'auto';
-  /** The WAN MTU as read from `ifconfig <wan>`; required for 'auto'. */
+  /** The WAN MTU as read from `ifconfig -a`; required for 'auto'. */
   readonly wanMtu: number | null;
   readonly map: Pick<MapParams, 'ipv4' | 'ipv4PrefixLen' | 'psidOffset' | 'psidLen' | 'psid' | 'ceIPv6' | 'portSets'>;
   readonly br: bigint;

@@ -1,5 +1,5 @@
 /**
- * `ifconfig <if>` output (sbin/ifconfig/ifconfig.c): the header line
+ * `ifconfig <if>` and `ifconfig -a` output (sbin/ifconfig/ifconfig.c): the header line
  * `gif0: flags=8051<UP,POINTOPOINT,RUNNING,MULTICAST> mtu 1460`, then
  * tab-indented lines, of which maped reads
  * - `tunnel: inet6 <src> --> <dst> ttl 64 nodf ecn` (`phys_status`; `(unset)` without a tunnel),
@@ -35,6 +35,38 @@ const HEADER = /^([a-z]+[0-9]+): flags=[0-9a-f]+<([A-Z0-9_,]*)> mtu ([0-9]+)\s*$
 /** ifconfig(8) prints `ifconfig: <if>: no such interface` when it does not exist. */
 export function isNoSuchInterface(stderr: string): boolean {
   return /: no such interface/.test(stderr);
+}
+
+/**
+ * `ifconfig -a` prints every interface, each a header line at the start of a
+ * line followed by its indented lines. Only the blocks asked for are parsed,
+ * so an interface maped knows nothing about (wg0, trunk0, ...) cannot make a
+ * reading fail; one not present is null, as `ifconfig <if>` would say
+ * "no such interface".
+ */
+export function parseIfconfigAll(text: string, names: readonly string[]): Result<Map<string, InterfaceStatus | null>> {
+  const blocks = new Map<string, string[]>();
+  let current: string[] | null = null;
+  for (const line of text.split('\n')) {
+    const header = /^(\S+): flags=/.exec(line);
+    if (header !== null) {
+      current = [];
+      blocks.set(header[1]!, current);
+    }
+    current?.push(line);
+  }
+  const found = new Map<string, InterfaceStatus | null>();
+  for (const name of names) {
+    const block = blocks.get(name);
+    if (block === undefined) {
+      found.set(name, null);
+      continue;
+    }
+    const parsed = parseIfconfig(block.join('\n'));
+    if (!parsed.ok) return err(`${name}: ${parsed.error}`);
+    found.set(name, parsed.value);
+  }
+  return ok(found);
 }
 
 export function parseIfconfig(text: string): Result<InterfaceStatus> {

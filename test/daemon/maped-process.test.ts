@@ -136,8 +136,7 @@ describe('maped, end to end', () => {
     const firstMutation = sinceMove.findIndex(isMutation);
     expect(sinceMove.slice(0, firstMutation).map((c) => c.join(' ')).sort()).toEqual([
       'dhcp6leasectl -l em0',
-      'ifconfig em0',
-      'ifconfig gif0',
+      'ifconfig -a',
       'pfctl -a maped -sr',
       'route -n get -inet default',
     ]);

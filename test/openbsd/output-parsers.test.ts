@@ -6,6 +6,7 @@ import {
   isNoRoute,
   isNoSuchInterface,
   parseIfconfig,
+  parseIfconfigAll,
   parsePfctlRules,
   parsePfRuleLine,
   parseRouteGet,
@@ -80,6 +81,66 @@ describe('ifconfig output', () => {
       error: 'ifconfig gif0 output line 2: bad inet address "1.2.3"',
     });
     expect(isNoSuchInterface('ifconfig: gif0: no such interface\n')).toBe(true);
+  });
+
+  // An `ifconfig -a` of a router: lo0, the WAN, a vlan, a wg0 whose lines
+  // maped does not read (one would not even parse as an address), and gif0.
+  const ALL = [
+    'lo0: flags=2008049<UP,LOOPBACK,RUNNING,MULTICAST,LRO> mtu 32768',
+    '	index 3 priority 0 llprio 3',
+    '	groups: lo',
+    '	inet6 ::1 prefixlen 128',
+    '	inet6 fe80::1%lo0 prefixlen 64 scopeid 0x3',
+    '	inet 127.0.0.1 netmask 0xff000000',
+    'em0: flags=48843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST,AUTOCONF6> mtu 1500',
+    '	lladdr 00:0c:29:4d:6e:01',
+    '	inet6 fe80::20c:29ff:fe4d:6e01%em0 prefixlen 64 scopeid 0x1',
+    '	inet6 2001:db8:100:4200:0:c000:242:2a prefixlen 128',
+    'vlan100: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> mtu 1500',
+    '	encap: vnetid 100 parent em1 txprio packet rxprio outer',
+    '	inet 192.168.1.1 netmask 0xffffff00 broadcast 192.168.1.255',
+    'wg0: flags=80c3<UP,BROADCAST,RUNNING,NOARP,MULTICAST> mtu 1420',
+    '	wgport 51820',
+    '	wgpeer qWl2nK9kJ1o0Xg7O6m5u4y3t2r1e0w9q8p7o6i5u4y3=',
+    '		wgendpoint 203.0.113.9 51820',
+    '	inet 10.9.0.1/24',
+    'gif0: flags=8051<UP,POINTOPOINT,RUNNING,MULTICAST> mtu 1460',
+    '	tunnel: inet6 2001:db8:100:4200:0:c000:242:2a --> 2001:db8:ffff::1 ttl 64 nodf ecn',
+    '	inet 192.0.2.66 --> 0.0.0.1 netmask 0xffffffff',
+    '',
+  ].join('\n');
+
+  it('picks the tunnel and the WAN out of ifconfig -a, as ifconfig <if> would read them', () => {
+    const r = parseIfconfigAll(ALL, ['gif0', 'em0']);
+    if (!r.ok) throw new Error(r.error);
+    const block = (name: string): string => {
+      const lines = ALL.split('\n');
+      const from = lines.findIndex((l) => l.startsWith(`${name}: `));
+      let to = from + 1;
+      while (to < lines.length && /^\s/.test(lines[to]!)) to++;
+      return lines.slice(from, to).join('\n');
+    };
+    expect(r.value.get('gif0')).toEqual((parseIfconfig(block('gif0')) as { value: unknown }).value);
+    expect(r.value.get('em0')).toEqual((parseIfconfig(block('em0')) as { value: unknown }).value);
+    expect(r.value.get('gif0')?.tunnel?.destination).toBe(v6('2001:db8:ffff::1'));
+    expect(r.value.get('em0')?.inet6.map((a) => a.prefixlen)).toEqual([64, 128]);
+  });
+
+  it('reads an interface missing from ifconfig -a as absent, and never parses the others', () => {
+    // wg0's `inet 10.9.0.1/24` is not ifconfig <if> inet syntax maped reads: it must not matter.
+    expect(parseIfconfig(ALL.split('wg0:')[1]!.replace(/^/, 'wg0:')).ok).toBe(false);
+    const r = parseIfconfigAll(ALL, ['gif1', 'em0']);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.get('gif1')).toBeNull();
+    expect(r.value.get('em0')?.name).toBe('em0');
+  });
+
+  it('names the interface whose block it could not read', () => {
+    const broken = ALL.replace('inet 192.0.2.66 --> 0.0.0.1', 'inet 192.0.2 --> 0.0.0.1');
+    expect(parseIfconfigAll(broken, ['gif0', 'em0'])).toEqual({
+      ok: false,
+      error: 'gif0: ifconfig gif0 output line 3: bad inet address "192.0.2"',
+    });
   });
 });
 

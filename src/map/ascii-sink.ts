@@ -59,14 +59,21 @@ export class AsciiSink {
   /** Appends a non-negative integer below 2^53 in decimal. */
   uint(value: number): void {
     this.reserve(16);
+    const bytes = this.bytes;
     if (value < 10) {
-      this.bytes[this.used++] = 48 + value;
+      bytes[this.used++] = 48 + value;
       return;
     }
-    let digits = 0;
-    for (let v = value; v > 0; v = Math.floor(v / 10)) digits++;
+    // Below 2^31, `| 0` divides in integer arithmetic; Math.floor is the slow general case.
+    const small = value <= 0x7fffffff;
+    let digits = 1;
+    for (let v = value; v >= 10; v = small ? (v / 10) | 0 : Math.floor(v / 10)) digits++;
     let at = this.used + digits;
-    for (let v = value; v > 0; v = Math.floor(v / 10)) this.bytes[--at] = 48 + (v % 10);
+    for (let v = value; at > this.used; ) {
+      const rest = small ? (v / 10) | 0 : Math.floor(v / 10);
+      bytes[--at] = 48 + (small ? v - rest * 10 : v % 10);
+      v = rest;
+    }
     this.used += digits;
   }
 

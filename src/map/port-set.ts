@@ -48,8 +48,9 @@ export function portInSet(port: number, psidOffset: number, psidLen: number, psi
 /** The number of ports in the set: (2^a - 1) · 2^m blocks for a > 0 (RFC 7597 §5.1). */
 export function portCount(psidOffset: number, psidLen: number): number {
   if (psidLen === 0) return 65536;
-  const blockSize = 2 ** (16 - psidOffset - psidLen);
-  return psidOffset === 0 ? blockSize : (2 ** psidOffset - 1) * blockSize;
+  // Shifts, not `**`: every exponent here is at most 16.
+  const blockSize = 1 << (16 - psidOffset - psidLen);
+  return psidOffset === 0 ? blockSize : ((1 << psidOffset) - 1) * blockSize;
 }
 
 /** Decimal text of every port number, 5 bytes a port, left-aligned, with its length apart. */

@@ -79,6 +79,20 @@ describe('IPv4 text', () => {
     }
   });
 
+  it('writes whole numbers into an AsciiSink as String() does, across the 2^31 and 2^53 edges', () => {
+    const values = [0, 9, 10, 99, 100, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 7, 2 ** 53 - 1];
+    let state = 12345;
+    for (let i = 0; i < 2000; i++) {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      values.push(Math.floor((state / 2 ** 31) * 2 ** (i % 54)));
+    }
+    for (const value of values) {
+      const sink = new AsciiSink(1);
+      sink.uint(value);
+      expect(sink.toString(), String(value)).toBe(String(value));
+    }
+  });
+
   it.each([
     ['192.0.2', "Expected 4 octets in '192.0.2'"],
     ['192.0.2.256', "Octet 256 (> 255) not permitted in '192.0.2.256'"],

@@ -5,13 +5,15 @@
  * before it tests).
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, readRepoFile } from './mdoc.js';
 import { readJsonLines } from '../support/vectors.js';
+import { startMaped } from '../support/daemon-process.js';
+import { createFakeOpenBSD } from '../support/fake-openbsd/index.js';
 
 const run = promisify(execFile);
 const pkg = JSON.parse(readRepoFile('package.json')) as { name: string; version: string; bin: Record<string, string> };
@@ -137,4 +139,46 @@ describe('npm pack', () => {
     const bad = spawnSync(process.execPath, [join(unpacked, pkg.bin.mapedctl!), 'calc', '--batch'], { input: '{"rule":{"ipv6Prefix":3}}\n', encoding: 'utf8' });
     expect(bad.stdout).toBe('{"error":"rule.ipv6Prefix: Invalid input: expected string, received number"}\n');
   });
+
+  it('the packed maped runs as a daemon: applies a lease, answers the packed mapedctl, stops on SIGTERM', async () => {
+    expect(unpacked, 'the installer test unpacks the tarball first').not.toBe('');
+    const fake = await createFakeOpenBSD({ kernelPortset: true });
+    const dir = mkdtempSync(join(tmpdir(), 'maped-packed-'));
+    try {
+      mkdirSync(join(dir, 'lease'));
+      const s46 = readFileSync(join(REPO_ROOT, 'examples', 'lease', 'em0'), 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('s46 '))!;
+      writeFileSync(join(dir, 'lease', 'em0'), `ia_pd 0 2001:db8:12:3400:: 56\n${s46}\n`);
+      fake.setLeasectl('em0', 'em0 [Bound]\n\tIA_PD 0: 2001:db8:12:3400::/56\n\tlease 7 days\n');
+      const config = join(dir, 'maped.conf');
+      writeFileSync(
+        config,
+        [
+          'wan em0',
+          `lease file "${join(dir, 'lease', 'em0')}"`,
+          'nat from { 192.168.1.0/24 }',
+          ...(['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const).map((t) => `tool ${t} "${fake.tools[t]}"`),
+          `state-dir "${join(dir, 'state')}"`,
+          '',
+        ].join('\n'),
+      );
+      const socket = join(dir, 'maped.sock');
+      const maped = startMaped(config, socket, [], [join(unpacked, pkg.bin.maped!)]);
+      try {
+        await maped.waitFor((s) => s.state === 'active', 'active');
+        const status = spawnSync(process.execPath, [join(unpacked, pkg.bin.mapedctl!), '-s', socket, 'status', '--json'], { encoding: 'utf8' });
+        expect(status.status).toBe(0);
+        expect(JSON.parse(status.stdout)).toMatchObject({ state: 'active', map: { ipv4: '192.0.2.18', psid: 0x34 } });
+        expect(fake.state().interfaces['gif0']?.tunnel).not.toBeNull();
+        maped.signal('SIGTERM');
+        expect(await maped.exited).toBe(0);
+      } finally {
+        if (maped.child.exitCode === null) maped.signal('SIGKILL');
+      }
+    } finally {
+      await fake.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -24,8 +24,17 @@ export interface MapedProcess {
   signal(name: NodeJS.Signals): void;
 }
 
-export function startMaped(configPath: string, socket: string, extraArgs: string[] = []): MapedProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAPED_ENTRY, '-d', '-v', '-f', configPath, '-s', socket, ...extraArgs], {
+/**
+ * @param entry node arguments that run maped: the sources through tsx by
+ *   default, or a built file (the packaging test runs the bundle).
+ */
+export function startMaped(
+  configPath: string,
+  socket: string,
+  extraArgs: string[] = [],
+  entry: readonly string[] = ['--import', 'tsx', MAPED_ENTRY],
+): MapedProcess {
+  const child = spawn(process.execPath, [...entry, '-d', '-v', '-f', configPath, '-s', socket, ...extraArgs], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -249,7 +249,7 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
     },
     async cleanup() {
       if (server !== null) await new Promise((resolve) => server.close(resolve));
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
     },
   };
 }

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from '../src/control/client.js';
 import { StatusSchema, type Status } from '../src/control/protocol.js';
+import { fakeRouterConfig } from '../test/support/daemon-process.js';
 import { createFakeOpenBSD, isMutation } from '../test/support/fake-openbsd/index.js';
 import { cliArgv, figure, percentile, rcNodeFlags, ROOT } from './support.js';
 
@@ -58,17 +59,7 @@ export async function benchDaemon(): Promise<void> {
   mkdirSync(join(dir, 'lease'));
   const config = join(dir, 'maped.conf');
   const socket = join(dir, 'maped.sock');
-  writeFileSync(
-    config,
-    [
-      'wan em0',
-      `lease file "${join(dir, 'lease', 'em0')}"`,
-      'nat from { 192.168.1.0/24 }',
-      ...(['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const).map((t) => `tool ${t} "${fake.tools[t]}"`),
-      `state-dir "${join(dir, 'state')}"`,
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(config, fakeRouterConfig(fake.tools, dir));
   let serial = 0;
   const lease = (hextet: string): void => {
     fake.setLeasectl('em0', `em0 [Bound]\n\tIA_PD 0: 2001:db8:12:${hextet}::/56\n\tlease 7 days\n`);

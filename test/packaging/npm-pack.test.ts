@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, readRepoFile } from './mdoc.js';
 import { readJsonLines } from '../support/vectors.js';
-import { startMaped } from '../support/daemon-process.js';
+import { fakeRouterConfig, startMaped } from '../support/daemon-process.js';
 import { createFakeOpenBSD } from '../support/fake-openbsd/index.js';
 
 const run = promisify(execFile);
@@ -152,17 +152,7 @@ describe('npm pack', () => {
       writeFileSync(join(dir, 'lease', 'em0'), `ia_pd 0 2001:db8:12:3400:: 56\n${s46}\n`);
       fake.setLeasectl('em0', 'em0 [Bound]\n\tIA_PD 0: 2001:db8:12:3400::/56\n\tlease 7 days\n');
       const config = join(dir, 'maped.conf');
-      writeFileSync(
-        config,
-        [
-          'wan em0',
-          `lease file "${join(dir, 'lease', 'em0')}"`,
-          'nat from { 192.168.1.0/24 }',
-          ...(['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const).map((t) => `tool ${t} "${fake.tools[t]}"`),
-          `state-dir "${join(dir, 'state')}"`,
-          '',
-        ].join('\n'),
-      );
+      writeFileSync(config, fakeRouterConfig(fake.tools, dir));
       const socket = join(dir, 'maped.sock');
       const maped = startMaped(config, socket, [], [join(unpacked, pkg.bin.maped!)]);
       try {

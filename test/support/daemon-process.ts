@@ -3,13 +3,28 @@
  * real control socket, real signals. The OpenBSD tools are fakes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { request } from '../../src/control/client.js';
 import { StatusSchema, type Status } from '../../src/control/protocol.js';
 import { REPO_ROOT } from './vectors.js';
 
 export const MAPED_ENTRY = resolve(REPO_ROOT, 'src', 'cli', 'maped.ts');
 export const MAPEDCTL_ENTRY = resolve(REPO_ROOT, 'src', 'cli', 'mapedctl.ts');
+
+/**
+ * The maped.conf of a router made of fake tools: WAN em0, the lease file
+ * `<dir>/lease/em0`, NAT for 192.168.1.0/24, state in `<dir>/state`.
+ */
+export function fakeRouterConfig(tools: Readonly<Record<'ifconfig' | 'route' | 'pfctl' | 'dhcp6leasectl', string>>, dir: string): string {
+  return [
+    'wan em0',
+    `lease file "${join(dir, 'lease', 'em0')}"`,
+    'nat from { 192.168.1.0/24 }',
+    ...(['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const).map((t) => `tool ${t} "${tools[t]}"`),
+    `state-dir "${join(dir, 'state')}"`,
+    '',
+  ].join('\n');
+}
 
 export interface MapedProcess {
   readonly child: ChildProcess;

@@ -21,7 +21,6 @@ const route = (...args: string[]): Command => ({ tool: 'route', args });
 const pfctl = (...args: string[]): Command => ({ tool: 'pfctl', args });
 
 export const argv = {
-  showInterface: (name: string): Command => ifconfig(name),
   /** Every interface at once: one run reads both the tunnel and the WAN. */
   showInterfaces: (): Command => ifconfig('-a'),
   gifCreate: (gif: string): Command => ifconfig(gif, 'create'),

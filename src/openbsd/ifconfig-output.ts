@@ -32,11 +32,6 @@ export interface InterfaceStatus {
 
 const HEADER = /^([a-z]+[0-9]+): flags=[0-9a-f]+<([A-Z0-9_,]*)> mtu ([0-9]+)\s*$/;
 
-/** ifconfig(8) prints `ifconfig: <if>: no such interface` when it does not exist. */
-export function isNoSuchInterface(stderr: string): boolean {
-  return /: no such interface/.test(stderr);
-}
-
 /**
  * `ifconfig -a` prints every interface, each a header line at the start of a
  * line followed by its indented lines. Only the blocks asked for are parsed,

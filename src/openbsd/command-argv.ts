@@ -54,7 +54,6 @@ export const argv = {
   portsetProbe: (): Command => ({ tool: 'pfctl', args: ['-nf', '-'], stdin: PORTSET_PROBE }),
 };
 
-/** How a command reads in logs and error messages: `ifconfig gif0 tunnel A B`. */
 /** The search path the tools get when maped's own has none (OpenBSD's rc.d sets one). */
 const FALLBACK_PATH = '/sbin:/bin:/usr/sbin:/usr/bin';
 
@@ -68,6 +67,7 @@ export function toolEnvironment(inheritedPath: string | undefined): Record<strin
   return { LC_ALL: 'C', PATH: inheritedPath ?? FALLBACK_PATH };
 }
 
+/** How a command reads in logs and error messages: `ifconfig gif0 tunnel A B`. */
 export function describeCommand(command: Command): string {
   return [command.tool, ...command.args].join(' ');
 }

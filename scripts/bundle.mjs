@@ -12,7 +12,11 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+
+/** The package root, whatever the working directory. */
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * zod re-exports all of its ~45 message locales as `z.locales`, which a
@@ -31,6 +35,7 @@ const zodEnglishOnly = {
 };
 
 const result = await build({
+  absWorkingDir: root,
   entryPoints: ['src/cli/maped.ts', 'src/cli/mapedctl.ts'],
   outdir: 'dist/cli',
   bundle: true,
@@ -63,12 +68,13 @@ for (const output of Object.values(result.metafile.outputs)) {
   }
 }
 const notices = [...packageDirs].sort().map((dir) => {
-  const { name, version, license } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+  const at = join(root, dir);
+  const { name, version, license } = JSON.parse(readFileSync(join(at, 'package.json'), 'utf8'));
+  const file = readdirSync(at).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
   if (file === undefined) throw new Error(`bundle: ${name} has no licence file in ${dir}`);
-  return `${name} ${version} (${license})\n\n${readFileSync(join(dir, file), 'utf8').trim()}\n`;
+  return `${name} ${version} (${license})\n\n${readFileSync(join(at, file), 'utf8').trim()}\n`;
 });
 writeFileSync(
-  join(dirname(new URL(import.meta.url).pathname), '..', 'dist', 'THIRD-PARTY-LICENSES'),
+  join(root, 'dist', 'THIRD-PARTY-LICENSES'),
   `maped's dist/cli/maped.js and dist/cli/mapedctl.js include code of these packages.\n\n${notices.join('\n' + '-'.repeat(72) + '\n\n')}`,
 );

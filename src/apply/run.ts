@@ -5,7 +5,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { execa } from 'execa';
-import { toolEnvironment, type Command, type Tool } from '../openbsd/index.js';
+import { toolProcessOptions, type Command, type Tool } from '../openbsd/index.js';
 
 export interface ToolPaths {
   readonly ifconfig: string;
@@ -50,13 +50,7 @@ export async function runCommand(tools: ToolPaths, command: Command, options: Ru
     timeout: options.timeoutMs,
     maxBuffer: options.maxOutput ?? DEFAULT_MAX_OUTPUT,
     stripFinalNewline: false,
-    env: toolEnvironment(process.env.PATH),
-    extendEnv: false,
-    // A command once started runs to its end even if maped is stopped
-    // meanwhile: a finished ifconfig is easier to reconcile with on the next
-    // start than one killed halfway. (It also spares a signal hook per run,
-    // which with the clean environment takes ~5 ms off a lease change.)
-    cleanup: false,
+    ...toolProcessOptions(process.env.PATH),
     ...(command.stdin === undefined ? { stdin: 'ignore' as const } : { input: command.stdin }),
   });
   const stdout = typeof result.stdout === 'string' ? result.stdout : '';

@@ -22,7 +22,7 @@ import { err, ok, parseIpv6Prefix, type Ipv6Prefix, type Result } from '../map/i
 import { withContainers, type S46Container, type S46Options } from '../dhcpv6/index.js';
 import { decodeS46Text } from './lease-file.js';
 import { compatBr, compatPortParams, compatRule, CompatMapEDomain, field, wholeNumber } from './compat-mape.js';
-import { toolEnvironment } from '../openbsd/index.js';
+import { toolProcessOptions } from '../openbsd/index.js';
 
 /** engine.c if_state_name[]. */
 export const LEASE_STATES = ['Down', 'Init', 'Requesting', 'Bound', 'Renewing', 'Rebinding', 'Rebooting'] as const;
@@ -186,9 +186,7 @@ export async function queryLeasectl(toolPath: string, iface: string, opts: Query
       stdin: 'ignore',
       encoding: 'utf8',
       maxBuffer: 1 << 20,
-      env: toolEnvironment(process.env.PATH),
-      extendEnv: false,
-      cleanup: false,
+      ...toolProcessOptions(process.env.PATH),
     });
   } catch (e) {
     return err(`${toolPath} -l ${iface}: ${(e as Error).message.split('\n')[0] ?? 'failed'}`);

@@ -14,6 +14,8 @@ import { AsciiSink } from '../map/index.js';
 /** How large a buffer grows before it is handed to the writer. */
 export const BATCH_FLUSH_BYTES = 1 << 20;
 
+const STDOUT = 1;
+
 type WriteOutcome = 'written' | 'reader-gone';
 
 export class BatchOutput {
@@ -25,16 +27,6 @@ export class BatchOutput {
   private failure: Error | null = null;
   /** Set once fs.write met a non-blocking descriptor: from then on the stream API, which waits for it. */
   private throughStream = false;
-
-  /**
-   * @param fd where to write
-   * @param stream the same descriptor as a stream, asked for only when needed
-   *   (fetching process.stdout sets the descriptor up, so it is not done early)
-   */
-  constructor(
-    private readonly fd = 1,
-    private readonly stream: () => NodeJS.WritableStream = () => process.stdout,
-  ) {}
 
   /** The buffer to append output to; changes after {@link flush}. */
   get sink(): AsciiSink {
@@ -83,7 +75,7 @@ export class BatchOutput {
     if (this.throughStream) return this.writeThroughStream(bytes);
     return new Promise((resolve, reject) => {
       const from = (offset: number): void => {
-        write(this.fd, bytes, offset, bytes.length - offset, null, (error, written) => {
+        write(STDOUT, bytes, offset, bytes.length - offset, null, (error, written) => {
           if (error === null) {
             // A pipe may take part of a write; go on from where it stopped.
             if (offset + written < bytes.length) from(offset + written);
@@ -110,7 +102,8 @@ export class BatchOutput {
         if (error.code === 'EPIPE') resolve('reader-gone');
         else reject(error);
       };
-      const stream = this.stream();
+      // Fetched only now: process.stdout sets the descriptor up when first asked for.
+      const stream = process.stdout;
       stream.once('error', onError);
       // The stream keeps its own reference until written, so the copy lets
       // this buffer be reused at once.

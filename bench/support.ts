@@ -4,7 +4,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const VECTORS = process.env.MAPED_VECTORS ?? resolve(ROOT, '..', 'shared', 'vectors');
+/** The reference vectors the tests use (test/vectors/README.md says where they come from). */
+export const VECTORS = resolve(ROOT, 'test', 'vectors');
 
 /** argv that runs one of our CLIs: the built JavaScript when present (as installed), else the TypeScript via tsx. */
 export function cliArgv(name: 'maped' | 'mapedctl'): string[] {

@@ -1,10 +1,10 @@
-/** Access to ../shared/vectors, read-only reference data we did not write. */
+/** Access to test/vectors: reference data this project did not write (provenance in test/vectors/README.md). */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const VECTORS_DIR = process.env.MAPED_VECTORS ?? resolve(REPO_ROOT, '..', 'shared', 'vectors');
+export const VECTORS_DIR = resolve(REPO_ROOT, 'test', 'vectors');
 
 export function vectorPath(...parts: string[]): string {
   return join(VECTORS_DIR, ...parts);

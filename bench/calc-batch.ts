@@ -1,7 +1,7 @@
 /**
- * `mapedctl calc --batch` throughput (DESIGN.md §6: ≥ 100k derivations/s).
+ * `mapedctl calc --batch` throughput (docs/architecture.md §6: ≥ 100k derivations/s).
  *
- * Three workloads: shared/vectors/map-calc.jsonl repeated to ≥ 100k lines (its
+ * Three workloads: test/vectors/map-calc.jsonl repeated to ≥ 100k lines (its
  * lines average ~2 KB of output: some rules have thousands of port ranges),
  * 100k distinct /56 prefixes under the v6plus rule (15 ranges a line), and
  * 100k random rules, where remembered rule prefixes and port-set text

@@ -1,5 +1,5 @@
 /**
- * maped as a process (DESIGN.md §6):
+ * maped as a process (docs/architecture.md §6):
  * - lease change → last command applied, p50/p95 over ≥ 200 changes, after
  *   the debounce, with the served fake tools (about a millisecond a call, as
  *   OpenBSD's own take; a Node process per call would cost 100 ms);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: prints figures against the budgets of DESIGN.md §6.
+ * `npm run bench`: prints figures against the budgets of docs/architecture.md §6.
  * Benchmarks never fail the build; they measure.
  */
 import { benchCalcBatch } from './calc-batch.js';

@@ -1,4 +1,4 @@
-/** Touching the system: run a plan's commands with execa, verify, roll back (DESIGN.md §2). */
+/** Touching the system: run a plan's commands with execa, verify, roll back (docs/architecture.md §2). */
 export * from './live-state.js';
 export * from './ownership.js';
 export * from './plan.js';

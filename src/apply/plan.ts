@@ -124,7 +124,7 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
 
   const route = live.defaultRoute;
   const routeIsOurs = route !== null && route.label === label;
-  // Never replace a default route someone else installed (DESIGN.md §4): say so and stop.
+  // Never replace a default route someone else installed (docs/architecture.md §3.6): say so and stop.
   if (route !== null && !routeIsOurs) {
     return err(`a ${describeRoute(route)} exists that maped does not own; remove it to let maped route IPv4 through ${gifName}`);
   }

@@ -1,7 +1,7 @@
 /**
  * One convergence: read the live state and the ownership record, plan the
  * difference, run it, verify, and on failure roll back to the last good state
- * (DESIGN.md §4). The daemon calls it on every lease change; with nothing to
+ * (docs/architecture.md §4). The daemon calls it on every lease change; with nothing to
  * change it runs no mutating command (reads only).
  */
 import { access, constants } from 'node:fs/promises';
@@ -249,7 +249,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
 }
 
 /**
- * `pf portset auto`: whether pfctl parses the map-e-portset probe (MAP.md §4).
+ * `pf portset auto`: whether pfctl parses the map-e-portset probe (patches/openbsd-7.8/0001-pf-map-e-portset.patch).
  * `pfctl -nf -` only parses, so this loads nothing. Anything but success,
  * including pfctl not running at all, means stock.
  */

@@ -1,7 +1,7 @@
 /**
  * Running ifconfig, route and pfctl: absolute paths, argv arrays, no shell,
  * a timeout and a cap on what they may print. Nothing untrusted can become a
- * shell word because no shell is involved (DESIGN.md §5).
+ * shell word because no shell is involved (docs/architecture.md §5).
  */
 import { isAbsolute } from 'node:path';
 import { execa } from 'execa';

@@ -1,5 +1,5 @@
 /**
- * `mapedctl calc`: the offline MAP calculator (DESIGN.md §3.2).
+ * `mapedctl calc`: the offline MAP calculator (docs/architecture.md §3.2, mapedctl(8)).
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { calc, writeCalcLine, type CalcInput, type CalcOutput } from '../map/index.js';

@@ -1,6 +1,6 @@
 /**
  * `mapedctl decode`: offline decoder for DHCPv6 Softwire46 options
- * (DESIGN.md §3.2). `--hex` holds one or more whole options (code, length,
+ * (docs/architecture.md §3.2, mapedctl(8)). `--hex` holds one or more whole options (code, length,
  * payload); `--json` prints the s46.jsonl `decode` shape or `{"error"}`.
  * With `--prefix` it also derives the MAP-E (or MAP-T) parameters the BMR
  * for that delegated prefix gives.

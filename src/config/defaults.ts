@@ -3,7 +3,7 @@ import type { InterfaceIdMode, OnExit, PortsetMode, ToolName } from './types.js'
 
 export const DEFAULT_CONFIG_PATH = '/etc/maped.conf';
 
-/** dhcp6leased(8) writes its lease for interface <if> to this directory (OPENBSD.md §1). */
+/** dhcp6leased(8) writes its lease for interface <if> to this directory (sbin/dhcp6leased/dhcp6leased.h 1.10, _PATH_LEASE). */
 export const DHCP6LEASED_LEASE_DIR = '/var/db/dhcp6leased';
 
 export function defaultLeaseFile(wan: string): string {

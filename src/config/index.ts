@@ -1,4 +1,4 @@
-/** maped.conf(5): grammar in, validated config out, canonical text back (DESIGN.md §3.5). */
+/** maped.conf(5): grammar in, validated config out, canonical text back (docs/architecture.md §3.7). */
 export type { InterfaceIdMode, MapedConfig, OnExit, PortsetMode, StaticRule, ToolName } from './types.js';
 export {
   DEFAULT_CONFIG_PATH,

@@ -47,7 +47,7 @@ export function printConfig(config: MapedConfig): string {
   return lines.join('\n') + '\n';
 }
 
-/** Tools in the order DESIGN.md §3.5 lists them. */
+/** Tools in the order maped.conf(5) lists them. */
 const TOOL_ORDER = ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'];
 function toolOrder(a: string, b: string): number {
   return TOOL_ORDER.indexOf(a) - TOOL_ORDER.indexOf(b);

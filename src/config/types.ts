@@ -1,5 +1,5 @@
 /**
- * The parsed maped.conf(5): what the daemon codes against (DESIGN.md §3.5).
+ * The parsed maped.conf(5): what the daemon codes against (docs/architecture.md §3.7).
  * Every field is filled in: defaults are applied by the parser, so the daemon
  * never has to know which settings the file left out.
  */

@@ -1,7 +1,7 @@
 /**
  * The control-socket protocol between maped and mapedctl: newline-delimited
  * JSON, one request and one response per line, each carrying the protocol
- * version. The status object is the contract of DESIGN.md §3.6 and
+ * version. The status object is the contract of docs/architecture.md §3.4 and
  * mapedctl(8): absent facts are null, never missing keys.
  */
 import { z } from 'zod';

@@ -75,7 +75,7 @@ export async function startControlServer(path: string, handle: CommandHandler): 
       resolve();
     });
   });
-  // DESIGN.md §5: 0660 (root:wheel on OpenBSD: the socket directory's group).
+  // docs/architecture.md §5: 0660 (root:wheel on OpenBSD: the socket directory's group).
   chmodSync(path, 0o660);
   return server;
 }

@@ -2,7 +2,7 @@
  * The reconcile loop. Every input event (lease file changed, lease expiry,
  * reload, retry timer) leads to one thing: recompute the whole pipeline from
  * the inputs and converge the system to it. Nothing is replayed; a result
- * equal to what is applied runs no command (DESIGN.md §1, §4).
+ * equal to what is applied runs no command (docs/architecture.md §1, §4).
  *
  * Last good wins: a lease or option that does not parse keeps the applied
  * configuration and only sets `reason`. Only a lease that is gone or expired

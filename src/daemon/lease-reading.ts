@@ -1,8 +1,9 @@
 /**
  * One look at the lease: the file dhcp6leased(8) writes, checked against
  * `dhcp6leasectl -l` because the file is never removed on expiry
- * (OPENBSD.md §1). The result says whether there is a lease, none, or one we
- * cannot read — the last keeps the last good configuration in place.
+ * (sbin/dhcp6leased/dhcp6leased.c 1.20: neither deconfigure_interfaces()
+ * nor deprecate_interfaces() touches it). The result says whether there is
+ * a lease, none, or one we cannot read — the last keeps the last good configuration in place.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { MapedConfig } from '../config/index.js';

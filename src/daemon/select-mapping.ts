@@ -3,7 +3,7 @@
  * force: which rule set applies, which rule is the BMR, what it derives to.
  * Pure: the engine calls it on every change and compares the result.
  *
- * Precedence (DESIGN.md §3.3): rules received in DHCPv6 (S46 MAP-E container)
+ * Precedence (docs/architecture.md §1, §3.5): rules received in DHCPv6 (S46 MAP-E container)
  * win over static `rule` blocks; static rules serve a stock dhcp6leased, where
  * only the delegated prefix comes from the lease.
  */

@@ -1,6 +1,6 @@
 /**
  * The JSON view of decoded Softwire46 options: exactly the `--json` output
- * of `mapedctl decode` and the `decode` objects of shared/vectors/s46.jsonl.
+ * of `mapedctl decode` and the `decode` objects of test/vectors/s46.jsonl.
  */
 import { formatIpv4, formatIpv4Prefix, formatIpv6, formatIpv6Prefix } from '../map/index.js';
 import type { S46Options, S46PortParams, S46Rule } from './s46-types.js';

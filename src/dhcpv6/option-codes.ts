@@ -40,7 +40,8 @@ export function isS46ContainerCode(code: number): code is S46ContainerCode {
  * parameters; unknown options are skipped, never descended into), so the
  * work is linear in the input. These caps also bound the size of the result,
  * far above anything a real server sends (a DHCPv6 reply fits in 1500 bytes
- * for dhcp6leased, OPENBSD.md §1).
+ * for dhcp6leased: struct imsg_dhcp's packet[1500] in
+ * sbin/dhcp6leased/dhcp6leased.h 1.10).
  */
 export const MAX_OPTIONS_PER_LEVEL = 512;
 export const MAX_CONTAINERS = 16;

@@ -17,7 +17,7 @@
  *
  * RFC 7598 §5 says a client receiving a container that breaks Table 1
  * discards the container; here that is an error naming the problem, so the
- * caller can log it and keep its last good lease (DESIGN.md §4). An option
+ * caller can log it and keep its last good lease (docs/architecture.md §4). An option
  * code the table does not mention is skipped (RFC 8415 §16), within the
  * container's bounds. Options 89–93 found at top level are not containers
  * and are ignored, as are all other top-level options.

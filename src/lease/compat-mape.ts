@@ -1,6 +1,6 @@
 /**
  * The MAP-E lines of the earlier Perl maped's dhcp6leased patch, which maped
- * accepts so users of that patch can switch (shared/vectors/README.md):
+ * accepts so users of that patch can switch (test/vectors/README.md):
  *
  *   lease file:             mape_br <ipv6>
  *                           mape_rule <flags> <ea-len> <v4> <v4len> <v6> <v6len>

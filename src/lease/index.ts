@@ -1,6 +1,6 @@
 /**
  * src/lease: what dhcp6leased says about the WAN interface. The thin I/O
- * edge before the pure pipeline (DESIGN.md §1); errors are values with one
+ * edge before the pure pipeline (docs/architecture.md §1); errors are values with one
  * line naming the place (`path:line: reason`), nothing throws out.
  *
  * Contract:

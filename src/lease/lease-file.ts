@@ -3,8 +3,8 @@
  *
  * Line shapes (one per line; blank lines and `#` comments as parse_lease.y
  * allows them):
- *   ia_pd <ia> <prefix> <len>            stock dhcp6leased (OPENBSD.md §1)
- *   s46 <94|95|96> <hex payload>         our dhcp6leased patch (DESIGN.md §3.3)
+ *   ia_pd <ia> <prefix> <len>            stock dhcp6leased (dhcp6leased.c 1.20 write_lease_file)
+ *   s46 <94|95|96> <hex payload>         our dhcp6leased patch (docs/architecture.md §3.5)
  *   mape_br / mape_rule / mape_portparams   the Perl maped patch (compat-mape.ts)
  *
  * Choice: a file with any bad line is refused as a whole, with the first

@@ -2,7 +2,8 @@
  * Watching `/var/db/dhcp6leased/<wan>`.
  *
  * dhcp6leased replaces the file with mkstemp("XXXXXXXXXX") + write + rename
- * (OPENBSD.md §1): the inode changes every time and a temp file with a
+ * (sbin/dhcp6leased/dhcp6leased.c 1.20, write_lease_file()): the inode
+ * changes every time and a temp file with a
  * 10-character random name shows up beside it. A watch on the file itself
  * would stay on the old inode, so the directory is watched (chokidar over
  * fs.watch: no polling while idle) and every name but the lease file's is

@@ -1,7 +1,7 @@
 /**
  * `dhcp6leasectl -l <if>`: whether the lease is still valid. The lease file
- * is never removed on expiry (OPENBSD.md §1), so this is where validity
- * comes from. Only `-l` is ever run: without it dhcp6leasectl asks
+ * is never removed on expiry (sbin/dhcp6leased/dhcp6leased.c 1.20), so this
+ * is where validity comes from. Only `-l` is ever run: without it dhcp6leasectl asks
  * dhcp6leased for a new exchange.
  *
  * Output (dhcp6leasectl.c show_interface_msg):

@@ -9,7 +9,7 @@
  * second and the library's regex-based parser alone costs half that budget.
  *
  * Error texts follow the wording of Python's `ipaddress` module, which the
- * reference vectors in shared/vectors were produced with.
+ * reference vectors in test/vectors were produced with.
  */
 import { err, ok, type Result } from './result.js';
 

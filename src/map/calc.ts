@@ -1,7 +1,7 @@
 /**
- * The `mapedctl calc` contract (DESIGN.md §3.2): a rule and an end-user prefix
+ * The `mapedctl calc` contract (docs/architecture.md §3.2): a rule and an end-user prefix
  * as text in, the derived parameters as plain JSON values out. Shared by the
- * batch mode, the one-shot mode and the tests over shared/vectors.
+ * batch mode, the one-shot mode and the tests over test/vectors.
  */
 import { z } from 'zod';
 import { formatIpv4, formatIpv6, parseIpv4Prefix, parseIpv6Prefix, type Ipv4Prefix, type Ipv6Prefix } from './address.js';

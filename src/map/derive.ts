@@ -100,7 +100,7 @@ export function deriveAddressing(input: DeriveInput): Result<MapAddressing> {
     }
   }
 
-  // §5.2 keeps the whole delegated prefix; bits beyond n + o the BR cannot reproduce (MAP.md §1.6).
+  // §5.2 keeps the whole delegated prefix; bits beyond n + o the BR cannot reproduce (RFC 7597 §5.2, §6).
   const extraBits = endUserPrefix.length - (n + o);
   if (extraBits > 0 && (endUserPrefix.address & ~ipv6Mask(n + o) & ipv6Mask(Math.min(endUserPrefix.length, 64))) !== 0n) {
     warnings.push('end-user prefix has non-zero bits after the EA bits: the BR cannot derive this CE address');

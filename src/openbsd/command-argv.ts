@@ -1,7 +1,8 @@
 /**
  * The ifconfig(8), route(8) and pfctl(8) invocations maped uses, as argv
  * arrays without the program path (the paths come from maped.conf `tool`).
- * Forms and their sources: DESIGN.md §3.4, OPENBSD.md §2-4.
+ * Forms: docs/architecture.md §3.6; sources: ifconfig(8), route(8), pfctl(8)
+ * and sbin/ifconfig/ifconfig.c, sys/net/if_gif.c 1.141, as noted per form.
  */
 import { formatIpv4, formatIpv6 } from '../map/index.js';
 import { GIF_PEER } from './desired-state.js';

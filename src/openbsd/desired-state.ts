@@ -1,5 +1,5 @@
 /**
- * What maped wants OpenBSD to look like for one MAP-E mapping (DESIGN.md §3.4):
+ * What maped wants OpenBSD to look like for one MAP-E mapping (docs/architecture.md §3.6):
  * a gif(4) tunnel from the CE IPv6 address to the BR, the shared IPv4 address
  * on it, the CE /128 on the WAN, an IPv4 default route through the tunnel and
  * the pf anchor that maps sources into the port set. Pure: values in, value out.
@@ -16,10 +16,10 @@ export const ENCAPSULATION_OVERHEAD = 40;
 /** IPv4 + TCP headers without options: the MSS is the tunnel MTU minus these. */
 export const TCP_IPV4_HEADERS = 40;
 
-/** The point-to-point peer on gif: a placeholder, the tunnel has no IPv4 next hop (OPENBSD.md §2). */
+/** The point-to-point peer on gif: a placeholder, the tunnel has no IPv4 next hop (if_gif.c 1.141 routes by interface, not next hop). */
 export const GIF_PEER = '0.0.0.1';
 
-/** Route label and pf rule label (DESIGN.md §3.4). */
+/** Route label and pf rule label (docs/architecture.md §3.6). */
 export const DEFAULT_LABEL = 'maped';
 
 /**
@@ -95,8 +95,9 @@ export function resolveTunnelMtu(mtu: number | 'auto', wan: string, wanMtu: numb
 }
 
 /**
- * Port 0 can never be a NAT source port: with a = 0 the PSID 0 block starts at
- * 0 (RFC 7597 Appendix B.2 Example 2; MAP.md §6 pitfall 6), so start it at 1.
+ * Port 0 can never be a NAT source port. With a = 0 there is one block and
+ * the PSID 0 set starts at port 0 (RFC 7597 §5.1 excludes A = 0 only when
+ * a > 0; RFC 7597 Appendix B), so start it at 1.
  */
 export function usablePortRanges(ranges: readonly PortRange[]): PortRange[] {
   const out: PortRange[] = [];
@@ -123,7 +124,7 @@ export function desiredState(input: DesiredStateInput): Result<DesiredState> {
     // RFC 7597 §5.2: no PSID, the whole address (or prefix) is ours.
     portset = 'unrestricted';
   } else if (portset === 'kernel' && map.psidOffset === 0) {
-    // The patch takes offsets 1-15 only (MAP.md §4); a = 0 is one contiguous block anyway.
+    // The patch takes offsets 1-15 only (0001-pf-map-e-portset.patch); a = 0 is one contiguous block anyway.
     portset = 'stock';
     warnings.push('map-e-portset cannot express psid-offset 0: using one port range rule');
   }

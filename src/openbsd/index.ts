@@ -1,4 +1,4 @@
-/** OpenBSD configuration maped drives (DESIGN.md §3.4): pure planning values, renderers and output parsers. */
+/** OpenBSD configuration maped drives (docs/architecture.md §3.6): pure planning values, renderers and output parsers. */
 export * from './command-argv.js';
 export * from './desired-state.js';
 export * from './ifconfig-output.js';

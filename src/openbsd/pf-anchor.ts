@@ -1,6 +1,6 @@
 /**
  * The pf anchor maped loads whole with `pfctl -o none -a <anchor> -f -`
- * (DESIGN.md §3.4, OPENBSD.md §4).
+ * (docs/architecture.md §3.6; pfctl(8), pf.conf(5)).
  *
  * Rules are built as values first, then written in the order pfctl's
  * `print_rule` (sbin/pfctl/pfctl_parser.c) prints them, so that the text we
@@ -25,7 +25,7 @@ export interface NatTo {
   /** `(gif0)`: the interface's address, followed when it changes. */
   readonly address: string;
   readonly ports: PortRange | null;
-  /** offset / psid-len / psid, right-aligned PSID (MAP.md §4). */
+  /** offset / psid-len / psid, right-aligned PSID, as patches/openbsd-7.8/0001-pf-map-e-portset.patch takes them. */
   readonly mapePortset: readonly [number, number, number] | null;
 }
 
@@ -215,7 +215,7 @@ function sameNat(a: NatTo | null, b: NatTo | null): boolean {
 
 /**
  * The one-line probe for the map-e-portset patch: the patched pfctl parses
- * it, a stock one fails with a syntax error (MAP.md §4). The patch changes
+ * it, a stock one fails with a syntax error (patches/openbsd-7.8/0001-pf-map-e-portset.patch). The patch changes
  * `struct pf_pool`, so a patched pfctl only runs against a patched kernel.
  */
 export const PORTSET_PROBE = 'match out on lo0 nat-to (lo0) map-e-portset 6/8/0\n';

@@ -29,7 +29,7 @@ interface Vector {
 }
 
 describe('mapedctl calc', () => {
-  it('--batch answers every line of shared/vectors/map-calc.jsonl exactly, in order', async () => {
+  it('--batch answers every line of test/vectors/map-calc.jsonl exactly, in order', async () => {
     const vectors = readJsonLines<Vector>('map-calc.jsonl');
     const result = await batch(vectors.map((v) => JSON.stringify(v.input)).join('\n') + '\n');
     expect(result.code).toBe(0);
@@ -73,7 +73,7 @@ describe('mapedctl calc', () => {
     );
   });
 
-  it('--json prints the DESIGN.md §3.2 object; an impossible rule exits 1 with the reason', async () => {
+  it('--json prints the mapedctl(8) calc object; an impossible rule exits 1 with the reason', async () => {
     const { stdout } = await mapedctl('calc', '--rule', '2001:db8::/40,192.0.2.0/24,16', '--prefix', '2001:db8:12:3400::/56', '--json');
     expect(JSON.parse(stdout)).toMatchObject({ ipv4: '192.0.2.18', ipv4PrefixLen: 32, psidLen: 8, psid: 52, psidOffset: 6, portCount: 252 });
     await expect(mapedctl('calc', '--rule', '2001:db8::/40,192.0.2.0/24,16,10', '--prefix', '2001:db8:12:3400::/56')).rejects.toMatchObject({

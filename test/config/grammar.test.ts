@@ -44,7 +44,7 @@ describe('defaults', () => {
     expect(parsed('wan vio1\n').leaseFile).toBe('/var/db/dhcp6leased/vio1');
   });
 
-  it('the DESIGN.md example spells out exactly the defaults plus its nat and rule', () => {
+  it('the commented example spells out exactly the defaults plus its nat and rule', () => {
     expect(parsed(fixture('design-example.conf'))).toEqual({
       ...DEFAULTS,
       natFrom: [v4('192.168.1.0/24'), v4('192.168.2.0/24')],

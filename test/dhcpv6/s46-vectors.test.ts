@@ -39,7 +39,7 @@ const decodeVectors = vectors.filter((v) => 'decode' in v.expect);
 const errorVectors = vectors.filter((v) => 'error' in v.expect);
 const validityVectors = vectors.filter((v) => 'valid' in v.expect);
 
-describe('shared/vectors/s46.jsonl', () => {
+describe('test/vectors/s46.jsonl', () => {
   it('holds the three kinds of expectation the README describes', () => {
     expect(decodeVectors.length + errorVectors.length + validityVectors.length).toBe(vectors.length);
     expect(decodeVectors.length).toBeGreaterThan(0);

@@ -31,7 +31,7 @@ function derivedView(domain: MapEDomain, prefix: Ipv6Prefix): Record<string, unk
 const leaseFiles = Object.keys(expected).filter((name) => name.endsWith('.lease'));
 const derivedLeaseFiles = leaseFiles.filter((name) => 'ipv4' in expected[name]!);
 
-describe('shared/vectors/lease against expected.json', () => {
+describe('test/vectors/lease against expected.json', () => {
   it('covers every file in the directory', () => {
     expect(Object.keys(expected).sort()).toEqual(
       ['compat-br-last-zero-psid.lease', 'compat-dhcp6leasectl-m.txt', 'compat-mape-lines.lease', 's46-cosmote.lease', 'stock-dhcp6leasectl-l.txt', 'stock.lease'],

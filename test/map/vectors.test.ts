@@ -10,7 +10,7 @@ interface MapCalcVector {
 
 const vectors = readJsonLines<MapCalcVector>('map-calc.jsonl');
 
-describe('shared/vectors/map-calc.jsonl through the library', () => {
+describe('test/vectors/map-calc.jsonl through the library', () => {
   it('has the 198 vectors the README promises', () => {
     expect(vectors.length).toBe(198);
   });
@@ -23,7 +23,7 @@ describe('shared/vectors/map-calc.jsonl through the library', () => {
   });
 });
 
-describe('shared/vectors/map-calc.jsonl through calcLine (the --batch line contract)', () => {
+describe('test/vectors/map-calc.jsonl through calcLine (the --batch line contract)', () => {
   it('every line gives exactly the expected output line', () => {
     for (const vector of vectors) {
       expect(JSON.parse(calcLine(JSON.stringify(vector.input))), vector.id).toEqual(vector.expect);

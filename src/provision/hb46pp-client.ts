@@ -1,0 +1,370 @@
+/**
+ * The HB46PP client (v6mig-prov 1.1): discovery, request, reply, timers and
+ * cache, following the access sequence of §3.6. It knows nothing of the
+ * OpenBSD side: it publishes what the server provisioned (a snapshot) and
+ * calls `onChange`; the daemon's engine reads the snapshot when it
+ * converges. No network I/O happens on the engine's apply path.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { DISCOVERY_NAME, parseDiscoveryRecords, parseServerUrl, type CertificateCheck } from './discovery-record.js';
+import { makeDnsAsker, type DnsAsker } from './dns-lookup.js';
+import { DEFAULT_HTTP_LIMITS, httpGet, type HttpLimits } from './http-get.js';
+import { chooseKind, parseReply, type KindChoice, type ProvisionedSoftwire, type Reply } from './reply.js';
+import { readCachedReply, removeCachedReply, writeCachedReply } from './reply-cache.js';
+import { requestUrl, type Credentials, type RequestIdentity } from './request.js';
+import { nextAttemptDelayMs, type FetchOutcome } from './schedule.js';
+
+/** What `provision hb46pp { … }` says, resolved (defaults filled in by the caller). */
+export interface Hb46ppSettings {
+  /** Skips discovery when set. */
+  readonly url: string | null;
+  /** `ADDR` or `[ADDR]:PORT`; null: the system's resolvers. */
+  readonly dns: string | null;
+  readonly identity: RequestIdentity;
+  readonly credentials: Credentials | null;
+  readonly caFile: string | null;
+}
+
+/** Redirects (307, §3.3) followed for one request before giving up. */
+export const MAX_REDIRECTS = 5;
+/** A CA file is a few certificates. */
+const MAX_CA_FILE_BYTES = 1024 * 1024;
+
+export interface ProvisioningSnapshot {
+  readonly softwire: ProvisionedSoftwire | null;
+  /** Where the data in force came from: this run's server reply or the state-dir cache. */
+  readonly from: 'server' | 'cache' | null;
+  /** Why there is none, or why this one. */
+  readonly reason: string;
+}
+
+export type ProvisioningState = 'starting' | 'fetching' | 'active' | 'cached' | 'withdrawn' | 'failing';
+
+export interface ProvisioningStatus {
+  state: ProvisioningState;
+  url: string | null;
+  found: 'config' | 'dns' | null;
+  t: CertificateCheck | null;
+  lastFetch: { at: string; httpStatus: number | null; outcome: FetchOutcome['kind']; error: string | null } | null;
+  enablerName: string | null;
+  serviceName: string | null;
+  ispName: string | null;
+  ttl: number | null;
+  token: boolean;
+  auth: string | null;
+  credentials: string;
+  order: string[] | null;
+  kind: ProvisionedSoftwire['kind'] | null;
+  why: string | null;
+  interfaceId: 'rfc7597' | 'draft03' | null;
+  data: 'server' | 'cache' | null;
+  savedAt: string | null;
+  nextRefreshAt: string | null;
+}
+
+export interface ProvisionLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface Hb46ppClientOptions {
+  readonly settings: Hb46ppSettings;
+  readonly stateDir: string;
+  readonly onChange: () => void;
+  readonly log: ProvisionLog;
+  readonly userAgent: string;
+  /** Injected for tests; default: node:dns with `settings.dns`. */
+  readonly dns?: DnsAsker;
+  readonly limits?: HttpLimits;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+interface Fetched {
+  readonly outcome: FetchOutcome;
+  readonly httpStatus: number | null;
+  readonly error: string | null;
+  readonly reply?: Reply;
+  readonly choice?: KindChoice;
+  readonly url?: string;
+}
+
+export class Hb46ppClient {
+  private readonly options: Hb46ppClientOptions;
+  private readonly dns: DnsAsker;
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  private snapshotValue: ProvisioningSnapshot = { softwire: null, from: null, reason: 'not fetched yet' };
+  private reply: Reply | null = null;
+  private choice: KindChoice | null = null;
+  private savedAt: string | null = null;
+  private token: string | null = null;
+  private location: { url: URL; t: CertificateCheck; found: 'config' | 'dns' } | null = null;
+  private lastFetch: ProvisioningStatus['lastFetch'] = null;
+  private credentialsWhy = 'no user configured';
+  private state: ProvisioningState = 'starting';
+
+  private timer: NodeJS.Timeout | null = null;
+  private nextAt: number | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private prefix: string | null = null;
+  private prefixAtFetch: string | null = null;
+
+  constructor(options: Hb46ppClientOptions) {
+    this.options = options;
+    this.dns = options.dns ?? makeDnsAsker(options.settings.dns);
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Publishes the cached reply, if any, then asks the server. */
+  start(): void {
+    const cached = readCachedReply(this.options.stateDir);
+    if (cached.kind === 'bad') this.options.log.warn(`HB46PP cache ignored: ${cached.error}`);
+    if (cached.kind === 'ok') {
+      const choice = chooseKind(cached.cached.reply);
+      if (choice.ok) {
+        this.reply = cached.cached.reply;
+        this.choice = choice.value;
+        this.savedAt = cached.cached.savedAt;
+        this.token = cached.cached.reply.token ?? null;
+        this.state = 'cached';
+        this.publish({ softwire: choice.value.softwire, from: 'cache', reason: `cached reply of ${cached.cached.savedAt} from ${cached.cached.url}` });
+      }
+    }
+    void this.refresh('start');
+  }
+
+  snapshot(): ProvisioningSnapshot {
+    return this.snapshotValue;
+  }
+
+  /** Asks the server now (`mapedctl provision refresh`, a prefix change, a timer). */
+  refresh(why: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running !== null) {
+      this.again = true;
+      return this.running;
+    }
+    this.cancelTimer();
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.cycle(why);
+      } while (this.again && !this.stopped);
+      this.running = null;
+    })();
+    return this.running;
+  }
+
+  /**
+   * §3.6 k.1/k.2 and the SHOULD after them: a change of the CE's IPv6
+   * prefix means asking again, since the server answers by source address.
+   */
+  prefixChanged(prefix: string | null): void {
+    this.prefix = prefix;
+    if (prefix === null || this.stopped || prefix === this.prefixAtFetch) return;
+    void this.refresh(`prefix now ${prefix}`);
+  }
+
+  /** §3.5 SHOULD: erase the stored data; forget the token; ask again. */
+  forget(): Promise<void> {
+    removeCachedReply(this.options.stateDir);
+    this.reply = null;
+    this.choice = null;
+    this.savedAt = null;
+    this.token = null;
+    this.publish({ softwire: null, from: null, reason: 'provisioning data forgotten' });
+    return this.refresh('forget');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancelTimer();
+    if (this.running) await this.running;
+  }
+
+  private cancelTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.nextAt = null;
+  }
+
+  private publish(next: ProvisioningSnapshot): void {
+    const before = JSON.stringify(this.snapshotValue, bigintText);
+    this.snapshotValue = next;
+    if (JSON.stringify(next, bigintText) !== before) this.options.onChange();
+  }
+
+  private schedule(outcome: FetchOutcome): void {
+    if (this.stopped) return;
+    const delay = nextAttemptDelayMs(outcome, this.random);
+    this.nextAt = this.now() + delay;
+    // setTimeout holds at most 2^31-1 ms (~24.8 days); the longest wait here is 7 days.
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.refresh('timer');
+    }, delay);
+    this.timer.unref?.();
+  }
+
+  private async cycle(why: string): Promise<void> {
+    this.cancelTimer();
+    this.prefixAtFetch = this.prefix;
+    const previous = this.state;
+    this.state = 'fetching';
+    this.options.log.info(`HB46PP: asking the provisioning server (${why})`);
+    const fetched = await this.fetch();
+    this.lastFetch = {
+      at: new Date(this.now()).toISOString(),
+      httpStatus: fetched.httpStatus,
+      outcome: fetched.outcome.kind,
+      error: fetched.error,
+    };
+    if (this.stopped) return;
+    const outcome = fetched.outcome;
+    if (outcome.kind === 'valid' && fetched.reply && fetched.choice) {
+      this.reply = fetched.reply;
+      this.choice = fetched.choice;
+      this.savedAt = new Date(this.now()).toISOString();
+      try {
+        writeCachedReply(this.options.stateDir, { savedAt: this.savedAt, url: fetched.url ?? '', reply: fetched.reply });
+      } catch (e) {
+        this.options.log.warn(`HB46PP: cannot keep the reply in state-dir: ${(e as Error).message}`);
+      }
+      this.state = 'active';
+      this.publish({ softwire: fetched.choice.softwire, from: 'server', reason: fetched.choice.why });
+    } else if (outcome.kind === 'no-record') {
+      // §3.6 c.2: no discovery record means no service here: stop the softwire.
+      this.options.log.warn(`HB46PP: ${fetched.error ?? 'no discovery record'}; withdrawing`);
+      this.choice = null;
+      this.state = 'withdrawn';
+      this.publish({ softwire: null, from: null, reason: fetched.error ?? 'no discovery record' });
+    } else {
+      // §3.5: the last good data stays in use while the server cannot give better.
+      this.options.log.warn(`HB46PP: ${fetched.error ?? outcome.kind}`);
+      this.state = this.choice !== null ? (previous === 'active' ? 'active' : 'cached') : 'failing';
+      if (this.choice === null) this.publish({ softwire: null, from: null, reason: fetched.error ?? outcome.kind });
+    }
+    this.schedule(outcome);
+  }
+
+  private async locate(): Promise<{ ok: true } | { ok: false; outcome: FetchOutcome; error: string }> {
+    const { settings } = this.options;
+    if (settings.url !== null) {
+      const url = parseServerUrl(settings.url);
+      if (!url.ok) return { ok: false, outcome: { kind: 'bad-data' }, error: url.error };
+      // A configured https URL is checked like t=b; plain http has nothing to check (t=a, §3.1).
+      this.location = { url: url.value, t: url.value.protocol === 'https:' ? 'b' : 'a', found: 'config' };
+      return { ok: true };
+    }
+    const txt = await this.dns.txt(DISCOVERY_NAME);
+    if (!txt.ok) {
+      return { ok: false, outcome: { kind: txt.kind === 'no-record' ? 'no-record' : 'dns-failure' }, error: txt.error };
+    }
+    const found = parseDiscoveryRecords(txt.records);
+    // §3.6 c.3: a record that does not give a server is a failure other than NODATA/NXDOMAIN.
+    if (!found.ok) return { ok: false, outcome: { kind: 'dns-failure' }, error: found.error };
+    this.location = { url: found.value.url, t: found.value.t, found: 'dns' };
+    return { ok: true };
+  }
+
+  private readCa(): string | null {
+    const file = this.options.settings.caFile;
+    if (file === null) return null;
+    if (statSync(file).size > MAX_CA_FILE_BYTES) throw new Error(`ca-file ${file}: larger than ${MAX_CA_FILE_BYTES} bytes`);
+    return readFileSync(file, 'utf8');
+  }
+
+  private async fetch(): Promise<Fetched> {
+    const located = await this.locate();
+    if (!located.ok) return { outcome: located.outcome, httpStatus: null, error: located.error };
+    const location = this.location;
+    if (location === null) return { outcome: { kind: 'bad-data' }, httpStatus: null, error: 'no server' };
+    let caPem: string | null;
+    try {
+      caPem = this.readCa();
+    } catch (e) {
+      return { outcome: { kind: 'no-answer' }, httpStatus: null, error: (e as Error).message };
+    }
+    const { settings } = this.options;
+    let url = location.url;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const request = requestUrl(url, settings.identity, this.token, settings.credentials, location.t);
+      this.credentialsWhy = request.credentialsWhy;
+      const got = await httpGet({
+        url: request.url,
+        t: location.t,
+        caPem,
+        resolveIpv6: (host) => this.dns.ipv6(host),
+        limits: this.options.limits ?? DEFAULT_HTTP_LIMITS,
+        userAgent: this.options.userAgent,
+      });
+      if (!got.ok) return { outcome: { kind: 'no-answer' }, httpStatus: null, error: got.error };
+      const { status, location: next, body } = got.answer;
+      if (status === 307) {
+        if (next === null) return { outcome: { kind: 'bad-data' }, httpStatus: status, error: '307 without Location' };
+        let target: URL;
+        try {
+          target = new URL(next, url);
+        } catch {
+          return { outcome: { kind: 'bad-data' }, httpStatus: status, error: `307 to a bad Location ${JSON.stringify(next.slice(0, 200))}` };
+        }
+        const checked = parseServerUrl(target.href);
+        if (!checked.ok) return { outcome: { kind: 'bad-data' }, httpStatus: status, error: `307: ${checked.error}` };
+        url = checked.value;
+        continue;
+      }
+      // §3.3: "the CPE may treat status codes other than 200 and 307 as errors".
+      if (status !== 200) return { outcome: { kind: 'bad-data' }, httpStatus: status, error: `HTTP ${status} from ${url.host}` };
+      const reply = parseReply(body.toString('utf8'));
+      if (!reply.ok) return { outcome: { kind: 'bad-data' }, httpStatus: status, error: reply.error };
+      // A token identifies this CE whatever else the reply says (§3.4 token).
+      if (reply.value.token !== undefined) this.token = reply.value.token;
+      const choice = chooseKind(reply.value);
+      if (!choice.ok) return { outcome: { kind: 'bad-data' }, httpStatus: status, error: choice.error };
+      return {
+        outcome: { kind: 'valid', ttlSeconds: reply.value.ttl ?? null },
+        httpStatus: status,
+        error: null,
+        reply: reply.value,
+        choice: choice.value,
+        url: url.href,
+      };
+    }
+    return { outcome: { kind: 'bad-data' }, httpStatus: 307, error: `more than ${MAX_REDIRECTS} redirects` };
+  }
+
+  status(): ProvisioningStatus {
+    const reply = this.reply;
+    const softwire = this.choice?.softwire ?? null;
+    return {
+      state: this.state,
+      url: this.location?.url.href ?? this.options.settings.url,
+      found: this.location?.found ?? null,
+      t: this.location?.t ?? null,
+      lastFetch: this.lastFetch,
+      enablerName: reply?.enabler_name ?? null,
+      serviceName: reply?.service_name ?? null,
+      ispName: reply?.isp_name ?? null,
+      ttl: reply?.ttl ?? null,
+      token: this.token !== null,
+      auth: reply?.auth || null,
+      credentials: this.credentialsWhy,
+      order: reply ? [...reply.order] : null,
+      kind: softwire?.kind ?? null,
+      why: this.choice?.why ?? null,
+      interfaceId: softwire?.interfaceId ?? null,
+      data: this.snapshotValue.from,
+      savedAt: this.savedAt,
+      nextRefreshAt: this.nextAt === null ? null : new Date(this.nextAt).toISOString(),
+    };
+  }
+}
+
+function bigintText(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString(16) : value;
+}

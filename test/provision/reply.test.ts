@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { deriveMapE } from '../../src/dhcpv6/index.js';
+import { formatIpv4, formatIpv6, formatIpv6Prefix, parseIpv6Prefix } from '../../src/map/index.js';
+import { chooseKind, parseReply, validateReply, type Reply } from '../../src/provision/index.js';
+import { V6PLUS_REPLY } from './v6plus-reply.js';
+import { MAPEDCTL_ENTRY } from '../support/daemon-process.js';
+import { REPO_ROOT } from '../support/vectors.js';
+
+const run = promisify(execFile);
+
+function mustReply(value: unknown): Reply {
+  const reply = validateReply(value);
+  if (!reply.ok) throw new Error(reply.error);
+  return reply.value;
+}
+
+describe('HB46PP reply (v6mig-prov §3.4)', () => {
+  it('takes the example of §3.4 whole and chooses map_e, the first kind maped runs in its order', () => {
+    const example = {
+      enabler_name: 'A VNE', service_name: 'Highspeed 4over6', isp_name: 'ISP-A', ttl: 86400,
+      token: '640756965820d3b9025b6941f9590af6802830ba58663fe8f043dc92b576f17a', auth: 'ok',
+      order: ['464xlat', 'map_e', 'dslite'],
+      map_e: { version: 0, mesh: true, br: '2001:db8:1::1',
+        rules: [{ ipv6: '2001:db8:1:2000::/52', ipv4: '203.0.113.0/24', ea_length: 12, psid_offset: 4 }] },
+      dslite: { aftr: 'aftr.example.net' },
+      '464xlat': { nat64prefix: '2001:db8:6::/96' },
+      future_kind: { anything: [1, 2, 3] },
+    };
+    const choice = chooseKind(mustReply(example));
+    expect(choice.ok).toBe(true);
+    if (!choice.ok) return;
+    expect(choice.value.why).toBe('map_e is entry 2 of order [464xlat, map_e, dslite]; passed over: 464xlat (not supported)');
+    const { domain, interfaceId, mesh } = choice.value.softwire;
+    expect(interfaceId).toBe('draft03');
+    expect(mesh).toBe(true);
+    expect(domain.br.map(formatIpv6)).toEqual(['2001:db8:1::1']);
+    expect(domain.rules.map((r) => [formatIpv6Prefix(r.ipv6Prefix), r.eaLen, r.portParams?.psidOffset, r.fmr])).toEqual([
+      ['2001:db8:1:2000::/52', 12, 4, true],
+    ]);
+  });
+
+  it('version 1 means the RFC 7597 interface id; 0 or absent draft-03', () => {
+    const with_ = (version: unknown) => {
+      const choice = chooseKind(mustReply({ ...V6PLUS_REPLY, map_e: { ...V6PLUS_REPLY.map_e, version } }));
+      return choice.ok ? choice.value.softwire.interfaceId : choice.error;
+    };
+    expect(with_(1)).toBe('rfc7597');
+    expect(with_(0)).toBe('draft03');
+    expect(with_(undefined)).toBe('draft03');
+  });
+
+  it.each([
+    ['ttl above 604800', { ttl: 604801 }, /ttl/],
+    ['a short token', { token: 'abc' }, /token: not 64 lower-case hex digits/],
+    ['an upper-case token', { token: 'A'.repeat(64) }, /token/],
+    ['a name over 256 bytes with its quotes', { enabler_name: 'x'.repeat(255) }, /enabler_name: longer than 256 bytes/],
+    ['no order', { order: undefined }, /order/],
+    ['an unknown auth', { auth: 'maybe' }, /auth/],
+  ])('refuses %s', (_what, change, reason) => {
+    const reply = validateReply({ ...V6PLUS_REPLY, ...change });
+    expect(reply.ok).toBe(false);
+    if (!reply.ok) expect(reply.error).toMatch(reason);
+  });
+
+  it('accepts names of exactly 256 bytes with their quotes, in UTF-8 bytes', () => {
+    expect(validateReply({ ...V6PLUS_REPLY, enabler_name: 'x'.repeat(254) }).ok).toBe(true);
+    // 85 three-byte characters are 255 bytes, 257 with the quotes.
+    expect(validateReply({ ...V6PLUS_REPLY, enabler_name: 'あ'.repeat(85) }).ok).toBe(false);
+  });
+
+  it('accepts 256 MAP-E rules and refuses 257', () => {
+    const rules = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ ipv6: `2001:db8:${i.toString(16)}::/48`, ipv4: '192.0.2.0/24', ea_length: 16, psid_offset: 6 }));
+    const of = (n: number) => chooseKind(mustReply({ ...V6PLUS_REPLY, map_e: { br: '2001:db8::1', rules: rules(n) } }));
+    const ok = of(256);
+    expect(ok.ok && ok.value.softwire.domain.rules.length).toBe(256);
+    const tooMany = of(257);
+    expect(tooMany).toMatchObject({ ok: false, error: expect.stringMatching(/map_e \(map_e: rules: .*256/) });
+  });
+
+  it('an empty order is "no service"; an order of kinds maped cannot run, or a bad map_e, is unusable', () => {
+    expect(chooseKind(mustReply({ ...V6PLUS_REPLY, order: [] }))).toMatchObject({ ok: false, error: expect.stringMatching(/order is empty/) });
+    expect(chooseKind(mustReply({ ...V6PLUS_REPLY, order: ['464xlat', 'map_t'] }))).toMatchObject({
+      ok: false,
+      error: 'no usable kind in order [464xlat, map_t]: 464xlat (not supported), map_t (not supported)',
+    });
+    const badBr = chooseKind(mustReply({ ...V6PLUS_REPLY, map_e: { ...V6PLUS_REPLY.map_e, br: '106.72.0.1' } }));
+    expect(badBr).toMatchObject({ ok: false, error: expect.stringMatching(/map_e: br: /) });
+    const badEa = chooseKind(mustReply({ ...V6PLUS_REPLY, map_e: { br: '2001:db8::1', rules: [{ ipv6: '2001:db8::/32', ipv4: '192.0.2.0/24', ea_length: 49, psid_offset: 4 }] } }));
+    expect(badEa).toMatchObject({ ok: false, error: expect.stringMatching(/rules\.0\.ea_length/) });
+  });
+
+  it('refuses a body that is not JSON or not an object', () => {
+    expect(parseReply('{"order": [')).toMatchObject({ ok: false, error: expect.stringMatching(/^reply is not JSON/) });
+    expect(parseReply('[1,2]')).toMatchObject({ ok: false, error: expect.stringMatching(/^reply: top level/) });
+  });
+
+  it('v6plus: the rules of the reply on a SLAAC /64 give what `mapedctl calc --iid draft03` gives for the same rule', async () => {
+    const choice = chooseKind(mustReply(V6PLUS_REPLY));
+    if (!choice.ok) throw new Error(choice.error);
+    const prefix = '240b:10:3251:6400::/64';
+    const parsed = parseIpv6Prefix(prefix);
+    if (!parsed.ok) throw new Error(parsed.error);
+    const derived = deriveMapE(choice.value.softwire.domain, parsed.value, choice.value.softwire.interfaceId);
+    if (!derived.ok) throw new Error(derived.error);
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', MAPEDCTL_ENTRY, 'calc', '--rule', '240b:10::/32,106.72.0.0/16,24,4', '--prefix', prefix, '--iid', 'draft03', '--json'],
+      { cwd: REPO_ROOT },
+    );
+    const calc = JSON.parse(stdout) as { ipv4: string; psid: number; psidLen: number; ceIPv6: string; portSets: number[][] };
+    const p = derived.value.params;
+    expect({ ipv4: formatIpv4(p.ipv4), psid: p.psid, psidLen: p.psidLen, ceIPv6: formatIpv6(p.ceIPv6), portSets: p.portSets }).toEqual({
+      ipv4: calc.ipv4,
+      psid: calc.psid,
+      psidLen: calc.psidLen,
+      ceIPv6: calc.ceIPv6,
+      portSets: calc.portSets,
+    });
+    // And both are the v6plus worked example (106.72.50.81, PSID 100, draft-03 CE).
+    expect([calc.ipv4, calc.psid, calc.ceIPv6]).toEqual(['106.72.50.81', 100, '240b:10:3251:6400:6a:4832:5100:6400']);
+    expect(formatIpv6(derived.value.br)).toBe('2404:9200:225:100::64');
+  });
+});

@@ -19,7 +19,8 @@ import {
   type Ipv4Prefix,
   type PortRange,
 } from '../map/index.js';
-import type { DesiredState } from '../openbsd/index.js';
+import { GIF_PEER, type DesiredState } from '../openbsd/index.js';
+import { SOFTWIRE_KINDS } from '../softwire/index.js';
 
 export const OWNERSHIP_FILE = 'ownership.json';
 
@@ -30,6 +31,8 @@ const ipv4Text = z.string().refine((s) => parseIpv4(s).ok, 'not an IPv4 address'
 const port = z.number().int().min(0).max(65535);
 
 const desiredSchema = z.object({
+  // Records written before softwire kinds were MAP-E's, with the placeholder peer.
+  softwire: z.enum(SOFTWIRE_KINDS).default('map-e'),
   wan: ifName,
   tunnel: ifName,
   mtu: z.number().int().min(1280).max(8192),
@@ -38,6 +41,7 @@ const desiredSchema = z.object({
   br: ipv6Text,
   ipv4: ipv4Text,
   ipv4PrefixLen: z.number().int().min(0).max(32),
+  ipv4Peer: ipv4Text.default(GIF_PEER),
   psidOffset: z.number().int().min(0).max(16),
   psidLen: z.number().int().min(0).max(16),
   psid: z.number().int().min(0).max(65535),
@@ -45,7 +49,7 @@ const desiredSchema = z.object({
   natFrom: z.array(z.string().refine((s) => parseIpv4Prefix(s).ok, 'not an IPv4 prefix')),
   anchor: pfName,
   label: pfName,
-  portset: z.enum(['kernel', 'stock', 'unrestricted']),
+  portset: z.enum(['kernel', 'stock', 'unrestricted', 'none']),
   warnings: z.array(z.string()),
 });
 
@@ -104,6 +108,7 @@ export function ownsAnything(o: Ownership): boolean {
 
 export function serializeDesired(d: DesiredState): SerializedDesired {
   return {
+    softwire: d.softwire,
     wan: d.wan,
     tunnel: d.tunnel,
     mtu: d.mtu,
@@ -112,6 +117,7 @@ export function serializeDesired(d: DesiredState): SerializedDesired {
     br: formatIpv6(d.br),
     ipv4: formatIpv4(d.ipv4),
     ipv4PrefixLen: d.ipv4PrefixLen,
+    ipv4Peer: formatIpv4(d.ipv4Peer),
     psidOffset: d.psidOffset,
     psidLen: d.psidLen,
     psid: d.psid,
@@ -136,6 +142,7 @@ export function deserializeDesired(s: SerializedDesired): DesiredState {
     ceIPv6: must(parseIpv6(s.ceIPv6)),
     br: must(parseIpv6(s.br)),
     ipv4: must(parseIpv4(s.ipv4)),
+    ipv4Peer: must(parseIpv4(s.ipv4Peer)),
     portSets: s.portSets.map(([a, b]) => [a, b] as PortRange),
     natFrom: s.natFrom.map((p) => must(parseIpv4Prefix(p)) as Ipv4Prefix),
   };

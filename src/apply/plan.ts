@@ -14,6 +14,7 @@ import {
   anchorRules,
   argv,
   GIF_PEER,
+  natIdentity,
   renderAnchor,
   type AnchorListing,
   type Command,
@@ -95,19 +96,8 @@ export function applyEffect(o: Ownership, effect: Effect, desired: DesiredState 
   }
 }
 
-function gifAddressIsOurs(gif: InterfaceStatus, ipv4: number): boolean {
-  return gif.inet.length === 1 && gif.inet[0]!.address === ipv4 && gif.inet[0]!.peer === PEER && gif.inet[0]!.netmask === 0xffffffff;
-}
-
-function samePortSets(a: DesiredState, b: DesiredState): boolean {
-  return (
-    a.portset === b.portset &&
-    a.psidOffset === b.psidOffset &&
-    a.psidLen === b.psidLen &&
-    a.psid === b.psid &&
-    a.portSets.length === b.portSets.length &&
-    a.portSets.every(([x, y], i) => b.portSets[i]![0] === x && b.portSets[i]![1] === y)
-  );
+function gifAddressIsOurs(gif: InterfaceStatus, ipv4: number, peer: number): boolean {
+  return gif.inet.length === 1 && gif.inet[0]!.address === ipv4 && gif.inet[0]!.peer === peer && gif.inet[0]!.netmask === 0xffffffff;
 }
 
 function describeRoute(route: DefaultRoute): string {
@@ -142,19 +132,20 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
     steps.push({ command: argv.gifTunnel(gifName, desired.ceIPv6, desired.br), effect: { kind: 'gif-configured' } });
   }
   if (gif === null || gif.mtu !== desired.mtu) steps.push({ command: argv.gifMtu(gifName, desired.mtu), effect: { kind: 'gif-configured' } });
-  const addressOk = gif !== null && gifAddressIsOurs(gif, desired.ipv4);
+  const peer = desired.ipv4Peer;
+  const addressOk = gif !== null && gifAddressIsOurs(gif, desired.ipv4, peer);
   // Replacing the address purges the routes that use it (rt_ifa_purge), our
   // default route among them: remove it explicitly first, add it back after.
   const routeGoesWithAddress = !addressOk && routeIsOurs && gif !== null && gif.inet.length > 0;
-  if (routeGoesWithAddress) steps.push({ command: argv.routeDeleteDefault(), effect: { kind: 'route-removed' } });
-  if (!addressOk) steps.push({ command: argv.gifInet(gifName, desired.ipv4), effect: { kind: 'gif-configured' } });
+  if (routeGoesWithAddress) steps.push({ command: argv.routeDeleteDefault(route.gateway ?? PEER), effect: { kind: 'route-removed' } });
+  if (!addressOk) steps.push({ command: argv.gifInet(gifName, desired.ipv4, peer), effect: { kind: 'gif-configured' } });
   if (gif === null || !gif.flags.includes('UP')) steps.push({ command: argv.gifUp(gifName), effect: { kind: 'gif-configured' } });
 
   // 3. The IPv4 default route through the tunnel.
   if (route === null || routeGoesWithAddress) {
-    steps.push({ command: argv.routeAddDefault(label), effect: { kind: 'route-added' } });
-  } else if (route.gateway !== PEER || route.interface !== gifName) {
-    steps.push({ command: argv.routeChangeDefault(label), effect: { kind: 'route-added' } });
+    steps.push({ command: argv.routeAddDefault(label, peer), effect: { kind: 'route-added' } });
+  } else if (route.gateway !== peer || route.interface !== gifName) {
+    steps.push({ command: argv.routeChangeDefault(label, peer), effect: { kind: 'route-added' } });
   } else if (!owned.route) {
     corrections.push({ kind: 'route-added' });
   }
@@ -170,7 +161,7 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
 
   // 5. States translated to an address or port that is no longer ours.
   const previous = owned.applied;
-  if (previous !== null && (previous.ipv4 !== desired.ipv4 || previous.ceIPv6 !== desired.ceIPv6 || !samePortSets(previous, desired))) {
+  if (previous !== null && natIdentity(previous) !== natIdentity(desired)) {
     steps.push({ command: argv.killStates(label), effect: null });
   }
 
@@ -197,7 +188,7 @@ export function planTeardown(live: LiveState, owned: Ownership): Plan {
   }
   if (owned.route) {
     if (live.defaultRoute !== null && live.defaultRoute.label === label) {
-      steps.push({ command: argv.routeDeleteDefault(), effect: { kind: 'route-removed' } });
+      steps.push({ command: argv.routeDeleteDefault(live.defaultRoute.gateway ?? PEER), effect: { kind: 'route-removed' } });
     } else corrections.push({ kind: 'route-removed' });
   }
   if (owned.tunnel !== null && (owned.gifCreated || owned.gifConfigured)) {

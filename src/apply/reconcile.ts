@@ -219,7 +219,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     // Rewrite only when the record changes: a no-op renewal writes nothing.
     if (serializeOwnership(settled) !== serializeOwnership(owned)) await record_(settled);
     if (commands.length > 0) {
-      log?.(desired === null ? 'MAP-E configuration removed' : `MAP-E configuration applied with ${commands.length} commands`);
+      log?.(desired === null ? 'softwire configuration removed' : `${desired.softwire} configuration applied with ${commands.length} commands`);
       for (const w of warnings) log?.(w);
     }
     return report(true, null);

@@ -12,6 +12,7 @@ import {
   type ControlCommand,
   type Status,
 } from '../control/protocol.js';
+import { REMOTE_LABEL } from '../softwire/index.js';
 import { formatPortRanges } from './port-ranges.js';
 
 function socketOf(command: Command): string {
@@ -38,6 +39,7 @@ function row(label: string, value: string): string {
 
 export function describeStatus(status: Status): string {
   const lines = [row('state', status.reason === null ? status.state : `${status.state} (${status.reason})`)];
+  if (status.softwire !== null) lines.push(row('softwire', `${status.softwire}${status.origin === null ? '' : ` (${status.origin})`}`));
   if (status.lease) {
     const l = status.lease;
     const dhcp = [l.dhcpState, l.expiresAt && `expires ${l.expiresAt}`].filter(Boolean).join(', ');
@@ -52,15 +54,17 @@ export function describeStatus(status: Status): string {
   if (status.map) {
     const m = status.map;
     lines.push(row('IPv4', m.ipv4PrefixLen === 32 ? m.ipv4 : `${m.ipv4}/${m.ipv4PrefixLen}`));
-    lines.push(
-      row(
-        'PSID',
-        m.psidLen === 0 ? 'none (address not shared)' : `${m.psid}/${m.psidLen} offset ${m.psidOffset} (${m.psidOffset}/${m.psidLen}/${m.psid})`,
-      ),
-    );
-    lines.push(row('ports', `${m.portCount} in ${m.portSets.length} ranges: ${formatPortRanges(m.portSets)}`));
+    if (m.psidLen !== null && m.psidLen > 0) {
+      lines.push(row('PSID', `${m.psid}/${m.psidLen} offset ${m.psidOffset} (${m.psidOffset}/${m.psidLen}/${m.psid})`));
+      lines.push(row('ports', `${m.portCount} in ${m.portSets.length} ranges: ${formatPortRanges(m.portSets)}`));
+    } else if (m.portCount !== null) {
+      lines.push(row('PSID', 'none (address not shared)'));
+      lines.push(row('ports', 'all'));
+    } else {
+      lines.push(row('PSID', 'none (no NAT44 here: the AFTR translates)'));
+    }
     lines.push(row('CE IPv6', m.ceIPv6));
-    lines.push(row('BR', m.br));
+    lines.push(row(status.softwire === null ? 'BR' : REMOTE_LABEL[status.softwire], m.br));
   }
   if (status.tunnel) lines.push(row('tunnel', `${status.tunnel.interface} mtu ${status.tunnel.mtu ?? 'unknown'}`));
   const portset = status.pf.portset;

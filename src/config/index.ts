@@ -1,5 +1,17 @@
 /** maped.conf(5): grammar in, validated config out, canonical text back (docs/architecture.md §3.7). */
-export type { InterfaceIdMode, MapedConfig, OnExit, PortsetMode, StaticRule, ToolName } from './types.js';
+export type {
+  AftrSpec,
+  InterfaceIdMode,
+  MapedConfig,
+  OnExit,
+  PortsetMode,
+  SoftwireChoice,
+  StaticDslite,
+  StaticIpip,
+  StaticLw4o6,
+  StaticRule,
+  ToolName,
+} from './types.js';
 export {
   DEFAULT_CONFIG_PATH,
   DEFAULT_INTERFACE_ID,

@@ -4,18 +4,27 @@
  */
 
 export const TOP_LEVEL_KEYWORDS = [
+  'dslite',
   'include',
   'interface-id',
+  'ipip',
   'lease',
+  'lw4o6',
   'nat',
   'on-exit',
   'pf',
   'rule',
+  'softwire',
   'state-dir',
   'tool',
   'tunnel',
   'wan',
 ] as const;
+
+export const SOFTWIRE_KEYWORDS = ['auto', 'dslite', 'ipip', 'lw4o6', 'map-e'] as const;
+export const LW4O6_KEYWORDS = ['aftr', 'bind-prefix', 'dns', 'ipv4', 'psid', 'psid-len', 'psid-offset'] as const;
+export const IPIP_KEYWORDS = ['ipv4', 'local', 'remote'] as const;
+export const DSLITE_KEYWORDS = ['aftr', 'dns'] as const;
 
 export const RULE_KEYWORDS = ['br', 'ea-len', 'ipv4-prefix', 'ipv6-prefix', 'psid', 'psid-len', 'psid-offset'] as const;
 
@@ -33,6 +42,10 @@ export const CONFIG_KEYWORDS: readonly string[] = [
   ...new Set<string>([
     ...TOP_LEVEL_KEYWORDS,
     ...RULE_KEYWORDS,
+    ...SOFTWIRE_KEYWORDS,
+    ...LW4O6_KEYWORDS,
+    ...IPIP_KEYWORDS,
+    ...DSLITE_KEYWORDS,
     ...PF_KEYWORDS,
     ...PORTSET_KEYWORDS,
     ...INTERFACE_ID_KEYWORDS,

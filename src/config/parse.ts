@@ -20,7 +20,11 @@ import {
   defaultLeaseFile,
 } from './defaults.js';
 import {
+  DSLITE_KEYWORDS,
   INTERFACE_ID_KEYWORDS,
+  IPIP_KEYWORDS,
+  LW4O6_KEYWORDS,
+  SOFTWIRE_KEYWORDS,
   ON_EXIT_KEYWORDS,
   PF_KEYWORDS,
   PORTSET_KEYWORDS,
@@ -30,9 +34,9 @@ import {
   didYouMean,
 } from './keywords.js';
 import { ConfigSyntaxError, fail, locatedMessage, type Position } from './position.js';
-import { mapedConfigSchema, type RawConfig, type RawRule } from './schema.js';
+import { mapedConfigSchema, type RawConfig, type RawDslite, type RawIpip, type RawLw4o6, type RawRule } from './schema.js';
 import { Lexer, describeToken, type Token } from './tokenizer.js';
-import type { InterfaceIdMode, MapedConfig, OnExit, PortsetMode, ToolName } from './types.js';
+import type { InterfaceIdMode, MapedConfig, OnExit, PortsetMode, SoftwireChoice, ToolName } from './types.js';
 
 export type ReadFile = (path: string) => string | null;
 
@@ -48,6 +52,43 @@ function alternatives(words: readonly string[]): string {
 }
 
 const NUMBER = /^[0-9]+$/;
+
+/** A field of a softwire block: its key in the raw value, and whether it is a number or a word. */
+interface BlockField {
+  readonly key: string;
+  readonly expected: string | null;
+}
+type SoftwireBlock = 'lw4o6' | 'ipip' | 'dslite';
+type RawBlock = Record<string, string | number>;
+const ADDRESS_OR_NAME = 'an IPv6 address or a name';
+const DNS_SERVER = 'a DNS server address';
+/** Several fields may share a line, as in `psid-offset 6 psid-len 8 psid 3`; `expected` null: a number. */
+const BLOCK_FIELDS: Record<SoftwireBlock, { keywords: readonly string[]; fields: Readonly<Record<string, BlockField>> }> = {
+  lw4o6: {
+    keywords: LW4O6_KEYWORDS,
+    fields: {
+      ipv4: { key: 'ipv4', expected: 'an IPv4 address' },
+      'psid-offset': { key: 'psidOffset', expected: null },
+      'psid-len': { key: 'psidLen', expected: null },
+      psid: { key: 'psid', expected: null },
+      'bind-prefix': { key: 'bindPrefix', expected: 'an IPv6 prefix' },
+      aftr: { key: 'aftr', expected: ADDRESS_OR_NAME },
+      dns: { key: 'dns', expected: DNS_SERVER },
+    },
+  },
+  ipip: {
+    keywords: IPIP_KEYWORDS,
+    fields: {
+      local: { key: 'local', expected: 'an IPv6 address' },
+      remote: { key: 'remote', expected: 'an IPv6 address' },
+      ipv4: { key: 'ipv4', expected: 'an IPv4 address or prefix' },
+    },
+  },
+  dslite: {
+    keywords: DSLITE_KEYWORDS,
+    fields: { aftr: { key: 'aftr', expected: ADDRESS_OR_NAME }, dns: { key: 'dns', expected: DNS_SERVER } },
+  },
+};
 const MACRO_NAME = /^[A-Za-z0-9_]+$/;
 
 class Parser {
@@ -66,6 +107,8 @@ class Parser {
   private portset: PortsetMode | undefined;
   private interfaceId: InterfaceIdMode | undefined;
   private readonly rules: RawRule[] = [];
+  private softwire: SoftwireChoice | undefined;
+  private readonly blocks: Partial<Record<SoftwireBlock, RawBlock>> = {};
   private onExit: OnExit | undefined;
   private readonly tools: Partial<Record<ToolName, string>> = {};
   private stateDir: string | undefined;
@@ -234,6 +277,18 @@ class Parser {
       case 'rule':
         this.ruleBlock(at);
         break;
+      case 'softwire': {
+        const kind = this.keyword(SOFTWIRE_KEYWORDS, 'softwire');
+        this.once('softwire', 'softwire', at);
+        this.softwire = kind.word;
+        this.record('softwire', kind.at);
+        break;
+      }
+      case 'lw4o6':
+      case 'ipip':
+      case 'dslite':
+        this.softwireBlock(keyword.text as SoftwireBlock, at);
+        break;
       case 'on-exit': {
         const mode = this.keyword(ON_EXIT_KEYWORDS, 'on-exit');
         this.once('onExit', 'on-exit', at);
@@ -373,6 +428,42 @@ class Parser {
     }
   }
 
+  /** `lw4o6 { … }`, `ipip { … }`, `dslite { … }`: one of each, fields by the table above. */
+  private softwireBlock(name: SoftwireBlock, at: Position): void {
+    this.once(name, `${name} block`, at);
+    this.record(name, at);
+    const open = this.next();
+    if (open.kind !== '{') fail(open.at, `${name}: expected "{", got ${describeToken(open)}`);
+    const { keywords, fields } = BLOCK_FIELDS[name];
+    const block: RawBlock = {};
+    this.blocks[name] = block;
+    for (;;) {
+      const token = this.next();
+      if (token.kind === 'newline') continue;
+      if (token.kind === '}') return;
+      if (token.kind === 'eof') fail(open.at, 'unbalanced brace: "{" is never closed');
+      if (token.kind !== 'word') fail(token.at, `${name}: expected a keyword, got ${describeToken(token)}`);
+      const field = fields[token.text];
+      if (field === undefined) {
+        if ((TOP_LEVEL_KEYWORDS as readonly string[]).includes(token.text)) {
+          fail(token.at, `${token.text} is not allowed inside a ${name} block (missing "}"?)`);
+        }
+        fail(token.at, `unknown ${name} keyword "${token.text}"${didYouMean(token.text, keywords)}`);
+      }
+      const key = `${name}.${field.key}`;
+      this.once(key, `${name} ${token.text}`, token.at);
+      if (field.expected === null) {
+        const value = this.number(`${name} ${token.text}`);
+        block[field.key] = value.value;
+        this.record(key, value.at);
+      } else {
+        const value = this.value(`${name} ${token.text}`, field.expected);
+        block[field.key] = value.text;
+        this.record(key, value.at);
+      }
+    }
+  }
+
   /**
    * A relative `lease file` or `state-dir` is taken from the directory of the
    * file it is written in, as `include` names are: never from the working
@@ -414,7 +505,12 @@ class Parser {
       natFrom: this.natFrom,
       pf: { anchor: this.anchor ?? DEFAULT_PF_ANCHOR, portset: this.portset ?? DEFAULT_PORTSET },
       interfaceId: this.interfaceId ?? DEFAULT_INTERFACE_ID,
+      softwire: this.softwire ?? 'auto',
       rules: this.rules,
+      // The table above gives each key its type: numbers for psid-*, words for the rest.
+      lw4o6: (this.blocks.lw4o6 ?? null) as RawLw4o6 | null,
+      ipip: (this.blocks.ipip ?? null) as RawIpip | null,
+      dslite: (this.blocks.dslite ?? null) as RawDslite | null,
       onExit: this.onExit ?? DEFAULT_ON_EXIT,
       tools: { ...DEFAULT_TOOLS, ...this.tools },
       stateDir: this.stateDir ?? DEFAULT_STATE_DIR,

@@ -4,9 +4,9 @@
  * included, in a fixed order, so the output shows what is in effect and
  * parses back to the same configuration.
  */
-import { formatIpv4Prefix, formatIpv6, formatIpv6Prefix } from '../map/index.js';
+import { formatIpv4, formatIpv4Prefix, formatIpv6, formatIpv6Prefix } from '../map/index.js';
 import { TOOL_KEYWORDS } from './keywords.js';
-import type { MapedConfig, StaticRule } from './types.js';
+import type { AftrSpec, MapedConfig, StaticDslite, StaticIpip, StaticLw4o6, StaticRule } from './types.js';
 
 /** A quoted string as the tokenizer reads it back: `\` and `"` escaped. */
 export function quote(text: string): string {
@@ -29,6 +29,28 @@ function printRule(rule: StaticRule): string[] {
   return lines;
 }
 
+/** `aftr` (an address bare, a name quoted) and `dns` when set. */
+function printAftr(spec: AftrSpec): string[] {
+  const lines = [`\taftr ${typeof spec.aftr === 'string' ? quote(spec.aftr) : formatIpv6(spec.aftr)}`];
+  if (spec.dns !== null) lines.push(`\tdns ${quote(spec.dns)}`);
+  return lines;
+}
+
+function printLw4o6(block: StaticLw4o6): string[] {
+  const lines = ['lw4o6 {', `\tipv4 ${formatIpv4(block.ipv4)}`, `\tpsid-offset ${block.psidOffset} psid-len ${block.psidLen} psid ${block.psid}`];
+  if (block.bindPrefix !== null) lines.push(`\tbind-prefix ${formatIpv6Prefix(block.bindPrefix)}`);
+  return [...lines, ...printAftr(block), '}'];
+}
+
+function printIpip(block: StaticIpip): string[] {
+  const ipv4 = block.ipv4.length === 32 ? formatIpv4(block.ipv4.address) : formatIpv4Prefix(block.ipv4);
+  return ['ipip {', `\tlocal ${formatIpv6(block.local)}`, `\tremote ${formatIpv6(block.remote)}`, `\tipv4 ${ipv4}`, '}'];
+}
+
+function printDslite(block: StaticDslite): string[] {
+  return ['dslite {', ...printAftr(block), '}'];
+}
+
 export function printConfig(config: MapedConfig): string {
   const nat = config.natFrom.map(formatIpv4Prefix);
   const lines = [
@@ -39,7 +61,11 @@ export function printConfig(config: MapedConfig): string {
     `pf anchor ${quote(config.pf.anchor)}`,
     `pf portset ${config.pf.portset}`,
     `interface-id ${config.interfaceId}`,
+    `softwire ${config.softwire}`,
     ...config.rules.flatMap(printRule),
+    ...(config.lw4o6 === null ? [] : printLw4o6(config.lw4o6)),
+    ...(config.ipip === null ? [] : printIpip(config.ipip)),
+    ...(config.dslite === null ? [] : printDslite(config.dslite)),
     `on-exit ${config.onExit}`,
     ...[...TOOL_KEYWORDS].sort(toolOrder).map((tool) => `tool ${tool} ${quote(config.tools[tool])}`),
     `state-dir ${quote(config.stateDir)}`,

@@ -19,7 +19,19 @@ import {
   type Ipv4Prefix,
   type Ipv6Prefix,
 } from '../map/index.js';
-import type { InterfaceIdMode, MapedConfig, OnExit, PortsetMode, StaticRule, ToolName } from './types.js';
+import { SOFTWIRE_KINDS, checkPortParams } from '../softwire/index.js';
+import type {
+  InterfaceIdMode,
+  MapedConfig,
+  OnExit,
+  PortsetMode,
+  SoftwireChoice,
+  StaticDslite,
+  StaticIpip,
+  StaticLw4o6,
+  StaticRule,
+  ToolName,
+} from './types.js';
 
 /** Values as the parser read them; prefixes and addresses are still text. */
 export interface RawRule {
@@ -32,6 +44,27 @@ export interface RawRule {
   br?: string;
 }
 
+export interface RawLw4o6 {
+  ipv4?: string;
+  psidOffset?: number;
+  psidLen?: number;
+  psid?: number;
+  bindPrefix?: string;
+  aftr?: string;
+  dns?: string;
+}
+
+export interface RawIpip {
+  local?: string;
+  remote?: string;
+  ipv4?: string;
+}
+
+export interface RawDslite {
+  aftr?: string;
+  dns?: string;
+}
+
 export interface RawConfig {
   wan: string;
   leaseFile: string;
@@ -39,7 +72,11 @@ export interface RawConfig {
   natFrom: string[];
   pf: { anchor: string; portset: PortsetMode };
   interfaceId: InterfaceIdMode;
+  softwire: SoftwireChoice;
   rules: RawRule[];
+  lw4o6: RawLw4o6 | null;
+  ipip: RawIpip | null;
+  dslite: RawDslite | null;
   onExit: OnExit;
   tools: Record<ToolName, string>;
   stateDir: string;
@@ -130,19 +167,88 @@ function notUnicast(address: bigint): string | null {
   return null;
 }
 
-const brSchema = z.string().transform((text, ctx): bigint => {
-  const address = parseIpv6(text);
-  if (!address.ok) {
-    ctx.addIssue({ code: 'custom', message: `br: invalid IPv6 address "${text}": ${address.error}` });
+const unicastIpv6Schema = (keyword: string) =>
+  z.string().transform((text, ctx): bigint => {
+    const address = parseIpv6(text);
+    if (!address.ok) {
+      ctx.addIssue({ code: 'custom', message: `${keyword}: invalid IPv6 address "${text}": ${address.error}` });
+      return z.NEVER;
+    }
+    const reason = notUnicast(address.value);
+    if (reason !== null) {
+      ctx.addIssue({ code: 'custom', message: `${keyword}: ${text} is ${reason}, not a unicast address` });
+      return z.NEVER;
+    }
+    return address.value;
+  });
+
+const brSchema = unicastIpv6Schema('br');
+
+/** RFC 1035 §2.3.1 labels (digits first allowed, RFC 1123 §2.1), 253 characters in all. */
+const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** An (lw)AFTR: an IPv6 address, or a host name maped resolves itself. */
+const aftrSchema = (keyword: string) =>
+  z.string().transform((text, ctx): bigint | string => {
+    if (text.includes(':')) {
+      const address = unicastIpv6Schema(keyword).safeParse(text);
+      if (address.success) return address.data;
+      ctx.addIssue({ code: 'custom', message: address.error.issues[0]?.message ?? `${keyword}: invalid "${text}"` });
+      return z.NEVER;
+    }
+    if (HOST_NAME.test(text)) return text.toLowerCase().replace(/\.$/, '');
+    ctx.addIssue({ code: 'custom', message: `${keyword}: "${text}" is neither an IPv6 address nor a host name` });
     return z.NEVER;
-  }
-  const reason = notUnicast(address.value);
-  if (reason !== null) {
-    ctx.addIssue({ code: 'custom', message: `br: ${text} is ${reason}, not a unicast address` });
-    return z.NEVER;
-  }
-  return address.value;
-});
+  });
+
+/** A DNS server as node's dns.setServers takes it: `ADDR`, `[ADDR]:PORT` or `IPV4:PORT`. */
+const dnsServerSchema = (keyword: string) =>
+  z.string().refine(
+    (text) => {
+      const bracketed = /^\[([^\]]+)\](?::([0-9]{1,5}))?$/.exec(text);
+      const v4port = /^([0-9.]+):([0-9]{1,5})$/.exec(text);
+      const [address, port] = bracketed ? [bracketed[1]!, bracketed[2]] : v4port ? [v4port[1]!, v4port[2]] : [text, undefined];
+      const portOk = port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+      const v6 = parseIpv6(address).ok;
+      return portOk && (v6 || (parseIpv4(address).ok && !bracketed));
+    },
+    { error: (iss) => `${keyword}: "${String(iss.input)}" is not ADDRESS, [ADDRESS]:PORT or IPV4:PORT` },
+  );
+
+/** Why an IPv4 address cannot be the CE's, or null. */
+function notIpv4Unicast(address: number): string | null {
+  const first = address >>> 24;
+  if (first === 0) return 'in 0.0.0.0/8';
+  if (first === 127) return 'a loopback address';
+  if (first >= 224) return 'a multicast or reserved address';
+  return null;
+}
+
+const ipv4AddressSchema = (keyword: string) =>
+  z.string().transform((text, ctx): number => {
+    const address = parseIpv4(text);
+    if (!address.ok) {
+      ctx.addIssue({ code: 'custom', message: `${keyword}: invalid IPv4 address "${text}": ${address.error}` });
+      return z.NEVER;
+    }
+    const reason = notIpv4Unicast(address.value);
+    if (reason !== null) {
+      ctx.addIssue({ code: 'custom', message: `${keyword}: ${text} is ${reason}` });
+      return z.NEVER;
+    }
+    return address.value >>> 0;
+  });
+
+/** `ipv4 ADDRESS` (a /32) or `ipv4 PREFIX`. */
+const ipv4AddressOrPrefixSchema = (keyword: string) =>
+  z.string().transform((text, ctx): Ipv4Prefix => {
+    const inner = text.includes('/') ? ipv4PrefixSchema(keyword).safeParse(text) : ipv4AddressSchema(keyword).safeParse(text);
+    if (!inner.success) {
+      ctx.addIssue({ code: 'custom', message: inner.error.issues[0]?.message ?? `${keyword}: invalid "${text}"` });
+      return z.NEVER;
+    }
+    return typeof inner.data === 'number' ? { address: inner.data, length: 32 } : inner.data;
+  });
 
 export const staticRuleSchema = z
   .object({
@@ -217,6 +323,67 @@ export const staticRuleSchema = z
     }),
   );
 
+const lw4o6Schema = z
+  .object({
+    ipv4: ipv4AddressSchema('lw4o6 ipv4').optional(),
+    // RFC 7597 §5.1 recommends an offset of 6 (ports 0-1023 excluded), as for MAP rules.
+    psidOffset: integer('psid-offset', 0, 15).default(DEFAULT_PSID_OFFSET),
+    psidLen: integer('psid-len', 0, 16).optional(),
+    psid: z.number().int().optional(),
+    bindPrefix: ipv6PrefixSchema('bind-prefix').optional(),
+    aftr: aftrSchema('lw4o6 aftr').optional(),
+    dns: dnsServerSchema('lw4o6 dns').optional(),
+  })
+  .superRefine((block, ctx) => {
+    if (block.ipv4 === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'lw4o6 block without ipv4' });
+    else if (block.psidLen === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'lw4o6 block without psid-len (0 if the address is not shared)' });
+    else if (block.aftr === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'lw4o6 block without aftr' });
+    if (block.psidLen === undefined || block.psidLen > 16) return;
+    if (block.psid === undefined && block.psidLen > 0) {
+      ctx.addIssue({ code: 'custom', path: ['psidLen'], message: `lw4o6: psid-len ${block.psidLen} without psid` });
+      return;
+    }
+    const bad = checkPortParams(block.psidOffset, block.psidLen, block.psid ?? 0);
+    if (bad !== null) ctx.addIssue({ code: 'custom', path: [block.psid === undefined ? 'psidLen' : 'psid'], message: `lw4o6: ${bad}` });
+  })
+  .transform(
+    (block): StaticLw4o6 => ({
+      ipv4: block.ipv4!,
+      psidOffset: block.psidOffset,
+      psidLen: block.psidLen!,
+      psid: block.psid ?? 0,
+      bindPrefix: block.bindPrefix ?? null,
+      aftr: block.aftr!,
+      dns: block.dns ?? null,
+    }),
+  );
+
+const ipipSchema = z
+  .object({
+    local: unicastIpv6Schema('ipip local').optional(),
+    remote: unicastIpv6Schema('ipip remote').optional(),
+    ipv4: ipv4AddressOrPrefixSchema('ipip ipv4').optional(),
+  })
+  .superRefine((block, ctx) => {
+    for (const keyword of ['local', 'remote', 'ipv4'] as const) {
+      if (block[keyword] === undefined) ctx.addIssue({ code: 'custom', path: [], message: `ipip block without ${keyword}` });
+    }
+    if (block.local !== undefined && block.local === block.remote) {
+      ctx.addIssue({ code: 'custom', path: ['remote'], message: 'ipip: remote is the local address' });
+    }
+    if (block.ipv4 !== undefined && block.ipv4.length < 8) {
+      ctx.addIssue({ code: 'custom', path: ['ipv4'], message: `ipip ipv4: /${block.ipv4.length} is not a fixed address (at most /8)` });
+    }
+  })
+  .transform((block): StaticIpip => ({ local: block.local!, remote: block.remote!, ipv4: block.ipv4! }));
+
+const dsliteSchema = z
+  .object({ aftr: aftrSchema('dslite aftr').optional(), dns: dnsServerSchema('dslite dns').optional() })
+  .superRefine((block, ctx) => {
+    if (block.aftr === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'dslite block without aftr' });
+  })
+  .transform((block): StaticDslite => ({ aftr: block.aftr!, dns: block.dns ?? null }));
+
 export const mapedConfigSchema = z
   .object({
     wan: interfaceNameSchema('wan'),
@@ -225,7 +392,11 @@ export const mapedConfigSchema = z
     natFrom: z.array(ipv4PrefixSchema('nat from')),
     pf: z.object({ anchor: anchorSchema, portset: z.enum(['auto', 'kernel', 'stock']) }),
     interfaceId: z.enum(['rfc7597', 'draft03']),
+    softwire: z.enum(['auto', ...SOFTWIRE_KINDS]),
     rules: z.array(staticRuleSchema),
+    lw4o6: lw4o6Schema.nullable(),
+    ipip: ipipSchema.nullable(),
+    dslite: dsliteSchema.nullable(),
     onExit: z.enum(['keep', 'teardown']),
     tools: z.object({
       ifconfig: absolutePath('tool ifconfig'),
@@ -239,6 +410,28 @@ export const mapedConfigSchema = z
     // Reported at "wan": the tunnel may be the unwritten default gif0.
     if (config.tunnel.interface === config.wan) {
       ctx.addIssue({ code: 'custom', path: ['wan'], message: `wan: ${config.wan} is also the tunnel interface` });
+    }
+    // `auto` takes what the lease carries, else the one static kind there is: two would be a guess.
+    const statics = [
+      ['rule', config.rules.length > 0],
+      ['lw4o6', config.lw4o6 !== null],
+      ['ipip', config.ipip !== null],
+      ['dslite', config.dslite !== null],
+    ] as const;
+    const given = statics.filter(([, present]) => present).map(([name]) => name);
+    if (config.softwire === 'auto' && given.length > 1) {
+      const second = given[1]!;
+      ctx.addIssue({
+        code: 'custom',
+        path: second === 'rule' ? ['rules', 0] : [second],
+        message: `softwire auto: both ${given[0]} and ${second} blocks are given; choose one with softwire ${given[0] === 'rule' ? 'map-e' : given[0]} or ${second}`,
+      });
+    }
+    // IPIP and DS-Lite come only from their blocks here (no DHCPv6 option carries them).
+    for (const kind of ['ipip', 'dslite'] as const) {
+      if (config.softwire === kind && config[kind] === null) {
+        ctx.addIssue({ code: 'custom', path: ['softwire'], message: `softwire ${kind}: no ${kind} block` });
+      }
     }
     const seen = new Set<string>();
     config.natFrom.forEach((prefix, index) => {

@@ -4,6 +4,7 @@
  * never has to know which settings the file left out.
  */
 import type { Ipv4Prefix, Ipv6Prefix } from '../map/index.js';
+import type { SoftwireKind } from '../softwire/index.js';
 
 /** A `rule { … }` block: a MAP rule known without a lease (only the prefix comes from dhcp6leased). */
 export interface StaticRule {
@@ -19,6 +20,39 @@ export interface StaticRule {
   br: bigint | null;
 }
 
+/**
+ * An lwAFTR or AFTR: an IPv6 address, or a DNS name maped resolves (AAAA).
+ * `dns`: the server to ask instead of resolv.conf's, `ADDR` or `[ADDR]:PORT`.
+ */
+export interface AftrSpec {
+  aftr: bigint | string;
+  dns: string | null;
+}
+
+/** An `lw4o6 { … }` block (RFC 7596): everything given, nothing derived. */
+export interface StaticLw4o6 extends AftrSpec {
+  ipv4: number;
+  psidOffset: number;
+  /** 0: the address is not shared. */
+  psidLen: number;
+  psid: number;
+  /** null: the end-user prefix. */
+  bindPrefix: Ipv6Prefix | null;
+}
+
+/** An `ipip { … }` block (RFC 2473 with a fixed IPv4 address or prefix). */
+export interface StaticIpip {
+  local: bigint;
+  remote: bigint;
+  ipv4: Ipv4Prefix;
+}
+
+/** A `dslite { … }` block (RFC 6333 B4). */
+export type StaticDslite = AftrSpec;
+
+/** `softwire`: a kind, or `auto` (what the lease carries, else the one static block). */
+export type SoftwireChoice = 'auto' | SoftwireKind;
+
 export type PortsetMode = 'auto' | 'kernel' | 'stock';
 export type InterfaceIdMode = 'rfc7597' | 'draft03';
 export type OnExit = 'keep' | 'teardown';
@@ -32,7 +66,11 @@ export interface MapedConfig {
   natFrom: Ipv4Prefix[];
   pf: { anchor: string; portset: PortsetMode };
   interfaceId: InterfaceIdMode;
+  softwire: SoftwireChoice;
   rules: StaticRule[];
+  lw4o6: StaticLw4o6 | null;
+  ipip: StaticIpip | null;
+  dslite: StaticDslite | null;
   onExit: OnExit;
   tools: Record<ToolName, string>;
   stateDir: string;

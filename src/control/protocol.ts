@@ -5,6 +5,7 @@
  * mapedctl(8): absent facts are null, never missing keys.
  */
 import { z } from 'zod';
+import { SOFTWIRE_KINDS, SOFTWIRE_ORIGINS } from '../softwire/index.js';
 
 export const PROTOCOL_VERSION = 1;
 /** A request is a few dozen bytes; anything this long is refused unread. */
@@ -41,6 +42,8 @@ export type RuleView = z.infer<typeof RuleViewSchema>;
 export const StatusSchema = z.object({
   state: z.enum(DAEMON_STATES),
   reason: z.string().nullable(),
+  softwire: z.enum(SOFTWIRE_KINDS).nullable(),
+  origin: z.enum(SOFTWIRE_ORIGINS).nullable(),
   lease: z
     .object({
       source: z.enum(['file', 'static']),
@@ -56,20 +59,21 @@ export const StatusSchema = z.object({
       ipv4Prefix: z.string(),
       eaLen: z.number().int(),
       psidOffset: z.number().int(),
-      origin: z.enum(['dhcpv6', 'static']),
+      origin: z.enum(SOFTWIRE_ORIGINS),
     })
     .nullable(),
+  /** The softwire's address and tunnel; the PSID fields are null for kinds without a port set. */
   map: z
     .object({
       ipv4: z.string(),
       ipv4PrefixLen: z.number().int(),
-      psidOffset: z.number().int(),
-      psidLen: z.number().int(),
-      psid: z.number().int(),
+      psidOffset: z.number().int().nullable(),
+      psidLen: z.number().int().nullable(),
+      psid: z.number().int().nullable(),
       ceIPv6: z.string(),
       br: z.string(),
       portSets: z.array(portRange),
-      portCount: z.number().int(),
+      portCount: z.number().int().nullable(),
     })
     .nullable(),
   tunnel: z.object({ interface: z.string(), mtu: z.number().int().nullable() }).nullable(),

@@ -1,10 +1,10 @@
 /**
- * What the engine asks of the system side: bring OpenBSD to a target MAP-E
+ * What the engine asks of the system side: bring OpenBSD to a target softwire
  * configuration, or remove what maped owns. Implemented over src/openbsd and
  * src/apply by openbsd-driver.ts; tests may provide their own.
  */
 import type { MapedConfig } from '../config/index.js';
-import type { Mapping } from './select-mapping.js';
+import type { Softwire } from '../softwire/index.js';
 
 export interface DriverReport {
   readonly ok: boolean;
@@ -34,8 +34,8 @@ export interface ConvergeOptions {
 export type LookAhead = object;
 
 export interface Driver {
-  /** Brings the system to `mapping` under `config`; null removes what maped owns. */
-  converge(mapping: Mapping | null, config: MapedConfig, options: ConvergeOptions): Promise<DriverReport>;
+  /** Brings the system to `softwire` under `config`; null removes what maped owns. */
+  converge(softwire: Softwire | null, config: MapedConfig, options: ConvergeOptions): Promise<DriverReport>;
   /**
    * Starts reading the system for a convergence that may follow, so the
    * reads run while the engine is still asking dhcp6leasectl about the lease.

@@ -7,7 +7,9 @@ import { formatIpv4, formatIpv6, formatIpv6Prefix } from '../map/index.js';
 import { formatPortRanges } from '../cli/port-ranges.js';
 import type { Driver } from './driver.js';
 import { readLease, type LeaseSources } from './lease-reading.js';
-import { selectMapping } from './select-mapping.js';
+import { REMOTE_LABEL } from '../softwire/index.js';
+import { AftrResolver, selectResolving } from './aftr-resolver.js';
+import { selectSoftwire } from './select-mapping.js';
 
 export async function dryRunReport(
   config: MapedConfig,
@@ -21,20 +23,25 @@ export async function dryRunReport(
   out.push(`lease ${config.wan}: ${formatIpv6Prefix(reading.endUserPrefix)}${reading.dhcpState ? ` (${reading.dhcpState})` : ''}`);
   for (const warning of reading.warnings) out.push(`warning: ${warning}`);
 
-  const selection = selectMapping(config, { interface: config.wan, endUserPrefix: reading.endUserPrefix, s46: reading.s46 });
+  const lease = { interface: config.wan, endUserPrefix: reading.endUserPrefix, s46: reading.s46 };
+  const selection = await selectResolving((lookup) => selectSoftwire(config, lease, lookup), new AftrResolver());
   if (!selection.ok) return { ok: false, report: [...out, `error: ${selection.reason}`].join('\n') + '\n' };
-  const { mapping } = selection;
-  const p = mapping.params;
-  const r = mapping.rule;
-  out.push(`rule (${mapping.origin}): ${r.ipv6Prefix} ${r.ipv4Prefix} ea-len ${r.eaLen} psid-offset ${r.psidOffset}`);
-  out.push(`IPv4 ${p.ipv4PrefixLen === 32 ? formatIpv4(p.ipv4) : `${formatIpv4(p.ipv4)}/${p.ipv4PrefixLen}`}`);
-  out.push(p.psidLen === 0 ? 'PSID none (address not shared)' : `PSID ${p.psid}/${p.psidLen} offset ${p.psidOffset}`);
-  out.push(`ports ${p.portCount} in ${p.portSets.length} ranges: ${formatPortRanges(p.portSets)}`);
-  out.push(`CE IPv6 ${formatIpv6(p.ceIPv6)}`);
-  out.push(`BR ${formatIpv6(mapping.br)}`);
-  for (const warning of mapping.warnings) out.push(`warning: ${warning}`);
+  const { softwire } = selection;
+  const r = softwire.rule;
+  const v4 = softwire.ipv4;
+  const nat = softwire.nat;
+  out.push(`softwire ${softwire.kind} (${softwire.origin})`);
+  if (r !== null) out.push(`rule (${softwire.origin}): ${r.ipv6Prefix} ${r.ipv4Prefix} ea-len ${r.eaLen} psid-offset ${r.psidOffset}`);
+  out.push(`IPv4 ${v4.prefixLen === 32 ? formatIpv4(v4.address) : `${formatIpv4(v4.address)}/${v4.prefixLen}`}`);
+  if (nat.into === 'portset') {
+    out.push(`PSID ${nat.psid}/${nat.psidLen} offset ${nat.psidOffset}`);
+    out.push(`ports ${nat.portCount} in ${nat.portSets.length} ranges: ${formatPortRanges(nat.portSets)}`);
+  } else out.push(nat.into === 'address' ? 'PSID none (address not shared)' : 'NAT44 none (the AFTR translates)');
+  out.push(`CE IPv6 ${formatIpv6(softwire.tunnel.source)}`);
+  out.push(`${REMOTE_LABEL[softwire.kind]} ${formatIpv6(softwire.tunnel.remote)}${softwire.remoteName === null ? '' : ` (${softwire.remoteName})`}`);
+  for (const warning of softwire.warnings) out.push(`warning: ${warning}`);
 
-  const plan = await driver.converge(mapping, config, { dryRun: true, readLive: false });
+  const plan = await driver.converge(softwire, config, { dryRun: true, readLive: false });
   for (const warning of plan.warnings) out.push(`warning: ${warning}`);
   if (!plan.ok) return { ok: false, report: [...out, `error: ${plan.error}`].join('\n') + '\n' };
   out.push('', `plan: ${plan.commands.length} commands (dry run, nothing is run)`);

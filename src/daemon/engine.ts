@@ -12,10 +12,12 @@ import type { Logger } from 'pino';
 import type { MapedConfig } from '../config/index.js';
 import type { DaemonState, RuleView, Status } from '../control/protocol.js';
 import { formatIpv4, formatIpv4Prefix, formatIpv6, formatIpv6Prefix } from '../map/index.js';
+import { describeSoftwire, type Softwire } from '../softwire/index.js';
 import { VERSION } from '../version.js';
 import type { Driver, DriverReport, LookAhead } from './driver.js';
 import { readLease, type LeaseSources, type LeaseReading } from './lease-reading.js';
-import { selectMapping, staticRuleViews, type Mapping } from './select-mapping.js';
+import { AftrResolver, selectResolving } from './aftr-resolver.js';
+import { selectSoftwire, staticRuleViews } from './select-mapping.js';
 
 /** Capped exponential backoff for failed applies: 1 s, 2 s, 4 s … 5 min. */
 export function retryDelayMs(attempt: number): number {
@@ -40,7 +42,9 @@ export class Engine {
   private state: DaemonState = 'starting';
   private reason: string | null = null;
   private reading: LeaseReading | null = null;
-  private mapping: Mapping | null = null;
+  private softwire: Softwire | null = null;
+  private readonly resolver = new AftrResolver();
+  private ttlTimer: NodeJS.Timeout | null = null;
   private rules: readonly RuleView[] = [];
   private appliedKey: string | null = null;
   private lastReport: { at: Date; report: DriverReport } | null = null;
@@ -107,7 +111,8 @@ export class Engine {
   private clearTimers(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.retryTimer = this.expiryTimer = null;
+    if (this.ttlTimer) clearTimeout(this.ttlTimer);
+    this.retryTimer = this.expiryTimer = this.ttlTimer = null;
     this.retryAt = null;
   }
 
@@ -155,18 +160,22 @@ export class Engine {
       return;
     }
 
-    const selection = selectMapping(this.config, {
-      interface: this.config.wan,
-      endUserPrefix: reading.endUserPrefix,
-      s46: reading.s46,
-    });
+    const lease = { interface: this.config.wan, endUserPrefix: reading.endUserPrefix, s46: reading.s46 };
+    const config = this.config;
+    const selection = await selectResolving((lookup) => selectSoftwire(config, lease, lookup), this.resolver);
     this.rules = selection.rules;
     if (!selection.ok) {
+      // An AFTR name that does not resolve now may later: degraded, asked again with backoff.
+      if (selection.retry === true) {
+        this.scheduleRetry(selection.reason);
+        return;
+      }
       this.log.warn(selection.reason);
       this.setState(this.appliedKey !== null ? this.state : 'error', selection.reason);
       return;
     }
-    const mapping = selection.mapping;
+    const mapping = selection.softwire;
+    this.scheduleReresolve();
     const key = mappingKey(mapping, this.config);
     if (key === this.appliedKey && this.lastReport?.report.ok) {
       this.setState('active', null);
@@ -182,18 +191,15 @@ export class Engine {
     this.warnings = [...(reading.kind === 'lease' ? reading.warnings : []), ...mapping.warnings, ...report.warnings];
     for (const argv of report.commands) this.log.debug(`ran: ${argv.join(' ')}`);
     if (!report.ok) {
+      // The tunnel did not come up: an AFTR that moved is asked for again on the retry.
+      if (mapping.remoteName !== null) this.resolver.forget();
       this.scheduleRetry(report.error ?? 'apply failed');
       return;
     }
     this.attempt = 0;
-    this.mapping = mapping;
+    this.softwire = mapping;
     this.appliedKey = key;
-    const p = mapping.params;
-    if (report.commands.length > 0) {
-      this.log.info(
-        `MAP-E active: ${formatIpv4(p.ipv4)} psid ${p.psid}/${p.psidLen} (${p.portCount} ports) via ${formatIpv6(mapping.br)}`,
-      );
-    }
+    if (report.commands.length > 0) this.log.info(`${mapping.kind} active: ${describeSoftwire(mapping)}`);
     this.setState('active', null);
   }
 
@@ -211,8 +217,8 @@ export class Engine {
     }
     this.attempt = 0;
     this.appliedKey = null;
-    this.mapping = null;
-    this.log.info(`MAP-E withdrawn: ${reason}`);
+    this.softwire = null;
+    this.log.info(`softwire withdrawn: ${reason}`);
     this.setState('withdrawn', reason);
   }
 
@@ -222,6 +228,16 @@ export class Engine {
     this.setState('degraded', `${error}; retry in ${Math.round(delay / 1000)} s`);
     this.retryTimer = setTimeout(() => void this.wake('retry'), delay);
     this.retryTimer.unref?.();
+  }
+
+  /** Wakes when the first AFTR answer's TTL runs out, so the name is asked again (and followed if it moved). */
+  private scheduleReresolve(): void {
+    if (this.ttlTimer) clearTimeout(this.ttlTimer);
+    this.ttlTimer = null;
+    const at = this.resolver.nextExpiry();
+    if (at === null || this.stopped) return;
+    this.ttlTimer = setTimeout(() => void this.wake('AFTR TTL'), Math.max(0, at - Date.now()) + 50);
+    this.ttlTimer.unref?.();
   }
 
   private scheduleExpiry(reading: LeaseReading): void {
@@ -235,11 +251,15 @@ export class Engine {
 
   status(): Status {
     const reading = this.reading?.kind === 'lease' ? this.reading : null;
-    const mapping = this.mapping;
+    const softwire = this.softwire;
     const report = this.lastReport;
+    const nat = softwire?.nat;
+    const ports = nat?.into === 'portset' ? nat : null;
     return {
       state: this.state,
       reason: this.reason,
+      softwire: softwire?.kind ?? null,
+      origin: softwire?.origin ?? null,
       lease:
         reading === null
           ? null
@@ -250,24 +270,25 @@ export class Engine {
               dhcpState: reading.dhcpState,
               expiresAt: reading.expiresAt?.toISOString() ?? null,
             },
-      rule: mapping === null ? null : { ...mapping.rule, origin: mapping.origin },
+      rule: softwire === null || softwire.rule === null ? null : { ...softwire.rule, origin: softwire.origin },
       map:
-        mapping === null
+        softwire === null
           ? null
           : {
-              ipv4: formatIpv4(mapping.params.ipv4),
-              ipv4PrefixLen: mapping.params.ipv4PrefixLen,
-              psidOffset: mapping.params.psidOffset,
-              psidLen: mapping.params.psidLen,
-              psid: mapping.params.psid,
-              ceIPv6: formatIpv6(mapping.params.ceIPv6),
-              br: formatIpv6(mapping.br),
-              portSets: mapping.params.portSets.map(([first, last]) => [first, last] as [number, number]),
-              portCount: mapping.params.portCount,
+              ipv4: formatIpv4(softwire.ipv4.address),
+              ipv4PrefixLen: softwire.ipv4.prefixLen,
+              // A MAP-E address that is not shared has PSID length 0 (RFC 7597 §5.2); other kinds have no PSID.
+              psidOffset: ports?.psidOffset ?? (softwire.kind === 'map-e' ? 0 : null),
+              psidLen: ports?.psidLen ?? (softwire.kind === 'map-e' ? 0 : null),
+              psid: ports?.psid ?? (softwire.kind === 'map-e' ? 0 : null),
+              ceIPv6: formatIpv6(softwire.tunnel.source),
+              br: formatIpv6(softwire.tunnel.remote),
+              portSets: ports?.portSets.map(([first, last]) => [first, last] as [number, number]) ?? [],
+              portCount: ports?.portCount ?? (nat?.into === 'address' ? 65536 : null),
             },
       tunnel:
-        mapping === null ? null : { interface: this.config.tunnel.interface, mtu: report?.report.mtu ?? null },
-      pf: { anchor: this.config.pf.anchor, portset: mapping === null ? null : report?.report.portset ?? null },
+        softwire === null ? null : { interface: this.config.tunnel.interface, mtu: report?.report.mtu ?? null },
+      pf: { anchor: this.config.pf.anchor, portset: softwire === null ? null : report?.report.portset ?? null },
       lastApply:
         report === null
           ? null
@@ -289,7 +310,8 @@ export class Engine {
   }
 
   showPorts(): { psidOffset: number | null; psidLen: number | null; psid: number | null; portSets: [number, number][] } {
-    const p = this.mapping?.params;
+    const nat = this.softwire?.nat;
+    const p = nat?.into === 'portset' ? nat : null;
     return {
       psidOffset: p?.psidOffset ?? null,
       psidLen: p?.psidLen ?? null,
@@ -300,16 +322,15 @@ export class Engine {
 }
 
 /** What must be equal for two results to need no command: everything the plan is made of. */
-function mappingKey(mapping: Mapping, config: MapedConfig): string {
-  const p = mapping.params;
+function mappingKey(softwire: Softwire, config: MapedConfig): string {
   return JSON.stringify([
-    formatIpv4(p.ipv4),
-    p.ipv4PrefixLen,
-    p.psidOffset,
-    p.psidLen,
-    p.psid,
-    formatIpv6(p.ceIPv6),
-    formatIpv6(mapping.br),
+    softwire.kind,
+    formatIpv4(softwire.ipv4.address),
+    softwire.ipv4.prefixLen,
+    formatIpv4(softwire.ipv4.peer),
+    softwire.nat,
+    formatIpv6(softwire.tunnel.source),
+    formatIpv6(softwire.tunnel.remote),
     config.wan,
     config.tunnel,
     config.natFrom.map(formatIpv4Prefix),

@@ -7,9 +7,9 @@ import type { Logger } from 'pino';
 import { detectPortsetSupport, readLiveState, reconcile, type LiveNames, type LiveState, type ToolPaths } from '../apply/index.js';
 import { err, type Result } from '../map/index.js';
 import type { MapedConfig } from '../config/index.js';
-import { desiredState } from '../openbsd/index.js';
+import { desiredState, softwireInput } from '../openbsd/index.js';
+import type { Softwire } from '../softwire/index.js';
 import type { Driver, DriverReport, LookAhead } from './driver.js';
-import type { Mapping } from './select-mapping.js';
 
 /** Per command; ifconfig, route and pfctl answer in milliseconds when healthy. */
 const COMMAND_TIMEOUT_MS = 10_000;
@@ -44,13 +44,13 @@ export function createOpenBSDDriver(log: Logger): Driver {
       return token;
     },
 
-    async converge(mapping: Mapping | null, config: MapedConfig, options): Promise<DriverReport> {
+    async converge(softwire: Softwire | null, config: MapedConfig, options): Promise<DriverReport> {
       const tools = toolsOf(config);
       const readLive = !options.dryRun || options.readLive !== false;
       const warnings: string[] = [];
       let desired = null;
       let live: LiveState | undefined;
-      if (mapping !== null) {
+      if (softwire !== null) {
         let portset: 'kernel' | 'stock';
         if (config.pf.portset !== 'auto') portset = config.pf.portset;
         else if (!readLive) {
@@ -94,8 +94,7 @@ export function createOpenBSDDriver(log: Logger): Driver {
           tunnel: config.tunnel.interface,
           mtu: config.tunnel.mtu,
           wanMtu,
-          map: mapping.params,
-          br: mapping.br,
+          ...softwireInput(softwire),
           natFrom: config.natFrom,
           anchor: config.pf.anchor,
           portset,
@@ -120,7 +119,8 @@ export function createOpenBSDDriver(log: Logger): Driver {
         anchorText: report.anchorText,
         error: report.error,
         mtu: desired?.mtu ?? null,
-        portset: desired?.portset ?? null,
+        // DS-Lite has no port set to show (no NAT44 on the CE).
+        portset: desired === null || desired.portset === 'none' ? null : desired.portset,
         warnings: [...warnings, ...report.warnings],
       };
     },

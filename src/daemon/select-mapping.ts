@@ -1,23 +1,27 @@
 /**
- * From what the lease says and what maped.conf says to the MAP parameters in
- * force: which rule set applies, which rule is the BMR, what it derives to.
- * Pure: the engine calls it on every change and compares the result.
+ * From what the lease says and what maped.conf says to the softwire in force:
+ * which kind, from where, with what parameters (for MAP-E: which rule set
+ * applies, which rule is the BMR, what it derives to). Pure: the engine calls
+ * it on every change and compares the result; AFTR names come resolved
+ * through the lookup it is given.
  *
- * Precedence (docs/architecture.md §1, §3.5): rules received in DHCPv6 (S46 MAP-E container)
- * win over static `rule` blocks; static rules serve a stock dhcp6leased, where
- * only the delegated prefix comes from the lease.
+ * `softwire auto` takes what the lease carries — a MAP-E container (94)
+ * first, then an lw4o6 one (96) — else the one static block maped.conf has.
+ * A kind named in `softwire` takes only that kind: from DHCPv6 first (MAP-E,
+ * lw4o6), else from its static block. Static blocks serve a stock
+ * dhcp6leased, where only the delegated prefix comes from the lease.
  */
-import type { MapedConfig, StaticRule } from '../config/index.js';
+import type { AftrSpec, MapedConfig, StaticRule } from '../config/index.js';
 import { deriveMapE, type MapEDomain, type S46Options } from '../dhcpv6/index.js';
+import { deriveMap, formatIpv4Prefix, formatIpv6, formatIpv6Prefix, ok, selectBmr, type Ipv6Prefix, type Result } from '../map/index.js';
 import {
-  deriveMap,
-  formatIpv4Prefix,
-  formatIpv6,
-  formatIpv6Prefix,
-  selectBmr,
-  type Ipv6Prefix,
-  type MapParams,
-} from '../map/index.js';
+  dsliteSoftwire,
+  ipipSoftwire,
+  lw4o6Softwire,
+  mapESoftwire,
+  type Softwire,
+  type SoftwireKind,
+} from '../softwire/index.js';
 import type { RuleView } from '../control/protocol.js';
 
 export interface LeaseFacts {
@@ -26,17 +30,18 @@ export interface LeaseFacts {
   readonly s46: S46Options;
 }
 
-export interface Mapping {
-  readonly origin: 'dhcpv6' | 'static';
-  readonly rule: { ipv6Prefix: string; ipv4Prefix: string; eaLen: number; psidOffset: number };
-  readonly params: MapParams;
-  readonly br: bigint;
-  readonly warnings: readonly string[];
-}
+/**
+ * An AFTR name to its address, as maped resolved it (AAAA). `retry` on a
+ * failure: a fault of the moment (no answer, a timeout), worth asking again.
+ */
+export type AftrLookup = (name: string, dns: string | null) => Result<bigint>;
 
 export type Selection =
-  | { readonly ok: true; readonly mapping: Mapping; readonly rules: readonly RuleView[] }
-  | { readonly ok: false; readonly reason: string; readonly rules: readonly RuleView[] };
+  | { readonly ok: true; readonly softwire: Softwire; readonly rules: readonly RuleView[] }
+  | { readonly ok: false; readonly reason: string; readonly rules: readonly RuleView[]; readonly retry?: boolean };
+
+/** A lookup for configurations without AFTR names (and for tests): every name fails. */
+export const NO_NAMES: AftrLookup = (name) => ({ ok: false, error: `AFTR ${name}: names are not resolved here` });
 
 export function dhcpRuleViews(domains: readonly MapEDomain[]): RuleView[] {
   return domains.flatMap((domain) =>
@@ -83,7 +88,7 @@ function fromDhcp(config: MapedConfig, lease: LeaseFacts): Selection {
     return {
       ok: true,
       rules,
-      mapping: {
+      softwire: mapESoftwire({
         origin: 'dhcpv6',
         rule: {
           ipv6Prefix: formatIpv6Prefix(bmr.ipv6Prefix),
@@ -93,8 +98,8 @@ function fromDhcp(config: MapedConfig, lease: LeaseFacts): Selection {
         },
         params,
         br,
-        warnings: [...warnings],
-      },
+        warnings,
+      }),
     };
   }
   return { ok: false, rules, reason: `DHCPv6 MAP-E rules unusable: ${reasons[0] ?? 'no rule'}` };
@@ -118,7 +123,7 @@ function fromStatic(config: MapedConfig, lease: LeaseFacts): Selection {
   return {
     ok: true,
     rules,
-    mapping: {
+    softwire: mapESoftwire({
       origin: 'static',
       rule: {
         ipv6Prefix: formatIpv6Prefix(rule.ipv6Prefix),
@@ -129,25 +134,94 @@ function fromStatic(config: MapedConfig, lease: LeaseFacts): Selection {
       params: derived.value,
       br: rule.br,
       warnings: derived.value.warnings,
-    },
+    }),
   };
 }
 
-export function selectMapping(config: MapedConfig, lease: LeaseFacts): Selection {
+/** MAP-E: DHCPv6 rules first; static rules when there are none, or when those do not fit our prefix. */
+function mapE(config: MapedConfig, lease: LeaseFacts): Selection | null {
   if (lease.s46.mapE.length > 0) {
     const dhcp = fromDhcp(config, lease);
     if (dhcp.ok || config.rules.length === 0) return dhcp;
-    // DHCPv6 rules that do not fit our prefix, with static rules at hand: say so and use those.
     const fallback = fromStatic(config, lease);
     if (fallback.ok) {
-      return { ...fallback, mapping: { ...fallback.mapping, warnings: [dhcp.reason, ...fallback.mapping.warnings] } };
+      return { ...fallback, softwire: { ...fallback.softwire, warnings: [dhcp.reason, ...fallback.softwire.warnings] } };
     }
     return dhcp;
   }
-  if (config.rules.length > 0) return fromStatic(config, lease);
+  return config.rules.length > 0 ? fromStatic(config, lease) : null;
+}
+
+/** The address of an (lw)AFTR given as an address or a name. */
+function aftrAddress(spec: AftrSpec, lookup: AftrLookup): Result<bigint> {
+  return typeof spec.aftr === 'string' ? lookup(spec.aftr, spec.dns) : ok(spec.aftr);
+}
+
+const nameOf = (spec: AftrSpec): string | null => (typeof spec.aftr === 'string' ? spec.aftr : null);
+
+/** lw4o6: the binding of DHCPv6 container 96 (RFC 7598 §5.3), else the static block. */
+function lw4o6(config: MapedConfig, lease: LeaseFacts, lookup: AftrLookup): Selection | null {
+  const rules: RuleView[] = [];
+  const domain = lease.s46.lw4o6[0];
+  if (domain !== undefined) {
+    const binding = domain.bindings[0];
+    if (binding === undefined) return { ok: false, rules, reason: 'DHCPv6 lw4o6 container has no S46_V4V6BIND' };
+    const ports = binding.portParams ?? { psidOffset: 0, psidLen: 0, psid: 0 };
+    const built = lw4o6Softwire(
+      { ipv4: binding.ipv4, ...ports, bindPrefix: binding.bindPrefix, aftr: domain.br[0]! },
+      lease.endUserPrefix,
+      'dhcpv6',
+    );
+    return built.ok ? { ok: true, rules, softwire: built.value } : { ok: false, rules, reason: `DHCPv6 ${built.error}` };
+  }
+  const block = config.lw4o6;
+  if (block === null) return null;
+  const aftr = aftrAddress(block, lookup);
+  if (!aftr.ok) return { ok: false, rules, reason: `lw4o6: ${aftr.error}`, retry: true };
+  const built = lw4o6Softwire({ ...block, aftr: aftr.value, aftrName: nameOf(block) }, lease.endUserPrefix, 'static');
+  return built.ok ? { ok: true, rules, softwire: built.value } : { ok: false, rules, reason: `static ${built.error}` };
+}
+
+function ipip(config: MapedConfig): Selection | null {
+  if (config.ipip === null) return null;
+  const built = ipipSoftwire(config.ipip, 'static');
+  return built.ok ? { ok: true, rules: [], softwire: built.value } : { ok: false, rules: [], reason: built.error };
+}
+
+function dslite(config: MapedConfig, lease: LeaseFacts, lookup: AftrLookup): Selection | null {
+  const block = config.dslite;
+  if (block === null) return null;
+  const aftr = aftrAddress(block, lookup);
+  if (!aftr.ok) return { ok: false, rules: [], reason: `dslite: ${aftr.error}`, retry: true };
+  const built = dsliteSoftwire({ aftr: aftr.value, aftrName: nameOf(block) }, lease.endUserPrefix, 'static');
+  return built.ok ? { ok: true, rules: [], softwire: built.value } : { ok: false, rules: [], reason: built.error };
+}
+
+/** Each kind's source, in the order `auto` tries them once the lease's own options are taken. */
+const BY_KIND: Record<SoftwireKind, (config: MapedConfig, lease: LeaseFacts, lookup: AftrLookup) => Selection | null> = {
+  'map-e': mapE,
+  lw4o6,
+  ipip: (config) => ipip(config),
+  dslite,
+};
+
+export function selectSoftwire(config: MapedConfig, lease: LeaseFacts, lookup: AftrLookup = NO_NAMES): Selection {
+  if (config.softwire !== 'auto') {
+    const chosen = BY_KIND[config.softwire](config, lease, lookup);
+    if (chosen !== null) return chosen;
+    return { ok: false, rules: [], reason: `softwire ${config.softwire}: the lease carries no ${config.softwire} option and maped.conf has no ${config.softwire === 'map-e' ? 'rule' : config.softwire} block` };
+  }
+  // The lease first: a MAP-E container wins over an lw4o6 one (both are rare together).
+  if (lease.s46.mapE.length > 0) return mapE(config, lease)!;
+  if (lease.s46.lw4o6.length > 0) return lw4o6(config, lease, lookup)!;
+  // The configuration holds at most one static kind under `auto` (maped.conf(5)).
+  for (const kind of ['map-e', 'lw4o6', 'ipip', 'dslite'] as const) {
+    const chosen = BY_KIND[kind](config, lease, lookup);
+    if (chosen !== null) return chosen;
+  }
   return {
     ok: false,
     rules: [],
-    reason: 'no MAP rule: the lease carries no S46 option and maped.conf has no rule block',
+    reason: 'no softwire: the lease carries no S46 option and maped.conf has no rule, lw4o6, ipip or dslite block',
   };
 }

@@ -20,6 +20,7 @@ export interface Command {
 const ifconfig = (...args: string[]): Command => ({ tool: 'ifconfig', args });
 const route = (...args: string[]): Command => ({ tool: 'route', args });
 const pfctl = (...args: string[]): Command => ({ tool: 'pfctl', args });
+const peerText = (peer: number | string): string => (typeof peer === 'number' ? formatIpv4(peer) : peer);
 
 export const argv = {
   /** Every interface at once: one run reads both the tunnel and the WAN. */
@@ -32,16 +33,20 @@ export const argv = {
   gifDeleteTunnel: (gif: string): Command => ifconfig(gif, '-tunnel'),
   gifMtu: (gif: string, mtu: number): Command => ifconfig(gif, 'mtu', String(mtu)),
   /** Without `alias`, ifconfig replaces the interface's first IPv4 address. */
-  gifInet: (gif: string, ipv4: number): Command => ifconfig(gif, 'inet', formatIpv4(ipv4), GIF_PEER, 'netmask', '255.255.255.255'),
+  gifInet: (gif: string, ipv4: number, peer: number | string = GIF_PEER): Command =>
+    ifconfig(gif, 'inet', formatIpv4(ipv4), peerText(peer), 'netmask', '255.255.255.255'),
   gifInetDelete: (gif: string, ipv4: number): Command => ifconfig(gif, 'inet', formatIpv4(ipv4), 'delete'),
   gifUp: (gif: string): Command => ifconfig(gif, 'up'),
   /** The CE address as a local /128 overrides dhcp6leased's reject route for the whole PD (7.8). */
   wanAliasAdd: (wan: string, ce: bigint): Command => ifconfig(wan, 'inet6', formatIpv6(ce), 'prefixlen', '128', 'alias'),
   wanAliasDelete: (wan: string, ce: bigint): Command => ifconfig(wan, 'inet6', formatIpv6(ce), 'delete'),
   routeGetDefault: (): Command => route('-n', 'get', '-inet', 'default'),
-  routeAddDefault: (label: string): Command => route('-n', 'add', '-inet', 'default', GIF_PEER, '-label', label),
-  routeChangeDefault: (label: string): Command => route('-n', 'change', '-inet', 'default', GIF_PEER, '-label', label),
-  routeDeleteDefault: (): Command => route('-n', 'delete', '-inet', 'default', GIF_PEER),
+  /** The gateway is the gif peer: the placeholder, or 192.0.0.1 for DS-Lite (RFC 6333 §5.7). */
+  routeAddDefault: (label: string, gateway: number | string = GIF_PEER): Command =>
+    route('-n', 'add', '-inet', 'default', peerText(gateway), '-label', label),
+  routeChangeDefault: (label: string, gateway: number | string = GIF_PEER): Command =>
+    route('-n', 'change', '-inet', 'default', peerText(gateway), '-label', label),
+  routeDeleteDefault: (gateway: number | string = GIF_PEER): Command => route('-n', 'delete', '-inet', 'default', peerText(gateway)),
   showAnchor: (anchor: string): Command => pfctl('-a', anchor, '-sr'),
   /**
    * `-o none`: the ruleset optimiser may merge or reorder rules (pfctl(8) `-o`),

@@ -4,7 +4,8 @@
  * on it, the CE /128 on the WAN, an IPv4 default route through the tunnel and
  * the pf anchor that maps sources into the port set. Pure: values in, value out.
  */
-import { err, ok, type Ipv4Prefix, type MapParams, type PortRange, type Result } from '../map/index.js';
+import { err, ok, parseIpv4, type Ipv4Prefix, type MapParams, type PortRange, type Result } from '../map/index.js';
+import type { Softwire, SoftwireKind } from '../softwire/index.js';
 
 /** gif(4): GIF_MTU_MIN 1280, GIF_MTU_MAX 8192 (sys/net/if_gif.c); other values fail with EINVAL. */
 export const GIF_MTU_MIN = 1280;
@@ -18,6 +19,11 @@ export const TCP_IPV4_HEADERS = 40;
 
 /** The point-to-point peer on gif: a placeholder, the tunnel has no IPv4 next hop (if_gif.c 1.141 routes by interface, not next hop). */
 export const GIF_PEER = '0.0.0.1';
+const GIF_PEER_VALUE = (() => {
+  const peer = parseIpv4(GIF_PEER);
+  if (!peer.ok) throw new Error(peer.error);
+  return peer.value;
+})();
 
 /** Route label and pf rule label (docs/architecture.md §3.6). */
 export const DEFAULT_LABEL = 'maped';
@@ -26,20 +32,27 @@ export const DEFAULT_LABEL = 'maped';
  * How pf confines NAT source ports:
  * - kernel: the map-e-portset patch, one rule per source;
  * - stock: one `port lo:hi` rule per contiguous range, spread with `probability`;
- * - unrestricted: the address is not shared (psid-len 0), plain `nat-to (gif0)`.
+ * - unrestricted: the address is not shared (psid-len 0, IPIP), plain `nat-to (gif0)`;
+ * - none: no NAT44 on the CE at all (DS-Lite: the AFTR translates).
  */
-export type PortsetMode = 'kernel' | 'stock' | 'unrestricted';
+export type PortsetMode = 'kernel' | 'stock' | 'unrestricted' | 'none';
 
 export interface DesiredState {
+  /** Which softwire the resources below implement: named in the anchor and the record, planned alike. */
+  readonly softwire: SoftwireKind;
   readonly wan: string;
   readonly tunnel: string;
   readonly mtu: number;
   /** TCP MSS clamp for SYNs leaving the tunnel: mtu − 40. */
   readonly maxMss: number;
+  /** The tunnel's local end, also a /128 on the WAN (the MAP CE address, the lwB4 or B4 address, IPIP `local`). */
   readonly ceIPv6: bigint;
+  /** The tunnel's remote end: BR, lwAFTR, AFTR or IPIP `remote`. */
   readonly br: bigint;
   readonly ipv4: number;
   readonly ipv4PrefixLen: number;
+  /** The point-to-point peer of the gif address, the default route's gateway. */
+  readonly ipv4Peer: number;
   readonly psidOffset: number;
   readonly psidLen: number;
   readonly psid: number;
@@ -62,6 +75,12 @@ export interface DesiredStateInput {
   readonly wanMtu: number | null;
   readonly map: Pick<MapParams, 'ipv4' | 'ipv4PrefixLen' | 'psidOffset' | 'psidLen' | 'psid' | 'ceIPv6' | 'portSets'>;
   readonly br: bigint;
+  /** What the sources are translated into; default: the port set, or the address with psid-len 0 (MAP-E). */
+  readonly nat?: 'portset' | 'address' | 'none';
+  /** Default: the placeholder {@link GIF_PEER}. */
+  readonly ipv4Peer?: number;
+  /** Default: map-e. */
+  readonly softwire?: SoftwireKind;
   readonly natFrom: readonly Ipv4Prefix[];
   readonly anchor: string;
   /** The mode in force: 'auto' must be resolved first (detectPortsetSupport in src/apply). */
@@ -120,7 +139,10 @@ export function desiredState(input: DesiredStateInput): Result<DesiredState> {
   const { map } = input;
   const warnings: string[] = [];
   let portset: PortsetMode = input.portset;
-  if (map.psidLen === 0) {
+  const nat = input.nat ?? 'portset';
+  if (nat === 'none') {
+    portset = 'none';
+  } else if (nat === 'address' || map.psidLen === 0) {
     // RFC 7597 §5.2: no PSID, the whole address (or prefix) is ours.
     portset = 'unrestricted';
   } else if (portset === 'kernel' && map.psidOffset === 0) {
@@ -129,10 +151,12 @@ export function desiredState(input: DesiredStateInput): Result<DesiredState> {
     warnings.push('map-e-portset cannot express psid-offset 0: using one port range rule');
   }
   if (portset === 'stock') warnings.push(ICMP_NOT_CONFINED);
-  const portSets = portset === 'unrestricted' ? [] : usablePortRanges(map.portSets);
-  if (portset !== 'unrestricted' && portSets.length === 0) return err('the port set is empty');
+  const sharing = portset === 'kernel' || portset === 'stock';
+  const portSets = sharing ? usablePortRanges(map.portSets) : [];
+  if (sharing && portSets.length === 0) return err('the port set is empty');
 
   return ok({
+    softwire: input.softwire ?? 'map-e',
     wan: input.wan,
     tunnel: input.tunnel,
     mtu: mtu.value,
@@ -141,9 +165,10 @@ export function desiredState(input: DesiredStateInput): Result<DesiredState> {
     br: input.br,
     ipv4: map.ipv4 >>> 0,
     ipv4PrefixLen: map.ipv4PrefixLen,
-    psidOffset: map.psidOffset,
-    psidLen: map.psidLen,
-    psid: map.psid,
+    ipv4Peer: (input.ipv4Peer ?? GIF_PEER_VALUE) >>> 0,
+    psidOffset: sharing ? map.psidOffset : 0,
+    psidLen: sharing ? map.psidLen : 0,
+    psid: sharing ? map.psid : 0,
     portSets,
     natFrom: [...input.natFrom],
     anchor: input.anchor,
@@ -151,4 +176,36 @@ export function desiredState(input: DesiredStateInput): Result<DesiredState> {
     portset,
     warnings,
   });
+}
+
+/** The part of a {@link DesiredStateInput} a softwire decides: its tunnel ends, address, peer and NAT. */
+export function softwireInput(softwire: Softwire): Pick<DesiredStateInput, 'map' | 'br' | 'nat' | 'ipv4Peer' | 'softwire'> {
+  const n = softwire.nat;
+  const ports = n.into === 'portset' ? n : { psidOffset: 0, psidLen: 0, psid: 0, portSets: [] };
+  return {
+    softwire: softwire.kind,
+    map: {
+      ipv4: softwire.ipv4.address,
+      ipv4PrefixLen: softwire.ipv4.prefixLen,
+      psidOffset: ports.psidOffset,
+      psidLen: ports.psidLen,
+      psid: ports.psid,
+      ceIPv6: softwire.tunnel.source,
+      portSets: ports.portSets,
+    },
+    br: softwire.tunnel.remote,
+    nat: n.into,
+    ipv4Peer: softwire.ipv4.peer,
+  };
+}
+
+/**
+ * What decides whether pf's states outlive a change (RFC 7597 §8.2 and
+ * RFC 7596 §5.2 confine translated sources to the address and port set):
+ * a state translated to an address or port no longer ours, or sent from
+ * another tunnel source, can never be answered, so it is killed.
+ */
+export function natIdentity(d: DesiredState): string {
+  // Not the remote end: a new BR or AFTR carries the same translated flows.
+  return JSON.stringify([d.softwire, d.ipv4, d.ipv4Peer, String(d.ceIPv6), d.portset, d.psidOffset, d.psidLen, d.psid, d.portSets]);
 }

@@ -18,6 +18,7 @@
  * - The outer IPv6 `proto ipencap` (4) between CE and BR on the WAN, both ways.
  */
 import { formatIpv4, formatIpv6, parseIpv6, type PortRange } from '../map/index.js';
+import type { SoftwireKind } from '../softwire/index.js';
 import { ICMP_NOT_CONFINED, type DesiredState } from './desired-state.js';
 import { idealStoredProbability, pfctlPrintedProbability, probabilityTextFor } from './pf-probability.js';
 
@@ -98,8 +99,12 @@ export function anchorRules(desired: DesiredState): PfRule[] {
       probability: null,
     },
   ];
-  for (const source of natSources(desired)) {
+  // DS-Lite: the AFTR translates (RFC 6333 §5), the CE sends its sources as they are.
+  const sources = desired.portset === 'none' ? [] : natSources(desired);
+  for (const source of sources) {
     switch (desired.portset) {
+      case 'none':
+        break;
       case 'unrestricted':
         rules.push(natRule(desired, source, { address: gif, ports: null, mapePortset: null }, null));
         break;
@@ -149,10 +154,15 @@ export function renderRule(rule: PfRule): string {
   return words.join(' ');
 }
 
+/** The first words of the anchor's comment, naming what the CE is. */
+const TITLE: Record<SoftwireKind, string> = { 'map-e': 'MAP-E CE', lw4o6: 'lw4o6 lwB4', ipip: 'IPIP', dslite: 'DS-Lite B4' };
+
 function describePorts(desired: DesiredState): string {
   switch (desired.portset) {
+    case 'none':
+      return 'no NAT44 here (the AFTR translates)';
     case 'unrestricted':
-      return 'no port sharing (psid-len 0)';
+      return desired.softwire === 'map-e' ? 'no port sharing (psid-len 0)' : 'no port sharing';
     case 'kernel':
       return `port set psid ${desired.psid}/${desired.psidLen} offset ${desired.psidOffset} via map-e-portset`;
     case 'stock':
@@ -163,7 +173,7 @@ function describePorts(desired: DesiredState): string {
 /** The whole anchor text, as loaded with `pfctl -o none -a <anchor> -f -`. */
 export function renderAnchor(desired: DesiredState): string {
   const lines = [
-    `# maped: MAP-E CE ${formatIpv4(desired.ipv4)}, ${describePorts(desired)}`,
+    `# maped: ${TITLE[desired.softwire]} ${formatIpv4(desired.ipv4)}, ${describePorts(desired)}`,
     `# tunnel ${desired.tunnel} mtu ${desired.mtu}: ${formatIpv6(desired.ceIPv6)} --> ${formatIpv6(desired.br)} on ${desired.wan}`,
   ];
   if (desired.portset === 'stock') lines.push(`# ${ICMP_NOT_CONFINED}`);

@@ -29,7 +29,11 @@ const DEFAULTS: MapedConfig = {
   natFrom: [],
   pf: { anchor: 'maped', portset: 'auto' },
   interfaceId: 'rfc7597',
+  softwire: 'auto',
   rules: [],
+  lw4o6: null,
+  ipip: null,
+  dslite: null,
   onExit: 'keep',
   tools: { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl' },
   stateDir: '/var/db/maped',
@@ -93,6 +97,18 @@ describe('every keyword', () => {
         { ipv6Prefix: v6('2001:db8:8000::/33'), ipv4Prefix: v4('203.0.113.0/24'), eaLen: 8, psidOffset: 6, psidLen: null, psid: null, br: null },
         { ipv6Prefix: v6('2001:db8:4000::/34'), ipv4Prefix: v4('192.0.2.128/25'), eaLen: 0, psidOffset: 0, psidLen: 4, psid: 15, br: null },
       ],
+      softwire: 'map-e',
+      lw4o6: {
+        ipv4: 0xcb007110,
+        psidOffset: 4,
+        psidLen: 8,
+        psid: 3,
+        bindPrefix: v6('2001:db8:3:100::/56'),
+        aftr: 'lwaftr.example.net',
+        dns: '[::1]:5353',
+      },
+      ipip: { local: addr6('2001:db8:7:100::7'), remote: addr6('2001:db8:7::1'), ipv4: v4('203.0.113.0/29') },
+      dslite: { aftr: addr6('2001:db8:ffff::2'), dns: null },
       onExit: 'teardown',
       tools: {
         ifconfig: '/tmp/fake-tools/ifconfig',
@@ -225,9 +241,10 @@ describe('CONFIG_KEYWORDS', () => {
 
   it('is exactly the documented vocabulary', () => {
     expect(CONFIG_KEYWORDS).toEqual([
-      'anchor', 'auto', 'br', 'dhcp6leasectl', 'draft03', 'ea-len', 'file', 'from', 'ifconfig', 'include',
-      'interface-id', 'ipv4-prefix', 'ipv6-prefix', 'keep', 'kernel', 'lease', 'mtu', 'nat', 'on-exit', 'pf',
-      'pfctl', 'portset', 'psid', 'psid-len', 'psid-offset', 'rfc7597', 'route', 'rule', 'state-dir', 'stock',
+      'aftr', 'anchor', 'auto', 'bind-prefix', 'br', 'dhcp6leasectl', 'dns', 'draft03', 'dslite', 'ea-len',
+      'file', 'from', 'ifconfig', 'include', 'interface-id', 'ipip', 'ipv4', 'ipv4-prefix', 'ipv6-prefix',
+      'keep', 'kernel', 'lease', 'local', 'lw4o6', 'map-e', 'mtu', 'nat', 'on-exit', 'pf', 'pfctl', 'portset',
+      'psid', 'psid-len', 'psid-offset', 'remote', 'rfc7597', 'route', 'rule', 'softwire', 'state-dir', 'stock',
       'teardown', 'tool', 'tunnel', 'wan',
     ]);
   });

@@ -24,6 +24,7 @@ describe('printConfig', () => {
         'pf anchor "maped"',
         'pf portset auto',
         'interface-id rfc7597',
+        'softwire auto',
         'rule {',
         '\tipv6-prefix 2001:db8:100::/48',
         '\tipv4-prefix 192.0.2.0/24',
@@ -144,7 +145,40 @@ function randomConfig(random: (n: number) => number): MapedConfig {
     });
   }
 
+  const global6 = (): bigint => (ipv6() & ~(0xffn << 120n)) | (0x20n << 120n);
+  // Softwire blocks: `auto` allows one static kind at most, ipip and dslite need their block.
+  const softwire = pick(['auto', 'map-e', 'lw4o6', 'ipip', 'dslite'] as const);
+  const aftr = (): { aftr: bigint | string; dns: string | null } => ({
+    aftr: random(2) === 0 ? global6() : pick(['aftr.example.net', 'a-1.b2.jp', 'x']),
+    dns: pick([null, '::1', '[::1]:5353', '127.0.0.1:53', '192.0.2.53']),
+  });
+  const psidLen = random(17);
+  const psidOffset = psidLen === 0 ? random(16) : random(Math.min(16, 17 - psidLen));
+  const lw4o6 = {
+    ipv4: (((1 + random(126)) << 24) | random(2 ** 24)) >>> 0,
+    psidOffset,
+    psidLen,
+    psid: random(2 ** psidLen),
+    bindPrefix: random(2) === 0 ? null : { address: ipv6() & ipv6Mask(56), length: 56 },
+    ...aftr(),
+  };
+  const ipipLength = pick([32, 30, 29, 24]);
+  const ipip = {
+    local: global6() & ~1n,
+    remote: global6() | 1n,
+    ipv4: { address: ((((1 + random(126)) << 24) | random(2 ** 24)) & ipv4Mask(ipipLength)) >>> 0, length: ipipLength },
+  };
+  const blocks = { lw4o6: random(3) === 0 ? lw4o6 : null, ipip: random(3) === 0 ? ipip : null, dslite: random(3) === 0 ? aftr() : null };
+  if (softwire === 'auto') {
+    const keep = rules.length > 0 ? null : pick(['lw4o6', 'ipip', 'dslite'] as const);
+    for (const kind of ['lw4o6', 'ipip', 'dslite'] as const) if (kind !== keep) blocks[kind] = null;
+  }
+  if (softwire === 'ipip') blocks.ipip = ipip;
+  if (softwire === 'dslite') blocks.dslite = aftr();
+
   return {
+    softwire,
+    ...blocks,
     wan: pick(['em0', 'vio1', 'ix12', 're3', 'abcdefghijklmn9']),
     leaseFile: path(),
     tunnel: { interface: `gif${random(20)}`, mtu: random(3) === 0 ? 'auto' : 1280 + random(8192 - 1280 + 1) },

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { configFrom } from '../support/config.js';
 import type { ConvergeOptions, Driver, DriverReport } from '../../src/daemon/driver.js';
-import type { Mapping } from '../../src/daemon/select-mapping.js';
+import type { Softwire } from '../../src/softwire/index.js';
 import { Engine, retryDelayMs } from '../../src/daemon/engine.js';
 import type { LeaseSources } from '../../src/daemon/lease-reading.js';
 import { ok } from '../../src/map/index.js';
@@ -15,11 +15,11 @@ const EXAMPLE_S46 =
 
 /** A driver that records targets and can be told to fail. */
 class RecordingDriver implements Driver {
-  calls: (Mapping | null)[] = [];
+  calls: (Softwire | null)[] = [];
   failing = false;
   lookAhead?: Driver['lookAhead'];
   lookAheads: (object | undefined)[] = [];
-  async converge(mapping: Mapping | null, _config?: unknown, options?: ConvergeOptions): Promise<DriverReport> {
+  async converge(mapping: Softwire | null, _config?: unknown, options?: ConvergeOptions): Promise<DriverReport> {
     this.calls.push(mapping);
     this.lookAheads.push(options?.lookAhead);
     return {

@@ -261,11 +261,13 @@ describe('maped, end to end', () => {
 
     const json = StatusSchema.parse(JSON.parse((await ctl('status', '--json')).stdout));
     expect(Object.keys(json).sort()).toEqual(
-      ['lastApply', 'lease', 'map', 'nextRetryAt', 'pf', 'pid', 'reason', 'rule', 'state', 'tunnel', 'version', 'warnings'].sort(),
+      ['lastApply', 'lease', 'map', 'nextRetryAt', 'origin', 'pf', 'pid', 'reason', 'rule', 'softwire', 'state', 'tunnel', 'version', 'warnings'].sort(),
     );
+    expect(json).toMatchObject({ softwire: 'map-e', origin: 'dhcpv6' });
     expect(json.pid).toBe(maped.child.pid);
     const human = (await ctl('status')).stdout;
     expect(human).toMatch(/^state: +active$/m);
+    expect(human).toMatch(/^softwire: +map-e \(dhcpv6\)$/m);
     expect(human).toMatch(/^PSID: +52\/8 offset 6 \(6\/8\/52\)$/m);
     expect(human).toMatch(/^CE IPv6: +2001:db8:12:3400:0:c000:212:34$/m);
     const ports = (await ctl('show', 'ports')).stdout.trim().split('\n');

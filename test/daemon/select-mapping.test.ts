@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { MapedConfig, StaticRule } from '../../src/config/index.js';
 import { NO_S46_OPTIONS } from '../../src/dhcpv6/index.js';
-import { selectMapping } from '../../src/daemon/select-mapping.js';
+import { selectSoftwire } from '../../src/daemon/select-mapping.js';
 import { parseLeaseFile } from '../../src/lease/index.js';
 import { formatIpv4, formatIpv6, parseIpv4Prefix, parseIpv6, parseIpv6Prefix, type Result } from '../../src/map/index.js';
 import { configFrom } from '../support/config.js';
@@ -32,35 +32,35 @@ function leaseOf(name: string) {
   return { interface: 'em0', endUserPrefix: lease.prefixes[0]!.prefix, s46: lease.s46 };
 }
 
-describe('selectMapping', () => {
+describe('selectSoftwire', () => {
   it('uses the DHCPv6 rule of the Cosmote lease (87.202.58.210, PSID 63)', () => {
-    const selection = selectMapping(config(), leaseOf('s46-cosmote.lease'));
+    const selection = selectSoftwire(config(), leaseOf('s46-cosmote.lease'));
     expect(selection.ok).toBe(true);
     if (!selection.ok) return;
-    expect(selection.mapping.origin).toBe('dhcpv6');
-    expect(formatIpv4(selection.mapping.params.ipv4)).toBe('87.202.58.210');
-    expect(selection.mapping.params.psid).toBe(63);
-    expect(formatIpv6(selection.mapping.br)).toBe('2a02:586::406');
+    expect(selection.softwire.origin).toBe('dhcpv6');
+    expect(formatIpv4(selection.softwire.ipv4.address)).toBe('87.202.58.210');
+    expect((selection.softwire.nat.into === 'portset' ? selection.softwire.nat.psid : null)).toBe(63);
+    expect(formatIpv6(selection.softwire.tunnel.remote)).toBe('2a02:586::406');
     expect(selection.rules).toHaveLength(1);
   });
 
   it('falls to the static rule with a stock lease, draft-03 interface id as configured', () => {
     const lease = { interface: 'em0', endUserPrefix: must(parseIpv6Prefix('240b:10:3251:6400::/56')), s46: NO_S46_OPTIONS };
-    const selection = selectMapping(config([v6plusRule], 'draft03'), lease);
+    const selection = selectSoftwire(config([v6plusRule], 'draft03'), lease);
     expect(selection.ok).toBe(true);
     if (!selection.ok) return;
-    expect(selection.mapping.origin).toBe('static');
-    expect(formatIpv4(selection.mapping.params.ipv4)).toBe('106.72.50.81');
-    expect(formatIpv6(selection.mapping.params.ceIPv6)).toBe('240b:10:3251:6400:6a:4832:5100:6400');
+    expect(selection.softwire.origin).toBe('static');
+    expect(formatIpv4(selection.softwire.ipv4.address)).toBe('106.72.50.81');
+    expect(formatIpv6(selection.softwire.tunnel.source)).toBe('240b:10:3251:6400:6a:4832:5100:6400');
   });
 
   it('a DHCPv6 rule wins over a static one', () => {
-    const selection = selectMapping(config([v6plusRule]), leaseOf('s46-cosmote.lease'));
-    expect(selection.ok && selection.mapping.origin).toBe('dhcpv6');
+    const selection = selectSoftwire(config([v6plusRule]), leaseOf('s46-cosmote.lease'));
+    expect(selection.ok && selection.softwire.origin).toBe('dhcpv6');
   });
 
   it('says why when neither the lease nor the config has a rule', () => {
-    const selection = selectMapping(config(), leaseOf('stock.lease'));
+    const selection = selectSoftwire(config(), leaseOf('stock.lease'));
     expect(selection).toMatchObject({
       ok: false,
       reason: 'no MAP rule: the lease carries no S46 option and maped.conf has no rule block',
@@ -69,16 +69,16 @@ describe('selectMapping', () => {
 
   it('refuses a static rule without br', () => {
     const lease = { interface: 'em0', endUserPrefix: must(parseIpv6Prefix('240b:10:3251:6400::/56')), s46: NO_S46_OPTIONS };
-    const selection = selectMapping(config([{ ...v6plusRule, br: null }]), lease);
+    const selection = selectSoftwire(config([{ ...v6plusRule, br: null }]), lease);
     expect(selection).toMatchObject({ ok: false, reason: 'static rule 240b:10::/31 has no br' });
   });
 
   it('uses the Perl-patch mape_* lines with their explicit PSID (compat-mape-lines.lease)', () => {
-    const selection = selectMapping(config(), leaseOf('compat-mape-lines.lease'));
+    const selection = selectSoftwire(config(), leaseOf('compat-mape-lines.lease'));
     expect(selection.ok).toBe(true);
     if (!selection.ok) return;
-    expect(formatIpv4(selection.mapping.params.ipv4)).toBe('192.0.2.66');
-    expect(selection.mapping.params.psid).toBe(42);
-    expect(formatIpv6(selection.mapping.params.ceIPv6)).toBe('2001:db8:100:4200:0:c000:242:2a');
+    expect(formatIpv4(selection.softwire.ipv4.address)).toBe('192.0.2.66');
+    expect((selection.softwire.nat.into === 'portset' ? selection.softwire.nat.psid : null)).toBe(42);
+    expect(formatIpv6(selection.softwire.tunnel.source)).toBe('2001:db8:100:4200:0:c000:242:2a');
   });
 });

@@ -344,7 +344,9 @@ const lw4o6Schema = z
       return;
     }
     const bad = checkPortParams(block.psidOffset, block.psidLen, block.psid ?? 0);
-    if (bad !== null) ctx.addIssue({ code: 'custom', path: [block.psid === undefined ? 'psidLen' : 'psid'], message: `lw4o6: ${bad}` });
+    // Reported at the value that overflows: the length against the offset, else the PSID against the length.
+    const at = block.psid === undefined || block.psidOffset + block.psidLen > 16 ? 'psidLen' : 'psid';
+    if (bad !== null) ctx.addIssue({ code: 'custom', path: [at], message: `lw4o6: ${bad}` });
   })
   .transform(
     (block): StaticLw4o6 => ({

@@ -122,7 +122,31 @@ const values: Case[] = [
   ['EA-derived PSID bits past 16 with the offset are reported at ea-len', `wan em0\n${RULE_HEAD}\tea-len 20\n\tpsid-offset 6\n}\n`, '/etc/maped.conf:5:9: psid-offset 6 + psid-len 12 (from ipv4-prefix /24 and ea-len 20) exceed 16 bits'],
 ];
 
+const LW = 'lw4o6 {\n\tipv4 203.0.113.16\n';
+const softwires: Case[] = [
+  ['softwire takes auto or a kind', 'wan em0\nsoftwire mape\n', '/etc/maped.conf:2:10: softwire: expected auto, dslite, ipip, lw4o6 or map-e, got "mape" (did you mean "map-e"?)'],
+  ['softwire auto with two static kinds is ambiguous', 'wan em0\nipip {\n\tlocal 2001:db8::7\n\tremote 2001:db8::1\n\tipv4 192.0.2.1\n}\ndslite { aftr 2001:db8::2 }\n', '/etc/maped.conf:7:1: softwire auto: both ipip and dslite blocks are given; choose one with softwire ipip or dslite'],
+  ['softwire auto with a rule and a block is ambiguous', `wan em0\n${RULE_HEAD}\tea-len 16\n}\ndslite { aftr 2001:db8::2 }\n`, '/etc/maped.conf:7:1: softwire auto: both rule and dslite blocks are given; choose one with softwire map-e or dslite'],
+  ['softwire ipip needs its block', 'wan em0\nsoftwire ipip\n', '/etc/maped.conf:2:10: softwire ipip: no ipip block'],
+  ['an lw4o6 block needs its IPv4 address', 'wan em0\nlw4o6 { psid-len 0 aftr 2001:db8::1 }\n', '/etc/maped.conf:2:1: lw4o6 block without ipv4'],
+  ['an lw4o6 block needs its AFTR', `wan em0\n${LW}\tpsid-len 8 psid 3\n}\n`, '/etc/maped.conf:2:1: lw4o6 block without aftr'],
+  ['an lw4o6 PSID must fit its length', `wan em0\n${LW}\tpsid-len 4 psid 16\n\taftr 2001:db8::1\n}\n`, '/etc/maped.conf:4:18: lw4o6: psid 16 does not fit psid-len 4 (0-15)'],
+  ['an lw4o6 offset and length exceed 16 bits', `wan em0\n${LW}\tpsid-offset 10 psid-len 8 psid 1\n\taftr 2001:db8::1\n}\n`, '/etc/maped.conf:4:26: lw4o6: psid-offset 10 + psid-len 8 exceed 16 bits'],
+  ['an lw4o6 psid-len needs a psid', `wan em0\n${LW}\tpsid-len 8\n\taftr 2001:db8::1\n}\n`, '/etc/maped.conf:4:11: lw4o6: psid-len 8 without psid'],
+  ['an lw4o6 keyword given twice', `wan em0\n${LW}\tipv4 203.0.113.17\n}\n`, '/etc/maped.conf:4:2: duplicate lw4o6 ipv4, first set at line 3'],
+  ['an unknown block keyword suggests the close one', 'wan em0\nipip { lokal 2001:db8::7 }\n', '/etc/maped.conf:2:8: unknown ipip keyword "lokal" (did you mean "local"?)'],
+  ['a dslite block needs its AFTR', 'wan em0\ndslite { }\n', '/etc/maped.conf:2:1: dslite block without aftr'],
+  ['an AFTR is an address or a host name', 'wan em0\ndslite { aftr "aftr..example" }\n', '/etc/maped.conf:2:15: dslite aftr: "aftr..example" is neither an IPv6 address nor a host name'],
+  ['an AFTR address must be unicast', 'wan em0\ndslite { aftr ff02::1 }\n', '/etc/maped.conf:2:15: dslite aftr: ff02::1 is a multicast address, not a unicast address'],
+  ['a dns server is an address with an optional port', 'wan em0\ndslite { aftr "a.example" dns "ns.example" }\n', '/etc/maped.conf:2:31: dslite dns: "ns.example" is not ADDRESS, [ADDRESS]:PORT or IPV4:PORT'],
+  ['an ipip block needs all three', 'wan em0\nipip { local 2001:db8::7 }\n', '/etc/maped.conf:2:1: ipip block without remote'],
+  ['an ipip address is not a loopback', 'wan em0\nipip {\n\tlocal 2001:db8::7\n\tremote 2001:db8::1\n\tipv4 127.0.0.1\n}\n', '/etc/maped.conf:5:7: ipip ipv4: 127.0.0.1 is a loopback address'],
+  ['an ipip prefix with host bits set', 'wan em0\nipip {\n\tlocal 2001:db8::7\n\tremote 2001:db8::1\n\tipv4 203.0.113.1/29\n}\n', '/etc/maped.conf:5:7: ipip ipv4: 203.0.113.1/29 has host bits set (did you mean 203.0.113.0/29?)'],
+  ['a second block of a kind', 'wan em0\nsoftwire dslite\ndslite { aftr 2001:db8::2 }\ndslite { aftr 2001:db8::3 }\n', '/etc/maped.conf:4:1: duplicate dslite block, first set at line 3'],
+];
+
 describe.each([
+  ['softwire kinds', softwires],
   ['lexical errors', lexical],
   ['syntax errors', syntax],
   ['duplicate single-valued settings', duplicates],
@@ -148,6 +172,6 @@ describe('error positions', () => {
   });
 
   it('every message is one line', () => {
-    for (const [, text] of [...lexical, ...syntax, ...duplicates, ...values]) expect(parseError(text)).not.toContain('\n');
+    for (const [, text] of [...lexical, ...syntax, ...duplicates, ...values, ...softwires]) expect(parseError(text)).not.toContain('\n');
   });
 });

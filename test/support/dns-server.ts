@@ -23,8 +23,8 @@ export interface DnsServer {
   readonly port: number;
   /** `[address]:port`, as node:dns setServers() and maped.conf's `dns` take it. */
   readonly endpoint: string;
-  /** Sets the answers of one type for a name (an empty list makes it NODATA). */
-  set(name: string, type: RecordType, answers: readonly string[]): void;
+  /** Sets the answers of one type for a name (an empty list makes it NODATA), with their TTL (default 60 s). */
+  set(name: string, type: RecordType, answers: readonly string[], ttl?: number): void;
   /** Removes a name: queries for it get NXDOMAIN. */
   remove(name: string): void;
   mode: DnsMode;
@@ -37,6 +37,7 @@ const key = (name: string): string => name.toLowerCase().replace(/\.$/, '');
 
 export async function startDnsServer(address = '::1'): Promise<DnsServer> {
   const zone = new Map<string, Map<RecordType, readonly string[]>>();
+  const ttls = new Map<string, number>();
   const queries: DnsQuery[] = [];
   const socket: Socket = createSocket(address.includes(':') ? 'udp6' : 'udp4');
 
@@ -55,7 +56,8 @@ export async function startDnsServer(address = '::1'): Promise<DnsServer> {
     else {
       for (const data of held.get(question.type as RecordType) ?? []) {
         // A TXT record given as one string is one character-string (≤ 255 bytes, RFC 1035 §3.3.14).
-        answers.push({ type: question.type, name: question.name, ttl: 60, class: 'IN', data } as packet.Answer);
+        const ttl = ttls.get(`${key(question.name)} ${question.type}`) ?? 60;
+        answers.push({ type: question.type, name: question.name, ttl, class: 'IN', data } as packet.Answer);
       }
     }
     const reply = packet.encode({
@@ -91,7 +93,9 @@ export async function startDnsServer(address = '::1'): Promise<DnsServer> {
     address,
     port,
     endpoint: address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`,
-    set(name, type, answers) {
+    set(name, type, answers, ttl) {
+      if (ttl !== undefined) ttls.set(`${key(name)} ${type}`, ttl);
+      else ttls.delete(`${key(name)} ${type}`);
       const held = zone.get(key(name)) ?? new Map<RecordType, readonly string[]>();
       held.set(type, [...answers]);
       zone.set(key(name), held);

@@ -59,11 +59,11 @@ describe('selectSoftwire', () => {
     expect(selection.ok && selection.softwire.origin).toBe('dhcpv6');
   });
 
-  it('says why when neither the lease nor the config has a rule', () => {
+  it('says why when neither the lease nor the config has a softwire', () => {
     const selection = selectSoftwire(config(), leaseOf('stock.lease'));
     expect(selection).toMatchObject({
       ok: false,
-      reason: 'no MAP rule: the lease carries no S46 option and maped.conf has no rule block',
+      reason: 'no softwire: the lease carries no S46 option and maped.conf has no rule, lw4o6, ipip or dslite block',
     });
   });
 

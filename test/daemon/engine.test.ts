@@ -175,3 +175,37 @@ describe('Engine', () => {
     expect(engine.showPorts().portSets[0]).toEqual([1232, 1235]);
   });
 });
+
+describe('Engine with an AFTR by name', () => {
+  it('asks the DNS once while the answer lasts, again after the tunnel failed, and follows an AFTR that moved', async () => {
+    const { startDnsServer } = await import('../support/dns-server.js');
+    const dns = await startDnsServer('127.0.0.1');
+    try {
+      dns.set('aftr.example.net', 'AAAA', ['2001:db8:ffff::2'], 3600);
+      const driver = new RecordingDriver();
+      const sources = new Sources();
+      sources.text = 'ia_pd 0 2001:db8:12:3400:: 56\n';
+      const config = configFrom(`wan em0\ndslite { aftr "aftr.example.net" dns "${dns.endpoint}" }\n`);
+      const engine = new Engine({ config, driver, log: pino({ level: 'silent' }), leaseSources: sources });
+
+      driver.failing = true;
+      await engine.wake('first');
+      expect(engine.status().state).toBe('degraded');
+      expect(dns.queries).toHaveLength(1);
+
+      // The tunnel did not come up: the name is asked again, and the AFTR has moved.
+      dns.set('aftr.example.net', 'AAAA', ['2001:db8:ffff::7'], 3600);
+      driver.failing = false;
+      await engine.wake('retry');
+      expect(dns.queries).toHaveLength(2);
+      expect(engine.status()).toMatchObject({ state: 'active', softwire: 'dslite', origin: 'static', map: { br: '2001:db8:ffff::7' } });
+
+      // A renewal while the answer lasts asks nothing.
+      await engine.wake('renewal');
+      expect(dns.queries).toHaveLength(2);
+      await engine.stop(false);
+    } finally {
+      await dns.close();
+    }
+  });
+});

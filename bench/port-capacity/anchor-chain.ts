@@ -1,0 +1,112 @@
+/**
+ * The NAT rules of the anchor maped loads, evaluated for one new outbound
+ * TCP SYN from a LAN host the way pf.c 1.1218 `pf_match_rule` evaluates them
+ * (the anchor alone: the main ruleset is taken to call it and translate
+ * nothing before it):
+ * - rules are tried in order; a rule is skipped when its interface,
+ *   direction, address family, protocol, source, destination or TCP flags do
+ *   not fit. The source is compared with `pd->nsaddr`, the source as
+ *   translated so far (`PF_MISMATCHAW(&r->src.addr, &ctx->pd->nsaddr, …)`);
+ * - `probability`: skipped when `r->prob <= arc4random_uniform(UINT_MAX - 1) + 1`,
+ *   with r->prob the value pfctl stored for the rule's text
+ *   (pf-probability.ts reproduces pfctl's rounding);
+ * - a matching `match … nat-to` calls pf_get_transaddr at once, which sets
+ *   `pd->nsaddr` to the nat-to address — what later rules see as the source;
+ * - a matching `quick` rule ends the evaluation.
+ * A rule using anything else (tags, tables, negation, other protocols) is
+ * refused with an error rather than guessed at.
+ */
+import { parseIpv4Prefix, type PortRange } from '../../src/map/index.js';
+import { parsePfctlRules, pfctlStoredProbability, UINT_MAX, type PrintedPfRule } from '../../src/openbsd/index.js';
+import type { NatChain } from './stock-model.js';
+import type { Prng } from './prng.js';
+
+/** pfctl.h PF_NAT_PROXY_PORT_LOW/HIGH: the range of a nat-to without `port`. */
+const DEFAULT_NAT_RANGE: PortRange = [50001, 65535];
+
+export interface AnchorPacket {
+  /** The tunnel interface the packet leaves on (gif0). */
+  readonly tunnel: string;
+  /** The address `(tunnel)` stands for: the MAP IPv4 address. */
+  readonly tunnelAddress: number;
+  /** The LAN host's address. */
+  readonly source: number;
+}
+
+interface CompiledRule {
+  /** The source as address and mask: `any` is 0/0, `(gif0)` its one address /32. */
+  readonly address: number;
+  readonly mask: number;
+  /** What pfctl stored for `probability`, or 0 for none. */
+  readonly prob: number;
+  readonly nat: PortRange | null;
+  readonly quick: boolean;
+  readonly applies: boolean;
+}
+
+/** The chain of an anchor's text for packets like `packet`; throws on a rule it cannot model. */
+export function anchorNatChain(anchorText: string, packet: AnchorPacket): NatChain {
+  const listing = parsePfctlRules(anchorText);
+  const unknown = listing.foreign.filter((line) => !line.startsWith('#'));
+  if (unknown.length > 0) throw new Error(`anchor rule not modelled: ${unknown[0]}`);
+  // Only rules that can match this packet and translate or stop it matter;
+  // an MSS clamp or a pass without quick changes neither the source nor the port.
+  const rules = listing.rules.map((rule) => compile(rule, packet)).filter((rule) => rule.applies && (rule.nat !== null || rule.quick));
+  const n = rules.length;
+  const address = Uint32Array.from(rules, (rule) => rule.address);
+  const mask = Uint32Array.from(rules, (rule) => rule.mask);
+  const prob = Float64Array.from(rules, (rule) => rule.prob);
+  const quick = Uint8Array.from(rules, (rule) => (rule.quick ? 1 : 0));
+  const nat = rules.map((rule) => rule.nat);
+  const ranges: PortRange[] = [];
+  return {
+    natRanges(rng: Prng): readonly PortRange[] {
+      ranges.length = 0;
+      let nsaddr = packet.source;
+      for (let i = 0; i < n; i++) {
+        if ((nsaddr & mask[i]!) >>> 0 !== address[i]) continue;
+        if (prob[i] !== 0 && prob[i]! <= rng.uniform(UINT_MAX - 1) + 1) continue;
+        const range = nat[i];
+        if (range !== null && range !== undefined) {
+          ranges.push(range);
+          nsaddr = packet.tunnelAddress;
+        }
+        if (quick[i] === 1) break;
+      }
+      return ranges;
+    },
+  };
+}
+
+function compile(rule: PrintedPfRule, packet: AnchorPacket): CompiledRule {
+  const text = `${rule.action} ${rule.direction} on ${rule.on} ${rule.af} from ${rule.from} to ${rule.to}`;
+  // An IPv4 TCP SYN leaving the tunnel: rules for other interfaces,
+  // directions, families or protocols are skipped whatever else they say.
+  const applies = rule.direction === 'out' && rule.on === packet.tunnel && rule.af === 'inet' && (rule.proto === null || rule.proto === 'tcp');
+  if (!applies) return { address: 0, mask: 0, prob: 0, nat: null, quick: false, applies };
+  if (rule.to !== 'any') throw new Error(`anchor rule not modelled (destination ${rule.to}): ${text}`);
+  if (rule.flags !== null && rule.flags !== 'S/SA') throw new Error(`anchor rule not modelled (flags ${rule.flags}): ${text}`);
+  let prob = 0;
+  if (rule.probability !== null) {
+    const stored = pfctlStoredProbability(rule.probability);
+    if (stored === null) throw new Error(`anchor rule with a probability pfctl refuses: ${text}`);
+    prob = stored;
+  }
+  let nat: PortRange | null = null;
+  if (rule.natTo !== null) {
+    if (rule.natTo.address !== `(${packet.tunnel})`) throw new Error(`anchor rule not modelled (nat-to ${rule.natTo.address}): ${text}`);
+    if (rule.natTo.mapePortset !== null) throw new Error(`stock model given a map-e-portset rule: ${text}`);
+    nat = rule.natTo.ports ?? DEFAULT_NAT_RANGE;
+  }
+  return { ...source(rule.from, packet, text), prob, nat, quick: rule.quick, applies };
+}
+
+function source(from: string, packet: AnchorPacket, text: string): { address: number; mask: number } {
+  if (from === 'any') return { address: 0, mask: 0 };
+  // `(gif0)`: the interface's addresses when the packet is tested; it has one.
+  if (from === `(${packet.tunnel})`) return { address: packet.tunnelAddress >>> 0, mask: 0xffffffff };
+  const prefix = parseIpv4Prefix(from.includes('/') ? from : `${from}/32`);
+  if (!prefix.ok) throw new Error(`anchor rule not modelled (source ${from}): ${text}`);
+  const { address, length } = prefix.value;
+  return { address: address >>> 0, mask: length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0 };
+}

@@ -5,12 +5,15 @@
 import { benchCalcBatch } from './calc-batch.js';
 import { benchDaemon } from './daemon.js';
 import { benchDecode } from './decode.js';
+import { benchPortCapacity } from './port-capacity/main.js';
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<void>> = {
   calc: benchCalcBatch,
   decode: benchDecode,
   daemon: benchDaemon,
+  // Prints the table only; `npm run bench:port-capacity` also redraws the chart and the README table.
+  'port-capacity': () => benchPortCapacity(),
 };
 
 for (const [name, run] of Object.entries(benches)) {

@@ -78,8 +78,14 @@ export function anchorNatChain(anchorText: string, packet: AnchorPacket): NatCha
   };
 }
 
+/** The fields of a printed rule this evaluation knows what pf does with. */
+const MODELLED = new Set(['action', 'direction', 'quick', 'on', 'af', 'proto', 'from', 'to', 'flags', 'maxMss', 'label', 'natTo', 'probability']);
+
 function compile(rule: PrintedPfRule, packet: AnchorPacket): CompiledRule {
   const text = `${rule.action} ${rule.direction} on ${rule.on} ${rule.af} from ${rule.from} to ${rule.to}`;
+  // A field the rule parser learns later (a tag, say) must not be ignored in silence.
+  const unknown = Object.entries(rule).find(([field, value]) => !MODELLED.has(field) && value !== null && value !== undefined);
+  if (unknown !== undefined) throw new Error(`anchor rule not modelled (${unknown[0]}): ${text}`);
   // An IPv4 TCP SYN leaving the tunnel: rules for other interfaces,
   // directions, families or protocols are skipped whatever else they say.
   const applies = rule.direction === 'out' && rule.on === packet.tunnel && rule.af === 'inet' && (rule.proto === null || rule.proto === 'tcp');

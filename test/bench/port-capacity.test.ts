@@ -212,7 +212,6 @@ describe('the anchor evaluated as pf_match_rule does', () => {
   it('refuses a rule it does not model instead of guessing', () => {
     expect(() => anchorNatChain('match out on gif0 inet from any to 10.0.0.0/8 nat-to (gif0) port 1:2\n', GIF)).toThrow(/not modelled/);
     expect(() => anchorNatChain('match out on gif0 inet from any to any nat-to 192.0.2.1 port 1:2\n', GIF)).toThrow(/not modelled/);
-    expect(() => anchorNatChain('match out on gif0 inet from any to any tagged MAPED nat-to (gif0) port 1:2\n', GIF)).toThrow(/not modelled/);
   });
 });
 

@@ -6,3 +6,5 @@ export * from './pf-anchor.js';
 export * from './pf-probability.js';
 export * from './pfctl-output.js';
 export * from './route-output.js';
+export * from './pfctl-states.js';
+export * from './port-usage.js';

@@ -4,3 +4,4 @@ export * from './ownership.js';
 export * from './plan.js';
 export * from './reconcile.js';
 export * from './run.js';
+export * from './pf-states.js';

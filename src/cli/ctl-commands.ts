@@ -6,11 +6,14 @@ import { ControlError, request } from '../control/client.js';
 import {
   DEFAULT_SOCKET_PATH,
   MessageResultSchema,
+  MetricsResultSchema,
   PortsResultSchema,
   RulesResultSchema,
   StatusSchema,
+  UsageResultSchema,
   type ControlCommand,
   type Status,
+  type UsageResult,
 } from '../control/protocol.js';
 import { REMOTE_LABEL } from '../softwire/index.js';
 import { formatPortRanges } from './port-ranges.js';
@@ -84,6 +87,22 @@ export function describeStatus(status: Status): string {
   return lines.join('\n') + '\n';
 }
 
+const percent = (part: number, whole: number): string => (whole === 0 ? '0' : ((100 * part) / whole).toFixed(1).replace(/\.0$/, ''));
+
+export function describeUsage(usage: UsageResult): string {
+  const lines = [
+    `${usage.ipv4}: ${usage.inUse} of ${usage.total} ports in use (${percent(usage.inUse, usage.total)} %), peak ${usage.peak}, at ${usage.at}`,
+  ];
+  const width = Math.max(...usage.ranges.map((r) => `${r.first}-${r.last}`.length), 0);
+  for (const r of usage.ranges) lines.push(`  ${`${r.first}-${r.last}`.padEnd(width)}  ${String(r.inUse).padStart(5)}`);
+  if (usage.top.length > 0) {
+    lines.push('top hosts by ports held:');
+    const hostWidth = Math.max(...usage.top.map((t) => t.host.length));
+    for (const t of usage.top) lines.push(`  ${t.host.padEnd(hostWidth)}  ${String(t.ports).padStart(5)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
 export function registerControl(program: Command): void {
   program
     .command('status')
@@ -94,7 +113,7 @@ export function registerControl(program: Command): void {
       process.stdout.write(options.json ? JSON.stringify(status) + '\n' : describeStatus(status));
     });
 
-  const show = program.command('show').description('show rules or ports');
+  const show = program.command('show').description('show rules, ports or port usage');
   show
     .command('rules')
     .description('the MAP rules in use, decoded')
@@ -118,6 +137,23 @@ export function registerControl(program: Command): void {
       const result = PortsResultSchema.parse(await ask(command, 'show ports'));
       if (options.json) return void process.stdout.write(JSON.stringify(result) + '\n');
       process.stdout.write(result.portSets.map(([first, last]) => `${first}-${last}\n`).join(''));
+    });
+
+  show
+    .command('usage')
+    .description('ports of the set held by pf states now, per range, by host, and the peak')
+    .option('--json', 'print one JSON object')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const result = UsageResultSchema.parse(await ask(command, 'show usage'));
+      process.stdout.write(options.json ? JSON.stringify(result) + '\n' : describeUsage(result));
+    });
+
+  program
+    .command('metrics')
+    .description('the metrics in Prometheus text format, as in <state-dir>/maped.prom')
+    .action(async (_options: unknown, command: Command) => {
+      const result = MetricsResultSchema.parse(await ask(command, 'metrics'));
+      process.stdout.write(result.text);
     });
 
   program

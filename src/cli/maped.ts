@@ -16,6 +16,8 @@ import { createOpenBSDDriver } from '../daemon/openbsd-driver.js';
 import { acquirePidFile, releasePidFile } from '../daemon/pid-file.js';
 import { systemLeaseSources } from '../daemon/lease-reading.js';
 import { dryRunReport } from '../daemon/dry-run.js';
+import { countingDriver, MetricsPublisher, newApplyCounters } from '../daemon/metrics.js';
+import { UsageMonitor } from '../daemon/usage-monitor.js';
 import { VERSION } from '../version.js';
 
 interface Flags {
@@ -76,7 +78,30 @@ if (!acquired.ok) die(acquired.error);
 const pidFile = acquired.value;
 process.title = 'maped';
 
-const engine = new Engine({ config, driver, log, leaseSources: systemLeaseSources, dryRun: flags.dryRun === true });
+const counters = newApplyCounters();
+// Built before the engine it reads from; `publish` is only called once both exist.
+let metrics: MetricsPublisher | null = null;
+const engine = new Engine({
+  config,
+  driver: countingDriver(driver, counters, () => metrics?.afterApply()),
+  log,
+  leaseSources: systemLeaseSources,
+  dryRun: flags.dryRun === true,
+});
+const usage = new UsageMonitor({
+  subject: () => {
+    // An address that is not shared (ipip, MAP-E with psid-len 0) has every
+    // port; DS-Lite has no address of its own and so no ports to count.
+    const map = engine.status().map;
+    if (map === null) return null;
+    if (map.portSets.length > 0) return { ipv4: map.ipv4, portSets: map.portSets };
+    return map.portCount === 65536 ? { ipv4: map.ipv4, portSets: [[0, 65535]] } : null;
+  },
+  readStates: () => driver.readStates?.(config) ?? Promise.resolve({ ok: false, error: 'pf states cannot be read' }),
+  log,
+});
+metrics = new MetricsPublisher({ status: () => engine.status(), counters, usage, log });
+metrics.configure(config.metrics ? config.stateDir : null);
 
 const follow = (path: string) => followLease(path, () => void engine.wake('lease file changed'), log);
 let watcher = follow(config.leaseFile);
@@ -92,6 +117,7 @@ async function reload(): Promise<string> {
     watcher = follow(next.value.leaseFile);
   }
   config = next.value;
+  metrics?.configure(config.metrics ? config.stateDir : null);
   await engine.reload(config);
   return 'configuration reloaded';
 }
@@ -106,6 +132,14 @@ try {
         return engine.showRules();
       case 'show ports':
         return engine.showPorts();
+      case 'show usage': {
+        const sampled = await usage.sample();
+        if (!sampled.ok) throw new Error(sampled.error);
+        metrics?.publish();
+        return sampled.value;
+      }
+      case 'metrics':
+        return { text: metrics?.text() ?? '' };
       case 'reload':
         return { message: await reload() };
       case 'log verbose':
@@ -127,6 +161,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info(`${signal}: stopping (on-exit ${config.onExit})`);
   await watcher.close();
+  metrics?.stop();
   await engine.stop(config.onExit === 'teardown');
   await stopControlServer(server, socketPath);
   releasePidFile(pidFile);

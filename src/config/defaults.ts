@@ -15,6 +15,8 @@ export const DEFAULT_PF_ANCHOR = 'maped';
 export const DEFAULT_PORTSET: PortsetMode = 'auto';
 export const DEFAULT_INTERFACE_ID: InterfaceIdMode = 'rfc7597';
 export const DEFAULT_ON_EXIT: OnExit = 'keep';
+/** Off: an idle maped runs no command (`metrics yes` samples pf states once a minute). */
+export const DEFAULT_METRICS = false;
 export const DEFAULT_STATE_DIR = '/var/db/maped';
 
 export const DEFAULT_TOOLS: Readonly<Record<ToolName, string>> = {

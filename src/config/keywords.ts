@@ -10,6 +10,7 @@ export const TOP_LEVEL_KEYWORDS = [
   'ipip',
   'lease',
   'lw4o6',
+  'metrics',
   'nat',
   'on-exit',
   'pf',
@@ -32,6 +33,7 @@ export const PF_KEYWORDS = ['anchor', 'portset'] as const;
 export const PORTSET_KEYWORDS = ['auto', 'kernel', 'stock'] as const;
 export const INTERFACE_ID_KEYWORDS = ['draft03', 'rfc7597'] as const;
 export const ON_EXIT_KEYWORDS = ['keep', 'teardown'] as const;
+export const METRICS_KEYWORDS = ['no', 'yes'] as const;
 export const TOOL_KEYWORDS = ['dhcp6leasectl', 'ifconfig', 'pfctl', 'route'] as const;
 
 /**
@@ -50,6 +52,7 @@ export const CONFIG_KEYWORDS: readonly string[] = [
     ...PORTSET_KEYWORDS,
     ...INTERFACE_ID_KEYWORDS,
     ...ON_EXIT_KEYWORDS,
+    ...METRICS_KEYWORDS,
     ...TOOL_KEYWORDS,
     'file', // lease file
     'from', // nat from

@@ -10,6 +10,7 @@ import { posix, resolve } from 'node:path';
 import { err, ok, type Result } from '../map/index.js';
 import {
   DEFAULT_INTERFACE_ID,
+  DEFAULT_METRICS,
   DEFAULT_ON_EXIT,
   DEFAULT_PF_ANCHOR,
   DEFAULT_PORTSET,
@@ -25,6 +26,7 @@ import {
   IPIP_KEYWORDS,
   LW4O6_KEYWORDS,
   SOFTWIRE_KEYWORDS,
+  METRICS_KEYWORDS,
   ON_EXIT_KEYWORDS,
   PF_KEYWORDS,
   PORTSET_KEYWORDS,
@@ -110,6 +112,7 @@ class Parser {
   private softwire: SoftwireChoice | undefined;
   private readonly blocks: Partial<Record<SoftwireBlock, RawBlock>> = {};
   private onExit: OnExit | undefined;
+  private metrics: boolean | undefined;
   private readonly tools: Partial<Record<ToolName, string>> = {};
   private stateDir: string | undefined;
 
@@ -294,6 +297,13 @@ class Parser {
         this.once('onExit', 'on-exit', at);
         this.onExit = mode.word;
         this.record('onExit', mode.at);
+        break;
+      }
+      case 'metrics': {
+        const choice = this.keyword(METRICS_KEYWORDS, 'metrics');
+        this.once('metrics', 'metrics', at);
+        this.metrics = choice.word === 'yes';
+        this.record('metrics', choice.at);
         break;
       }
       case 'tool': {
@@ -512,6 +522,7 @@ class Parser {
       ipip: (this.blocks.ipip ?? null) as RawIpip | null,
       dslite: (this.blocks.dslite ?? null) as RawDslite | null,
       onExit: this.onExit ?? DEFAULT_ON_EXIT,
+      metrics: this.metrics ?? DEFAULT_METRICS,
       tools: { ...DEFAULT_TOOLS, ...this.tools },
       stateDir: this.stateDir ?? DEFAULT_STATE_DIR,
     };

@@ -67,6 +67,7 @@ export function printConfig(config: MapedConfig): string {
     ...(config.ipip === null ? [] : printIpip(config.ipip)),
     ...(config.dslite === null ? [] : printDslite(config.dslite)),
     `on-exit ${config.onExit}`,
+    `metrics ${config.metrics ? 'yes' : 'no'}`,
     ...[...TOOL_KEYWORDS].sort(toolOrder).map((tool) => `tool ${tool} ${quote(config.tools[tool])}`),
     `state-dir ${quote(config.stateDir)}`,
   ];

@@ -78,6 +78,7 @@ export interface RawConfig {
   ipip: RawIpip | null;
   dslite: RawDslite | null;
   onExit: OnExit;
+  metrics: boolean;
   tools: Record<ToolName, string>;
   stateDir: string;
 }
@@ -400,6 +401,7 @@ export const mapedConfigSchema = z
     ipip: ipipSchema.nullable(),
     dslite: dsliteSchema.nullable(),
     onExit: z.enum(['keep', 'teardown']),
+    metrics: z.boolean(),
     tools: z.object({
       ifconfig: absolutePath('tool ifconfig'),
       route: absolutePath('tool route'),

@@ -72,6 +72,8 @@ export interface MapedConfig {
   ipip: StaticIpip | null;
   dslite: StaticDslite | null;
   onExit: OnExit;
+  /** Write `<state-dir>/maped.prom` and sample port usage once a minute. */
+  metrics: boolean;
   tools: Record<ToolName, string>;
   stateDir: string;
 }

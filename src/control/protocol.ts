@@ -12,7 +12,7 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_REQUEST_BYTES = 4096;
 export const DEFAULT_SOCKET_PATH = '/var/run/maped.sock';
 
-export const COMMANDS = ['status', 'show rules', 'show ports', 'reload', 'log verbose', 'log brief'] as const;
+export const COMMANDS = ['status', 'show rules', 'show ports', 'show usage', 'metrics', 'reload', 'log verbose', 'log brief'] as const;
 export type ControlCommand = (typeof COMMANDS)[number];
 
 export const RequestSchema = z.object({
@@ -102,3 +102,16 @@ export const PortsResultSchema = z.object({
   portSets: z.array(portRange),
 });
 export const MessageResultSchema = z.object({ message: z.string() });
+/** `show usage` (mapedctl(8)): ports of the set held by pf states, sampled when asked. */
+export const UsageResultSchema = z.object({
+  at: z.string(),
+  ipv4: z.string(),
+  total: z.number().int(),
+  inUse: z.number().int(),
+  peak: z.number().int(),
+  ranges: z.array(z.object({ first: z.number().int(), last: z.number().int(), inUse: z.number().int() })),
+  top: z.array(z.object({ host: z.string(), ports: z.number().int() })),
+});
+export type UsageResult = z.infer<typeof UsageResultSchema>;
+/** `metrics`: the Prometheus text exposition, as in `<state-dir>/maped.prom`. */
+export const MetricsResultSchema = z.object({ text: z.string() });

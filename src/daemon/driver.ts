@@ -5,6 +5,8 @@
  */
 import type { MapedConfig } from '../config/index.js';
 import type { Softwire } from '../softwire/index.js';
+import type { Result } from '../map/index.js';
+import type { StateListing } from '../openbsd/index.js';
 
 export interface DriverReport {
   readonly ok: boolean;
@@ -42,4 +44,6 @@ export interface Driver {
    * Optional: a driver without it reads when it converges.
    */
   lookAhead?(config: MapedConfig): LookAhead;
+  /** pf's state table (`pfctl -ss`), for port usage. Optional: without it usage is not known. */
+  readStates?(config: MapedConfig): Promise<Result<StateListing>>;
 }

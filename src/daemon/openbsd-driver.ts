@@ -4,7 +4,7 @@
  * builds the desired state and reconciles to it.
  */
 import type { Logger } from 'pino';
-import { detectPortsetSupport, readLiveState, reconcile, type LiveNames, type LiveState, type ToolPaths } from '../apply/index.js';
+import { detectPortsetSupport, readLiveState, readPfStates, reconcile, type LiveNames, type LiveState, type ToolPaths } from '../apply/index.js';
 import { err, type Result } from '../map/index.js';
 import type { MapedConfig } from '../config/index.js';
 import { desiredState, softwireInput } from '../openbsd/index.js';
@@ -42,6 +42,10 @@ export function createOpenBSDDriver(log: Logger): Driver {
       );
       lookAheads.set(token, { names, reading });
       return token;
+    },
+
+    readStates(config: MapedConfig) {
+      return readPfStates(toolsOf(config), { timeoutMs: COMMAND_TIMEOUT_MS });
     },
 
     async converge(softwire: Softwire | null, config: MapedConfig, options): Promise<DriverReport> {

@@ -57,6 +57,8 @@ export const argv = {
   flushAnchor: (anchor: string): Command => pfctl('-a', anchor, '-F', 'all'),
   /** States are global; a state carries its pass rule's label (pfctl(8) `-k label`). */
   killStates: (label: string): Command => pfctl('-k', 'label', '-k', label),
+  /** pf's whole state table, one state a line (pf_print_state.c print_state); read by `show usage`. */
+  showStates: (): Command => pfctl('-ss'),
   portsetProbe: (): Command => ({ tool: 'pfctl', args: ['-nf', '-'], stdin: PORTSET_PROBE }),
 };
 

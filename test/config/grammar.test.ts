@@ -35,6 +35,7 @@ const DEFAULTS: MapedConfig = {
   ipip: null,
   dslite: null,
   onExit: 'keep',
+  metrics: false,
   tools: { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl' },
   stateDir: '/var/db/maped',
 };
@@ -110,6 +111,7 @@ describe('every keyword', () => {
       ipip: { local: addr6('2001:db8:7:100::7'), remote: addr6('2001:db8:7::1'), ipv4: v4('203.0.113.0/29') },
       dslite: { aftr: addr6('2001:db8:ffff::2'), dns: null },
       onExit: 'teardown',
+      metrics: true,
       tools: {
         ifconfig: '/tmp/fake-tools/ifconfig',
         route: '/tmp/fake-tools/route',
@@ -135,6 +137,13 @@ describe('every keyword', () => {
 
   it.each(['rfc7597', 'draft03'] as const)('interface-id %s', (mode) => {
     expect(parsed(`wan em0\ninterface-id ${mode}\n`).interfaceId).toBe(mode);
+  });
+
+  it.each([
+    ['yes', true],
+    ['no', false],
+  ] as const)('metrics %s', (word, on) => {
+    expect(parsed(`wan em0\nmetrics ${word}\n`).metrics).toBe(on);
   });
 
   it.each(['keep', 'teardown'] as const)('on-exit %s', (mode) => {
@@ -243,9 +252,9 @@ describe('CONFIG_KEYWORDS', () => {
     expect(CONFIG_KEYWORDS).toEqual([
       'aftr', 'anchor', 'auto', 'bind-prefix', 'br', 'dhcp6leasectl', 'dns', 'draft03', 'dslite', 'ea-len',
       'file', 'from', 'ifconfig', 'include', 'interface-id', 'ipip', 'ipv4', 'ipv4-prefix', 'ipv6-prefix',
-      'keep', 'kernel', 'lease', 'local', 'lw4o6', 'map-e', 'mtu', 'nat', 'on-exit', 'pf', 'pfctl', 'portset',
+      'keep', 'kernel', 'lease', 'local', 'lw4o6', 'map-e', 'metrics', 'mtu', 'nat', 'no', 'on-exit', 'pf', 'pfctl', 'portset',
       'psid', 'psid-len', 'psid-offset', 'remote', 'rfc7597', 'route', 'rule', 'softwire', 'state-dir', 'stock',
-      'teardown', 'tool', 'tunnel', 'wan',
+      'teardown', 'tool', 'tunnel', 'wan', 'yes',
     ]);
   });
 });

@@ -34,6 +34,7 @@ describe('printConfig', () => {
         '\tbr 2001:db8:ffff::1',
         '}',
         'on-exit keep',
+        'metrics no',
         'tool ifconfig "/sbin/ifconfig"',
         'tool route "/sbin/route"',
         'tool pfctl "/sbin/pfctl"',
@@ -187,6 +188,7 @@ function randomConfig(random: (n: number) => number): MapedConfig {
     interfaceId: pick(['rfc7597', 'draft03'] as const),
     rules,
     onExit: pick(['keep', 'teardown'] as const),
+    metrics: random(2) === 0,
     tools: { ifconfig: path(), route: path(), pfctl: path(), dhcp6leasectl: path() },
     stateDir: path(),
   };

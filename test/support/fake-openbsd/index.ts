@@ -37,7 +37,22 @@ export interface FakeState {
   anchors: Record<string, string[]>;
   /** pf states by rule label (a count; traffic is imagined). */
   states: Record<string, number>;
+  /** pf's state table as `pfctl -ss` lists it: tests put the connections they imagine here. */
+  stateTable?: FakePfState[];
   leasectl: Record<string, string | null>;
+}
+
+export interface FakePfState {
+  readonly proto: 'tcp' | 'udp' | 'icmp';
+  readonly direction?: 'in' | 'out';
+  /** This host's side on the wire, `addr:port`. */
+  readonly local: string;
+  /** The inside host, `addr:port`, when pf translated (nat-to out, rdr-to in). */
+  readonly stack?: string | null;
+  readonly peer: string;
+  readonly states?: string;
+  readonly ifname?: string;
+  readonly id?: string;
 }
 
 export interface FakeOpenBSDOptions {

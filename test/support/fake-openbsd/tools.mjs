@@ -451,7 +451,9 @@ function pfctl(state, args, readStdin) {
     else if (a === '-nf') { o.noop = true; o.file = args[++k]; }
     else if (a === '-n') o.noop = true;
     else if (a === '-sr') o.show = 'rules';
-    else if (a === '-s') o.show = args[++k];
+    else if (/^-v*ss$/.test(a)) { o.show = 'states'; o.verbose = (o.verbose ?? 0) + a.length - 3; }
+    else if (/^-v+$/.test(a)) o.verbose = (o.verbose ?? 0) + a.length - 1;
+    else if (a === '-s') o.show = args[++k] === 'states' ? 'states' : args[k];
     else if (a === '-F') o.flush = args[++k];
     else if (a === '-k') o.kills.push(args[++k]);
     else throw new ToolError(`pfctl: unknown option ${a}`, '', 64);
@@ -470,6 +472,7 @@ function pfctl(state, args, readStdin) {
     const rules = state.anchors[o.anchor ?? ''] ?? [];
     return { stdout: rules.map((r) => r + '\n').join('') };
   }
+  if (o.show === 'states') return { stdout: (state.stateTable ?? []).map((st) => printState(st, o.verbose ?? 0)).join('') };
   if (o.flush !== undefined) {
     if (!o.anchor) throw new ToolError('fake pfctl: flushing the main ruleset is not supported', '', 64);
     delete state.anchors[o.anchor];
@@ -481,6 +484,23 @@ function pfctl(state, args, readStdin) {
     return { changed: true, stderr: `killed ${killed} states\n` };
   }
   throw new ToolError(`pfctl: unsupported arguments ${args.join(' ')}`, '', 64);
+}
+
+/**
+ * One entry of the state table as pfctl -ss prints it (pf_print_state.c
+ * print_state): our side first, the other key's host in parentheses when the
+ * keys differ. An entry holds `local` (wire side, `addr:port`), `stack` (the
+ * inside host, or null when untranslated), `peer`, and for -vv an `id`.
+ * Outbound the wire key is printed first, inbound the stack key.
+ */
+function printState(st, verbose) {
+  const out = st.direction !== 'in';
+  const first = out ? st.local : st.stack ?? st.local;
+  const paren = st.stack === null || st.stack === undefined ? '' : ` (${out ? st.stack : st.local})`;
+  let text = `${st.ifname ?? 'all'} ${st.proto} ${first}${paren} ${out ? '->' : '<-'} ${st.peer}       ${st.states ?? 'ESTABLISHED:ESTABLISHED'}\n`;
+  if (verbose > 0) text += `   age 00:01:00, expires in 23:59:00, 10:10 pkts, 1000:1000 bytes, rule 0\n`;
+  if (verbose > 1) text += `   id: ${st.id ?? '0000000000000000'} creatorid: 00000001\n`;
+  return text;
 }
 
 // ---------------------------------------------------------------- dhcp6leasectl

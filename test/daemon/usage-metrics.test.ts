@@ -61,7 +61,7 @@ async function rig(extra: string): Promise<Rig> {
   });
   const ctl = async (...args: string[]) => {
     try {
-      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', MAPEDCTL_ENTRY, '-s', socket, ...args], { cwd: REPO_ROOT });
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', MAPEDCTL_ENTRY, '-s', socket, ...args], { cwd: REPO_ROOT, timeout: 120_000 });
       return { stdout, stderr, code: 0 };
     } catch (e) {
       const failure = e as { stdout: string; stderr: string; code: number };
@@ -82,7 +82,7 @@ const conn = (local: string, stack: string | null, proto: 'tcp' | 'udp' = 'tcp',
   peer: '93.184.216.34:443',
 });
 
-async function waitUntil<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+async function waitUntil<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = probe();
@@ -92,10 +92,11 @@ async function waitUntil<T>(what: string, probe: () => T | undefined, timeoutMs 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe('port usage and metrics, end to end', () => {
+// Each case starts maped and several mapedctl processes (a tsx start each): minutes on a loaded machine.
+describe('port usage and metrics, end to end', { timeout: 180_000 }, () => {
   it('show usage counts the ports of the set held by pf states, per range, by host, with the peak', async () => {
     const r = await rig('');
-    await r.maped.waitFor((s) => s.state === 'active', 'active');
+    await r.maped.waitFor((s) => s.state === 'active', 'active', 60_000);
     r.fake.editState((s) => {
       s.stateTable = [
         conn(`192.0.2.18:${PORT(1, 0)}`, '192.168.1.10:50000'),
@@ -136,7 +137,7 @@ describe('port usage and metrics, end to end', () => {
 
   it('warns in the log once when usage passes 80 % of the set', async () => {
     const r = await rig('');
-    await r.maped.waitFor((s) => s.state === 'active', 'active');
+    await r.maped.waitFor((s) => s.state === 'active', 'active', 60_000);
     const fill = (n: number): void =>
       r.fake.editState((s) => {
         s.stateTable = Array.from({ length: n }, (_, i) => conn(`192.0.2.18:${PORT(1 + (i >> 2), i & 3)}`, `192.168.1.10:${10000 + i}`));
@@ -152,10 +153,10 @@ describe('port usage and metrics, end to end', () => {
 
   it('show usage without an address says why, exit 1', async () => {
     const r = await rig('');
-    await r.maped.waitFor((s) => s.state === 'active', 'active');
+    await r.maped.waitFor((s) => s.state === 'active', 'active', 60_000);
     writeFileSync(join(r.dir, 'lease', 'em0'), '');
     r.fake.setLeasectl('em0', null);
-    await r.maped.waitFor((s) => s.state === 'withdrawn', 'withdrawn');
+    await r.maped.waitFor((s) => s.state === 'withdrawn', 'withdrawn', 60_000);
     const asked = await r.ctl('show', 'usage');
     expect(asked.code).toBe(1);
     expect(asked.stderr).toMatch(/^mapedctl: no IPv4 address with a port set is in use/);
@@ -164,7 +165,7 @@ describe('port usage and metrics, end to end', () => {
   it('with metrics yes, maped.prom parses, matches mapedctl metrics, and changes after an apply', async () => {
     const r = await rig('metrics yes\n');
     const prom = join(r.dir, 'state', 'maped.prom');
-    await r.maped.waitFor((s) => s.state === 'active', 'active');
+    await r.maped.waitFor((s) => s.state === 'active', 'active', 60_000);
     const first = await waitUntil('a maped.prom after the first apply', () => {
       if (!existsSync(prom)) return undefined;
       const m = parseMetrics(readFileSync(prom, 'utf8'));
@@ -185,7 +186,7 @@ describe('port usage and metrics, end to end', () => {
 
     const commandsBefore = first.value('maped_commands_total');
     r.lease('2001:db8:12:5600::/56');
-    await r.maped.waitFor((s) => s.map?.psid === 0x56, 'the new prefix');
+    await r.maped.waitFor((s) => s.map?.psid === 0x56, 'the new prefix', 60_000);
     const second = await waitUntil('maped.prom after the second apply', () => {
       const m = parseMetrics(readFileSync(prom, 'utf8'));
       return m.value('maped_applies_total', { result: 'ok' }) === 2 ? m : undefined;
@@ -196,7 +197,7 @@ describe('port usage and metrics, end to end', () => {
 
   it('without metrics, no maped.prom is written and no state table is read unasked', async () => {
     const r = await rig('');
-    await r.maped.waitFor((s) => s.state === 'active', 'active');
+    await r.maped.waitFor((s) => s.state === 'active', 'active', 60_000);
     expect(existsSync(join(r.dir, 'state', 'maped.prom'))).toBe(false);
     expect(r.fake.log().filter((c) => c.includes('-ss'))).toEqual([]);
     const printed = await r.ctl('metrics');

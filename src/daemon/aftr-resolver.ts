@@ -29,7 +29,14 @@ interface Entry {
 export class AftrResolver {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /**
+   * @param minTtlS the shortest time an answer is kept ({@link MIN_TTL_S}); tests shorten it
+   *   to see a TTL run out.
+   */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly minTtlS: number = MIN_TTL_S,
+  ) {}
 
   private key(name: string, dns: string | null): string {
     return `${name} ${dns ?? ''}`;
@@ -70,7 +77,7 @@ export class AftrResolver {
       if (first === undefined) return err(`AFTR ${name}: no AAAA record`);
       const address = parseIpv6(first.address);
       if (!address.ok) return err(`AFTR ${name}: answer "${first.address}" is not an IPv6 address`);
-      const ttl = Math.min(MAX_TTL_S, Math.max(MIN_TTL_S, first.ttl));
+      const ttl = Math.min(MAX_TTL_S, Math.max(this.minTtlS, first.ttl));
       if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
       this.entries.set(this.key(name, dns), { address: address.value, expiresAt: this.now() + ttl * 1000 });
       return ok(address.value);

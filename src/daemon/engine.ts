@@ -30,6 +30,8 @@ export interface EngineOptions {
   log: Logger;
   leaseSources: LeaseSources;
   dryRun?: boolean;
+  /** Where AFTR names are resolved; default: a resolver of its own with the standard TTL bounds. */
+  aftrResolver?: AftrResolver;
 }
 
 export class Engine {
@@ -43,7 +45,7 @@ export class Engine {
   private reason: string | null = null;
   private reading: LeaseReading | null = null;
   private softwire: Softwire | null = null;
-  private readonly resolver = new AftrResolver();
+  private readonly resolver: AftrResolver;
   private ttlTimer: NodeJS.Timeout | null = null;
   private rules: readonly RuleView[] = [];
   private appliedKey: string | null = null;
@@ -68,6 +70,7 @@ export class Engine {
     this.log = options.log;
     this.sources = options.leaseSources;
     this.dryRun = options.dryRun ?? false;
+    this.resolver = options.aftrResolver ?? new AftrResolver();
     this.rules = staticRuleViews(this.config.rules);
   }
 

@@ -7,7 +7,7 @@ import { Engine, retryDelayMs } from '../../src/daemon/engine.js';
 import type { LeaseSources } from '../../src/daemon/lease-reading.js';
 import { ok } from '../../src/map/index.js';
 import type { LeasectlStatus } from '../../src/lease/index.js';
-import { parseIpv6Prefix } from '../../src/map/index.js';
+import { formatIpv6, parseIpv6Prefix } from '../../src/map/index.js';
 
 const LEASE_FILE = '/var/db/dhcp6leased/em0';
 const EXAMPLE_S46 =
@@ -208,4 +208,34 @@ describe('Engine with an AFTR by name', () => {
       await dns.close();
     }
   });
+});
+
+describe('Engine: the AFTR answer running out', () => {
+  it('wakes when the TTL runs out, asks again, and moves the tunnel to the new AFTR', async () => {
+    const { startDnsServer } = await import('../support/dns-server.js');
+    const { AftrResolver } = await import('../../src/daemon/aftr-resolver.js');
+    const dns = await startDnsServer('127.0.0.1');
+    const driver = new RecordingDriver();
+    const sources = new Sources();
+    sources.text = 'ia_pd 0 2001:db8:12:3400:: 56\n';
+    const config = configFrom(`wan em0\ndslite { aftr "aftr.example.net" dns "${dns.endpoint}" }\n`);
+    // An answer kept one second at least, so that a TTL of 1 runs out within the test.
+    const engine = new Engine({ config, driver, log: pino({ level: 'silent' }), leaseSources: sources, aftrResolver: new AftrResolver(Date.now, 1) });
+    try {
+      dns.set('aftr.example.net', 'AAAA', ['2001:db8:ffff::2'], 1);
+      await engine.wake('first');
+      expect(engine.status().map?.br).toBe('2001:db8:ffff::2');
+      dns.set('aftr.example.net', 'AAAA', ['2001:db8:ffff::7'], 3600);
+      // No wake from here on: only the TTL timer can bring the new address in.
+      const deadline = Date.now() + 60_000;
+      while (engine.status().map?.br !== '2001:db8:ffff::7' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(engine.status()).toMatchObject({ state: 'active', map: { br: '2001:db8:ffff::7' } });
+      expect(dns.queries.length).toBeGreaterThanOrEqual(2);
+      const last = driver.calls.at(-1);
+      expect(last && formatIpv6(last.tunnel.remote)).toBe('2001:db8:ffff::7');
+    } finally {
+      await engine.stop(false);
+      await dns.close();
+    }
+  }, 90_000);
 });

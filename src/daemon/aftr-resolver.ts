@@ -44,14 +44,27 @@ export class AftrResolver {
 
   /** The address while its TTL lasts; undefined when it must be asked. */
   cached(name: string, dns: string | null): bigint | undefined {
-    const entry = this.entries.get(this.key(name, dns));
-    return entry !== undefined && entry.expiresAt > this.now() ? entry.address : undefined;
+    const key = this.key(name, dns);
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt > this.now()) return entry.address;
+    this.entries.delete(key);
+    return undefined;
   }
 
-  /** When the first answer kept runs out (ms since the epoch), or null. */
+  /**
+   * When the first answer kept runs out (ms since the epoch), or null. An
+   * answer already run out counts no more (and is dropped): a wake for it
+   * has been had, and a configuration that no longer names it must not be
+   * woken again and again.
+   */
   nextExpiry(): number | null {
+    const now = this.now();
     let first: number | null = null;
-    for (const entry of this.entries.values()) if (first === null || entry.expiresAt < first) first = entry.expiresAt;
+    for (const [key, entry] of this.entries) {
+      if (entry.expiresAt <= now) this.entries.delete(key);
+      else if (first === null || entry.expiresAt < first) first = entry.expiresAt;
+    }
     return first;
   }
 

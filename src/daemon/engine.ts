@@ -178,7 +178,7 @@ export class Engine {
       return;
     }
     const mapping = selection.softwire;
-    this.scheduleReresolve();
+    this.scheduleReresolve(mapping);
     const key = mappingKey(mapping, this.config);
     if (key === this.appliedKey && this.lastReport?.report.ok) {
       this.setState('active', null);
@@ -234,10 +234,11 @@ export class Engine {
   }
 
   /** Wakes when the first AFTR answer's TTL runs out, so the name is asked again (and followed if it moved). */
-  private scheduleReresolve(): void {
+  private scheduleReresolve(softwire: Softwire): void {
     if (this.ttlTimer) clearTimeout(this.ttlTimer);
     this.ttlTimer = null;
-    const at = this.resolver.nextExpiry();
+    // Only a softwire whose far end was named has an answer to follow.
+    const at = softwire.remoteName === null ? null : this.resolver.nextExpiry();
     if (at === null || this.stopped) return;
     this.ttlTimer = setTimeout(() => void this.wake('AFTR TTL'), Math.max(0, at - Date.now()) + 50);
     this.ttlTimer.unref?.();

@@ -106,3 +106,16 @@ describe('selectResolving', () => {
     expect(server.queries).toEqual([{ name: 'gone.example.net', type: 'AAAA' }]);
   });
 });
+
+describe('AftrResolver expiry', () => {
+  it('an answer that ran out no longer counts for the next wake, so nothing wakes again and again', async () => {
+    const server = await dns();
+    let now = 0;
+    const resolver = new AftrResolver(() => now);
+    await resolver.resolve('aftr.example.net', server.endpoint);
+    expect(resolver.nextExpiry()).toBe(120_000);
+    now = 120_000;
+    expect(resolver.nextExpiry()).toBeNull();
+    expect(resolver.cached('aftr.example.net', server.endpoint)).toBeUndefined();
+  });
+});

@@ -191,8 +191,12 @@ export class Engine {
       ...(lookAhead === undefined ? {} : { lookAhead }),
     });
     this.lastReport = { at: new Date(), report };
+    // What the plan warns about (stock pf leaves ICMP echo ids unconfined, …)
+    // is said once, when it first applies, and stays in status meanwhile.
+    for (const warning of report.warnings) if (!this.warnings.includes(warning)) this.log.warn(warning);
     this.warnings = [...(reading.kind === 'lease' ? reading.warnings : []), ...mapping.warnings, ...report.warnings];
-    for (const argv of report.commands) this.log.debug(`ran: ${argv.join(' ')}`);
+    // A real run logs each command as it starts (`run:`, reconcile.ts); a dry run starts none.
+    if (this.dryRun) for (const argv of report.commands) this.log.debug(`dry run: ${argv.join(' ')}`);
     if (!report.ok) {
       // The tunnel did not come up: an AFTR that moved is asked for again on the retry.
       if (mapping.remoteName !== null) this.resolver.forget();
@@ -221,6 +225,8 @@ export class Engine {
     this.attempt = 0;
     this.appliedKey = null;
     this.softwire = null;
+    // Warnings about a configuration that is gone no longer apply.
+    this.warnings = [];
     this.log.info(`softwire withdrawn: ${reason}`);
     this.setState('withdrawn', reason);
   }

@@ -17,6 +17,8 @@ const EXAMPLE_S46 =
 class RecordingDriver implements Driver {
   calls: (Softwire | null)[] = [];
   failing = false;
+  /** What the plan warns about when a mapping is applied (none when withdrawing). */
+  planWarnings: string[] = [];
   lookAhead?: Driver['lookAhead'];
   lookAheads: (object | undefined)[] = [];
   async converge(mapping: Softwire | null, _config?: unknown, options?: ConvergeOptions): Promise<DriverReport> {
@@ -29,7 +31,7 @@ class RecordingDriver implements Driver {
       error: this.failing ? 'step 1 (/sbin/pfctl -a maped -f -): stdin:1: syntax error' : null,
       mtu: 1460,
       portset: 'kernel',
-      warnings: [],
+      warnings: mapping === null ? [] : [...this.planWarnings],
     };
   }
 }
@@ -128,6 +130,47 @@ describe('Engine', () => {
     expect(status.reason).toMatch(/not current \(dhcp6leased: Init\)/);
     expect(status.map).toBeNull();
     await engine.stop(false);
+  });
+
+  it("a plan's warning (stock pf and ICMP) is logged once at warning level, and status drops it once withdrawn", async () => {
+    const { driver, sources } = setup();
+    const icmp = 'stock pf: ICMP echo ids are not confined to the port set';
+    driver.planWarnings = [icmp];
+    const logged: { level: number; msg: string }[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => void logged.push(JSON.parse(line) as { level: number; msg: string }) });
+    const engine = new Engine({ config: configFrom(), driver, log, leaseSources: sources });
+    const eup = parseIpv6Prefix('2001:db8:12:3400::/56');
+    if (!eup.ok) throw new Error(eup.error);
+    sources.leasectlStatus = { interface: 'em0', state: 'Bound', prefixes: [eup.value], leaseSeconds: 600 };
+    await engine.wake('first');
+    await engine.wake('renewal');
+    sources.text = `ia_pd 0 2001:db8:12:5600:: 56\n${EXAMPLE_S46}\n`;
+    const moved = parseIpv6Prefix('2001:db8:12:5600::/56');
+    if (!moved.ok) throw new Error(moved.error);
+    sources.leasectlStatus = { ...sources.leasectlStatus, prefixes: [moved.value] };
+    await engine.wake('new prefix');
+    expect(driver.calls).toHaveLength(2);
+    const said = logged.filter((l) => l.msg === icmp);
+    expect(said).toHaveLength(1);
+    expect(said[0]!.level).toBe(pino.levels.values.warn);
+    expect(engine.status().warnings).toEqual([icmp]);
+
+    sources.leasectlStatus = { interface: 'em0', state: 'Init', prefixes: [], leaseSeconds: null };
+    await engine.wake('expiry');
+    expect(engine.status().state).toBe('withdrawn');
+    expect(engine.status().warnings).toEqual([]);
+    await engine.stop(false);
+  });
+
+  it('-v logs no command of a real apply (reconcile logs each as it starts); a dry run lists what it would run', async () => {
+    const logged: string[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => void logged.push((JSON.parse(line) as { msg: string }).msg) });
+    for (const dryRun of [false, true]) {
+      logged.length = 0;
+      const engine = new Engine({ config: configFrom(), driver: new RecordingDriver(), log, leaseSources: new Sources(), dryRun });
+      await engine.wake('first');
+      expect(logged.filter((m) => m.includes('/sbin/ifconfig gif0 up'))).toEqual(dryRun ? ['dry run: /sbin/ifconfig gif0 up'] : []);
+    }
   });
 
   it('a failed apply is degraded with a retry time, and recovers on the next try', async () => {

@@ -5,16 +5,28 @@
  * as OpenBSD's root:wheel.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, readRepoFile } from './mdoc.js';
 
 const group = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();
 
+/** Every DESTDIR the tests make; removed after the last test. */
+const destdirs: string[] = [];
+afterAll(() => {
+  for (const dir of destdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function newDestdir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'maped-destdir-'));
+  destdirs.push(dir);
+  return dir;
+}
+
 function install(env: Record<string, string>): { status: number | null; stdout: string; stderr: string; destdir: string } {
-  const destdir = env.DESTDIR ?? mkdtempSync(join(tmpdir(), 'maped-destdir-'));
+  const destdir = env.DESTDIR ?? newDestdir();
   const result = spawnSync('sh', ['scripts/install.sh'], {
     cwd: REPO_ROOT,
     env: { ...process.env, INSTALL_OWNER: userInfo().username, INSTALL_GROUP: group, ...env, DESTDIR: destdir },
@@ -54,7 +66,7 @@ describe('scripts/install.sh', () => {
   });
 
   it("leaves an admin's /etc/maped.conf as it is", () => {
-    const destdir = mkdtempSync(join(tmpdir(), 'maped-destdir-'));
+    const destdir = newDestdir();
     mkdirSync(join(destdir, 'etc'));
     writeFileSync(join(destdir, 'etc/maped.conf'), 'wan em1\n');
     const result = install({ DESTDIR: destdir });

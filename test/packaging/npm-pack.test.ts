@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, readRepoFile } from './mdoc.js';
 import { readJsonLines } from '../support/vectors.js';
 import { fakeRouterConfig, startMaped } from '../support/daemon-process.js';
@@ -40,13 +40,19 @@ describe('npm pack', () => {
   let filename = '';
   /** Where the installer test unpacked the tarball: a package with no node_modules beside it. */
   let unpacked = '';
+  /** The installer test's directory (tarball, unpacked package, DESTDIR), removed after the last test. */
+  let work = '';
+
+  afterAll(() => {
+    if (work !== '') rmSync(work, { recursive: true, force: true });
+  });
 
   beforeAll(async () => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json'], { cwd: REPO_ROOT });
     const [report] = JSON.parse(stdout) as [{ filename: string; files: PackedFile[] }];
     files = report.files;
     filename = report.filename;
-  }, 60_000);
+  }, 180_000);
 
   it('is named maped-x.y.z.tgz', () => {
     expect(filename).toBe(`${pkg.name}-${pkg.version}.tgz`);
@@ -87,7 +93,7 @@ describe('npm pack', () => {
   });
 
   it('the installer runs from the unpacked tarball', async () => {
-    const work = mkdtempSync(join(tmpdir(), 'maped-pack-'));
+    work = mkdtempSync(join(tmpdir(), 'maped-pack-'));
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO_ROOT });
     const [report] = JSON.parse(stdout) as [{ filename: string }];
     await run('tar', ['-xzf', join(work, report.filename), '-C', work]);
@@ -103,7 +109,7 @@ describe('npm pack', () => {
     for (const target of ['etc/rc.d/maped', 'etc/examples/maped.conf', 'usr/local/man/man8/maped.8', 'usr/local/man/man8/mapedctl.8', 'usr/local/man/man5/maped.conf.5']) {
       expect(statSync(join(destdir, target)).isFile(), target).toBe(true);
     }
-  }, 60_000);
+  }, 180_000);
 
   // The entry points are single files with their dependencies inside
   // (scripts/bundle.mjs): they must work from the tarball alone.

@@ -3,7 +3,7 @@
  * and its configtest command line run for real against the sample config.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -101,6 +101,7 @@ describe('rc.d/maped', () => {
     const bad = join(dir, 'maped.conf');
     writeFileSync(bad, 'wan em0\ntunel gif0\n');
     const result = configtest(['-f', bad]);
+    rmSync(dir, { recursive: true, force: true });
     expect(result.stderr).toMatch(new RegExp(`^maped: ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:1: .*tunel.*\\n$`));
     expect(result.status).toBe(1);
   });

@@ -6,10 +6,10 @@
  * (src/map/port-set.ts, itself checked against the shared vectors).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portSet } from '../../src/map/port-set.js';
 import { renderAnchor } from '../../src/openbsd/index.js';
 import { parsePfctlRules } from '../../src/openbsd/pfctl-output.js';
@@ -28,6 +28,12 @@ function extractFunction(file: FilePatch, name: string): string {
 }
 
 let driver = '';
+/** Where the driver is built; removed after the last test. */
+let buildDir = '';
+
+afterAll(() => {
+  if (buildDir !== '') rmSync(buildDir, { recursive: true, force: true });
+});
 
 function run(args: (string | number)[]): string {
   const result = spawnSync(driver, args.map(String), { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
@@ -55,6 +61,7 @@ beforeAll(() => {
     .find((file) => file.path === 'sys/net/pf_lb.c');
   if (lb === undefined) throw new Error('no sys/net/pf_lb.c in the patch series');
   const dir = mkdtempSync(join(tmpdir(), 'maped-portset-'));
+  buildDir = dir;
   writeFileSync(
     join(dir, 'portset-extracted.c'),
     `${extractFunction(lb, 'pf_mape_portset_valid')}\n\n${extractFunction(lb, 'pf_mape_portset_pick')}\n`,

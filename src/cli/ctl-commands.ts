@@ -12,6 +12,7 @@ import {
   StatusSchema,
   UsageResultSchema,
   type ControlCommand,
+  type RuleView,
   type Status,
   type UsageResult,
 } from '../control/protocol.js';
@@ -103,6 +104,26 @@ export function describeUsage(usage: UsageResult): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * The PSID length a rule gives and where it comes from: explicit port
+ * parameters win (RFC 7598 §4.5); psid-len 0 in them, or none, leaves it to
+ * the EA bits, k = ea-len − (32 − IPv4 prefix length) (RFC 7597 §5.2), so
+ * the raw 0 of an option is never shown as if it applied.
+ */
+export function describePsidLength(r: RuleView): string {
+  if (r.psidLen !== null && r.psidLen > 0) {
+    const from = r.origin === 'dhcpv6' ? 'port parameters' : 'the rule';
+    return `psid-len ${r.psidLen}${r.psid === null ? '' : ` psid ${r.psid}`} (from ${from})`;
+  }
+  const prefixLength = Number(r.ipv4Prefix.split('/')[1] ?? 32);
+  return `psid-len ${Math.max(0, r.eaLen - (32 - prefixLength))} (from EA bits)`;
+}
+
+/** One line of `show rules`. */
+export function describeRuleView(r: RuleView): string {
+  return `${r.origin} ${r.fmr ? 'fmr ' : ''}${r.ipv6Prefix} ${r.ipv4Prefix} ea-len ${r.eaLen} psid-offset ${r.psidOffset} ${describePsidLength(r)}${r.br ? ` br ${r.br}` : ''}`;
+}
+
 export function registerControl(program: Command): void {
   program
     .command('status')
@@ -122,12 +143,7 @@ export function registerControl(program: Command): void {
       const result = RulesResultSchema.parse(await ask(command, 'show rules'));
       if (options.json) return void process.stdout.write(JSON.stringify(result) + '\n');
       if (result.rules.length === 0) return void process.stdout.write('no rules\n');
-      for (const r of result.rules) {
-        const ports = r.psidLen === null ? '' : ` psid-len ${r.psidLen}${r.psid === null ? '' : ` psid ${r.psid}`}`;
-        process.stdout.write(
-          `${r.origin} ${r.fmr ? 'fmr ' : ''}${r.ipv6Prefix} ${r.ipv4Prefix} ea-len ${r.eaLen} psid-offset ${r.psidOffset}${ports}${r.br ? ` br ${r.br}` : ''}\n`,
-        );
-      }
+      process.stdout.write(result.rules.map((r) => describeRuleView(r) + '\n').join(''));
     });
   show
     .command('ports')

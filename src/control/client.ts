@@ -12,6 +12,9 @@ const STRERROR: Record<string, string> = {
   ETIMEDOUT: 'Operation timed out',
 };
 
+/** No socket, or nobody listening on it: most likely maped is not running. */
+const NOT_LISTENING = new Set(['ENOENT', 'ECONNREFUSED']);
+
 export class ControlError extends Error {}
 
 /** Sends `command` and resolves with the daemon's result; rejects with a one-line ControlError. */
@@ -25,7 +28,7 @@ export function request(socketPath: string, command: ControlCommand, timeoutMs =
     };
     socket.setTimeout(timeoutMs, () => fail(`${socketPath}: no answer within ${timeoutMs / 1000} s`));
     socket.on('error', (e: NodeJS.ErrnoException) =>
-      fail(`connect ${socketPath}: ${STRERROR[e.code ?? ''] ?? e.message}`),
+      fail(`connect ${socketPath}: ${STRERROR[e.code ?? ''] ?? e.message}${NOT_LISTENING.has(e.code ?? '') ? ' (is maped running?)' : ''}`),
     );
     socket.on('connect', () => socket.write(JSON.stringify({ version: PROTOCOL_VERSION, command }) + '\n'));
     socket.setEncoding('utf8');

@@ -108,7 +108,7 @@ describe('control socket', () => {
     const dir = await mkdtemp(join(tmpdir(), 'maped-control-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const path = join(dir, 'absent.sock');
-    await expect(request(path, 'status')).rejects.toThrow(`connect ${path}: No such file or directory`);
+    await expect(request(path, 'status')).rejects.toThrow(`connect ${path}: No such file or directory (is maped running?)`);
   });
 
   it('a stale socket file from a killed maped is replaced', async () => {

@@ -275,7 +275,7 @@ describe('maped, end to end', () => {
     expect(ports[0]).toBe('1232-1235');
     expect((await ctl('log', 'verbose')).stdout).toBe('logging verbose\n');
     expect((await ctl('show', 'rules')).stdout).toBe(
-      'dhcpv6 2001:db8::/40 192.0.2.0/24 ea-len 16 psid-offset 6 psid-len 0 br 2001:db8:ffff::1\n',
+      'dhcpv6 2001:db8::/40 192.0.2.0/24 ea-len 16 psid-offset 6 psid-len 8 (from EA bits) br 2001:db8:ffff::1\n',
     );
     expect(JSON.parse((await ctl('show', 'rules', '--json')).stdout).rules[0]).toMatchObject({ origin: 'dhcpv6', fmr: false });
     expect((await ctl('reload')).stdout).toBe('configuration reloaded\n');
@@ -283,7 +283,7 @@ describe('maped, end to end', () => {
     const missing = join(r.dir, 'nothing.sock');
     await expect(run(process.execPath, ['--import', 'tsx', MAPEDCTL_ENTRY, '-s', missing, 'status'], { cwd: REPO_ROOT })).rejects.toMatchObject({
       code: 1,
-      stderr: `mapedctl: connect ${missing}: No such file or directory\n`,
+      stderr: `mapedctl: connect ${missing}: No such file or directory (is maped running?)\n`,
     });
   });
 });

@@ -2,10 +2,9 @@
 /**
  * maped(8): the MAP-E Customer Edge daemon.
  *
- *   maped [-dnv] [-f file] [-s socket] [--dry-run]
+ *   maped [-dnv] [-f file] [-s socket] [--dry-run] [--log-json]
  */
 import type { Server } from 'node:net';
-import { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, loadConfig, printConfig, type MapedConfig } from '../config/index.js';
 import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
 import { startControlServer, stopControlServer } from '../control/server.js';
@@ -19,6 +18,7 @@ import { dryRunReport } from '../daemon/dry-run.js';
 import { countingDriver, MetricsPublisher, newApplyCounters } from '../daemon/metrics.js';
 import { UsageMonitor } from '../daemon/usage-monitor.js';
 import { VERSION } from '../version.js';
+import { UsageLineCommand } from './usage-line.js';
 
 interface Flags {
   d?: boolean;
@@ -30,7 +30,8 @@ interface Flags {
   logJson?: boolean;
 }
 
-const program = new Command('maped')
+const program = new UsageLineCommand('maped')
+  .usage('[-dnv] [-f file] [-s socket] [--dry-run] [--log-json]')
   .description('MAP-E Customer Edge daemon (RFC 7597, RFC 7598)')
   .version(VERSION, '-V, --version')
   .option('-d', 'do not daemonize: stay in the foreground, log to stderr')
@@ -40,8 +41,7 @@ const program = new Command('maped')
   .option('-s <socket>', 'control socket', DEFAULT_SOCKET_PATH)
   .option('--dry-run', 'compute and print the plan, run no command')
   .option('--log-json', 'log pino JSON lines instead of sentences')
-  .helpOption('-h, --help')
-  .showHelpAfterError();
+  .helpOption('-h, --help');
 
 program.parse(process.argv);
 const flags = program.opts<Flags>();

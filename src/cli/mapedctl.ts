@@ -2,18 +2,18 @@
 /**
  * mapedctl(8): query and steer maped; offline calculator and decoder.
  */
-import { Command } from 'commander';
 import { registerCalc } from './calc-command.js';
 import { registerDecode } from './decode-command.js';
 import { registerControl } from './ctl-commands.js';
 import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
 import { VERSION } from '../version.js';
+import { UsageLineCommand } from './usage-line.js';
 
-const program = new Command('mapedctl')
+const program = new UsageLineCommand('mapedctl')
+  .usage('[-s socket] command [argument ...]')
   .description('control the MAP-E CE daemon maped(8)')
   .version(VERSION, '-V, --version')
-  .option('-s <socket>', 'control socket of maped', DEFAULT_SOCKET_PATH)
-  .showHelpAfterError();
+  .option('-s <socket>', 'control socket of maped', DEFAULT_SOCKET_PATH);
 
 registerControl(program);
 registerCalc(program);

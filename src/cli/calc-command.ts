@@ -2,6 +2,7 @@
  * `mapedctl calc`: the offline MAP calculator (docs/architecture.md §3.2, mapedctl(8)).
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { ipv4PrefixSchema, ipv6PrefixSchema } from '../config/schema.js';
 import { calc, writeCalcLine, type CalcInput, type CalcOutput } from '../map/index.js';
 import { BATCH_FLUSH_BYTES, BatchOutput } from './batch-output.js';
 import { formatPortRanges } from './port-ranges.js';
@@ -92,11 +93,21 @@ export function registerCalc(program: Command): void {
       if (options.iid !== 'rfc7597' && options.iid !== 'draft03') {
         command.error(`mapedctl calc: --iid must be rfc7597 or draft03, not "${options.iid}"`);
       }
+      if (options.psid !== undefined && options.psidLen === undefined) {
+        command.error('mapedctl calc: --psid needs --psid-len');
+      }
       let rule: CalcInput['rule'];
       try {
         rule = parseRuleOption(options.rule!);
       } catch (e) {
         command.error(`mapedctl calc: --rule: ${(e as Error).message}`);
+      }
+      // Rule prefixes as maped.conf(5) takes them: host bits refused, not masked.
+      for (const checked of [
+        ipv6PrefixSchema('ipv6-prefix').safeParse(rule!.ipv6Prefix),
+        ipv4PrefixSchema('ipv4-prefix').safeParse(rule!.ipv4Prefix),
+      ]) {
+        if (!checked.success) command.error(`mapedctl calc: --rule: ${checked.error.issues[0]?.message ?? 'invalid prefix'}`);
       }
       const result = calc({
         rule: rule!,

@@ -128,7 +128,7 @@ const anchorSchema = z
  * bit most likely means a wrong length, and masking it would derive
  * addresses from a rule the admin did not write.
  */
-const ipv4PrefixSchema = (keyword: string) =>
+export const ipv4PrefixSchema = (keyword: string) =>
   z.string().transform((text, ctx): Ipv4Prefix => {
     const prefix = parseIpv4Prefix(text);
     if (!prefix.ok) {
@@ -143,7 +143,7 @@ const ipv4PrefixSchema = (keyword: string) =>
     return prefix.value;
   });
 
-const ipv6PrefixSchema = (keyword: string) =>
+export const ipv6PrefixSchema = (keyword: string) =>
   z.string().transform((text, ctx): Ipv6Prefix => {
     const prefix = parseIpv6Prefix(text);
     if (!prefix.ok) {

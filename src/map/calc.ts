@@ -94,6 +94,8 @@ function writeRememberedPortSet(sink: AsciiSink, a: number, k: number, psid: num
 }
 
 function deriveInput(input: CalcInput): Result<DeriveInput> {
+  // A PSID means nothing without its length (RFC 7598 §4.5 sends both); never drop it silently.
+  if (input.psidLen === null && input.psid !== null) return err('psid given without psidLen');
   const ipv6Prefix = remembered(ruleIpv6Cache, input.rule.ipv6Prefix, parseIpv6Prefix);
   if (!ipv6Prefix.ok) return ipv6Prefix;
   const ipv4Prefix = remembered(ruleIpv4Cache, input.rule.ipv4Prefix, parseIpv4Prefix);

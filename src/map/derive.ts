@@ -77,6 +77,10 @@ export function deriveAddressing(input: DeriveInput): Result<MapAddressing> {
     if (explicit === null) return err('end-user prefix lacks PSID bits and no explicit PSID is given');
   }
 
+  // A PSID is at most 16 bits (RFC 7597 §5.1: it selects a port set within
+  // a 16-bit port); EA bits that leave more describe no rule a BR could use,
+  // whatever explicit PSID comes with them.
+  if (q > 16) return err(`EA bits leave ${q} PSID bits; at most 16`);
   const k = explicit !== null ? explicit.psidLen : q;
   if (a + k > 16) return err('psid offset + psid-len > 16');
 

@@ -88,6 +88,24 @@ describe('mapedctl calc', () => {
     expect(stdout).toMatch(/^warning: explicit PSID 153\/8 differs from PSID 52\/8 in the EA bits/m);
   });
 
+  it('refuses --psid without --psid-len, and rule prefixes with host bits as maped.conf does', async () => {
+    const rule = (ipv4: string) => `2001:db8::/40,${ipv4},16`;
+    const [psid, hostBits, ipv6HostBits] = await Promise.allSettled([
+      mapedctl('calc', '--rule', rule('192.0.2.0/24'), '--prefix', '2001:db8:12:3400::/56', '--psid', '5'),
+      mapedctl('calc', '--rule', rule('192.0.2.77/24'), '--prefix', '2001:db8:12:3400::/56'),
+      mapedctl('calc', '--rule', '2001:db8:0:ffff::/40,192.0.2.0/24,16', '--prefix', '2001:db8:12:3400::/56'),
+    ]);
+    expect(psid).toMatchObject({ status: 'rejected', reason: { code: 1, stdout: '', stderr: 'mapedctl calc: --psid needs --psid-len\n' } });
+    expect(hostBits).toMatchObject({
+      status: 'rejected',
+      reason: { code: 1, stdout: '', stderr: 'mapedctl calc: --rule: ipv4-prefix: 192.0.2.77/24 has host bits set (did you mean 192.0.2.0/24?)\n' },
+    });
+    expect(ipv6HostBits).toMatchObject({
+      status: 'rejected',
+      reason: { code: 1, stderr: 'mapedctl calc: --rule: ipv6-prefix: 2001:db8:0:ffff::/40 has host bits set (did you mean 2001:db8::/40?)\n' },
+    });
+  });
+
   it('refuses a malformed --rule', async () => {
     await expect(mapedctl('calc', '--rule', '2001:db8::/40', '--prefix', '2001:db8:12:3400::/56')).rejects.toMatchObject({
       code: 1,

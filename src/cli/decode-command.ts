@@ -1,10 +1,14 @@
 /**
  * `mapedctl decode`: offline decoder for DHCPv6 Softwire46 options
- * (docs/architecture.md §3.2, mapedctl(8)). `--hex` holds one or more whole options (code, length,
- * payload); `--json` prints the s46.jsonl `decode` shape or `{"error"}`.
- * With `--prefix` it also derives the MAP-E (or MAP-T) parameters the BMR
- * for that delegated prefix gives.
+ * (docs/architecture.md §3.2, mapedctl(8)). The options come as whole
+ * options in hex (`--hex`: code, length, payload), as one container's
+ * payload (`--code N --hex PAYLOAD`, what a lease file's `s46` line holds),
+ * or from a lease file (`--lease`: its `s46` and `mape_*` lines). `--json`
+ * prints the s46.jsonl `decode` shape or `{"error"}`. With `--prefix` (with
+ * `--lease`, its delegated prefix by default) it also derives the MAP-E (or
+ * MAP-T) parameters the BMR for that prefix gives.
  */
+import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   decodeOptions,
@@ -14,12 +18,16 @@ import {
   toDecodeJson,
   type RuleJson,
   type S46Options,
+  withContainers,
 } from '../dhcpv6/index.js';
-import { calcOutput, err, formatIpv6, ok, parseIpv6Prefix, type InterfaceIdFormat, type Result } from '../map/index.js';
+import { decodeS46Text, MAX_LEASE_FILE_BYTES, parseLeaseFile } from '../lease/lease-file.js';
+import { calcOutput, err, formatIpv6, formatIpv6Prefix, ok, parseIpv6Prefix, type InterfaceIdFormat, type Result } from '../map/index.js';
 import { describeCalc } from './calc-command.js';
 
 interface DecodeOptions {
   hex?: string;
+  code?: string;
+  lease?: string;
   json?: boolean;
   prefix?: string;
   iid: string;
@@ -57,30 +65,70 @@ export function describeDecode(options: S46Options): string {
   return lines.join('\n');
 }
 
-function describeDerivation(options: S46Options, prefixText: string, iid: InterfaceIdFormat): Result<string> {
+/**
+ * What the rules of each domain give for a delegated prefix: the derivations
+ * that work, and one line for each that does not (no rule matches, …).
+ */
+function describeDerivation(options: S46Options, prefixText: string, iid: InterfaceIdFormat): Result<{ text: string; errors: string[] }> {
   const prefix = parseIpv6Prefix(prefixText);
   if (!prefix.ok) return err(`--prefix: ${prefix.error}`);
   const lines: string[] = [];
+  const errors: string[] = [];
   options.mapE.forEach((domain, i) => {
     const d = deriveMapE(domain, prefix.value, iid);
-    lines.push(`MAP-E domain ${i + 1} for ${prefixText}:`);
-    lines.push(d.ok ? `${describeCalc(calcOutput(d.value.params), d.value.warnings)}\nBR ${formatIpv6(d.value.br)}` : `error: ${d.error}`);
+    if (!d.ok) return void errors.push(`MAP-E domain ${i + 1} for ${prefixText}: ${d.error}`);
+    lines.push(`MAP-E domain ${i + 1} for ${prefixText}:`, `${describeCalc(calcOutput(d.value.params), d.value.warnings)}\nBR ${formatIpv6(d.value.br)}`);
   });
   options.mapT.forEach((domain, i) => {
     const d = deriveMapT(domain, prefix.value, iid);
-    lines.push(`MAP-T domain ${i + 1} for ${prefixText}:`);
-    lines.push(d.ok ? describeCalc(calcOutput(d.value.params), d.value.warnings) : `error: ${d.error}`);
+    if (!d.ok) return void errors.push(`MAP-T domain ${i + 1} for ${prefixText}: ${d.error}`);
+    lines.push(`MAP-T domain ${i + 1} for ${prefixText}:`, describeCalc(calcOutput(d.value.params), d.value.warnings));
   });
-  return ok(lines.join('\n'));
+  return ok({ text: lines.join('\n'), errors });
+}
+
+const hasContainer = (o: S46Options): boolean => o.mapE.length + o.mapT.length + o.lw4o6.length > 0;
+
+/** The options to decode, from whichever of --hex, --code with --hex, or --lease was given. */
+function readOptions(options: DecodeOptions): Result<{ s46: S46Options; from: string; leasePrefix: string | null }> {
+  if (options.lease !== undefined) {
+    if (options.hex !== undefined || options.code !== undefined) return err('--lease takes no --hex or --code');
+    let text: string;
+    try {
+      // parseLeaseFile refuses anything larger; reading stops just past that.
+      if (statSync(options.lease).size > MAX_LEASE_FILE_BYTES) return err(`${options.lease}: larger than ${MAX_LEASE_FILE_BYTES} bytes, not a lease file`);
+      text = readFileSync(options.lease, 'utf8');
+    } catch (e) {
+      return err(`${options.lease}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    const lease = parseLeaseFile(text, options.lease);
+    if (!lease.ok) return lease;
+    const first = lease.value.prefixes[0];
+    return ok({ s46: lease.value.s46, from: options.lease, leasePrefix: first === undefined ? null : formatIpv6Prefix(first.prefix) });
+  }
+  if (options.hex === undefined) return err('give --hex (whole options), --code with --hex (a container payload) or --lease');
+  if (options.code !== undefined) {
+    // As a lease file's `s46 <code> <hex>` line holds it: the payload alone.
+    const container = decodeS46Text('--code', options.code, options.hex.replace(/[\s:]/g, ''));
+    if (!container.ok) return container;
+    return ok({ s46: withContainers({ mapE: [], mapT: [], lw4o6: [] }, [container.value]), from: '--hex', leasePrefix: null });
+  }
+  const bytes = parseHex(options.hex, true);
+  if (!bytes.ok) return err(`--hex: ${bytes.error}`);
+  const decoded = decodeOptions(bytes.value);
+  if (!decoded.ok) return decoded;
+  return ok({ s46: decoded.value, from: '--hex', leasePrefix: null });
 }
 
 export function registerDecode(program: Command): void {
   program
     .command('decode')
-    .description('decode DHCPv6 Softwire46 options (RFC 7598) given as hex, offline')
-    .requiredOption('--hex <hex>', 'one or more whole options: code, length, payload (spaces and colons allowed)')
+    .description('decode DHCPv6 Softwire46 options (RFC 7598) given as hex or in a lease file, offline')
+    .option('--hex <hex>', 'one or more whole options: code, length, payload (spaces and colons allowed)')
+    .option('--code <n>', 'with --hex: the payload of this container option (94, 95 or 96), as a lease file holds it')
+    .option('--lease <file>', 'the s46 and mape_* lines of a dhcp6leased lease file')
     .option('--json', 'print one JSON object')
-    .option('--prefix <prefix>', 'also derive the parameters for this delegated prefix')
+    .option('--prefix <prefix>', 'also derive the parameters for this delegated prefix (default with --lease: its ia_pd)')
     .option('--iid <format>', 'interface id for --prefix: rfc7597 or draft03', 'rfc7597')
     .action((options: DecodeOptions) => {
       const fail = (reason: string): void => {
@@ -89,19 +137,26 @@ export function registerDecode(program: Command): void {
         process.exitCode = 1;
       };
       if (options.iid !== 'rfc7597' && options.iid !== 'draft03') return fail(`--iid must be rfc7597 or draft03, not "${options.iid}"`);
-      const bytes = parseHex(options.hex ?? '', true);
-      if (!bytes.ok) return fail(`--hex: ${bytes.error}`);
-      const decoded = decodeOptions(bytes.value);
-      if (!decoded.ok) return fail(decoded.error);
+      const read = readOptions(options);
+      if (!read.ok) return fail(read.error);
+      const { s46, from, leasePrefix } = read.value;
+      if (!hasContainer(s46)) {
+        const hint = from === '--hex' && options.code === undefined ? " (for the payload of a lease file's s46 line, add --code)" : '';
+        return fail(`no Softwire46 container (options 94, 95, 96) in ${from}${hint}`);
+      }
       if (options.json) {
-        process.stdout.write(JSON.stringify(toDecodeJson(decoded.value)) + '\n');
+        process.stdout.write(JSON.stringify(toDecodeJson(s46)) + '\n');
         return;
       }
-      let text = describeDecode(decoded.value);
-      if (options.prefix !== undefined) {
-        const derived = describeDerivation(decoded.value, options.prefix, options.iid);
+      let text = describeDecode(s46);
+      const prefix = options.prefix ?? leasePrefix;
+      if (prefix !== null) {
+        const derived = describeDerivation(s46, prefix, options.iid);
         if (!derived.ok) return fail(derived.error);
-        text += '\n' + derived.value;
+        if (derived.value.text !== '') text += '\n' + derived.value.text;
+        process.stdout.write(text + '\n');
+        for (const error of derived.value.errors) fail(error);
+        return;
       }
       process.stdout.write(text + '\n');
     });

@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { readJsonLines, REPO_ROOT } from '../support/vectors.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonLines, REPO_ROOT, VECTORS_DIR } from '../support/vectors.js';
 
 const run = promisify(execFile);
 
@@ -43,6 +45,48 @@ describe('mapedctl decode', () => {
     expect(out.stdout).toContain('rule 1: 2001:db8::/40 192.0.2.0/24 ea-len 16, port parameters offset 6 psid-len 8 psid 0');
     expect(out.stdout).toContain('BR 2001:db8:ffff::1');
     expect(out.stdout).toContain('IPv4 192.0.2.18');
+  });
+
+  it('--lease decodes the s46 lines of a dhcp6leased lease file and derives for its delegated prefix', async () => {
+    const [patched, perl] = await Promise.all([
+      mapedctl('decode', '--lease', join(VECTORS_DIR, 'lease', 's46-cosmote.lease')),
+      mapedctl('decode', '--lease', join(VECTORS_DIR, 'lease', 'compat-mape-lines.lease'), '--json'),
+    ]);
+    const expected = JSON.parse(readFileSync(join(VECTORS_DIR, 'lease', 'expected.json'), 'utf8')) as Record<string, { ipv4: string; ceIPv6: string }>;
+    expect(patched).toMatchObject({ code: 0, stderr: '' });
+    expect(patched.stdout).toContain('rule 1: 2a02:586:6200::/42 87.202.58.0/24 ea-len 14, port parameters offset 6 psid-len 0');
+    expect(patched.stdout).toContain(`IPv4 ${expected['s46-cosmote.lease']!.ipv4}`);
+    expect(patched.stdout).toContain(`CE IPv6 ${expected['s46-cosmote.lease']!.ceIPv6}`);
+    expect(perl.code).toBe(0);
+    expect(JSON.parse(perl.stdout)).toMatchObject({ mapE: [{ rules: [{ ipv6Prefix: '2001:db8:100::/48', portParams: { psidLen: 8, psid: 42 } }] }] });
+  });
+
+  it('--code N --hex decodes a container payload as the lease file holds it; whole-option --hex with none says so, exit 1', async () => {
+    const line = readFileSync(join(VECTORS_DIR, 'lease', 's46-cosmote.lease'), 'utf8').split('\n').find((l) => l.startsWith('s46 '))!;
+    const [, code, payload] = line.split(' ');
+    const [asPayload, asOptions] = await Promise.all([
+      mapedctl('decode', '--code', code!, '--hex', payload!, '--json'),
+      mapedctl('decode', '--hex', payload!),
+    ]);
+    expect(asPayload.code).toBe(0);
+    expect(JSON.parse(asPayload.stdout)).toMatchObject({ mapE: [{ br: ['2a02:586::406'] }] });
+    expect(asOptions).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: "mapedctl decode: no Softwire46 container (options 94, 95, 96) in --hex (for the payload of a lease file's s46 line, add --code)\n",
+    });
+  });
+
+  it('--prefix that no rule covers is an error on stderr, exit 1; --json without input prints a JSON error', async () => {
+    const [unmatched, noInput] = await Promise.all([
+      mapedctl('decode', '--hex', first.optionsHex, '--prefix', '2001:db9:12:3400::/56'),
+      mapedctl('decode', '--json'),
+    ]);
+    expect(unmatched.code).toBe(1);
+    expect(unmatched.stdout).not.toContain('error');
+    expect(unmatched.stderr).toMatch(/^mapedctl decode: MAP-E domain 1 for 2001:db9:12:3400::\/56: .+\n$/);
+    expect(noInput.code).toBe(1);
+    expect(JSON.parse(noInput.stdout)).toEqual({ error: 'give --hex (whole options), --code with --hex (a container payload) or --lease' });
   });
 
   it('reports truncated hex on stderr with exit status 1', async () => {

@@ -69,7 +69,7 @@ describe('mapedctl(8) and the mapedctl program', () => {
     const documented = new Set(commandItems.flatMap((item) => leafOf(item.command, leaves.keys()) ?? []));
     expect(commandItems.filter((item) => leafOf(item.command, leaves.keys()) === null).map((item) => item.command)).toEqual([]);
     expect(sorted(documented)).toEqual(sorted(leaves.keys()));
-  }, 120_000); // one `--help` run per command, each a tsx start: slow on a loaded machine
+  }, 180_000); // one `--help` run per command, each a tsx start: slow on a loaded machine
 
   it('documents every control-socket command as an item of its own', () => {
     const named = new Set(commandItems.map((item) => item.command));

@@ -176,5 +176,5 @@ describe('npm pack', () => {
       await fake.cleanup();
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 30_000);
+  }, 120_000);
 });

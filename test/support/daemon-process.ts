@@ -59,7 +59,7 @@ export function startMaped(
   const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
 
   const status = async (): Promise<Status> => StatusSchema.parse(await request(socket, 'status', 2000));
-  const waitFor = async (predicate: (s: Status) => boolean, what: string, timeoutMs = 15_000): Promise<Status> => {
+  const waitFor = async (predicate: (s: Status) => boolean, what: string, timeoutMs = 60_000): Promise<Status> => {
     const deadline = Date.now() + timeoutMs;
     let last: Status | string = 'no answer yet';
     while (Date.now() < deadline) {

@@ -46,7 +46,7 @@ export const StatusSchema = z.object({
   origin: z.enum(SOFTWIRE_ORIGINS).nullable(),
   lease: z
     .object({
-      source: z.enum(['file', 'static']),
+      source: z.enum(['file']),
       interface: z.string(),
       endUserPrefix: z.string(),
       dhcpState: z.string().nullable(),

@@ -10,7 +10,7 @@
  * against 39 MiB for a bare node). Names are kept (keepNames) so stack
  * traces stay readable; a source map goes beside each file.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -53,6 +53,11 @@ const result = await build({
   plugins: [zodEnglishOnly],
   logLevel: 'warning',
 });
+
+// The two commands start with #!/usr/bin/env node: runnable from dist/ as they are.
+for (const output of Object.keys(result.metafile.outputs)) {
+  if (output.endsWith('.js')) chmodSync(join(root, output), 0o755);
+}
 
 /**
  * The bundles carry code of other packages, which npm no longer installs

@@ -63,6 +63,8 @@ describe('npm pack', () => {
     expect(Object.keys(pkg.bin).sort()).toEqual(['maped', 'mapedctl']);
     for (const target of Object.values(pkg.bin)) expect(paths).toContain(target);
     for (const target of Object.values(pkg.bin)) {
+      // npm pack built them (prepack): runnable as they are, like any command.
+      expect(statSync(join(REPO_ROOT, target)).mode & 0o111, target).toBe(0o111);
       expect(readFileSync(join(REPO_ROOT, target), 'utf8').startsWith('#!/usr/bin/env node\n'), target).toBe(true);
     }
   });

@@ -14,7 +14,9 @@
 #			(default: /usr/local)
 #	INSTALL_OWNER	owner of the installed files (default: root)
 #	INSTALL_GROUP	group of the installed files (default: bin for the
-#			manuals, wheel for the rest, as in OpenBSD's base)
+#			manuals, wheel for the rest, as in OpenBSD's base; on
+#			a staging host without such a group, group 0, which
+#			is wheel's number on OpenBSD)
 #
 # POSIX sh; runs under OpenBSD's ksh and any other POSIX shell.
 
@@ -26,6 +28,16 @@ PREFIX=${PREFIX:-/usr/local}
 owner=${INSTALL_OWNER:-root}
 wheel=${INSTALL_GROUP:-wheel}
 bin=${INSTALL_GROUP:-bin}
+
+# The groups of OpenBSD's base; a staging host without one (Debian has no
+# wheel) gets group 0, wheel's number on OpenBSD.
+if [ -z "${INSTALL_GROUP:-}" ]; then
+	for g in wheel bin; do
+		grep -q "^$g:" /etc/group 2>/dev/null && continue
+		echo "no group $g on this host: using group 0"
+		eval "$g=0"
+	done
+fi
 
 die() {
 	echo "install.sh: $*" >&2

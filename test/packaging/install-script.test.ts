@@ -100,6 +100,35 @@ describe('scripts/install.sh', () => {
     expect(result.stderr).toBe('install.sh: PREFIX must be an absolute path, not "usr/local"\n');
   });
 
+  it('uses group 0 for a group this host does not have (no wheel on Debian), and says so', () => {
+    // install(1) as root would accept any group; this one records the groups and drops -o/-g.
+    const tools = newDestdir();
+    const groupsLog = join(tools, 'groups');
+    const realInstall = spawnSync('sh', ['-c', 'command -v install'], { encoding: 'utf8' }).stdout.trim();
+    writeFileSync(
+      join(tools, 'install'),
+      `#!/bin/sh\nn=$#\ni=0\nwhile [ $i -lt $n ]; do\n\ta=$1; shift; i=$((i+1))\n\tcase $a in\n` +
+        `\t-o) shift; i=$((i+1)) ;;\n\t-g) echo "$1" >>"${groupsLog}"; shift; i=$((i+1)) ;;\n\t*) set -- "$@" "$a" ;;\n\tesac\ndone\n` +
+        `exec ${realInstall} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const known = (name: string): boolean => readFileSync('/etc/group', 'utf8').split('\n').some((l) => l.startsWith(`${name}:`));
+    const destdir = newDestdir();
+    const result = spawnSync('sh', ['scripts/install.sh'], {
+      cwd: REPO_ROOT,
+      env: { PATH: `${tools}:${process.env.PATH ?? ''}`, DESTDIR: destdir, INSTALL_OWNER: userInfo().username },
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const wheel = known('wheel') ? 'wheel' : '0';
+    const bin = known('bin') ? 'bin' : '0';
+    expect(new Set(readFileSync(groupsLog, 'utf8').trim().split('\n'))).toEqual(new Set([wheel, bin]));
+    for (const [name, used] of [['wheel', wheel], ['bin', bin]]) {
+      expect(result.stdout.includes(`no group ${name} on this host: using group 0\n`), name).toBe(used === '0');
+    }
+  });
+
   it('owns the files by root and bin/wheel unless told otherwise', () => {
     const script = readRepoFile('scripts/install.sh');
     expect(script).toMatch(/^owner=\$\{INSTALL_OWNER:-root\}$/m);

@@ -103,7 +103,7 @@ describe('mapedctl(8) and the mapedctl program', () => {
   it('gives lease.source exactly the values status can hold', () => {
     const page = readRepoFile('man/mapedctl.8');
     const item = /^\.It Li lease\.source\n([\s\S]*?)^\.It /m.exec(page)?.[1] ?? '';
-    const named = [...item.matchAll(/^\.Cm (\S+)/gm)].map((m) => m[1]);
+    const named = [...item.matchAll(/^\.Cm (\S+)/gm)].map((m) => m[1]!);
     const lease = StatusSchema.shape.lease.unwrap();
     expect(sorted(named)).toEqual(sorted(lease.shape.source.options));
   });

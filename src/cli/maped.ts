@@ -7,7 +7,7 @@
 import type { Server } from 'node:net';
 import { DEFAULT_CONFIG_PATH, loadConfig, printConfig, type MapedConfig } from '../config/index.js';
 import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
-import { startControlServer, stopControlServer } from '../control/server.js';
+import { socketPathProblem, startControlServer, stopControlServer } from '../control/server.js';
 import { Engine } from '../daemon/engine.js';
 import { followLease } from '../daemon/lease-follower.js';
 import { createLogger } from '../daemon/log.js';
@@ -72,6 +72,9 @@ if (flags.dryRun && !flags.d) {
   process.stdout.write(text.report);
   process.exit(text.ok ? 0 : 1);
 }
+
+const socketProblem = socketPathProblem(socketPath);
+if (socketProblem !== null) die(`control socket ${socketPath}: ${socketProblem}`);
 
 const acquired = acquirePidFile(config.stateDir);
 if (!acquired.ok) die(acquired.error);

@@ -4,6 +4,7 @@
  */
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import {
   MAX_REQUEST_BYTES,
   PROTOCOL_VERSION,
@@ -59,6 +60,32 @@ function serveConnection(socket: Socket, handle: CommandHandler): void {
       socket.end();
     }
   });
+}
+
+/**
+ * The longest socket path bind(2) takes: sun_path holds 104 bytes on
+ * OpenBSD (sys/sys/un.h) and 108 on Linux (<sys/un.h>), the terminating NUL
+ * included.
+ */
+export function socketPathLimit(platform: NodeJS.Platform = process.platform): number {
+  return (platform === 'linux' ? 108 : 104) - 1;
+}
+
+/**
+ * Why `path` cannot be a control socket, or null: checked before anything is
+ * created, so a refused start leaves nothing behind and names the real
+ * cause (bind(2) on a missing folder says EACCES or ENOENT, on a long path
+ * it truncates or fails with EINVAL).
+ */
+export function socketPathProblem(path: string, platform: NodeJS.Platform = process.platform): string | null {
+  const bytes = Buffer.byteLength(path);
+  const limit = socketPathLimit(platform);
+  if (bytes > limit) {
+    return `path is ${bytes} bytes, longer than a Unix socket allows (${limit} bytes on ${platform === 'linux' ? 'Linux' : 'OpenBSD'})`;
+  }
+  const folder = dirname(path);
+  if (!existsSync(folder)) return `folder ${folder} does not exist`;
+  return null;
 }
 
 /**

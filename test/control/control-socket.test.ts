@@ -1,11 +1,18 @@
+import { execFile } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlError, request } from '../../src/control/client.js';
 import { MAX_REQUEST_BYTES, PROTOCOL_VERSION, type ControlCommand } from '../../src/control/protocol.js';
-import { startControlServer, stopControlServer } from '../../src/control/server.js';
+import { socketPathLimit, socketPathProblem, startControlServer, stopControlServer } from '../../src/control/server.js';
+import { MAPED_ENTRY } from '../support/daemon-process.js';
+import { REPO_ROOT } from '../support/vectors.js';
+
+const run = promisify(execFile);
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -122,5 +129,34 @@ describe('control socket', () => {
     const second = await startControlServer(path, () => 'second');
     cleanups.push(() => rm(dir, { recursive: true, force: true }), () => stopControlServer(second, path));
     expect(await request(path, 'status')).toBe('second');
+  });
+});
+
+describe('-s: a socket path bind(2) cannot take', () => {
+  it('names the sun_path limit of the platform: 103 bytes on OpenBSD, 107 on Linux', () => {
+    const path = `/var/run/${'m'.repeat(100)}.sock`;
+    expect(socketPathProblem(path, 'openbsd')).toBe(`path is ${path.length} bytes, longer than a Unix socket allows (103 bytes on OpenBSD)`);
+    expect(socketPathProblem(path, 'linux')).toBe(`path is ${path.length} bytes, longer than a Unix socket allows (107 bytes on Linux)`);
+    expect(socketPathProblem('/var/run/maped.sock', 'openbsd')).toBeNull();
+  });
+
+  it('maped refuses a long path or a missing folder before creating anything, and says which', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maped-control-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'maped.conf'), 'wan em0\nstate-dir "state"\n');
+    const maped = (socket: string) =>
+      run(process.execPath, ['--import', 'tsx', MAPED_ENTRY, '-d', '-f', join(dir, 'maped.conf'), '-s', socket], { cwd: REPO_ROOT }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+      );
+    const long = join(dir, `${'s'.repeat(120)}.sock`);
+    const missing = join(dir, 'run', 'maped.sock');
+    const [tooLong, noFolder] = await Promise.all([maped(long), maped(missing)]);
+    expect(tooLong).toEqual({
+      code: 1,
+      stderr: `maped: control socket ${long}: path is ${Buffer.byteLength(long)} bytes, longer than a Unix socket allows (${socketPathLimit()} bytes on ${process.platform === 'linux' ? 'Linux' : 'OpenBSD'})\n`,
+    });
+    expect(noFolder).toEqual({ code: 1, stderr: `maped: control socket ${missing}: folder ${join(dir, 'run')} does not exist\n` });
+    expect(readdirSync(dir)).toEqual(['maped.conf']);
   });
 });

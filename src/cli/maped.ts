@@ -48,8 +48,9 @@ const flags = program.opts<Flags>();
 const configPath = flags.f ?? DEFAULT_CONFIG_PATH;
 const socketPath = flags.s ?? DEFAULT_SOCKET_PATH;
 
+/** One line each: a configuration refused for several reasons lists them all. */
 function die(message: string): never {
-  process.stderr.write(`maped: ${message}\n`);
+  process.stderr.write(message.split('\n').map((line) => `maped: ${line}\n`).join(''));
   process.exit(1);
 }
 
@@ -112,8 +113,10 @@ let watcher = follow(config.leaseFile);
 async function reload(): Promise<string> {
   const next = loadConfig(configPath);
   if (!next.ok) {
-    log.warn(`reload refused, keeping the running configuration: ${next.error}`);
-    throw new Error(`reload refused: ${next.error}`);
+    const [first, ...more] = next.error.split('\n');
+    const summary = `${first}${more.length === 0 ? '' : ` (and ${more.length} more: maped -n shows them)`}`;
+    log.warn(`reload refused, keeping the running configuration: ${summary}`);
+    throw new Error(`reload refused: ${summary}`);
   }
   if (next.value.leaseFile !== config.leaseFile) {
     await watcher.close();

@@ -100,6 +100,10 @@ class Parser {
   private readonly positions = new Map<string, Position>();
   /** Single-valued settings already given, for "duplicate" errors. */
   private readonly given = new Map<string, Position>();
+  /** Every syntax error met, in file order: like parse.y, the parser goes on after one. */
+  readonly errors: string[] = [];
+  /** Rule blocks with a syntax error: what they lack then is no news, and not reported. */
+  readonly brokenRules = new Set<number>();
 
   private wan: string | undefined;
   private leaseFile: string | undefined;
@@ -205,12 +209,44 @@ class Parser {
         this.sources.pop();
         continue;
       }
-      if (token.kind === '}') fail(token.at, 'unbalanced brace: "}" without a matching "{"');
-      if (token.kind !== 'word') fail(token.at, `syntax error: expected a keyword, got ${describeToken(token)}`);
-      if (this.peek().kind === '=') this.macro(token);
-      else this.statement(token);
+      const done = this.recovering(() => {
+        if (token.kind === '}') fail(token.at, 'unbalanced brace: "}" without a matching "{"');
+        if (token.kind !== 'word') fail(token.at, `syntax error: expected a keyword, got ${describeToken(token)}`);
+        if (this.peek().kind === '=') this.macro(token);
+        else this.statement(token);
+      }, false);
+      if (done) break;
     }
     return this.finish();
+  }
+
+  /**
+   * Runs one statement; a syntax error in it is recorded and the rest of its
+   * line skipped, as parse.y's `grammar error '\n'` rule does, so the next
+   * line is checked too. Inside a block the skip also stops before the
+   * block's "}". Returns true when nothing more can be read (an error while
+   * skipping: the lexer itself is stuck).
+   */
+  private recovering(statement: () => void, inBlock: boolean): boolean {
+    try {
+      statement();
+      return false;
+    } catch (error) {
+      if (!(error instanceof ConfigSyntaxError)) throw error;
+      this.errors.push(error.message);
+    }
+    try {
+      for (;;) {
+        const token = this.peek();
+        if (token.kind === 'eof' || (inBlock && token.kind === '}')) return false;
+        this.next();
+        if (token.kind === 'newline') return false;
+      }
+    } catch (error) {
+      if (!(error instanceof ConfigSyntaxError)) throw error;
+      if (this.errors.at(-1) !== error.message) this.errors.push(error.message);
+      return true;
+    }
   }
 
   /** `name = "value" …`: adjacent strings are joined with a space, as parse.y's `string` rule does. */
@@ -277,9 +313,19 @@ class Parser {
         this.record('interfaceId', mode.at);
         break;
       }
-      case 'rule':
-        this.ruleBlock(at);
+      case 'rule': {
+        const index = this.rules.length;
+        const before = this.errors.length;
+        let closed = false;
+        try {
+          closed = this.ruleBlock(at);
+        } finally {
+          if (!closed || this.errors.length > before) this.brokenRules.add(index);
+        }
+        // A block cut short by a top-level keyword leaves that keyword to be read next.
+        if (!closed) return;
         break;
+      }
       case 'softwire': {
         const kind = this.keyword(SOFTWIRE_KEYWORDS, 'softwire');
         this.once('softwire', 'softwire', at);
@@ -371,8 +417,8 @@ class Parser {
     }
   }
 
-  /** `rule { … }`, one statement per line. */
-  private ruleBlock(at: Position): void {
+  /** `rule { … }`, one statement per line. False when the "}" is missing and the block ended at a top-level keyword. */
+  private ruleBlock(at: Position): boolean {
     const index = this.rules.length;
     const key = `rules.${index}`;
     this.record(key, at);
@@ -387,54 +433,17 @@ class Parser {
     for (;;) {
       const token = this.next();
       if (token.kind === 'newline') continue;
-      if (token.kind === '}') return;
+      if (token.kind === '}') return true;
       if (token.kind === 'eof') fail(open.at, 'unbalanced brace: "{" is never closed');
-      if (token.kind !== 'word') fail(token.at, `rule: expected a keyword, got ${describeToken(token)}`);
-      switch (token.text) {
-        case 'ipv6-prefix':
-        case 'ipv4-prefix':
-        case 'br': {
-          const name = token.text === 'br' ? 'br' : token.text === 'ipv6-prefix' ? 'ipv6Prefix' : 'ipv4Prefix';
-          const value = this.value(token.text, token.text === 'br' ? 'an IPv6 address' : 'a prefix');
-          field(name, token.text, token.at, value.at);
-          rule[name] = value.text;
-          break;
-        }
-        case 'ea-len':
-        case 'psid-offset': {
-          const name = token.text === 'ea-len' ? 'eaLen' : 'psidOffset';
-          const value = this.number(token.text);
-          field(name, token.text, token.at, value.at);
-          rule[name] = value.value;
-          break;
-        }
-        case 'psid-len': {
-          const value = this.number('psid-len');
-          field('psidLen', 'psid-len', token.at, value.at);
-          rule.psidLen = value.value;
-          const next = this.peek();
-          if (next.kind === 'word' && next.text === 'psid') {
-            this.next();
-            const psid = this.number('psid');
-            field('psid', 'psid', next.at, psid.at);
-            rule.psid = psid.value;
-          }
-          break;
-        }
-        case 'psid': {
-          const value = this.number('psid');
-          field('psid', 'psid', token.at, value.at);
-          rule.psid = value.value;
-          break;
-        }
-        default:
-          // A top-level keyword here most likely means the block's "}" is missing.
-          if ((TOP_LEVEL_KEYWORDS as readonly string[]).includes(token.text)) {
-            fail(token.at, `${token.text} is not allowed inside a rule block (missing "}"?)`);
-          }
-          fail(token.at, `unknown rule keyword "${token.text}"${didYouMean(token.text, RULE_KEYWORDS)}`);
+      if (token.kind === 'word' && (TOP_LEVEL_KEYWORDS as readonly string[]).includes(token.text)) {
+        // Most likely the block's "}" is missing: say so, end the block here and
+        // read the keyword as the statement it is, so one slip is one error.
+        this.errors.push(locatedMessage(token.at, `${token.text} is not allowed inside a rule block (missing "}"?)`));
+        this.source.peeked = token;
+        return false;
       }
-      this.end(true);
+      const stuck = this.recovering(() => this.ruleStatement(token, rule, field), true);
+      if (stuck) fail(open.at, 'unbalanced brace: "{" is never closed');
     }
   }
 
@@ -472,6 +481,60 @@ class Parser {
         this.record(key, value.at);
       }
     }
+  }
+
+  /** One line of a rule block. */
+  private ruleStatement(
+    token: Token,
+    rule: RawRule,
+    field: (name: keyof RawRule, label: string, statement: Position, value: Position) => void,
+  ): void {
+    if (token.kind !== 'word') fail(token.at, `rule: expected a keyword, got ${describeToken(token)}`);
+    switch (token.text) {
+      case 'ipv6-prefix':
+      case 'ipv4-prefix':
+      case 'br': {
+        const name = token.text === 'br' ? 'br' : token.text === 'ipv6-prefix' ? 'ipv6Prefix' : 'ipv4Prefix';
+        const value = this.value(token.text, token.text === 'br' ? 'an IPv6 address' : 'a prefix');
+        field(name, token.text, token.at, value.at);
+        rule[name] = value.text;
+        break;
+      }
+      case 'ea-len':
+      case 'psid-offset': {
+        const name = token.text === 'ea-len' ? 'eaLen' : 'psidOffset';
+        const value = this.number(token.text);
+        field(name, token.text, token.at, value.at);
+        rule[name] = value.value;
+        break;
+      }
+      case 'psid-len': {
+        const value = this.number('psid-len');
+        field('psidLen', 'psid-len', token.at, value.at);
+        rule.psidLen = value.value;
+        const next = this.peek();
+        if (next.kind === 'word' && next.text === 'psid') {
+          this.next();
+          const psid = this.number('psid');
+          field('psid', 'psid', next.at, psid.at);
+          rule.psid = psid.value;
+        }
+        break;
+      }
+      case 'psid': {
+        const value = this.number('psid');
+        field('psid', 'psid', token.at, value.at);
+        rule.psid = value.value;
+        break;
+      }
+      default:
+        // A top-level keyword here most likely means the block's "}" is missing.
+        if ((TOP_LEVEL_KEYWORDS as readonly string[]).includes(token.text)) {
+          fail(token.at, `${token.text} is not allowed inside a rule block (missing "}"?)`);
+        }
+        fail(token.at, `unknown rule keyword "${token.text}"${didYouMean(token.text, RULE_KEYWORDS)}`);
+    }
+    this.end(true);
   }
 
   /**
@@ -551,25 +614,37 @@ const NO_FILES: ReadFile = () => null;
  */
 export function parseConfig(text: string, path: string, readFile: ReadFile = NO_FILES): Result<MapedConfig> {
   const parser = new Parser(path, text, readFile);
-  let raw: RawConfig;
+  let raw: RawConfig | null = null;
   try {
     raw = parser.parse();
   } catch (error) {
-    if (error instanceof ConfigSyntaxError) return err(error.message);
-    throw error;
+    if (!(error instanceof ConfigSyntaxError)) throw error;
+    parser.errors.push(error.message);
   }
-  const checked = mapedConfigSchema.safeParse(raw);
-  if (checked.success) return ok(checked.data);
+  // Like parse.y, every error is reported, each with its place, then the file is refused.
+  const errors = [...parser.errors];
+  const checked = raw === null ? null : mapedConfigSchema.safeParse(raw);
+  if (checked?.success && errors.length === 0) return ok(checked.data);
 
-  // Report the issue written first in the file; one without a place names only the file.
-  let first: { message: string; order: number } | null = null;
-  for (const issue of checked.error.issues) {
+  const located: { message: string; order: number }[] = [];
+  for (const issue of checked?.success === false ? checked.error.issues : []) {
+    if (issue.path[0] === 'rules' && parser.brokenRules.has(Number(issue.path[1]))) continue;
     const place = parser.locate(issue.path);
-    const candidate =
-      place === null
-        ? { message: `${path}: ${issue.message}`, order: Infinity }
-        : { message: locatedMessage(place.at, issue.message), order: place.order };
-    if (first === null || candidate.order < first.order) first = candidate;
+    if (place === null) {
+      located.push({ message: `${path}: ${issue.message}`, order: Infinity });
+      continue;
+    }
+    // Two settings in conflict: blame the one written second, naming the first.
+    const other = (issue as { params?: { conflict?: { path: string[]; message: string } } }).params?.conflict;
+    const second = other === undefined ? null : parser.locate(other.path);
+    if (other !== undefined && second !== null && second.order > place.order) {
+      located.push({ message: locatedMessage(second.at, `${other.message} (line ${place.at.line})`), order: second.order });
+    } else {
+      const first = second === null ? '' : ` (line ${second.at.line})`;
+      located.push({ message: locatedMessage(place.at, `${issue.message}${first}`), order: place.order });
+    }
   }
-  return err(first?.message ?? `${path}: invalid configuration`);
+  located.sort((a, b) => a.order - b.order);
+  errors.push(...located.map((l) => l.message));
+  return err(errors.length > 0 ? errors.join('\n') : `${path}: invalid configuration`);
 }

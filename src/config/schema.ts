@@ -411,9 +411,15 @@ export const mapedConfigSchema = z
     stateDir: absolutePath('state-dir'),
   })
   .superRefine((config, ctx) => {
-    // Reported at "wan": the tunnel may be the unwritten default gif0.
+    // Reported at "wan" (the tunnel may be the unwritten default gif0), or at
+    // the tunnel line when that one comes second: the parser blames the later.
     if (config.tunnel.interface === config.wan) {
-      ctx.addIssue({ code: 'custom', path: ['wan'], message: `wan: ${config.wan} is also the tunnel interface` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['wan'],
+        message: `wan: ${config.wan} is also the tunnel interface`,
+        params: { conflict: { path: ['tunnel', 'interface'], message: `tunnel: ${config.wan} is also the wan interface` } },
+      });
     }
     // `auto` takes what the lease carries, else the one static kind there is: two would be a guess.
     const statics = [

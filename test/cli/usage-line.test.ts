@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -35,5 +37,24 @@ describe('a command line that does not fit the synopsis', () => {
     expect(command).toEqual({ code: 1, stdout: '', stderr: 'usage: mapedctl [-s socket] command [argument ...]\n' });
     expect(calc).toEqual({ code: 1, stdout: '', stderr: 'usage: mapedctl calc [options]\n' });
     expect(log).toEqual({ code: 1, stdout: '', stderr: 'usage: mapedctl log [options] <level>\n' });
+  });
+});
+
+describe('maped -n on a file with several errors', () => {
+  it('prints each on a line of its own, with file:line:col, and exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'maped-n-'));
+    try {
+      const conf = join(dir, 'maped.conf');
+      writeFileSync(conf, 'wan gif1\ntunel gif0\ntunnel gif1\n');
+      expect(await cli('maped', '-n', '-f', conf)).toEqual({
+        code: 1,
+        stdout: '',
+        stderr:
+          `maped: ${conf}:2:1: unknown keyword "tunel" (did you mean "tunnel"?)\n` +
+          `maped: ${conf}:3:8: tunnel: gif1 is also the wan interface (line 1)\n`,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,7 @@
  * them). Each case names the line and column a reader would look at.
  */
 import { describe, expect, it } from 'vitest';
-import { parseError } from './helpers.js';
+import { parseError, parseErrors } from './helpers.js';
 
 const RULE_HEAD = 'rule {\n\tipv6-prefix 2001:db8::/32\n\tipv4-prefix 192.0.2.0/24\n';
 
@@ -84,7 +84,8 @@ const values: Case[] = [
   ['the tunnel must be a gif', 'wan em0\ntunnel tun0\n', '/etc/maped.conf:2:8: tunnel: "tun0" is not a gif(4) interface (expected gif0, gif1, …)'],
   ['the tunnel name is an interface name first', 'wan em0\ntunnel gif\n', '/etc/maped.conf:2:8: tunnel: invalid interface name "gif" (expected a driver name and unit, such as em0)'],
   ['the wan cannot be the (default) tunnel', 'wan gif0\n', '/etc/maped.conf:1:5: wan: gif0 is also the tunnel interface'],
-  ['the wan cannot be the tunnel', 'tunnel gif2\nwan gif2\n', '/etc/maped.conf:2:5: wan: gif2 is also the tunnel interface'],
+  ['the wan cannot be the tunnel: the later line is blamed', 'tunnel gif2\nwan gif2\n', '/etc/maped.conf:2:5: wan: gif2 is also the tunnel interface (line 1)'],
+  ['the tunnel cannot be the wan: the later line is blamed', 'wan gif1\ntunnel gif1\n', '/etc/maped.conf:2:8: tunnel: gif1 is also the wan interface (line 1)'],
   ['mtu below gif’s minimum', 'wan em0\ntunnel gif0 mtu 1279\n', '/etc/maped.conf:2:17: mtu 1279 out of range (1280-8192)'],
   ['mtu above gif’s maximum', 'wan em0\ntunnel gif0 mtu 8193\n', '/etc/maped.conf:2:17: mtu 8193 out of range (1280-8192)'],
   ['ea-len above 48', `wan em0\n${RULE_HEAD}\tea-len 49\n}\n`, '/etc/maped.conf:5:9: ea-len 49 out of range (0-48)'],
@@ -158,9 +159,15 @@ describe.each([
 });
 
 describe('error positions', () => {
-  it('the first error in the file wins when several values are wrong', () => {
-    expect(parseError('wan em0\ntunnel gif0 mtu 99\ntool route "route"\n')).toBe('/etc/maped.conf:2:17: mtu 99 out of range (1280-8192)');
-    expect(parseError('tool route "route"\nwan em0\ntunnel gif0 mtu 99\n')).toBe('/etc/maped.conf:1:12: tool route: path "route" is not absolute');
+  it('several wrong values are all reported, in file order', () => {
+    expect(parseErrors('wan em0\ntunnel gif0 mtu 99\ntool route "route"\n')).toEqual([
+      '/etc/maped.conf:2:17: mtu 99 out of range (1280-8192)',
+      '/etc/maped.conf:3:12: tool route: path "route" is not absolute',
+    ]);
+    expect(parseErrors('tool route "route"\nwan em0\ntunnel gif0 mtu 99\n')).toEqual([
+      '/etc/maped.conf:1:12: tool route: path "route" is not absolute',
+      '/etc/maped.conf:3:17: mtu 99 out of range (1280-8192)',
+    ]);
   });
 
   it('columns count a tab as one character and start at 1', () => {
@@ -173,5 +180,25 @@ describe('error positions', () => {
 
   it('every message is one line', () => {
     for (const [, text] of [...lexical, ...syntax, ...duplicates, ...values, ...softwires]) expect(parseError(text)).not.toContain('\n');
+  });
+
+  it('like parse.y, every error in the file is reported, each with file:line:col, syntax errors first', () => {
+    const text = ['wan em0', 'tunel gif0', 'tunnel gif0 mtu 99', `${RULE_HEAD}\tea-lne 16`, '\tea-len 16', '}', 'pf portset kernal', 'tool route "route"', ''].join('\n');
+    expect(parseErrors(text)).toEqual([
+      '/etc/maped.conf:2:1: unknown keyword "tunel" (did you mean "tunnel"?)',
+      '/etc/maped.conf:7:2: unknown rule keyword "ea-lne" (did you mean "ea-len"?)',
+      '/etc/maped.conf:10:12: pf portset: expected auto, kernel or stock, got "kernal" (did you mean "kernel"?)',
+      '/etc/maped.conf:3:17: mtu 99 out of range (1280-8192)',
+      '/etc/maped.conf:11:12: tool route: path "route" is not absolute',
+    ]);
+  });
+
+  it('a missing "}" is one error: the block ends there and the keyword is read as a statement', () => {
+    expect(parseErrors(`${RULE_HEAD}\tea-len 16\nwan gif1\ntunnel gif1\n`)).toEqual([
+      '/etc/maped.conf:5:1: wan is not allowed inside a rule block (missing "}"?)',
+      '/etc/maped.conf:6:8: tunnel: gif1 is also the wan interface (line 5)',
+    ]);
+    // wan em0 with tunnel em0: both errors are the tunnel line's, none the wan's.
+    expect(parseErrors('wan em0\ntunnel em0\n').every((e) => e.startsWith('/etc/maped.conf:2:8: tunnel: '))).toBe(true);
   });
 });

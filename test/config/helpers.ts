@@ -10,8 +10,14 @@ export function parsed(text: string, readFile?: ReadFile): MapedConfig {
   return result.value;
 }
 
-export function parseError(text: string, readFile?: ReadFile): string {
+/** Every error of the file, one per line, in file order. */
+export function parseErrors(text: string, readFile?: ReadFile): string[] {
   const result = parseConfig(text, CONF, readFile);
   if (result.ok) expect.fail(`expected an error for:\n${text}`);
-  return result.error;
+  return result.error.split('\n');
+}
+
+/** The first error of the file: what the cases about one mistake look at. */
+export function parseError(text: string, readFile?: ReadFile): string {
+  return parseErrors(text, readFile)[0]!;
 }

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { compileKernelPicker } from './kernel-picker.js';
 import { measure } from './measure.js';
 import { benchSets } from './port-sets.js';
-import { chartSvg, markdownTable, replaceReadmeTable } from './report.js';
+import { chartSvg, markdownTable, replaceReadmeTable, summary } from './report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHART_PATH = 'docs/port-capacity.svg';
@@ -40,12 +40,12 @@ export async function benchPortCapacity(options: PortCapacityOptions = DEFAULTS)
     kernel.close();
   }
   const table = markdownTable(cells);
-  console.log(table);
+  console.log(`${summary(cells)}\n${table}`);
   console.log(`seed ${options.seed}, ${options.runs} runs per 1- and 10-destination workload, ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (options.write) {
     writeFileSync(resolve(ROOT, CHART_PATH), chartSvg(cells));
     const readme = resolve(ROOT, 'README.md');
-    writeFileSync(readme, replaceReadmeTable(readFileSync(readme, 'utf8'), table));
+    writeFileSync(readme, replaceReadmeTable(readFileSync(readme, 'utf8'), `${summary(cells)}\n${table}`));
     console.log(`wrote ${CHART_PATH} and the table in README.md`);
   }
 }

@@ -66,6 +66,27 @@ export function markdownTable(cells: readonly CellFigures[]): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * One line per port set for the worst case, one destination: how many
+ * connections were open when the first one failed in each mode (medians),
+ * and how much of the set stock mode left unused then.
+ */
+export function summary(cells: readonly CellFigures[]): string {
+  const lines: string[] = [];
+  for (const { kernel, stock } of pairs(cells).filter((pair) => pair.kernel.destinations === 1)) {
+    const openAt = (cell: CellFigures): string => {
+      const failed = cell.runs.filter((run) => run.failed);
+      if (failed.length === 0) return 'none failed';
+      return `${int(median(failed.map((run) => run.inUseAtFailure!)) * cell.limit)} open`;
+    };
+    const waste = stockWaste(stock);
+    lines.push(
+      `- ${kernel.set.name}, ${int(kernel.set.size)} ports, one destination: the first connection failed with ${openAt(kernel)} in kernel mode, with ${openAt(stock)} in stock mode${waste.free === '—' ? '' : ` (${waste.free} ports of the set still free)`}.`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
 /** x of each failure-rate bin: the middle of its 5 % step, and 1 for "every port in use". */
 function binX(bin: number): number {
   return bin === BINS ? 1 : (bin + 0.5) / BINS;

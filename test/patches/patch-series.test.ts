@@ -91,6 +91,23 @@ describe('patches/openbsd-7.8', () => {
     expect([...listed.keys()].sort()).toEqual(touched.map((file) => file.path).sort());
   });
 
+  it('diff headers carry the base revision dates, never a later one', () => {
+    const cvsTime = (date: string): number => Date.parse(date.replace(/ -0000$/, ' UTC'));
+    for (const patch of series) {
+      const lines = patch.text.split('\n');
+      const bases = lines.filter((l) => /^--- \S+\t.*\t\d+(\.\d+)+$/.test(l)).map((l) => cvsTime(l.split('\t')[1]!));
+      const newest = Math.max(...bases);
+      lines.forEach((line, i) => {
+        if (!line.startsWith('+++ ')) return;
+        const [oldPath, oldDate] = lines[i - 1]!.slice(4).split('\t') as [string, string];
+        const newDate = line.split('\t')[1]!;
+        // An existing file keeps its revision's date; a new one is not dated after the newest base.
+        if (oldPath === '/dev/null') expect(cvsTime(newDate), `${patch.name}:${i + 1}`).toBeLessThanOrEqual(newest);
+        else expect(newDate, `${patch.name}:${i + 1}`).toBe(oldDate);
+      });
+    }
+  });
+
   it('README says how to apply the series from /usr/src', () => {
     expect(readme).toMatch(/cd \/usr\/src/);
     for (const patch of series) expect(readme).toMatch(new RegExp(`patch -p0 < \\S*${patch.name.replace(/\./g, '\\.')}`));

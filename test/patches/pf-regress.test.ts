@@ -5,7 +5,9 @@
  * as the rule written (pfNNN.in); each refused line (pfailNN.in) has its one
  * error line (pfailNN.ok).
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { portSet } from '../../src/map/index.js';
 import { parsePfctlRules } from '../../src/openbsd/pfctl-output.js';
 import { REPO_ROOT } from '../packaging/mdoc.js';
 import { addedText, readPatchSeries } from './cvs-diff.js';
@@ -57,5 +59,42 @@ describe('regress/sbin/pfctl cases of the pf patch', () => {
     const errors = newFile(new RegExp(`${path.replace(/\.in$/, '').split('/').pop()}\\.ok$`))[0]!.lines.filter((l) => l !== '');
     const bad = input.lines.map((line, i) => [line, i + 1] as const).filter(([line]) => line.trim() !== '' && !line.startsWith('#'));
     expect(errors.map((line) => Number(/^stdin:(\d+): map-e-portset /.exec(line)?.[1]))).toEqual(bad.map(([, n]) => n));
+  });
+});
+
+describe('regress/sys/net/pf_mapeportset of the pf patch', () => {
+  const makefile = pf.files.find((file) => file.path === 'regress/sys/net/pf_mapeportset/Makefile');
+  /** The Makefile as make(1) reads it: backslash-newlines joined. */
+  const text = makefile === undefined ? '' : addedText(makefile).replace(/\\\n\s*/g, ' ');
+  const variable = (name: string): string => {
+    const m = new RegExp(`^${name} =\\s*(.*)$`, 'm').exec(text);
+    if (m === null) throw new Error(`no ${name} in the regress Makefile`);
+    return m[1]!.trim();
+  };
+
+  it('loads a map-e-portset rule maped would write, into the anchor "regress"', () => {
+    expect(makefile, 'the pf patch adds regress/sys/net/pf_mapeportset/Makefile').toBeDefined();
+    const [a, k, psid] = [variable('A'), variable('K'), variable('PSID')].map(Number) as [number, number, number];
+    expect(variable('RULE')).toBe('match out on pair${N1} inet nat-to (pair${N1}) map-e-portset ${A}/${K}/${PSID}');
+    expect(text).toContain("echo '${RULE}' | ${SUDO} /sbin/pfctl -a regress -f -");
+    const listing = parsePfctlRules(`match out on pair11 inet all nat-to (pair11) round-robin map-e-portset ${a}/${k}/${psid}`);
+    expect(listing.rules[0]?.natTo?.mapePortset).toEqual([a, k, psid]);
+    expect(text).toMatch(/^REGRESS_TARGETS \+=\s+run-udp$/m);
+    expect(text).toMatch(/^REGRESS_TARGETS \+=\s+run-icmp$/m);
+  });
+
+  it('its port check, run by sh(1) over every port, accepts exactly the RFC 7597 port set', () => {
+    const check = variable('CHECK_PORT')
+      .replace(/\$\{(A|K|PSID)\}/g, (_, name: string) => variable(name))
+      .replace(/\$\$/g, '$');
+    const script = `p=1; while [ $p -le 65535 ]; do set -- $p; if ${check}; then echo $p; fi; p=$((p + 1)); done\n`;
+    const result = spawnSync('sh', ['-c', script], { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 20 });
+    expect(result.status, result.stderr).toBe(0);
+    const accepted = result.stdout.trim().split('\n').map(Number);
+    const expected: number[] = [];
+    for (const [low, high] of portSet(Number(variable('A')), Number(variable('K')), Number(variable('PSID'))).ranges) {
+      for (let p = low; p <= high; p++) expected.push(p);
+    }
+    expect(accepted).toEqual(expected);
   });
 });

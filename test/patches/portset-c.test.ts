@@ -49,9 +49,10 @@ function ports(output: string): number[] {
     .map(Number);
 }
 
+/** The RFC 7597 §5.1 port set without port 0, which is never a port (a = 0, psid 0 only). */
 function inSet(a: number, k: number, psid: number): Set<number> {
   const set = new Set<number>();
-  for (const [low, high] of portSet(a, k, psid).ranges) for (let p = low; p <= high; p++) set.add(p);
+  for (const [low, high] of portSet(a, k, psid).ranges) for (let p = Math.max(low, 1); p <= high; p++) set.add(p);
   return set;
 }
 
@@ -76,7 +77,8 @@ beforeAll(() => {
   if (cc.status !== 0) throw new Error(`cc failed:\n${cc.stderr}`);
 });
 
-// RFC 7597 Appendix B's a=6/k=8, v6plus's a=4/k=8, and the extremes of a, k and m.
+// RFC 7597 Appendix B's a=6/k=8, v6plus's a=4/k=8, the extremes of a, k and m,
+// and a = 0 (one block; for psid 0 it starts at port 0, which is never handed out).
 const SETS: [a: number, k: number, psid: number][] = [
   [6, 8, 52],
   [4, 8, 0x9c],
@@ -85,6 +87,9 @@ const SETS: [a: number, k: number, psid: number][] = [
   [12, 4, 9],
   [15, 1, 1],
   [2, 2, 0],
+  [0, 8, 0],
+  [0, 6, 33],
+  [0, 16, 5],
 ];
 
 describe('pf_mape_portset_pick, compiled from the pf patch', () => {
@@ -123,23 +128,35 @@ describe('pf_mape_portset_pick, compiled from the pf patch', () => {
     const given = ports(output);
     expect(output).not.toMatch(/duplicate/);
     expect(new Set(given)).toEqual(inSet(a, k, psid));
-    expect(given).toHaveLength(portSet(a, k, psid).count);
+    expect(given).toHaveLength(inSet(a, k, psid).size);
     // The pick that fails has asked about every port of the set exactly once.
-    expect(output.trim().split('\n').pop()).toBe(`rc 1 calls ${portSet(a, k, psid).count}`);
-  });
-
-  it('with every port busy it asks about each port of the set once and returns 1', () => {
-    const [a, k, psid] = [6, 8, 52];
-    const output = run(['allbusy', a, k, psid, 9]);
-    const asked = ports(output);
-    expect(output.trim().split('\n').pop()).toBe('rc 1');
-    expect(asked).toHaveLength(portSet(a, k, psid).count);
-    expect(new Set(asked)).toEqual(inSet(a, k, psid));
+    expect(output.trim().split('\n').pop()).toBe(`rc 1 calls ${inSet(a, k, psid).size}`);
   });
 
   it.each([
-    [0, 8, 0, 'offset 0'],
+    [6, 8, 52],
+    [0, 8, 0],
+  ])('a=%i k=%i psid=%i: with every port busy it asks about each port of the set once and returns 1', (a, k, psid) => {
+    const output = run(['allbusy', a, k, psid, 9]);
+    const asked = ports(output);
+    expect(output.trim().split('\n').pop()).toBe('rc 1');
+    expect(asked).toHaveLength(inSet(a, k, psid).size);
+    expect(new Set(asked)).toEqual(inSet(a, k, psid));
+  });
+
+  it('a = 0, psid 0: port 0 is neither handed out nor asked about, ports 1-255 are', () => {
+    const output = run(['exhaust', 0, 8, 0, 13]);
+    const given = ports(output);
+    expect(given).not.toContain(0);
+    expect([...given].sort((x, y) => x - y)).toEqual(Array.from({ length: 255 }, (_, i) => i + 1));
+    expect(output.trim().split('\n').pop()).toBe('rc 1 calls 255');
+  });
+
+  it.each([
+    [0, 16, 0, 'the set of port 0 alone'],
     [16, 1, 0, 'offset 16'],
+    [0, 0, 0, 'psid length 0 at offset 0'],
+    [0, 8, 256, 'psid 2^k at offset 0'],
     [6, 0, 0, 'psid length 0'],
     [6, 11, 0, 'offset + length 17'],
     [15, 2, 0, 'offset + length 17 at the largest offset'],
@@ -154,6 +171,9 @@ describe('pf_mape_portset_pick, compiled from the pf patch', () => {
     [15, 1, 1],
     [1, 15, 32767],
     [6, 10, 1023],
+    [0, 1, 0],
+    [0, 16, 1],
+    [0, 16, 65535],
   ])('accepts the edges a=%i k=%i psid=%i', (a, k, psid) => {
     expect(run(['invalid', a, k, psid]).trim()).toMatch(/^valid 1 rc 0 calls 1$/);
   });

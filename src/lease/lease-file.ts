@@ -4,7 +4,8 @@
  * Line shapes (one per line; blank lines and `#` comments as parse_lease.y
  * allows them):
  *   ia_pd <ia> <prefix> <len>            stock dhcp6leased (dhcp6leased.c 1.20 write_lease_file)
- *   s46 <94|95|96> <hex payload>         our dhcp6leased patch (docs/architecture.md §3.5)
+ *   s46 <94|95|96> "<hex payload>"       our dhcp6leased patch (docs/architecture.md §3.5);
+ *                                        its first revision wrote the hex unquoted
  *   mape_br / mape_rule / mape_portparams   the Perl maped patch (compat-mape.ts)
  *
  * Choice: a file with any bad line is refused as a whole, with the first
@@ -94,7 +95,9 @@ export function parseLeaseFile(text: string, path: string): Result<LeaseFile> {
         case 's46': {
           const shape = expect(3);
           if (shape !== null) return shape;
-          const container = decodeS46Text('s46', words[1], words[2]);
+          // Quoted since the patch stopped teaching parse_lease.y's lexer that
+          // an all-digit payload is a string; both forms are read.
+          const container = decodeS46Text('s46', words[1], /^"[^"]*"$/.test(words[2]!) ? words[2]!.slice(1, -1) : words[2]);
           if (!container.ok) return container.error;
           containers.push(container.value);
           firstRuleLine ||= lineNumber;

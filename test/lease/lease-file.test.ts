@@ -20,6 +20,17 @@ describe('parseLeaseFile: good input', () => {
     expect(parseLeaseFile('', PATH)).toEqual({ ok: true, value: { prefixes: [], s46: { mapE: [], mapT: [], lw4o6: [] } } });
   });
 
+  it('reads the payload quoted, as the patched dhcp6leased writes it, and unquoted, as its first revision did', () => {
+    const [keyword, code, hex] = COSMOTE.split(' ') as [string, string, string];
+    const quoted = parseLeaseFile(`ia_pd 0 2001:db8:100:4200:: 56\n${keyword} ${code} "${hex}"\n`, PATH);
+    const bare = parseLeaseFile(`ia_pd 0 2001:db8:100:4200:: 56\n${COSMOTE}\n`, PATH);
+    if (!quoted.ok) throw new Error(quoted.error);
+    expect(toDecodeJson(quoted.value.s46).mapE.map((d) => d.br)).toEqual([['2a02:586::406']]);
+    expect(quoted).toEqual(bare);
+    // A quote that does not close is not hex.
+    expect(parseLeaseFile(`${keyword} ${code} "${hex}\n`, PATH).ok).toBe(false);
+  });
+
   it('keeps s46 containers in order, then the mape_* domain', () => {
     const text = [
       'ia_pd 0 2001:db8:100:4200:: 56',

@@ -2,6 +2,7 @@
 export * from './live-state.js';
 export * from './ownership.js';
 export * from './plan.js';
+export * from './portset-probe.js';
 export * from './reconcile.js';
 export * from './run.js';
 export * from './pf-states.js';

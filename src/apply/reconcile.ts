@@ -246,14 +246,3 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
   log?.(rollbackTarget === null ? 'rolled back: removed what this apply created' : 'rolled back to the last good state');
   return report(false, failure, true);
 }
-
-/**
- * `pf portset auto`: whether pfctl parses the map-e-portset probe (patches/openbsd-7.8/0001-pf-map-e-portset.patch).
- * `pfctl -nf -` only parses, so this loads nothing. Anything but success,
- * including pfctl not running at all, means stock.
- */
-export async function detectPortsetSupport(pfctlPath: string, options: { timeoutMs?: number } = {}): Promise<'kernel' | 'stock'> {
-  const tools: ToolPaths = { ifconfig: pfctlPath, route: pfctlPath, pfctl: pfctlPath };
-  const result = await runCommand(tools, argv.portsetProbe(), { timeoutMs: options.timeoutMs ?? 5000 });
-  return result.ok ? 'kernel' : 'stock';
-}

@@ -62,8 +62,13 @@ export function createOpenBSDDriver(log: Logger): Driver {
           warnings.push('pf portset auto: not probed in a dry run; planning for stock pf');
         } else {
           const known = probed.get(tools.pfctl);
-          portset = known ?? (await detectPortsetSupport(tools.pfctl, { timeoutMs: COMMAND_TIMEOUT_MS }));
-          if (known === undefined) {
+          if (known !== undefined) portset = known;
+          else {
+            // A pfctl and kernel that disagree on the pf ABI can load no rule at all:
+            // say so rather than pick a mode; asked again next time (a fixed pfctl may be installed).
+            const probe = await detectPortsetSupport(tools.pfctl, config.pf.anchor, { timeoutMs: COMMAND_TIMEOUT_MS });
+            if (!probe.ok) return failed(`pf portset auto: ${probe.error}`, warnings);
+            portset = probe.value;
             probed.set(tools.pfctl, portset);
             log.info(`pf portset auto: ${portset === 'kernel' ? 'map-e-portset supported' : 'stock pf (no map-e-portset)'}`);
           }

@@ -145,11 +145,9 @@ export function desiredState(input: DesiredStateInput): Result<DesiredState> {
   } else if (nat === 'address' || map.psidLen === 0) {
     // RFC 7597 §5.2: no PSID, the whole address (or prefix) is ours.
     portset = 'unrestricted';
-  } else if (portset === 'kernel' && map.psidOffset === 0) {
-    // The patch takes offsets 1-15 only (0001-pf-map-e-portset.patch); a = 0 is one contiguous block anyway.
-    portset = 'stock';
-    warnings.push('map-e-portset cannot express psid-offset 0: using one port range rule');
   }
+  // psid-offset 0 needs no exception: the pf patch takes offsets 0-15 and never
+  // hands out port 0 (patches/openbsd-7.8/README, item 4).
   if (portset === 'stock') warnings.push(ICMP_NOT_CONFINED);
   const sharing = portset === 'kernel' || portset === 'stock';
   const portSets = sharing ? usablePortRanges(map.portSets) : [];

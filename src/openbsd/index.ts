@@ -5,6 +5,7 @@ export * from './ifconfig-output.js';
 export * from './pf-anchor.js';
 export * from './pf-probability.js';
 export * from './pfctl-output.js';
+export * from './portset-probe.js';
 export * from './route-output.js';
 export * from './pfctl-states.js';
 export * from './port-usage.js';

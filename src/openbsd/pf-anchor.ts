@@ -225,7 +225,9 @@ function sameNat(a: NatTo | null, b: NatTo | null): boolean {
 
 /**
  * The one-line probe for the map-e-portset patch: the patched pfctl parses
- * it, a stock one fails with a syntax error (patches/openbsd-7.8/0001-pf-map-e-portset.patch). The patch changes
- * `struct pf_pool`, so a patched pfctl only runs against a patched kernel.
+ * it, a stock one fails with a syntax error. Offset 0 on purpose: maped
+ * writes it for a = 0, and a pfctl of the series' first revision, which
+ * refused it (and shared the kernel's ABI silently), then counts as stock.
+ * Whether the kernel agrees is asked separately (portset-probe.ts).
  */
-export const PORTSET_PROBE = 'match out on lo0 nat-to (lo0) map-e-portset 6/8/0\n';
+export const PORTSET_PROBE = 'match out on lo0 nat-to (lo0) map-e-portset 0/8/0\n';

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { detectPortsetSupport, OWNERSHIP_FILE, readLiveState, readOwnership, reconcile, type ApplyReport } from '../../src/apply/index.js';
+import { OWNERSHIP_FILE, readLiveState, readOwnership, reconcile, type ApplyReport } from '../../src/apply/index.js';
 import { parseIpv6, portSet } from '../../src/map/index.js';
 import type { DesiredState } from '../../src/openbsd/index.js';
 import { createFakeOpenBSD, type FakeOpenBSD, type FakeState } from '../support/fake-openbsd/index.js';
@@ -294,14 +294,6 @@ describe('dry run', () => {
       timeoutMs: 1000,
     });
     expect(report.error).toBe('tool ifconfig "ifconfig" is not an absolute path');
-  });
-});
-
-describe('port-set detection', () => {
-  it('finds the map-e-portset patch by the probe pfctl -nf - accepts', async () => {
-    expect(await detectPortsetSupport((await rig({ kernelPortset: true })).fake.tools.pfctl)).toBe('kernel');
-    expect(await detectPortsetSupport((await rig({ kernelPortset: false })).fake.tools.pfctl)).toBe('stock');
-    expect(await detectPortsetSupport('/nonexistent/pfctl')).toBe('stock');
   });
 });
 

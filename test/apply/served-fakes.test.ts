@@ -32,7 +32,7 @@ const SCRIPT: Call[] = [
   { tool: 'ifconfig', args: ['gif0', 'up'] },
   { tool: 'route', args: ['-n', 'add', '-inet', 'default', '0.0.0.1', '-label', 'maped'] },
   { tool: 'pfctl', args: ['-o', 'none', '-a', 'maped', '-f', '-'], stdin: ANCHOR },
-  { tool: 'pfctl', args: ['-o', 'none', '-a', 'maped', '-f', '-'], stdin: 'match out on gif0 nat-to (gif0) map-e-portset 0/6/63\n' },
+  { tool: 'pfctl', args: ['-o', 'none', '-a', 'maped', '-f', '-'], stdin: 'match out on gif0 nat-to (gif0) map-e-portset 16/6/63\n' },
   { tool: 'pfctl', args: ['-a', 'maped', '-sr'] },
   { tool: 'ifconfig', args: ['gif0'] },
   { tool: 'route', args: ['-n', 'get', '-inet', 'default'] },
@@ -78,7 +78,7 @@ describe('served fake tools', () => {
     expect(served.runs).toBe(SCRIPT.length);
     // The script did what it says: the ruleset loaded, the bad one was refused, the failure was injected.
     expect(perProcess.answers[12]!.stdout).toContain('map-e-portset 6/6/63');
-    expect(perProcess.answers[11]).toMatchObject({ code: 1, stderr: 'stdin:1: map-e-portset: offset must be 1-15\n' });
+    expect(perProcess.answers[11]).toMatchObject({ code: 1, stderr: 'stdin:1: map-e-portset 16/6/63: offset must be 0-15\n' });
     expect(perProcess.answers[16]).toMatchObject({ code: 1, stderr: 'route: writing to routing socket: Device busy\n' });
     expect(perProcess.answers[17]!.stderr).toBe('killed 3 states\n'); // one per labelled pass rule
     expect(perProcess.answers.at(-1)!.code).not.toBe(0);

@@ -194,6 +194,22 @@ describe('maped, end to end', () => {
     expect(recovered.nextRetryAt).toBeNull();
   });
 
+  it('pf portset auto with a patched pfctl on an unpatched kernel: degraded with the reason, nothing applied', async () => {
+    const r = await rig();
+    r.fake.editState((state) => {
+      state.kernelPortset = false;
+      state.pfctlPortset = true;
+    });
+    r.lease('2001:db8:12:3400::/56');
+    const maped = r.start();
+    const degraded = await maped.waitFor((s) => s.state === 'degraded', 'degraded');
+    expect(degraded.lastApply?.ok).toBe(false);
+    expect(degraded.lastApply?.error).toMatch(
+      /^pf portset auto: pfctl has the map-e-portset patch but the running kernel does not take its rule ioctls \(pfctl -sr: Permission denied\)/,
+    );
+    expect(mutationLines(r.fake)).toEqual([]);
+  });
+
   it('SIGHUP with a good config applies it; with a bad one keeps running the old', async () => {
     const r = await rig();
     r.lease('2001:db8:12:3400::/56');

@@ -30,9 +30,20 @@ describe('port-set mode', () => {
     expect(desiredFor(PARAMETER_SETS[0]!, 'kernel').warnings).toEqual([]);
   });
 
-  it('psid-offset 0 cannot use map-e-portset: one port range, starting at 1 instead of 0', () => {
+  it('psid-offset 0 uses map-e-portset 0/k/psid in kernel mode (the pf patch never hands out port 0)', () => {
     const map = { ...deriveSet(PARAMETER_SETS[0]!), psidOffset: 0, psidLen: 8, psid: 0, portSets: [[0, 255]] as const };
-    const r = desiredState({ ...base(), map });
+    const r = desiredState({ ...base(), map, portset: 'kernel' });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.portset).toBe('kernel');
+    expect(r.value.warnings).toEqual([]);
+    const nat = anchorRules(r.value).flatMap((rule) => (rule.natTo === null ? [] : [rule.natTo]));
+    expect(nat.length).toBeGreaterThan(0);
+    for (const natTo of nat) expect([natTo.mapePortset, natTo.ports]).toEqual([[0, 8, 0], null]);
+  });
+
+  it('psid-offset 0 in stock mode: one port range, starting at 1 instead of 0', () => {
+    const map = { ...deriveSet(PARAMETER_SETS[0]!), psidOffset: 0, psidLen: 8, psid: 0, portSets: [[0, 255]] as const };
+    const r = desiredState({ ...base(), map, portset: 'stock' });
     if (!r.ok) throw new Error(r.error);
     expect(r.value.portset).toBe('stock');
     expect(r.value.portSets).toEqual([[1, 255]]);

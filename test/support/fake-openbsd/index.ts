@@ -29,7 +29,10 @@ export interface FakeInterface {
 }
 
 export interface FakeState {
+  /** The kernel has the map-e-portset patch. */
   kernelPortset: boolean;
+  /** pfctl has it; absent: pfctl was built with the kernel (the same as kernelPortset). */
+  pfctlPortset?: boolean;
   nextIndex: number;
   interfaces: Record<string, FakeInterface>;
   defaultRoute: { gateway: string; interface: string; ifa: string; label: string | null; priority: number } | null;
@@ -59,6 +62,8 @@ export interface FakeOpenBSDOptions {
   readonly wanMtu?: number;
   readonly wan?: string;
   readonly kernelPortset?: boolean;
+  /** A pfctl built from other sources than the kernel: see tools.mjs abiMismatch. */
+  readonly pfctlPortset?: boolean;
   /**
    * The tools are a small C client (served-client.c, built with cc) of a
    * server in this process that runs the same code (tools.mjs runTool) on the
@@ -160,6 +165,7 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
   const wan = options.wan ?? 'em0';
   const state: FakeState = {
     kernelPortset: options.kernelPortset ?? false,
+    ...(options.pfctlPortset === undefined ? {} : { pfctlPortset: options.pfctlPortset }),
     nextIndex: 5,
     interfaces: {
       lo0: {

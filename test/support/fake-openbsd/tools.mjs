@@ -339,7 +339,7 @@ function printedProbability(stored) {
   return ((stored * 100.0) / (UINT_MAX + 1.0)).toFixed(6).replace(/0+$/, '').replace(/\.$/, '') + '%';
 }
 
-function parseRule(line, n, kernelPortset) {
+function parseRule(line, n, pfctlPortset) {
   const syntax = new ToolError(`stdin:${n}: syntax error`);
   const t = tokens(line);
   if (!t) throw syntax;
@@ -389,13 +389,17 @@ function parseRule(line, n, kernelPortset) {
           k += 2;
         } else if (t[k] === 'round-robin') k++;
         else if (t[k] === 'map-e-portset') {
-          if (!kernelPortset) throw syntax;
+          if (!pfctlPortset) throw syntax;
           const m = /^([0-9]+)\/([0-9]+)\/([0-9]+)$/.exec(t[k + 1] ?? '');
           if (!m) throw syntax;
+          // The patched parse.y's checks and messages (patches/openbsd-7.8, pool_opt MAPEPORTSET).
           const [a, len, psid] = [Number(m[1]), Number(m[2]), Number(m[3])];
-          if (a < 1 || a > 15) throw new ToolError(`stdin:${n}: map-e-portset: offset must be 1-15`);
-          if (len < 1 || a + len > 16) throw new ToolError(`stdin:${n}: map-e-portset: invalid psid-len`);
-          if (psid >= 2 ** len) throw new ToolError(`stdin:${n}: map-e-portset: psid does not fit`);
+          const refuse = (why) => new ToolError(`stdin:${n}: map-e-portset ${a}/${len}/${psid}: ${why}`);
+          if (a > 15) throw refuse('offset must be 0-15');
+          if (len < 1) throw refuse('psid length must be at least 1');
+          if (a + len > 16) throw refuse('offset + psid length must be at most 16');
+          if (psid >= 2 ** len) throw refuse(`psid must be 0-${2 ** len - 1}`);
+          if (a === 0 && len === 16 && psid === 0) throw refuse('the set is port 0 alone');
           r.natTo.mapePortset = `${a}/${len}/${psid}`;
           k += 2;
         } else break;
@@ -432,13 +436,28 @@ function printRule(r) {
   return w.join(' ');
 }
 
-function parseRuleset(text, kernelPortset) {
+function parseRuleset(text, pfctlPortset) {
   const rules = [];
   text.split('\n').forEach((raw, index) => {
     const line = raw.replace(/#.*$/, '').trim();
-    if (line !== '') rules.push(parseRule(line, index + 1, kernelPortset));
+    if (line !== '') rules.push(parseRule(line, index + 1, pfctlPortset));
   });
   return rules;
+}
+
+/**
+ * pfctl and kernel built from different net/pfvar.h (one with the
+ * map-e-portset patch, one without): struct pfioc_rule differs in size, so
+ * the DIOC*RULE* ioctl numbers do (_IOWR). The kernel answers an unknown
+ * ioctl with EACCES on pfctl's read-only descriptor (-s) and ENODEV on a
+ * read-write one (pf_ioctl.c 1.423 pfioctl()); pfctl.c 1.397 prints the first
+ * as pf_strerror() alone (pfctl_show_rules) and the second as
+ * err(1, "DIOCADDRULE") (pfctl_load_rule). Transactions, flushes and state
+ * kills use other structures and still work. `pfctlPortset` absent: pfctl
+ * and kernel were built together.
+ */
+function abiMismatch(state) {
+  return state.pfctlPortset !== undefined && state.pfctlPortset !== state.kernelPortset;
 }
 
 function pfctl(state, args, readStdin) {
@@ -460,8 +479,9 @@ function pfctl(state, args, readStdin) {
   }
   if (o.file !== undefined) {
     if (o.file !== '-') throw new ToolError('fake pfctl: only -f - (stdin) is supported', '', 64);
-    const rules = parseRuleset(readStdin(), state.kernelPortset);
+    const rules = parseRuleset(readStdin(), state.pfctlPortset ?? state.kernelPortset);
     if (o.noop) return {};
+    if (rules.length > 0 && abiMismatch(state)) throw new ToolError('pfctl: DIOCADDRULE: Operation not supported by device');
     if (!o.anchor) throw new ToolError('fake pfctl: loading the main ruleset is not supported', '', 64);
     state.anchors[o.anchor] = rules.map(printRule);
     // Traffic makes states: one per labelled pass rule, enough to see kills happen.
@@ -469,6 +489,7 @@ function pfctl(state, args, readStdin) {
     return { changed: true };
   }
   if (o.show === 'rules') {
+    if (abiMismatch(state)) throw new ToolError('pfctl: Permission denied');
     const rules = state.anchors[o.anchor ?? ''] ?? [];
     return { stdout: rules.map((r) => r + '\n').join('') };
   }

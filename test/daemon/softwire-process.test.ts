@@ -99,16 +99,16 @@ describe('softwire kinds, end to end', { timeout: 240_000 }, () => {
       portSets: [[13312, 13567]],
       portCount: 256,
     });
-    // The kernel patch takes offsets 1-15: offset 0 is one port range rule.
-    expect(status.pf.portset).toBe('stock');
+    // The kernel patch takes offset 0 too: the PSID's one block, never port 0.
+    expect(status.pf.portset).toBe('kernel');
     expect(system(r.fake)).toEqual({
       aliases: ['2001:db8:ce00:4200:0:c000:221:34'],
       tunnel: { source: '2001:db8:ce00:4200:0:c000:221:34', destination: '2001:db8:ffff::1' },
       inet: [{ address: '192.0.2.33', peer: '0.0.0.1', netmask: '0xffffffff' }],
       route: { gateway: '0.0.0.1', interface: 'gif0' },
       nat: [
-        'match out on gif0 inet from (gif0) to any label "maped" nat-to (gif0) port 13312:13567 round-robin',
-        'match out on gif0 inet from 192.168.1.0/24 to any label "maped" nat-to (gif0) port 13312:13567 round-robin',
+        'match out on gif0 inet from (gif0) to any label "maped" nat-to (gif0) round-robin map-e-portset 0/8/52',
+        'match out on gif0 inet from 192.168.1.0/24 to any label "maped" nat-to (gif0) round-robin map-e-portset 0/8/52',
       ],
     });
   });
@@ -197,8 +197,8 @@ describe('softwire kinds, end to end', { timeout: 240_000 }, () => {
       inet: [{ address: '192.0.2.33', peer: '0.0.0.1', netmask: '0xffffffff' }],
       route: { gateway: '0.0.0.1', interface: 'gif0' },
       nat: [
-        'match out on gif0 inet from (gif0) to any label "maped" nat-to (gif0) port 13312:13567 round-robin',
-        'match out on gif0 inet from 192.168.1.0/24 to any label "maped" nat-to (gif0) port 13312:13567 round-robin',
+        'match out on gif0 inet from (gif0) to any label "maped" nat-to (gif0) round-robin map-e-portset 0/8/52',
+        'match out on gif0 inet from 192.168.1.0/24 to any label "maped" nat-to (gif0) round-robin map-e-portset 0/8/52',
       ],
     });
     // Converged like a prefix change: no new gif, the old alias last, the states of the old address killed.

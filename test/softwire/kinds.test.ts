@@ -62,9 +62,10 @@ describe('lw4o6 (RFC 7596, RFC 7598 §5.3-5.4)', () => {
     expect(formatIpv6(softwire.tunnel.source)).toBe('2001:db8:ce00:4200:0:c000:221:34');
     expect(formatIpv6(softwire.tunnel.remote)).toBe('2001:db8:ffff::1');
 
-    // Offset 0 is one contiguous block: the kernel patch cannot say it, a port range rule can.
+    // Offset 0 is one contiguous block: the kernel patch takes it as it is (never port 0),
+    // a stock pf gets it as one port range rule.
     const { commands, anchor, desired } = firstApply(softwire);
-    expect(desired.portset).toBe('stock');
+    expect(desired.portset).toBe('kernel');
     expect(commands).toEqual([
       'ifconfig em0 inet6 2001:db8:ce00:4200:0:c000:221:34 prefixlen 128 alias',
       'ifconfig gif0 create',
@@ -75,8 +76,14 @@ describe('lw4o6 (RFC 7596, RFC 7598 §5.3-5.4)', () => {
       'route -n add -inet default 0.0.0.1 -label maped',
       'pfctl -o none -a maped -f -',
     ]);
-    expect(anchor).toMatch(/^# maped: lw4o6 lwB4 192\.0\.2\.33, port set psid 52\/8 offset 0 as 1 port ranges$/m);
+    expect(anchor).toMatch(/^# maped: lw4o6 lwB4 192\.0\.2\.33, port set psid 52\/8 offset 0 via map-e-portset$/m);
     expect(natLines(anchor)).toEqual([
+      'match out on gif0 inet from (gif0) to any label "maped" nat-to (gif0) map-e-portset 0/8/52',
+      'match out on gif0 inet from 192.168.1.0/24 to any label "maped" nat-to (gif0) map-e-portset 0/8/52',
+    ]);
+    const stock = firstApply(softwire, 'stock');
+    expect(stock.anchor).toMatch(/^# maped: lw4o6 lwB4 192\.0\.2\.33, port set psid 52\/8 offset 0 as 1 port ranges$/m);
+    expect(natLines(stock.anchor)).toEqual([
       'match out on gif0 inet from (gif0) to any label "maped" nat-to (gif0) port 13312:13567',
       'match out on gif0 inet from 192.168.1.0/24 to any label "maped" nat-to (gif0) port 13312:13567',
     ]);

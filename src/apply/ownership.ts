@@ -19,13 +19,30 @@ import {
   type Ipv4Prefix,
   type PortRange,
 } from '../map/index.js';
-import { GIF_PEER, type DesiredState } from '../openbsd/index.js';
+import {
+  anchorNameProblem,
+  GIF_PEER,
+  gifNameProblem,
+  interfaceNameProblem,
+  labelProblem,
+  mtuProblem,
+  psidProblem,
+  type DesiredState,
+} from '../openbsd/index.js';
 import { SOFTWIRE_KINDS } from '../softwire/index.js';
 
 export const OWNERSHIP_FILE = 'ownership.json';
 
-const ifName = z.string().regex(/^[a-z]+[0-9]+$/);
-const pfName = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/);
+/** The names and bounds maped.conf accepts (src/openbsd/names.ts): a record maped wrote always reads back. */
+const checked = (problem: (value: string) => string | null) =>
+  z.string().superRefine((value, ctx) => {
+    const why = problem(value);
+    if (why !== null) ctx.addIssue({ code: 'custom', message: why });
+  });
+const ifName = checked(interfaceNameProblem);
+const gifName = checked(gifNameProblem);
+const anchorName = checked(anchorNameProblem);
+const labelName = checked(labelProblem);
 const ipv6Text = z.string().refine((s) => parseIpv6(s).ok, 'not an IPv6 address');
 const ipv4Text = z.string().refine((s) => parseIpv4(s).ok, 'not an IPv4 address');
 const port = z.number().int().min(0).max(65535);
@@ -34,8 +51,8 @@ const desiredSchema = z.object({
   // Records written before softwire kinds were MAP-E's, with the placeholder peer.
   softwire: z.enum(SOFTWIRE_KINDS).default('map-e'),
   wan: ifName,
-  tunnel: ifName,
-  mtu: z.number().int().min(1280).max(8192),
+  tunnel: gifName,
+  mtu: z.number().refine((mtu) => mtuProblem(mtu) === null, 'not a gif(4) mtu'),
   maxMss: z.number().int().positive(),
   ceIPv6: ipv6Text,
   br: ipv6Text,
@@ -47,11 +64,11 @@ const desiredSchema = z.object({
   psid: z.number().int().min(0).max(65535),
   portSets: z.array(z.tuple([port, port])),
   natFrom: z.array(z.string().refine((s) => parseIpv4Prefix(s).ok, 'not an IPv4 prefix')),
-  anchor: pfName,
-  label: pfName,
+  anchor: anchorName,
+  label: labelName,
   portset: z.enum(['kernel', 'stock', 'unrestricted', 'none']),
   warnings: z.array(z.string()),
-});
+}).refine((d) => psidProblem(d.psidOffset, d.psidLen, d.psid) === null, 'psid does not fit its offset and length');
 
 const ownershipSchema = z.object({
   version: z.literal(1),
@@ -67,9 +84,9 @@ const ownershipSchema = z.object({
   anchorLoaded: z.boolean(),
   /** Names the facts above refer to (they may change in maped.conf between runs). */
   wan: ifName.nullable(),
-  tunnel: ifName.nullable(),
-  anchor: pfName.nullable(),
-  label: pfName.nullable(),
+  tunnel: gifName.nullable(),
+  anchor: anchorName.nullable(),
+  label: labelName.nullable(),
   /** The last state applied and verified: the rollback target. */
   applied: desiredSchema.nullable(),
 });

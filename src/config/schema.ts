@@ -20,6 +20,15 @@ import {
   type Ipv6Prefix,
 } from '../map/index.js';
 import { SOFTWIRE_KINDS, checkPortParams } from '../softwire/index.js';
+import {
+  anchorNameProblem,
+  gifNameProblem,
+  GIF_MTU_MAX,
+  GIF_MTU_MIN,
+  interfaceNameProblem,
+  PORT_BITS,
+  PSID_OFFSET_MAX,
+} from '../openbsd/names.js';
 import type {
   InterfaceIdMode,
   MapedConfig,
@@ -83,28 +92,24 @@ export interface RawConfig {
   stateDir: string;
 }
 
-/** IFNAMSIZ is 16 on OpenBSD, including the terminating NUL. */
-const IFNAMSIZ = 16;
-/** PF_ANCHOR_NAME_SIZE is 64 in sys/net/pfvar.h, including the terminating NUL. */
-const PF_ANCHOR_NAME_SIZE = 64;
-
-export const MTU_MIN = 1280;
-export const MTU_MAX = 8192;
+export const MTU_MIN = GIF_MTU_MIN;
+export const MTU_MAX = GIF_MTU_MAX;
 
 function integer(keyword: string, min: number, max: number) {
   const outOfRange = (iss: { input?: unknown }): string => `${keyword} ${String(iss.input)} out of range (${min}-${max})`;
   return z.number().int().min(min, { error: outOfRange }).max(max, { error: outOfRange });
 }
 
-export const interfaceNameSchema = (keyword: string) =>
-  z
-    .string()
-    .regex(/^[a-z]+[0-9]+$/, { error: (iss) => `${keyword}: invalid interface name "${String(iss.input)}" (expected a driver name and unit, such as em0)` })
-    .max(IFNAMSIZ - 1, { error: (iss) => `${keyword}: interface name "${String(iss.input)}" longer than ${IFNAMSIZ - 1} characters` });
+/** A string the names module (src/openbsd/names.ts) accepts, or `<keyword>: <why not>`. */
+const checkedName = (keyword: string, problem: (name: string) => string | null) =>
+  z.string().superRefine((name, ctx) => {
+    const why = problem(name);
+    if (why !== null) ctx.addIssue({ code: 'custom', message: `${keyword}: ${why}` });
+  });
 
-const tunnelInterfaceSchema = interfaceNameSchema('tunnel').regex(/^gif[0-9]+$/, {
-  error: (iss) => `tunnel: "${String(iss.input)}" is not a gif(4) interface (expected gif0, gif1, …)`,
-});
+export const interfaceNameSchema = (keyword: string) => checkedName(keyword, interfaceNameProblem);
+
+const tunnelInterfaceSchema = checkedName('tunnel', gifNameProblem);
 
 export const mtuSchema = z.union([z.literal('auto'), integer('mtu', MTU_MIN, MTU_MAX)]);
 
@@ -114,14 +119,7 @@ const absolutePath = (keyword: string) =>
     .min(1, { error: `${keyword}: empty path` })
     .refine((path) => path.startsWith('/'), { error: (iss) => `${keyword}: path "${String(iss.input)}" is not absolute` });
 
-const anchorSchema = z
-  .string()
-  .min(1, { error: 'pf anchor: empty anchor name' })
-  .max(PF_ANCHOR_NAME_SIZE - 1, { error: `pf anchor: name longer than ${PF_ANCHOR_NAME_SIZE - 1} characters` })
-  // pf reserves names starting with "_" for itself; "/" separates nested anchors and cannot start one.
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.\-/]*$/, {
-    error: (iss) => `pf anchor: invalid anchor name "${String(iss.input)}" (letters, digits, "_", ".", "-" and "/", not first "_" or "/")`,
-  });
+const anchorSchema = checkedName('pf anchor', anchorNameProblem);
 
 /**
  * Prefixes with host bits set are refused, not masked: in a MAP rule a stray
@@ -258,7 +256,7 @@ export const staticRuleSchema = z
     ipv4Prefix: ipv4PrefixSchema('ipv4-prefix').optional(),
     eaLen: integer('ea-len', 0, MAX_EA_LEN).optional(),
     // RFC 7598 §4.5 limits the offset to 15.
-    psidOffset: integer('psid-offset', 0, 15).default(DEFAULT_PSID_OFFSET),
+    psidOffset: integer('psid-offset', 0, PSID_OFFSET_MAX).default(DEFAULT_PSID_OFFSET),
     psidLen: integer('psid-len', 0, 16).optional(),
     psid: z.number().int().optional(),
     br: brSchema.optional(),
@@ -280,7 +278,7 @@ export const staticRuleSchema = z
     }
     if (ipv6Prefix === undefined || ipv4Prefix === undefined || eaLen === undefined) return;
     // zod still runs this refinement after a field's own range issue; one reason per value is enough.
-    if (eaLen > MAX_EA_LEN || psidOffset > 15 || (psidLen !== null && psidLen > 16)) return;
+    if (eaLen > MAX_EA_LEN || psidOffset > PSID_OFFSET_MAX || (psidLen !== null && psidLen > PORT_BITS)) return;
     // RFC 7597 §5.2: the EA bits follow the rule IPv6 prefix inside 128 bits.
     if (ipv6Prefix.length + eaLen > 128) {
       ctx.addIssue({ code: 'custom', path: ['eaLen'], message: `ipv6-prefix length ${ipv6Prefix.length} + ea-len ${eaLen} exceed 128 bits` });
@@ -328,7 +326,7 @@ const lw4o6Schema = z
   .object({
     ipv4: ipv4AddressSchema('lw4o6 ipv4').optional(),
     // RFC 7597 §5.1 recommends an offset of 6 (ports 0-1023 excluded), as for MAP rules.
-    psidOffset: integer('psid-offset', 0, 15).default(DEFAULT_PSID_OFFSET),
+    psidOffset: integer('psid-offset', 0, PSID_OFFSET_MAX).default(DEFAULT_PSID_OFFSET),
     psidLen: integer('psid-len', 0, 16).optional(),
     psid: z.number().int().optional(),
     bindPrefix: ipv6PrefixSchema('bind-prefix').optional(),

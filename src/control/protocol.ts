@@ -5,6 +5,10 @@
  * mapedctl(8): absent facts are null, never missing keys.
  */
 import { z } from 'zod';
+import { anchorNameProblem, gifNameProblem, interfaceNameProblem, mtuProblem } from '../openbsd/names.js';
+
+/** Names in an answer obey the rules maped.conf does (src/openbsd/names.ts): mapedctl prints them as they come. */
+const named = (problem: (value: string) => string | null) => z.string().refine((value) => problem(value) === null, { error: (iss) => problem(String(iss.input)) ?? 'invalid' });
 import { SOFTWIRE_KINDS, SOFTWIRE_ORIGINS } from '../softwire/index.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -47,7 +51,7 @@ export const StatusSchema = z.object({
   lease: z
     .object({
       source: z.enum(['file']),
-      interface: z.string(),
+      interface: named(interfaceNameProblem),
       endUserPrefix: z.string(),
       dhcpState: z.string().nullable(),
       expiresAt: z.string().nullable(),
@@ -76,8 +80,10 @@ export const StatusSchema = z.object({
       portCount: z.number().int().nullable(),
     })
     .nullable(),
-  tunnel: z.object({ interface: z.string(), mtu: z.number().int().nullable() }).nullable(),
-  pf: z.object({ anchor: z.string(), portset: z.enum(['kernel', 'stock', 'unrestricted']).nullable() }),
+  tunnel: z
+    .object({ interface: named(gifNameProblem), mtu: z.number().refine((mtu) => mtuProblem(mtu) === null).nullable() })
+    .nullable(),
+  pf: z.object({ anchor: named(anchorNameProblem), portset: z.enum(['kernel', 'stock', 'unrestricted']).nullable() }),
   lastApply: z
     .object({ at: z.string(), ok: z.boolean(), commands: z.number().int(), error: z.string().nullable() })
     .nullable(),

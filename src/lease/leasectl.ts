@@ -22,7 +22,7 @@ import { err, ok, parseIpv6Prefix, type Ipv6Prefix, type Result } from '../map/i
 import { withContainers, type S46Container, type S46Options } from '../dhcpv6/index.js';
 import { decodeS46Text } from './lease-file.js';
 import { compatBr, compatPortParams, compatRule, CompatMapEDomain, field, wholeNumber } from './compat-mape.js';
-import { toolProcessOptions } from '../openbsd/index.js';
+import { interfaceNameProblem, toolProcessOptions } from '../openbsd/index.js';
 
 /** engine.c if_state_name[]. */
 export const LEASE_STATES = ['Down', 'Init', 'Requesting', 'Bound', 'Renewing', 'Rebinding', 'Rebooting'] as const;
@@ -60,8 +60,6 @@ const IA = wholeNumber('IA number', 0, 32);
 const SECONDS = wholeNumber('lease seconds', 0, 0xffffffff);
 const COUNT = wholeNumber('lease time', 0, 0xffffffff);
 
-/** OpenBSD interface names: a driver name and a unit, under IFNAMSIZ (16). */
-const INTERFACE = /^[a-z][a-z0-9]{0,14}$/;
 
 export function parseLeasectl(text: string): Result<LeasectlStatus> {
   const lines = text.split('\n').map((line) => line.replace(/\r$/, ''));
@@ -175,7 +173,7 @@ export function leaseExpired(query: LeasectlQuery, now: number = performance.now
  * stretching it.
  */
 export async function queryLeasectl(toolPath: string, iface: string, opts: QueryOptions = {}): Promise<Result<LeasectlQuery>> {
-  if (!INTERFACE.test(iface)) return err(`dhcp6leasectl: '${iface.slice(0, 40)}' is not an interface name`);
+  if (interfaceNameProblem(iface) !== null) return err(`dhcp6leasectl: '${iface.slice(0, 40)}' is not an interface name`);
   const now = opts.now ?? (() => performance.now());
   const startedAt = now();
   let result;

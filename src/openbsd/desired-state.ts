@@ -6,10 +6,8 @@
  */
 import { err, ok, parseIpv4, type Ipv4Prefix, type MapParams, type PortRange, type Result } from '../map/index.js';
 import type { Softwire, SoftwireKind } from '../softwire/index.js';
+import { anchorNameProblem, gifNameProblem, GIF_MTU_MAX, GIF_MTU_MIN, interfaceNameProblem, labelProblem, psidProblem } from './names.js';
 
-/** gif(4): GIF_MTU_MIN 1280, GIF_MTU_MAX 8192 (sys/net/if_gif.c); other values fail with EINVAL. */
-export const GIF_MTU_MIN = 1280;
-export const GIF_MTU_MAX = 8192;
 
 /** IPv6 header (RFC 8200 §3): what IPv4-in-IPv6 encapsulation costs (RFC 7597 §8.3.1). */
 export const ENCAPSULATION_OVERHEAD = 40;
@@ -88,11 +86,6 @@ export interface DesiredStateInput {
   readonly label?: string;
 }
 
-/** pf anchor and label names end up in argv and pf.conf text: keep them to plain names. */
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/;
-/** OpenBSD interface names: driver name + unit (IFNAMSIZ 16). */
-const IFNAME = /^[a-z]+[0-9]+$/;
-
 export const ICMP_NOT_CONFINED =
   'stock pf: ICMP echo ids are not confined to the port set (pf_get_sport widens them to 1-65535); only the map-e-portset kernel patch confines them';
 
@@ -127,16 +120,22 @@ export function usablePortRanges(ranges: readonly PortRange[]): PortRange[] {
   return out;
 }
 
+const prefixed = (place: string, problem: string | null): string | null => (problem === null ? null : `${place}: ${problem}`);
+
 export function desiredState(input: DesiredStateInput): Result<DesiredState> {
-  if (!IFNAME.test(input.wan)) return err(`wan interface name "${input.wan}" is not an interface name`);
-  if (!/^gif[0-9]+$/.test(input.tunnel)) return err(`tunnel interface "${input.tunnel}" is not a gif(4) interface`);
-  if (!NAME.test(input.anchor)) return err(`pf anchor name "${input.anchor}" must be letters, digits, _ . -`);
+  // The same checks as maped.conf's (src/openbsd/names.ts): what the config accepts can be applied.
   const label = input.label ?? DEFAULT_LABEL;
-  if (!NAME.test(label)) return err(`label "${label}" must be letters, digits, _ . -`);
+  const { map } = input;
+  const problem =
+    prefixed('wan', interfaceNameProblem(input.wan)) ??
+    prefixed('tunnel', gifNameProblem(input.tunnel)) ??
+    prefixed('pf anchor', anchorNameProblem(input.anchor)) ??
+    prefixed('label', labelProblem(label)) ??
+    psidProblem(map.psidOffset, map.psidLen, map.psid);
+  if (problem !== null) return err(problem);
   const mtu = resolveTunnelMtu(input.mtu, input.wan, input.wanMtu);
   if (!mtu.ok) return mtu;
 
-  const { map } = input;
   const warnings: string[] = [];
   let portset: PortsetMode = input.portset;
   const nat = input.nat ?? 'portset';

@@ -9,3 +9,4 @@ export * from './portset-probe.js';
 export * from './route-output.js';
 export * from './pfctl-states.js';
 export * from './port-usage.js';
+export * from './names.js';

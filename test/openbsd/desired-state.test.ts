@@ -66,10 +66,10 @@ describe('port-set mode', () => {
 
 describe('names', () => {
   it('refuses names that are not interfaces or plain anchor names', () => {
-    expect(desiredState({ ...base(), tunnel: 'tun0' })).toEqual({ ok: false, error: 'tunnel interface "tun0" is not a gif(4) interface' });
+    expect(desiredState({ ...base(), tunnel: 'tun0' })).toEqual({ ok: false, error: 'tunnel: "tun0" is not a gif(4) interface (expected gif0, gif1, …)' });
     expect(desiredState({ ...base(), anchor: 'maped; rm' })).toEqual({
       ok: false,
-      error: 'pf anchor name "maped; rm" must be letters, digits, _ . -',
+      error: 'pf anchor: invalid anchor name "maped; rm" (letters, digits, "_", ".", "-"; "/" between nested names; no name may start with "_")',
     });
   });
 });

@@ -15,6 +15,7 @@ import { formatIpv4, formatIpv4Prefix, formatIpv6, formatIpv6Prefix } from '../m
 import { describeSoftwire, type Softwire } from '../softwire/index.js';
 import { VERSION } from '../version.js';
 import type { Driver, DriverReport, LookAhead } from './driver.js';
+import { setLongTimeout, type LongTimer } from './long-timer.js';
 import { readLease, type LeaseSources, type LeaseReading } from './lease-reading.js';
 import { AftrResolver, selectResolving } from './aftr-resolver.js';
 import { selectSoftwire, staticRuleViews } from './select-mapping.js';
@@ -46,7 +47,7 @@ export class Engine {
   private reading: LeaseReading | null = null;
   private softwire: Softwire | null = null;
   private readonly resolver: AftrResolver;
-  private ttlTimer: NodeJS.Timeout | null = null;
+  private ttlTimer: LongTimer | null = null;
   private rules: readonly RuleView[] = [];
   private appliedKey: string | null = null;
   private lastReport: { at: Date; report: DriverReport } | null = null;
@@ -62,7 +63,7 @@ export class Engine {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryAt: Date | null = null;
-  private expiryTimer: NodeJS.Timeout | null = null;
+  private expiryTimer: LongTimer | null = null;
 
   constructor(options: EngineOptions) {
     this.config = options.config;
@@ -113,8 +114,8 @@ export class Engine {
 
   private clearTimers(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    if (this.ttlTimer) clearTimeout(this.ttlTimer);
+    this.expiryTimer?.cancel();
+    this.ttlTimer?.cancel();
     this.retryTimer = this.expiryTimer = this.ttlTimer = null;
     this.retryAt = null;
   }
@@ -147,7 +148,7 @@ export class Engine {
     if (reading.kind === 'unreadable') {
       // Last good wins: keep what is applied, say why we do not move.
       this.log.warn(reading.error);
-      this.setState(this.appliedKey !== null ? this.state : 'error', reading.error);
+      this.holdOn(reading.error);
       return;
     }
     this.reading = reading;
@@ -174,7 +175,7 @@ export class Engine {
         return;
       }
       this.log.warn(selection.reason);
-      this.setState(this.appliedKey !== null ? this.state : 'error', selection.reason);
+      this.holdOn(selection.reason);
       return;
     }
     const mapping = selection.softwire;
@@ -231,6 +232,16 @@ export class Engine {
     this.setState('withdrawn', reason);
   }
 
+  /**
+   * Nothing to apply from the inputs now. A degraded system still has a
+   * failed apply to finish: keep a retry scheduled (the one this run
+   * cancelled), else it would wait for the next lease event, forever.
+   */
+  private holdOn(reason: string): void {
+    if (this.state === 'degraded') this.scheduleRetry(reason);
+    else this.setState(this.appliedKey !== null ? this.state : 'error', reason);
+  }
+
   private scheduleRetry(error: string): void {
     const delay = retryDelayMs(this.attempt++);
     this.retryAt = new Date(Date.now() + delay);
@@ -241,22 +252,23 @@ export class Engine {
 
   /** Wakes when the first AFTR answer's TTL runs out, so the name is asked again (and followed if it moved). */
   private scheduleReresolve(softwire: Softwire): void {
-    if (this.ttlTimer) clearTimeout(this.ttlTimer);
+    this.ttlTimer?.cancel();
     this.ttlTimer = null;
     // Only a softwire whose far end was named has an answer to follow.
     const at = softwire.remoteName === null ? null : this.resolver.nextExpiry();
     if (at === null || this.stopped) return;
-    this.ttlTimer = setTimeout(() => void this.wake('AFTR TTL'), Math.max(0, at - Date.now()) + 50);
-    this.ttlTimer.unref?.();
+    // A TTL may be up to 2^31 - 1 seconds (RFC 2181 §8): longer than one setTimeout holds.
+    this.ttlTimer = setLongTimeout(() => void this.wake('AFTR TTL'), Math.max(0, at - Date.now()) + 50);
   }
 
   private scheduleExpiry(reading: LeaseReading): void {
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer?.cancel();
     this.expiryTimer = null;
     if (reading.kind !== 'lease' || reading.remainingMs === null) return;
     // Re-ask dhcp6leasectl just after the lease would run out: a renewal that
-    // rewrote the file with the same content is only visible there.
-    this.expiryTimer = setTimeout(() => void this.wake('lease expiry'), reading.remainingMs + 1000);
+    // rewrote the file with the same content is only visible there. Leases
+    // run for weeks: longer than one setTimeout can wait.
+    this.expiryTimer = setLongTimeout(() => void this.wake('lease expiry'), reading.remainingMs + 1000);
   }
 
   status(): Status {

@@ -48,18 +48,54 @@ export const systemLeaseSources: LeaseSources = {
   },
 };
 
+/** RFC 8415 §7.7: a lifetime of 0xffffffff seconds is infinite. */
+const INFINITE_LIFETIME = 0xffffffff;
+
 const EMPTY_S46: S46Options = { mapE: [], mapT: [], lw4o6: [] };
 
 /**
  * `onFileText` hears the file's text once it is read and dhcp6leasectl has
  * been started, before its answer (the engine starts reading the system then).
  */
+/**
+ * How often a disagreement with dhcp6leasectl sends maped back to the file:
+ * dhcp6leased writes the file and then answers for the new prefix, so a file
+ * read just before a rewrite is judged against the newer answer.
+ */
+const REREADS_ON_DISAGREEMENT = 3;
+
 export async function readLease(
   sources: LeaseSources,
   config: MapedConfig,
   now = new Date(),
   onFileText?: (text: string) => void,
 ): Promise<LeaseReading> {
+  const judged = (r: OnceReading): string | undefined => ('readText' in r ? r.readText : undefined);
+  let reading = await readLeaseOnce(sources, config, now, onFileText);
+  for (let tries = 0; tries < REREADS_ON_DISAGREEMENT && judged(reading) !== undefined; tries++) {
+    // Never withdraw on a disagreement that a newer file explains (B read, C already leased).
+    let again: string | null;
+    try {
+      again = await sources.readFile(config.leaseFile);
+    } catch {
+      break;
+    }
+    if (again === judged(reading)) break;
+    reading = await readLeaseOnce(sources, config, now, onFileText);
+  }
+  if (reading.kind === 'none' && judged(reading) !== undefined) return { kind: 'none', reason: reading.reason };
+  return reading;
+}
+
+type OnceReading = LeaseReading | { readonly kind: 'none'; readonly reason: string; readonly readText: string };
+
+/** One reading; a `none` from dhcp6leasectl disagreeing with the file carries the file text it judged. */
+async function readLeaseOnce(
+  sources: LeaseSources,
+  config: MapedConfig,
+  now: Date,
+  onFileText: ((text: string) => void) | undefined,
+): Promise<OnceReading> {
   let text: string | null;
   try {
     text = await sources.readFile(config.leaseFile);
@@ -95,9 +131,11 @@ export async function readLease(
       return {
         kind: 'none',
         reason: `lease for ${formatIpv6Prefix(endUserPrefix)} on ${config.wan} is not current (dhcp6leased: ${status.value.state})`,
+        readText: text,
       };
     }
-    if (status.value.leaseSeconds !== null) remainingMs = status.value.leaseSeconds * 1000;
+    // RFC 8415 §7.7: 0xffffffff is infinity; such a lease never runs out.
+    if (status.value.leaseSeconds !== null && status.value.leaseSeconds !== INFINITE_LIFETIME) remainingMs = status.value.leaseSeconds * 1000;
     // The earlier Perl maped's dhcp6leased patch shows the MAP-E options only there.
     if (s46.mapE.length === 0 && status.value.s46 !== undefined) s46 = status.value.s46;
   }

@@ -1,4 +1,4 @@
-/** Touching the system: run a plan's commands with execa, verify, roll back (docs/architecture.md §2). */
+/** Touching the system: run a plan's commands (tool-process.ts), verify, roll back (docs/architecture.md §2). */
 export * from './live-state.js';
 export * from './ownership.js';
 export * from './plan.js';
@@ -6,3 +6,4 @@ export * from './portset-probe.js';
 export * from './reconcile.js';
 export * from './run.js';
 export * from './pf-states.js';
+export * from './tool-process.js';

@@ -4,8 +4,8 @@
  * shell word because no shell is involved (docs/architecture.md §5).
  */
 import { isAbsolute } from 'node:path';
-import { execa } from 'execa';
-import { toolProcessOptions, type Command, type Tool } from '../openbsd/index.js';
+import { toolEnvironment, type Command, type Tool } from '../openbsd/index.js';
+import { runTool } from './tool-process.js';
 
 export interface ToolPaths {
   readonly ifconfig: string;
@@ -44,22 +44,16 @@ const firstLine = (text: string): string | null => text.split('\n').map((l) => l
 
 export async function runCommand(tools: ToolPaths, command: Command, options: RunOptions): Promise<RunResult> {
   const file = tools[command.tool];
-  const result = await execa(file, [...command.args], {
-    reject: false,
-    shell: false,
-    timeout: options.timeoutMs,
-    maxBuffer: options.maxOutput ?? DEFAULT_MAX_OUTPUT,
-    stripFinalNewline: false,
-    ...toolProcessOptions(process.env.PATH),
-    ...(command.stdin === undefined ? { stdin: 'ignore' as const } : { input: command.stdin }),
+  const result = await runTool(file, command.args, {
+    timeoutMs: options.timeoutMs,
+    maxOutput: options.maxOutput ?? DEFAULT_MAX_OUTPUT,
+    env: toolEnvironment(process.env.PATH),
+    ...(command.stdin === undefined ? {} : { stdin: command.stdin }),
   });
-  const stdout = typeof result.stdout === 'string' ? result.stdout : '';
-  const stderr = typeof result.stderr === 'string' ? result.stderr : '';
-  if (!result.failed) return { ok: true, stdout, stderr, reason: null };
-  let reason: string;
-  if (result.timedOut) reason = `timed out after ${options.timeoutMs} ms`;
-  else if (result.isMaxBuffer) reason = `printed more than ${options.maxOutput ?? DEFAULT_MAX_OUTPUT} bytes`;
-  else if (result.exitCode === undefined) reason = `cannot run ${file}: ${(result as { code?: string }).code ?? result.shortMessage}`;
-  else reason = firstLine(stderr) ?? firstLine(stdout) ?? `exit status ${result.exitCode}`;
+  const { stdout, stderr } = result;
+  if (result.ok) return { ok: true, stdout, stderr, reason: null };
+  // A tool that exited with a status says why on stderr; one that was stopped or never ran, we say.
+  const exitedOnItsOwn = result.exitCode !== null && !result.timedOut && result.spawnError === null && result.failure?.startsWith('exit status') === true;
+  const reason = exitedOnItsOwn ? (firstLine(stderr) ?? firstLine(stdout) ?? result.failure!) : result.failure!;
   return { ok: false, stdout, stderr, reason };
 }

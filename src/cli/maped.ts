@@ -5,6 +5,8 @@
  *   maped [-dnv] [-f file] [-s socket] [--dry-run] [--log-json]
  */
 import type { Server } from 'node:net';
+import { unlinkSync } from 'node:fs';
+import { killRunningTools } from '../apply/tool-process.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, printConfig, type MapedConfig } from '../config/index.js';
 import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
 import { socketPathProblem, startControlServer, stopControlServer } from '../control/server.js';
@@ -161,11 +163,30 @@ try {
   die(`control socket ${socketPath}: ${(e as Error).message}`);
 }
 
+/**
+ * How long a stop may take. A tool that hangs (or leaves a child holding its
+ * pipes) is only given up at its own timeout, and a rollback may follow:
+ * past this, maped kills the tools still running and exits anyway, so that
+ * rc.d(8) sees it gone.
+ */
+const SHUTDOWN_DEADLINE_MS = 4000;
+
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info(`${signal}: stopping (on-exit ${config.onExit})`);
+  setTimeout(() => {
+    const killed = killRunningTools();
+    log.warn(`${signal}: not stopped within ${SHUTDOWN_DEADLINE_MS / 1000} s; exiting now (${killed} tool runs killed)`);
+    try {
+      unlinkSync(socketPath);
+    } catch {
+      // Gone already.
+    }
+    releasePidFile(pidFile);
+    process.exit(1);
+  }, SHUTDOWN_DEADLINE_MS).unref();
   await watcher.close();
   metrics?.stop();
   await engine.stop(config.onExit === 'teardown');

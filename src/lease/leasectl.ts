@@ -17,12 +17,12 @@
  * Lines this parser does not know are skipped (a later dhcp6leasectl may
  * add some); a known line with a bad value refuses the whole output.
  */
-import { execa } from 'execa';
 import { err, ok, parseIpv6Prefix, type Ipv6Prefix, type Result } from '../map/index.js';
 import { withContainers, type S46Container, type S46Options } from '../dhcpv6/index.js';
 import { decodeS46Text } from './lease-file.js';
 import { compatBr, compatPortParams, compatRule, CompatMapEDomain, field, wholeNumber } from './compat-mape.js';
-import { interfaceNameProblem, toolProcessOptions } from '../openbsd/index.js';
+import { interfaceNameProblem, toolEnvironment } from '../openbsd/index.js';
+import { runTool } from '../apply/tool-process.js';
 
 /** engine.c if_state_name[]. */
 export const LEASE_STATES = ['Down', 'Init', 'Requesting', 'Bound', 'Renewing', 'Rebinding', 'Rebooting'] as const;
@@ -176,25 +176,18 @@ export async function queryLeasectl(toolPath: string, iface: string, opts: Query
   if (interfaceNameProblem(iface) !== null) return err(`dhcp6leasectl: '${iface.slice(0, 40)}' is not an interface name`);
   const now = opts.now ?? (() => performance.now());
   const startedAt = now();
-  let result;
-  try {
-    result = await execa(toolPath, ['-l', iface], {
-      timeout: opts.timeoutMs ?? 5000,
-      reject: false,
-      stdin: 'ignore',
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-      ...toolProcessOptions(process.env.PATH),
-    });
-  } catch (e) {
-    return err(`${toolPath} -l ${iface}: ${(e as Error).message.split('\n')[0] ?? 'failed'}`);
-  }
+  // Its own process group, killed whole on timeout; a failure to start is an answer too (src/apply/tool-process.ts).
+  const result = await runTool(toolPath, ['-l', iface], {
+    timeoutMs: opts.timeoutMs ?? 5000,
+    maxOutput: 1 << 20,
+    env: toolEnvironment(process.env.PATH),
+  });
   if (result.timedOut) return err(`${toolPath} -l ${iface}: no answer within ${opts.timeoutMs ?? 5000} ms`);
-  if (result.failed) {
-    const reason = String(result.stderr ?? '').trim().split('\n')[0] || (result.shortMessage ?? '').split('\n')[0] || 'failed';
+  if (!result.ok) {
+    const reason = (result.spawnError === null ? result.stderr.trim().split('\n')[0] : '') || result.failure || 'failed';
     return err(`${toolPath} -l ${iface}: ${reason}`);
   }
-  const status = parseLeasectl(String(result.stdout ?? ''));
+  const status = parseLeasectl(result.stdout);
   if (!status.ok) return status;
   if (status.value.interface !== iface) {
     return err(`${toolPath} -l ${iface}: answered for interface ${status.value.interface}`);

@@ -66,22 +66,14 @@ export const argv = {
 const FALLBACK_PATH = '/sbin:/bin:/usr/sbin:/usr/bin';
 
 /**
- * How ifconfig, route, pfctl and dhcp6leasectl are started (execa options).
- * Their whole environment is LC_ALL=C and PATH: nothing of maped's own leaks
- * into programs run as root, the C locale keeps their messages in the
- * English the parsers expect, and PATH is passed on for tools that are
- * scripts (the test fakes). A command once started runs to its end even if
- * maped is stopped meanwhile (no cleanup): a finished ifconfig is easier to
- * reconcile with on the next start than one killed halfway. Without the
- * environment merge and the per-run signal hook, a lease change also
- * applies ~5 ms sooner.
+ * The whole environment ifconfig, route, pfctl and dhcp6leasectl get:
+ * LC_ALL=C and PATH. Nothing of maped's own leaks into programs run as
+ * root, the C locale keeps their messages in the English the parsers
+ * expect, and PATH is passed on for tools that are scripts (the test
+ * fakes). How they are started and stopped: src/apply/tool-process.ts.
  */
-export function toolProcessOptions(inheritedPath: string | undefined): {
-  readonly env: Record<string, string>;
-  readonly extendEnv: false;
-  readonly cleanup: false;
-} {
-  return { env: { LC_ALL: 'C', PATH: inheritedPath ?? FALLBACK_PATH }, extendEnv: false, cleanup: false };
+export function toolEnvironment(inheritedPath: string | undefined): Record<string, string> {
+  return { LC_ALL: 'C', PATH: inheritedPath ?? FALLBACK_PATH };
 }
 
 /** How a command reads in logs and error messages: `ifconfig gif0 tunnel A B`. */

@@ -9,6 +9,7 @@ import { argv, describeCommand, renderAnchor, type Command, type DesiredState } 
 import { LIVE_STATE_READS, readLiveState, type LiveNames } from './live-state.js';
 import {
   NOTHING_OWNED,
+  OWNERSHIP_FILE,
   ownsAnything,
   readOwnership,
   serializeOwnership,
@@ -38,6 +39,8 @@ export interface ReconcileOptions {
   readonly timeoutMs: number;
   readonly maxOutput?: number;
   readonly log?: (line: string) => void;
+  /** What the operator must hear of (a lost ownership record); default: `log`. */
+  readonly warn?: (line: string) => void;
 }
 
 export interface ApplyCommand {
@@ -87,6 +90,19 @@ function plan(target: Target, live: LiveState, owned: Ownership): { ok: true; pl
   return p.ok ? { ok: true, plan: p.value } : { ok: false, error: p.error };
 }
 
+/**
+ * Records that could not be written (ENOSPC, EROFS), by state directory: the
+ * process still knows what it configured, and the next reconcile uses this
+ * copy and writes it before it changes anything.
+ */
+const unsaved = new Map<string, Ownership>();
+
+const errorText = (e: unknown): string => {
+  const code = (e as NodeJS.ErrnoException).code;
+  const message = (e as Error).message ?? String(e);
+  return code !== undefined && !message.startsWith(code) ? `${code}: ${message}` : message;
+};
+
 function settle(o: Ownership, applied: DesiredState | null): Ownership {
   const next = { ...o, applied };
   return ownsAnything(next) ? next : { ...NOTHING_OWNED };
@@ -123,10 +139,25 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
   const pathProblem = checkToolPaths(tools);
   if (pathProblem !== null) return report(false, pathProblem);
 
-  const record = await readOwnership(stateDir);
-  if (record.problem !== null) log?.(`ownership record ignored: ${record.problem}`);
+  const kept = dryRun ? undefined : unsaved.get(stateDir);
+  const record = kept !== undefined ? { ownership: kept, problem: null } : await readOwnership(stateDir);
+  if (record.problem !== null) {
+    const said = `ownership record ignored: ${record.problem}`;
+    (options.warn ?? log)?.(said);
+    warnings.push(said);
+  }
   const lastGood = record.ownership.applied;
   let owned = record.ownership;
+  if (kept !== undefined) {
+    // Nothing changes until what maped owns is on disk again.
+    try {
+      await writeOwnership(stateDir, kept);
+      unsaved.delete(stateDir);
+      log?.('ownership record written again from memory');
+    } catch (e) {
+      return report(false, `recording ${OWNERSHIP_FILE}: ${errorText(e)} (kept in memory)`);
+    }
+  }
 
   const read = async (names: LiveNames | null): Promise<{ ok: true; live: LiveState } | { ok: false; error: string }> => {
     if (names === null) return { ok: true, live: EMPTY_LIVE_STATE };
@@ -163,15 +194,34 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     return report(true, null);
   }
 
-  const record_ = async (o: Ownership): Promise<void> => {
+  /**
+   * Keeps `o` as what maped owns and writes it. A write that fails leaves
+   * the record in memory (used and written again by the next reconcile)
+   * and returns why; it never loses track of what was configured.
+   */
+  const record_ = async (o: Ownership): Promise<string | null> => {
     owned = o;
-    await writeOwnership(stateDir, o);
+    try {
+      await writeOwnership(stateDir, o);
+      unsaved.delete(stateDir);
+      return null;
+    } catch (e) {
+      unsaved.set(stateDir, o);
+      return `recording ${OWNERSHIP_FILE}: ${errorText(e)} (kept in memory)`;
+    }
   };
 
-  /** Runs a plan's steps; returns the failing step's message, or null. */
-  const execute = async (p: Plan, target: Target, into: ApplyCommand[], numberFrom: number): Promise<string | null> => {
+  /**
+   * Runs a plan's steps; returns the failing step's message, or null. A
+   * record that cannot be written fails the step it records, unless
+   * `bestEffort` (a rollback goes on regardless: the record stays in memory).
+   */
+  const execute = async (p: Plan, target: Target, into: ApplyCommand[], numberFrom: number, bestEffort = false): Promise<string | null> => {
     let o = p.corrections.reduce((acc: Ownership, e: Effect) => applyEffect(acc, e, target), owned);
-    if (p.corrections.length > 0) await record_(o);
+    if (p.corrections.length > 0) {
+      const problem = await record_(o);
+      if (problem !== null && !bestEffort) return problem;
+    }
     let n = numberFrom;
     for (const step of p.steps) {
       n++;
@@ -181,7 +231,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
       if (!result.ok) return `step ${n} (${describeCommand(step.command)}): ${result.reason ?? 'failed'}`;
       if (step.effect !== null) {
         o = applyEffect(o, step.effect, target);
-        await record_(o);
+        const problem = await record_(o);
+        if (problem !== null && !bestEffort) return `step ${n} (${describeCommand(step.command)}): ${problem}`;
       }
     }
     return null;
@@ -211,13 +262,18 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     failure = await execute(p.plan, target, commands, commands.length);
     if (failure === null && p.plan.steps.length > 0) failure = await verify(target);
     if (failure !== null) break;
-    if (target === null && target !== desired) await record_({ ...NOTHING_OWNED });
+    if (target === null && target !== desired) failure = await record_({ ...NOTHING_OWNED });
+    if (failure !== null) break;
   }
 
   if (failure === null) {
     const settled = settle(owned, desired);
     // Rewrite only when the record changes: a no-op renewal writes nothing.
-    if (serializeOwnership(settled) !== serializeOwnership(owned)) await record_(settled);
+    if (serializeOwnership(settled) !== serializeOwnership(owned)) {
+      // Everything is in place; only the record is not: no rollback, the write is retried.
+      const problem = await record_(settled);
+      if (problem !== null) return report(false, problem);
+    }
     if (commands.length > 0) {
       log?.(desired === null ? 'softwire configuration removed' : `${desired.softwire} configuration applied with ${commands.length} commands`);
     }
@@ -234,10 +290,11 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     const p = plan(rollbackTarget, live.live, owned);
     if (!p.ok) rollbackError = p.error;
     else {
-      rollbackError = await execute(p.plan, rollbackTarget, rollbackCommands, 0);
+      rollbackError = await execute(p.plan, rollbackTarget, rollbackCommands, 0, true);
       if (rollbackError === null) rollbackError = await verify(rollbackTarget);
     }
   }
+  // Best effort: a record that cannot be written stays in memory for the next reconcile.
   await record_(settle(owned, rollbackError === null ? rollbackTarget : owned.applied));
   if (rollbackError !== null) {
     log?.(`rollback failed: ${rollbackError}`);

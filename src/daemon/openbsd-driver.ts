@@ -12,7 +12,7 @@ import type { Softwire } from '../softwire/index.js';
 import type { Driver, DriverReport, LookAhead } from './driver.js';
 
 /** Per command; ifconfig, route and pfctl answer in milliseconds when healthy. */
-const COMMAND_TIMEOUT_MS = 10_000;
+const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 /** What `mtu auto` assumes when the WAN cannot be asked (a dry run here, off OpenBSD). */
 const ASSUMED_WAN_MTU = 1500;
 
@@ -27,7 +27,13 @@ function failed(error: string, warnings: readonly string[] = []): DriverReport {
 const namesOf = (config: MapedConfig): LiveNames => ({ wan: config.wan, tunnel: config.tunnel.interface, anchor: config.pf.anchor });
 const sameNames = (a: LiveNames, b: LiveNames): boolean => a.wan === b.wan && a.tunnel === b.tunnel && a.anchor === b.anchor;
 
-export function createOpenBSDDriver(log: Logger): Driver {
+export interface DriverOptions {
+  /** Per command; tests that make tools hang shorten it. */
+  readonly commandTimeoutMs?: number;
+}
+
+export function createOpenBSDDriver(log: Logger, options: DriverOptions = {}): Driver {
+  const COMMAND_TIMEOUT_MS = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   // The kernel does not change under a running maped: probe pf once per pfctl path.
   const probed = new Map<string, 'kernel' | 'stock'>();
   const lookAheads = new WeakMap<LookAhead, { names: LiveNames; reading: Promise<Result<LiveState>> }>();
@@ -48,7 +54,8 @@ export function createOpenBSDDriver(log: Logger): Driver {
       return readPfStates(toolsOf(config), { timeoutMs: COMMAND_TIMEOUT_MS });
     },
 
-    async converge(softwire: Softwire | null, config: MapedConfig, options): Promise<DriverReport> {
+    async converge(softwire: Softwire | null, config: MapedConfig, convergeOptions): Promise<DriverReport> {
+      const options = convergeOptions;
       const tools = toolsOf(config);
       const readLive = !options.dryRun || options.readLive !== false;
       const warnings: string[] = [];
@@ -121,6 +128,7 @@ export function createOpenBSDDriver(log: Logger): Driver {
         ...(live === undefined ? {} : { live }),
         timeoutMs: COMMAND_TIMEOUT_MS,
         log: (line) => log.debug(line),
+        warn: (line) => log.warn(line),
       });
       return {
         ok: report.ok,

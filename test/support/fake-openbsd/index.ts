@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { createServer, type Server } from 'node:net';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -160,6 +160,20 @@ export function isMutation(call: readonly string[]): boolean {
   return false;
 }
 
+let builtClient: Promise<string> | null = null;
+
+/** The served client, compiled on first use into a directory removed when the process exits. */
+function servedClient(): Promise<string> {
+  builtClient ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maped-served-client-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const client = join(dir, 'served-client');
+    await promisify(execFile)('cc', ['-O2', '-o', client, join(dirname(TOOLS_MJS), 'served-client.c')]);
+    return client;
+  })();
+  return builtClient;
+}
+
 export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promise<FakeOpenBSD> {
   const dir = await mkdtemp(join(tmpdir(), 'maped-fake-openbsd-'));
   const wan = options.wan ?? 'em0';
@@ -208,9 +222,8 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
   const toolsUrl = pathToFileURL(TOOLS_MJS).href;
   const paths = {} as Record<FakeToolName, string>;
   const server = options.served ? await serveTools(dir, toolsUrl) : null;
-  // Built here with the system C compiler, so it goes with the directory on cleanup.
-  const client = join(dir, 'served-client');
-  if (server !== null) await promisify(execFile)('cc', ['-O2', '-o', client, join(dirname(TOOLS_MJS), 'served-client.c')]);
+  // Built once per test process with the system C compiler; each fake gets copies, so cleanup removes them.
+  const client = server === null ? '' : await servedClient();
   for (const tool of ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const) {
     const path = join(dir, tool);
     if (server !== null) {

@@ -40,7 +40,11 @@ import { mapedConfigSchema, type RawConfig, type RawDslite, type RawIpip, type R
 import { Lexer, describeToken, type Token } from './tokenizer.js';
 import type { InterfaceIdMode, MapedConfig, OnExit, PortsetMode, SoftwireChoice, ToolName } from './types.js';
 
-export type ReadFile = (path: string) => string | null;
+/** An include's text; null or an error when it cannot be read (why, when known). */
+export type ReadFile = (path: string) => string | null | { readonly error: string };
+
+/** What all macro expansions of one configuration may add up to. */
+export const MAX_EXPANDED_BYTES = 2 * 1024 * 1024;
 
 interface Source {
   readonly file: string;
@@ -95,6 +99,7 @@ const MACRO_NAME = /^[A-Za-z0-9_]+$/;
 
 class Parser {
   private readonly sources: Source[] = [];
+  private readonly expansionBudget = { left: MAX_EXPANDED_BYTES, limit: MAX_EXPANDED_BYTES };
   private readonly macros = new Map<string, string>();
   /** Issue path (`rules.0.eaLen`) → where its value was written, in file order. */
   private readonly positions = new Map<string, Position>();
@@ -129,7 +134,7 @@ class Parser {
   }
 
   private push(file: string, text: string): void {
-    const lexer = new Lexer(text, file, (name) => this.macros.get(name));
+    const lexer = new Lexer(text, file, (name) => this.macros.get(name), this.expansionBudget);
     this.sources.push({ file, lexer, peeked: null });
   }
 
@@ -560,12 +565,13 @@ class Parser {
     const dir = posix.dirname(this.source.file);
     const file = posix.isAbsolute(name.text) ? posix.normalize(name.text) : posix.join(dir, name.text);
     const chain = this.sources.map((source) => source.file);
-    if (chain.includes(file)) fail(name.at, `include loop: ${[...chain, file].join(' -> ')}`);
+    // `-f ./loop.conf` and its include of "loop.conf" are one file.
+    if (chain.some((f) => posix.resolve(f) === posix.resolve(file))) fail(name.at, `include loop: ${[...chain, file].join(' -> ')}`);
     if (chain.length > MAX_INCLUDE_DEPTH) {
       fail(name.at, `include nested deeper than ${MAX_INCLUDE_DEPTH}: ${[...chain, file].join(' -> ')}`);
     }
     const text = this.readFile(file);
-    if (text === null) fail(name.at, `cannot read include file "${file}"`);
+    if (typeof text !== 'string') fail(name.at, `cannot read include file "${file}"${text === null ? '' : `: ${text.error}`}`);
     this.push(file, text);
   }
 

@@ -32,5 +32,11 @@ export class ConfigSyntaxError extends Error {
 }
 
 export function fail(at: Position, reason: string): never {
-  throw new ConfigSyntaxError(locatedMessage(at, reason));
+  throw new ConfigSyntaxError(locatedMessage(at, visible(reason)));
+}
+
+/** Control characters, a NUL or a byte-order mark from the file shown as escapes, never written raw into a message. */
+export function visible(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -42,6 +42,12 @@ interface Expansion {
   readonly at: Position;
 }
 
+/** Bytes macro expansion may still produce, shared by a file and its includes. */
+export interface ExpansionBudget {
+  left: number;
+  readonly limit: number;
+}
+
 export class Lexer {
   private index = 0;
   private line = 1;
@@ -57,6 +63,8 @@ export class Lexer {
     private readonly text: string,
     private readonly file: string,
     private readonly macros: MacroLookup,
+    // Nested macros double at every level: a few hundred bytes of them would expand to gigabytes.
+    private readonly budget: ExpansionBudget = { left: Infinity, limit: Infinity },
   ) {}
 
   /** The macro text being read, dropping finished ones; null when reading the file itself. */
@@ -174,6 +182,8 @@ export class Lexer {
     if (name === '') fail(at, 'macro name expected after "$"');
     const value = this.macros(name);
     if (value === undefined) fail(at, `undefined macro $${name}`);
+    this.budget.left -= value.length;
+    if (this.budget.left < 0) fail(at, `macros expand to more than ${this.budget.limit} bytes`);
     this.expansions.push({ text: value, index: 0, at: { ...at, macro: name } });
   }
 }

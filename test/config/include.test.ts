@@ -101,7 +101,7 @@ describe('include', () => {
 
   it('an unreadable include is reported at its name', () => {
     const main = write('maped.conf', 'wan em0\ninclude "missing.conf"\n');
-    expect(loadError(main)).toBe(`${main}:2:9: cannot read include file "${join(dir, 'missing.conf')}"`);
+    expect(loadError(main)).toBe(`${main}:2:9: cannot read include file "${join(dir, 'missing.conf')}": no such file or directory`);
   });
 
   it('errors inside an included file name that file and its line', () => {
@@ -164,6 +164,6 @@ describe('loadConfig', () => {
   });
 
   it('a directory is refused with the system’s reason', () => {
-    expect(loadError(dir)).toBe(`${dir}: illegal operation on a directory`);
+    expect(loadError(dir)).toBe(`${dir}: not a regular file`);
   });
 });

@@ -6,6 +6,7 @@ import { benchCalcBatch } from './calc-batch.js';
 import { benchDaemon } from './daemon.js';
 import { benchDecode } from './decode.js';
 import { benchPortCapacity } from './port-capacity/main.js';
+import { benchSoak } from './soak.js';
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<void>> = {
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   daemon: benchDaemon,
   // Prints the table only; `npm run bench:port-capacity` also redraws the chart and the README table.
   'port-capacity': () => benchPortCapacity(),
+  soak: benchSoak,
 };
 
 for (const [name, run] of Object.entries(benches)) {

@@ -75,6 +75,8 @@ export function runTool(file: string, args: readonly string[], options: ToolRunO
     let overflow = false;
     let spawnError: string | null = null;
     let done = false;
+    /** Output arrived since the last look: the pipes are still delivering. */
+    let delivering = false;
     const timers: NodeJS.Timeout[] = [];
     const later = (ms: number, fn: () => void): void => {
       const t = setTimeout(fn, ms);
@@ -136,6 +138,7 @@ export function runTool(file: string, args: readonly string[], options: ToolRunO
       finish();
     });
     const collect = (chunks: Buffer[], add: (n: number) => number) => (chunk: Buffer) => {
+      delivering = true;
       if (overflow) return;
       if (add(chunk.length) > options.maxOutput) {
         overflow = true;
@@ -148,13 +151,28 @@ export function runTool(file: string, args: readonly string[], options: ToolRunO
     child.stderr?.on('data', collect(err, (n) => (errBytes += n)));
     child.stdout?.on('error', () => undefined);
     child.stderr?.on('error', () => undefined);
+    /**
+     * The grace is over: finish once a turn of the event loop brings no more
+     * output. On a loaded machine the tool's last output can still sit in
+     * the pipe when the timer fires (timers run before I/O is polled); it is
+     * read first, so an answer is never cut short, while a pipe held open by
+     * a silent child ends the wait.
+     */
+    const finishWhenQuiet = (): void => {
+      delivering = false;
+      setImmediate(() => {
+        if (done) return;
+        if (delivering) finishWhenQuiet();
+        else finish();
+      });
+    };
     child.on('exit', (code, signal) => {
       exited = true;
       exitCode = code;
       exitSignal = signal;
       // Normally 'close' follows at once; a child holding the pipes gets a short grace.
       if (timedOut || overflow) finish();
-      else later(PIPE_GRACE_MS, finish);
+      else later(PIPE_GRACE_MS, finishWhenQuiet);
     });
     child.on('close', finish);
 

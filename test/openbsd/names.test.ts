@@ -98,6 +98,8 @@ describe('names and bounds', () => {
     const status = {
       state: 'active',
       reason: null,
+      softwire: null,
+      origin: null,
       lease: null,
       rule: null,
       map: null,

@@ -30,7 +30,7 @@ describe('config bombs', () => {
     const result = parseConfig(lines.join('\n') + '\n', '/etc/maped.conf');
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.error).toMatch(/^\/etc\/maped\.conf:\d+:\d+: macros expand to more than 2097152 bytes$/);
+    if (!result.ok) expect(result.error.split('\n')[0]).toMatch(/^\/etc\/maped\.conf:\d+:\d+: macros expand to more than 2097152 bytes$/);
   });
 
   it('include "/dev/zero" is refused as not a regular file, with file:line', () => {

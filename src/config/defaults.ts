@@ -17,6 +17,8 @@ export const DEFAULT_INTERFACE_ID: InterfaceIdMode = 'rfc7597';
 export const DEFAULT_ON_EXIT: OnExit = 'keep';
 /** Off: an idle maped runs no command (`metrics yes` samples pf states once a minute). */
 export const DEFAULT_METRICS = false;
+/** HB46PP `product` (v6mig-prov §3.3: the CE's product name). */
+export const DEFAULT_PROVISION_PRODUCT = 'maped';
 export const DEFAULT_STATE_DIR = '/var/db/maped';
 
 export const DEFAULT_TOOLS: Readonly<Record<ToolName, string>> = {

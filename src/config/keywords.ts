@@ -14,6 +14,7 @@ export const TOP_LEVEL_KEYWORDS = [
   'nat',
   'on-exit',
   'pf',
+  'provision',
   'rule',
   'softwire',
   'state-dir',
@@ -28,6 +29,10 @@ export const IPIP_KEYWORDS = ['ipv4', 'local', 'remote'] as const;
 export const DSLITE_KEYWORDS = ['aftr', 'dns'] as const;
 
 export const RULE_KEYWORDS = ['br', 'ea-len', 'ipv4-prefix', 'ipv6-prefix', 'psid', 'psid-len', 'psid-offset'] as const;
+
+/** Inside `provision hb46pp { … }`. */
+export const PROVISION_KEYWORDS = ['ca-file', 'dns', 'password', 'product', 'server-name', 'url', 'user', 'vendorid'] as const;
+export const PROVISION_PROTOCOLS = ['hb46pp'] as const;
 
 export const PF_KEYWORDS = ['anchor', 'portset'] as const;
 export const PORTSET_KEYWORDS = ['auto', 'kernel', 'stock'] as const;
@@ -54,6 +59,8 @@ export const CONFIG_KEYWORDS: readonly string[] = [
     ...ON_EXIT_KEYWORDS,
     ...METRICS_KEYWORDS,
     ...TOOL_KEYWORDS,
+    ...PROVISION_KEYWORDS,
+    ...PROVISION_PROTOCOLS,
     'file', // lease file
     'from', // nat from
     'mtu', // tunnel … mtu

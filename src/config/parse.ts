@@ -14,6 +14,7 @@ import {
   DEFAULT_ON_EXIT,
   DEFAULT_PF_ANCHOR,
   DEFAULT_PORTSET,
+  DEFAULT_PROVISION_PRODUCT,
   DEFAULT_STATE_DIR,
   DEFAULT_TOOLS,
   DEFAULT_TUNNEL_INTERFACE,
@@ -30,13 +31,23 @@ import {
   ON_EXIT_KEYWORDS,
   PF_KEYWORDS,
   PORTSET_KEYWORDS,
+  PROVISION_KEYWORDS,
+  PROVISION_PROTOCOLS,
   RULE_KEYWORDS,
   TOOL_KEYWORDS,
   TOP_LEVEL_KEYWORDS,
   didYouMean,
 } from './keywords.js';
 import { ConfigSyntaxError, fail, locatedMessage, type Position } from './position.js';
-import { mapedConfigSchema, type RawConfig, type RawDslite, type RawIpip, type RawLw4o6, type RawRule } from './schema.js';
+import {
+  mapedConfigSchema,
+  type RawConfig,
+  type RawDslite,
+  type RawIpip,
+  type RawLw4o6,
+  type RawProvision,
+  type RawRule,
+} from './schema.js';
 import { Lexer, describeToken, type Token } from './tokenizer.js';
 import type { InterfaceIdMode, MapedConfig, OnExit, PortsetMode, SoftwireChoice, ToolName } from './types.js';
 
@@ -118,6 +129,7 @@ class Parser {
   private portset: PortsetMode | undefined;
   private interfaceId: InterfaceIdMode | undefined;
   private readonly rules: RawRule[] = [];
+  private provision: RawProvision | null = null;
   private softwire: SoftwireChoice | undefined;
   private readonly blocks: Partial<Record<SoftwireBlock, RawBlock>> = {};
   private onExit: OnExit | undefined;
@@ -331,6 +343,9 @@ class Parser {
         if (!closed) return;
         break;
       }
+      case 'provision':
+        this.provisionBlock(at);
+        break;
       case 'softwire': {
         const kind = this.keyword(SOFTWIRE_KEYWORDS, 'softwire');
         this.once('softwire', 'softwire', at);
@@ -542,6 +557,49 @@ class Parser {
     this.end(true);
   }
 
+  /** `provision hb46pp { url … dns … vendorid … product … user … password … server-name … ca-file … }` */
+  private provisionBlock(at: Position): void {
+    this.keyword(PROVISION_PROTOCOLS, 'provision');
+    this.once('provision', 'provision', at);
+    this.record('provision', at);
+    const open = this.next();
+    if (open.kind !== '{') fail(open.at, `provision hb46pp: expected "{", got ${describeToken(open)}`);
+    const block: RawProvision = {};
+    this.provision = block;
+    const fields: Record<(typeof PROVISION_KEYWORDS)[number], keyof RawProvision> = {
+      url: 'url',
+      dns: 'dns',
+      vendorid: 'vendorid',
+      product: 'product',
+      user: 'user',
+      password: 'password',
+      'server-name': 'serverName',
+      'ca-file': 'caFile',
+    };
+    for (;;) {
+      const token = this.next();
+      if (token.kind === 'newline') continue;
+      if (token.kind === '}') return;
+      if (token.kind === 'eof') fail(open.at, 'unbalanced brace: "{" is never closed');
+      if (token.kind !== 'word') fail(token.at, `provision hb46pp: expected a keyword, got ${describeToken(token)}`);
+      if (!(PROVISION_KEYWORDS as readonly string[]).includes(token.text)) {
+        if ((TOP_LEVEL_KEYWORDS as readonly string[]).includes(token.text)) {
+          fail(token.at, `${token.text} is not allowed inside a provision block (missing "}"?)`);
+        }
+        fail(token.at, `unknown provision keyword "${token.text}"${didYouMean(token.text, PROVISION_KEYWORDS)}`);
+      }
+      const name = fields[token.text as (typeof PROVISION_KEYWORDS)[number]];
+      const value = this.value(`provision ${token.text}`, 'a value');
+      this.once(`provision.${name}`, `provision ${token.text}`, token.at);
+      this.record(`provision.${name}`, value.at);
+      block[name] = name === 'caFile' ? this.besideSource(value.text) : value.text;
+      // Several settings may share a line (`user "u" password "p" server-name "s"`).
+      const next = this.peek();
+      if (next.kind === 'word' && (PROVISION_KEYWORDS as readonly string[]).includes(next.text)) continue;
+      this.end(true);
+    }
+  }
+
   /**
    * A relative `lease file` or `state-dir` is taken from the directory of the
    * file it is written in, as `include` names are: never from the working
@@ -590,6 +648,7 @@ class Parser {
       lw4o6: (this.blocks.lw4o6 ?? null) as RawLw4o6 | null,
       ipip: (this.blocks.ipip ?? null) as RawIpip | null,
       dslite: (this.blocks.dslite ?? null) as RawDslite | null,
+      provision: this.provision === null ? null : { product: DEFAULT_PROVISION_PRODUCT, ...this.provision },
       onExit: this.onExit ?? DEFAULT_ON_EXIT,
       metrics: this.metrics ?? DEFAULT_METRICS,
       tools: { ...DEFAULT_TOOLS, ...this.tools },

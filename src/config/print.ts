@@ -6,7 +6,7 @@
  */
 import { formatIpv4, formatIpv4Prefix, formatIpv6, formatIpv6Prefix } from '../map/index.js';
 import { TOOL_KEYWORDS } from './keywords.js';
-import type { AftrSpec, MapedConfig, StaticDslite, StaticIpip, StaticLw4o6, StaticRule } from './types.js';
+import type { AftrSpec, MapedConfig, ProvisionConfig, StaticDslite, StaticIpip, StaticLw4o6, StaticRule } from './types.js';
 
 /** A quoted string as the tokenizer reads it back: `\` and `"` escaped. */
 export function quote(text: string): string {
@@ -51,6 +51,20 @@ function printDslite(block: StaticDslite): string[] {
   return ['dslite {', ...printAftr(block), '}'];
 }
 
+function printProvision(p: ProvisionConfig): string[] {
+  const fields: [string, string | null][] = [
+    ['url', p.url],
+    ['dns', p.dns],
+    ['vendorid', p.vendorid],
+    ['product', p.product],
+    ['user', p.user],
+    ['password', p.password],
+    ['server-name', p.serverName],
+    ['ca-file', p.caFile],
+  ];
+  return ['provision hb46pp {', ...fields.filter(([, v]) => v !== null).map(([k, v]) => `\t${k} ${quote(v!)}`), '}'];
+}
+
 export function printConfig(config: MapedConfig): string {
   const nat = config.natFrom.map(formatIpv4Prefix);
   const lines = [
@@ -66,6 +80,7 @@ export function printConfig(config: MapedConfig): string {
     ...(config.lw4o6 === null ? [] : printLw4o6(config.lw4o6)),
     ...(config.ipip === null ? [] : printIpip(config.ipip)),
     ...(config.dslite === null ? [] : printDslite(config.dslite)),
+    ...(config.provision === null ? [] : printProvision(config.provision)),
     `on-exit ${config.onExit}`,
     `metrics ${config.metrics ? 'yes' : 'no'}`,
     ...[...TOOL_KEYWORDS].sort(toolOrder).map((tool) => `tool ${tool} ${quote(config.tools[tool])}`),

@@ -4,6 +4,7 @@
  * issue's message is the reason part of the one-line error, and its path is
  * mapped back to the token it came from by the parser.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
   DEFAULT_PSID_OFFSET,
@@ -19,6 +20,8 @@ import {
   type Ipv4Prefix,
   type Ipv6Prefix,
 } from '../map/index.js';
+import { parseServerUrl } from '../provision/discovery-record.js';
+import { VENDORID_PATTERN, WORD_PATTERN } from '../provision/request.js';
 import { SOFTWIRE_KINDS, checkPortParams } from '../softwire/index.js';
 import {
   anchorNameProblem,
@@ -34,6 +37,7 @@ import type {
   MapedConfig,
   OnExit,
   PortsetMode,
+  ProvisionConfig,
   SoftwireChoice,
   StaticDslite,
   StaticIpip,
@@ -74,6 +78,17 @@ export interface RawDslite {
   dns?: string;
 }
 
+export interface RawProvision {
+  url?: string;
+  dns?: string;
+  vendorid?: string;
+  product?: string;
+  user?: string;
+  password?: string;
+  serverName?: string;
+  caFile?: string;
+}
+
 export interface RawConfig {
   wan: string;
   leaseFile: string;
@@ -86,6 +101,7 @@ export interface RawConfig {
   lw4o6: RawLw4o6 | null;
   ipip: RawIpip | null;
   dslite: RawDslite | null;
+  provision: RawProvision | null;
   onExit: OnExit;
   metrics: boolean;
   tools: Record<ToolName, string>;
@@ -385,6 +401,67 @@ const dsliteSchema = z
   })
   .transform((block): StaticDslite => ({ aftr: block.aftr!, dns: block.dns ?? null }));
 
+/** `ADDR` or `[ADDR]:PORT` (or `a.b.c.d:PORT`), as node:dns setServers() takes a server. */
+function dnsServerProblem(text: string): string | null {
+  const bracketed = /^\[([^\]]+)\]:([0-9]{1,5})$/.exec(text);
+  const v4port = /^([0-9.]+):([0-9]{1,5})$/.exec(text);
+  const [address, port] = bracketed ? [bracketed[1]!, bracketed[2]!] : v4port ? [v4port[1]!, v4port[2]!] : [text, null];
+  if (!isIP(address)) return `provision dns: "${text}" is not ADDR or [ADDR]:PORT`;
+  if (port !== null && (Number(port) < 1 || Number(port) > 65535)) return `provision dns: port ${port} out of range (1-65535)`;
+  return null;
+}
+
+const wordOf = (keyword: string, pattern: RegExp, what: string) =>
+  z.string().regex(pattern, { error: (iss) => `provision ${keyword}: "${String(iss.input)}" ${what}` });
+
+const provisionSchema = z
+  .object({
+    url: z
+      .string()
+      .superRefine((text, ctx) => {
+        const url = parseServerUrl(text);
+        if (!url.ok) ctx.addIssue({ code: 'custom', message: `provision ${url.error}` });
+      })
+      .optional(),
+    dns: z
+      .string()
+      .superRefine((text, ctx) => {
+        const problem = dnsServerProblem(text);
+        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+    vendorid: wordOf('vendorid', VENDORID_PATTERN, 'is not an OUI of 6 hex digits, optionally "-" and up to 24 of [0-9A-Za-z_]').optional(),
+    product: wordOf('product', WORD_PATTERN, 'is not 1-32 of [0-9A-Za-z_-]'),
+    user: wordOf('user', WORD_PATTERN, 'is not 1-32 of [0-9A-Za-z_-]').optional(),
+    password: wordOf('password', WORD_PATTERN, 'is not 1-32 of [0-9A-Za-z_-]').optional(),
+    serverName: z
+      .string()
+      .regex(/^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z.-]{1,253})$/, { error: (iss) => `provision server-name: "${String(iss.input)}" is not a host name` })
+      .optional(),
+    caFile: absolutePath('provision ca-file').optional(),
+  })
+  .superRefine((p, ctx) => {
+    // v6mig-prov §3.3: pass is sent with user and never without it.
+    if ((p.user === undefined) !== (p.password === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [p.user === undefined ? 'password' : 'user'], message: 'provision: user and password go together' });
+    }
+    if (p.serverName !== undefined && p.user === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['serverName'], message: 'provision server-name: only used with user and password' });
+    }
+  })
+  .transform(
+    (p): ProvisionConfig => ({
+      url: p.url ?? null,
+      dns: p.dns ?? null,
+      vendorid: p.vendorid ?? null,
+      product: p.product,
+      user: p.user ?? null,
+      password: p.password ?? null,
+      serverName: p.serverName ?? null,
+      caFile: p.caFile ?? null,
+    }),
+  );
+
 export const mapedConfigSchema = z
   .object({
     wan: interfaceNameSchema('wan'),
@@ -398,6 +475,7 @@ export const mapedConfigSchema = z
     lw4o6: lw4o6Schema.nullable(),
     ipip: ipipSchema.nullable(),
     dslite: dsliteSchema.nullable(),
+    provision: provisionSchema.nullable(),
     onExit: z.enum(['keep', 'teardown']),
     metrics: z.boolean(),
     tools: z.object({

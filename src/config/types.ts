@@ -53,6 +53,23 @@ export type StaticDslite = AftrSpec;
 /** `softwire`: a kind, or `auto` (what the lease carries, else the one static block). */
 export type SoftwireChoice = 'auto' | SoftwireKind;
 
+/**
+ * `provision hb46pp { … }`: ask an HB46PP provisioning server for the rules
+ * (v6mig-prov 1.1). Unset fields are null; the daemon fills in the defaults
+ * that depend on the system (vendorid from the WAN's lladdr).
+ */
+export interface ProvisionConfig {
+  url: string | null;
+  /** `ADDR` or `[ADDR]:PORT`; null: resolv.conf's servers. */
+  dns: string | null;
+  vendorid: string | null;
+  product: string;
+  user: string | null;
+  password: string | null;
+  serverName: string | null;
+  caFile: string | null;
+}
+
 export type PortsetMode = 'auto' | 'kernel' | 'stock';
 export type InterfaceIdMode = 'rfc7597' | 'draft03';
 export type OnExit = 'keep' | 'teardown';
@@ -71,6 +88,7 @@ export interface MapedConfig {
   lw4o6: StaticLw4o6 | null;
   ipip: StaticIpip | null;
   dslite: StaticDslite | null;
+  provision: ProvisionConfig | null;
   onExit: OnExit;
   /** Write `<state-dir>/maped.prom` and sample port usage once a minute. */
   metrics: boolean;

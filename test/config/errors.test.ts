@@ -18,6 +18,17 @@ const lexical: Case[] = [
   ['a macro is only defined from its definition on', 'wan $ext\next = em0\n', '/etc/maped.conf:1:5: undefined macro $ext'],
 ];
 
+const provision: Case[] = [
+  ['provision names its protocol', 'wan em0\nprovision { }\n', '/etc/maped.conf:2:11: provision: expected hb46pp, got "{"'],
+  ['an unknown provision keyword suggests the close one', 'wan em0\nprovision hb46pp {\n\tvendord x\n}\n', '/etc/maped.conf:3:2: unknown provision keyword "vendord" (did you mean "vendorid"?)'],
+  ['a provision url must be http or https', 'wan em0\nprovision hb46pp { url "ftp://x/" }\n', '/etc/maped.conf:2:24: provision url "ftp://x/": scheme must be http or https'],
+  ['a provision dns server is an address', 'wan em0\nprovision hb46pp { dns "ns.example" }\n', '/etc/maped.conf:2:24: provision dns: "ns.example" is not ADDR or [ADDR]:PORT'],
+  ['a vendorid starts with an OUI', 'wan em0\nprovision hb46pp { vendorid "maped" }\n', '/etc/maped.conf:2:29: provision vendorid: "maped" is not an OUI of 6 hex digits, optionally "-" and up to 24 of [0-9A-Za-z_]'],
+  ['user goes with password', 'wan em0\nprovision hb46pp { user "u" }\n', '/etc/maped.conf:2:25: provision: user and password go together'],
+  ['a password has the spec’s characters', 'wan em0\nprovision hb46pp { user u password "p w" }\n', '/etc/maped.conf:2:36: provision password: "p w" is not 1-32 of [0-9A-Za-z_-]'],
+  ['two provision blocks', 'wan em0\nprovision hb46pp { }\nprovision hb46pp { }\n', '/etc/maped.conf:3:1: duplicate provision, first set at line 2'],
+];
+
 const syntax: Case[] = [
   ['an unknown keyword with a close match suggests it', 'wan em0\ntunel gif0\n', '/etc/maped.conf:2:1: unknown keyword "tunel" (did you mean "tunnel"?)'],
   ['an unknown keyword with no close match says only that', 'wan em0\nfrobnicate\n', '/etc/maped.conf:2:1: unknown keyword "frobnicate"'],
@@ -151,6 +162,7 @@ describe.each([
   ['softwire kinds', softwires],
   ['lexical errors', lexical],
   ['syntax errors', syntax],
+  ['provision errors', provision],
   ['duplicate single-valued settings', duplicates],
   ['values out of range or malformed', values],
 ] as const)('%s', (_group, cases) => {

@@ -34,6 +34,7 @@ const DEFAULTS: MapedConfig = {
   lw4o6: null,
   ipip: null,
   dslite: null,
+  provision: null,
   onExit: 'keep',
   metrics: false,
   tools: { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl' },
@@ -110,6 +111,7 @@ describe('every keyword', () => {
       },
       ipip: { local: addr6('2001:db8:7:100::7'), remote: addr6('2001:db8:7::1'), ipv4: v4('203.0.113.0/29') },
       dslite: { aftr: addr6('2001:db8:ffff::2'), dns: null },
+      provision: null,
       onExit: 'teardown',
       metrics: true,
       tools: {
@@ -250,12 +252,46 @@ describe('CONFIG_KEYWORDS', () => {
 
   it('is exactly the documented vocabulary', () => {
     expect(CONFIG_KEYWORDS).toEqual([
-      'aftr', 'anchor', 'auto', 'bind-prefix', 'br', 'dhcp6leasectl', 'dns', 'draft03', 'dslite', 'ea-len',
-      'file', 'from', 'ifconfig', 'include', 'interface-id', 'ipip', 'ipv4', 'ipv4-prefix', 'ipv6-prefix',
-      'keep', 'kernel', 'lease', 'local', 'lw4o6', 'map-e', 'metrics', 'mtu', 'nat', 'no', 'on-exit', 'pf', 'pfctl', 'portset',
-      'psid', 'psid-len', 'psid-offset', 'remote', 'rfc7597', 'route', 'rule', 'softwire', 'state-dir', 'stock',
-      'teardown', 'tool', 'tunnel', 'wan', 'yes',
+      'aftr', 'anchor', 'auto', 'bind-prefix', 'br', 'ca-file', 'dhcp6leasectl', 'dns', 'draft03', 'dslite',
+      'ea-len', 'file', 'from', 'hb46pp', 'ifconfig', 'include', 'interface-id', 'ipip', 'ipv4', 'ipv4-prefix',
+      'ipv6-prefix', 'keep', 'kernel', 'lease', 'local', 'lw4o6', 'map-e', 'metrics', 'mtu', 'nat', 'no',
+      'on-exit', 'password', 'pf', 'pfctl', 'portset', 'product', 'provision', 'psid', 'psid-len',
+      'psid-offset', 'remote', 'rfc7597', 'route', 'rule', 'server-name', 'softwire', 'state-dir', 'stock',
+      'teardown', 'tool', 'tunnel', 'url', 'user', 'vendorid', 'wan', 'yes',
     ]);
+  });
+});
+
+describe('provision hb46pp', () => {
+  it('takes the block as maped.conf(5) writes it, several settings on a line, and fills in product', () => {
+    const config = parsed(
+      'wan em0\nprovision hb46pp {\n\turl "https://prov.example.jp/config"\n\tdns "[::1]:5353"\n' +
+        '\tvendorid "acde48-maped"\n\tuser "u" password "p" server-name "prov.example.jp"\n\tca-file "/etc/ssl/hb46pp-ca.pem"\n}\n',
+    );
+    expect(config.provision).toEqual({
+      url: 'https://prov.example.jp/config',
+      dns: '[::1]:5353',
+      vendorid: 'acde48-maped',
+      product: 'maped',
+      user: 'u',
+      password: 'p',
+      serverName: 'prov.example.jp',
+      caFile: '/etc/ssl/hb46pp-ca.pem',
+    });
+    expect(parsed('wan em0\nprovision hb46pp { }\n').provision).toEqual({
+      url: null, dns: null, vendorid: null, product: 'maped', user: null, password: null, serverName: null, caFile: null,
+    });
+    expect(parsed('wan em0\n').provision).toBeNull();
+  });
+
+  it('prints every provision word as a keyword', () => {
+    const config = parsed('wan em0\nprovision hb46pp { url "http://[::1]/x"\ndns ::1\nvendorid acde48\nuser u password p server-name h\nca-file /c\n}\n');
+    const text = printConfig(config);
+    for (const word of ['provision', 'hb46pp', 'url', 'dns', 'vendorid', 'product', 'user', 'password', 'server-name', 'ca-file']) {
+      expect(text).toMatch(new RegExp(`(^|\\s)${word} `, 'm'));
+      expect(CONFIG_KEYWORDS).toContain(word);
+    }
+    expect(parsed(text)).toEqual(config);
   });
 });
 

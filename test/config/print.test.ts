@@ -187,6 +187,21 @@ function randomConfig(random: (n: number) => number): MapedConfig {
     pf: { anchor: pick(['maped', 'maped/map-e', 'a.b-c_1', 'X']), portset: pick(['auto', 'kernel', 'stock'] as const) },
     interfaceId: pick(['rfc7597', 'draft03'] as const),
     rules,
+    provision:
+      random(2) === 0
+        ? null
+        : {
+            url: pick([null, 'https://prov.example.jp/config', 'http://[2001:db8::1]:8080/rule.cgi?a=1']),
+            dns: pick([null, '2001:db8::53', '[::1]:5353', '192.0.2.53:53']),
+            vendorid: pick([null, 'acde48', 'acde48-maped', '00AA11-x_Y']),
+            product: pick(['maped', 'V6MIG-ROUTER']),
+            ...pick([
+              { user: null, password: null, serverName: null },
+              { user: 'u-1', password: 'p_2', serverName: null },
+              { user: 'u', password: 'p', serverName: 'prov.example.jp' },
+            ]),
+            caFile: pick([null, path()]),
+          },
     onExit: pick(['keep', 'teardown'] as const),
     metrics: random(2) === 0,
     tools: { ifconfig: path(), route: path(), pfctl: path(), dhcp6leasectl: path() },

@@ -16,7 +16,19 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_REQUEST_BYTES = 4096;
 export const DEFAULT_SOCKET_PATH = '/var/run/maped.sock';
 
-export const COMMANDS = ['status', 'show rules', 'show ports', 'show usage', 'metrics', 'reload', 'log verbose', 'log brief'] as const;
+export const COMMANDS = [
+  'status',
+  'show rules',
+  'show ports',
+  'show usage',
+  'show provisioning',
+  'provision refresh',
+  'provision forget',
+  'metrics',
+  'reload',
+  'log verbose',
+  'log brief',
+] as const;
 export type ControlCommand = (typeof COMMANDS)[number];
 
 export const RequestSchema = z.object({
@@ -39,7 +51,7 @@ export const RuleViewSchema = z.object({
   psid: z.number().int().nullable(),
   fmr: z.boolean(),
   br: z.string().nullable(),
-  origin: z.enum(['dhcpv6', 'static']),
+  origin: z.enum(['dhcpv6', 'provisioning', 'static']),
 });
 export type RuleView = z.infer<typeof RuleViewSchema>;
 
@@ -64,6 +76,8 @@ export const StatusSchema = z.object({
       eaLen: z.number().int(),
       psidOffset: z.number().int(),
       origin: z.enum(SOFTWIRE_ORIGINS),
+      /** Why this source and this rule (MAP-E rules: DHCPv6, then provisioning, then static). */
+      why: z.string(),
     })
     .nullable(),
   /** The softwire's address and tunnel; the PSID fields are null for kinds without a port set. */
@@ -107,6 +121,37 @@ export const PortsResultSchema = z.object({
   psid: z.number().int().nullable(),
   portSets: z.array(portRange),
 });
+/** `show provisioning`: the HB46PP client's view (mapedctl(8)); null when maped.conf has no provision block. */
+export const ProvisioningStatusSchema = z.object({
+  state: z.enum(['starting', 'fetching', 'active', 'cached', 'withdrawn', 'failing']),
+  url: z.string().nullable(),
+  found: z.enum(['config', 'dns']).nullable(),
+  t: z.enum(['a', 'b']).nullable(),
+  lastFetch: z
+    .object({
+      at: z.string(),
+      httpStatus: z.number().int().nullable(),
+      outcome: z.enum(['no-record', 'dns-failure', 'no-answer', 'bad-data', 'valid']),
+      error: z.string().nullable(),
+    })
+    .nullable(),
+  enablerName: z.string().nullable(),
+  serviceName: z.string().nullable(),
+  ispName: z.string().nullable(),
+  ttl: z.number().int().nullable(),
+  token: z.boolean(),
+  auth: z.string().nullable(),
+  credentials: z.string(),
+  order: z.array(z.string()).nullable(),
+  kind: z.enum(['map-e']).nullable(),
+  why: z.string().nullable(),
+  interfaceId: z.enum(['rfc7597', 'draft03']).nullable(),
+  data: z.enum(['server', 'cache']).nullable(),
+  savedAt: z.string().nullable(),
+  nextRefreshAt: z.string().nullable(),
+});
+export const ProvisioningResultSchema = z.object({ provisioning: ProvisioningStatusSchema.nullable() });
+
 export const MessageResultSchema = z.object({ message: z.string() });
 /** `show usage` (mapedctl(8)): ports of the set held by pf states, sampled when asked. */
 export const UsageResultSchema = z.object({

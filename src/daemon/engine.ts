@@ -13,6 +13,7 @@ import type { MapedConfig } from '../config/index.js';
 import type { DaemonState, RuleView, Status } from '../control/protocol.js';
 import { formatIpv4, formatIpv4Prefix, formatIpv6, formatIpv6Prefix } from '../map/index.js';
 import { describeSoftwire, type Softwire } from '../softwire/index.js';
+import type { ProvisioningSnapshot } from '../provision/hb46pp-client.js';
 import { VERSION } from '../version.js';
 import type { Driver, DriverReport, LookAhead } from './driver.js';
 import { setLongTimeout, type LongTimer } from './long-timer.js';
@@ -25,11 +26,22 @@ export function retryDelayMs(attempt: number): number {
   return Math.min(300_000, 1000 * 2 ** Math.min(attempt, 16));
 }
 
+/**
+ * A rule source with its own timers (the HB46PP client): the engine reads its
+ * snapshot when it converges and tells it the end-user prefix it sees; the
+ * source wakes the engine when its snapshot changes.
+ */
+export interface ProvisioningSource {
+  snapshot(): ProvisioningSnapshot;
+  prefixChanged(prefix: string | null): void;
+}
+
 export interface EngineOptions {
   config: MapedConfig;
   driver: Driver;
   log: Logger;
   leaseSources: LeaseSources;
+  provisioning?: ProvisioningSource | null;
   dryRun?: boolean;
   /** Where AFTR names are resolved; default: a resolver of its own with the standard TTL bounds. */
   aftrResolver?: AftrResolver;
@@ -41,6 +53,9 @@ export class Engine {
   private readonly log: Logger;
   private readonly sources: LeaseSources;
   private readonly dryRun: boolean;
+  private provisioning: ProvisioningSource | null;
+  /** Why the MAP-E rule in force was chosen (status rule.why). */
+  private why = '';
 
   private state: DaemonState = 'starting';
   private reason: string | null = null;
@@ -72,6 +87,7 @@ export class Engine {
     this.sources = options.leaseSources;
     this.dryRun = options.dryRun ?? false;
     this.resolver = options.aftrResolver ?? new AftrResolver();
+    this.provisioning = options.provisioning ?? null;
     this.rules = staticRuleViews(this.config.rules);
   }
 
@@ -94,8 +110,9 @@ export class Engine {
   }
 
   /** SIGHUP: the caller parsed the new file; a bad one never reaches here. */
-  reload(config: MapedConfig): Promise<void> {
+  reload(config: MapedConfig, provisioning?: ProvisioningSource | null): Promise<void> {
     this.config = config;
+    if (provisioning !== undefined) this.provisioning = provisioning;
     this.appliedKey = null;
     this.log.info('configuration reloaded');
     return this.wake('reload');
@@ -164,10 +181,23 @@ export class Engine {
       return;
     }
 
-    const lease = { interface: this.config.wan, endUserPrefix: reading.endUserPrefix, s46: reading.s46 };
+    // v6mig-prov §3.6: the provisioning server answers by the CE's address; a new prefix means asking again.
+    this.provisioning?.prefixChanged(formatIpv6Prefix(reading.endUserPrefix));
+    const provisioned = this.provisioning?.snapshot() ?? null;
+    const lease = {
+      interface: this.config.wan,
+      endUserPrefix: reading.endUserPrefix,
+      s46: reading.s46,
+      provisioned: provisioned?.softwire ?? null,
+    };
     const config = this.config;
     const selection = await selectResolving((lookup) => selectSoftwire(config, lease, lookup), this.resolver);
     this.rules = selection.rules;
+    if (!selection.ok && this.softwire?.origin === 'provisioning' && provisioned !== null && provisioned.softwire === null) {
+      // v6mig-prov §3.6 c.2: no discovery record (or the data was forgotten): the softwire stops.
+      await this.withdraw(`provisioning withdrawn: ${provisioned.reason}`);
+      return;
+    }
     if (!selection.ok) {
       // An AFTR name that does not resolve now may later: degraded, asked again with backoff.
       if (selection.retry === true) {
@@ -181,7 +211,11 @@ export class Engine {
     const mapping = selection.softwire;
     this.scheduleReresolve(mapping);
     const key = mappingKey(mapping, this.config);
+    const why = selection.why ?? '';
     if (key === this.appliedKey && this.lastReport?.report.ok) {
+      // The same parameters from another source (or for another reason) need no command.
+      this.softwire = mapping;
+      this.why = why;
       this.setState('active', null);
       return;
     }
@@ -206,6 +240,7 @@ export class Engine {
     }
     this.attempt = 0;
     this.softwire = mapping;
+    this.why = why;
     this.appliedKey = key;
     if (report.commands.length > 0) this.log.info(`${mapping.kind} active: ${describeSoftwire(mapping)}`);
     this.setState('active', null);
@@ -292,7 +327,7 @@ export class Engine {
               dhcpState: reading.dhcpState,
               expiresAt: reading.expiresAt?.toISOString() ?? null,
             },
-      rule: softwire === null || softwire.rule === null ? null : { ...softwire.rule, origin: softwire.origin },
+      rule: softwire === null || softwire.rule === null ? null : { ...softwire.rule, origin: softwire.origin, why: this.why },
       map:
         softwire === null
           ? null

@@ -10,10 +10,25 @@
  * A kind named in `softwire` takes only that kind: from DHCPv6 first (MAP-E,
  * lw4o6), else from its static block. Static blocks serve a stock
  * dhcp6leased, where only the delegated prefix comes from the lease.
+ *
+ * MAP-E rules come from DHCPv6 first, then from an HB46PP provisioning
+ * server, then from static `rule` blocks; a source that does not fit the
+ * prefix hands over to the next, with a warning, and the reason for the
+ * choice goes with the selection (status `rule.why`).
  */
 import type { AftrSpec, MapedConfig, StaticRule } from '../config/index.js';
 import { deriveMapE, type MapEDomain, type S46Options } from '../dhcpv6/index.js';
-import { deriveMap, formatIpv4Prefix, formatIpv6, formatIpv6Prefix, ok, selectBmr, type Ipv6Prefix, type Result } from '../map/index.js';
+import {
+  deriveMap,
+  formatIpv4Prefix,
+  formatIpv6,
+  formatIpv6Prefix,
+  ok,
+  selectBmr,
+  type InterfaceIdFormat,
+  type Ipv6Prefix,
+  type Result,
+} from '../map/index.js';
 import {
   dsliteSoftwire,
   ipipSoftwire,
@@ -23,11 +38,14 @@ import {
   type SoftwireKind,
 } from '../softwire/index.js';
 import type { RuleView } from '../control/protocol.js';
+import type { ProvisionedMapE } from '../provision/reply.js';
 
 export interface LeaseFacts {
   readonly interface: string;
   readonly endUserPrefix: Ipv6Prefix;
   readonly s46: S46Options;
+  /** What an HB46PP server provisioned, if anything. */
+  readonly provisioned?: ProvisionedMapE | null;
 }
 
 /**
@@ -37,13 +55,13 @@ export interface LeaseFacts {
 export type AftrLookup = (name: string, dns: string | null) => Result<bigint>;
 
 export type Selection =
-  | { readonly ok: true; readonly softwire: Softwire; readonly rules: readonly RuleView[] }
+  | { readonly ok: true; readonly softwire: Softwire; readonly rules: readonly RuleView[]; readonly why?: string }
   | { readonly ok: false; readonly reason: string; readonly rules: readonly RuleView[]; readonly retry?: boolean };
 
 /** A lookup for configurations without AFTR names (and for tests): every name fails. */
 export const NO_NAMES: AftrLookup = (name) => ({ ok: false, error: `AFTR ${name}: names are not resolved here` });
 
-export function dhcpRuleViews(domains: readonly MapEDomain[]): RuleView[] {
+export function dhcpRuleViews(domains: readonly MapEDomain[], origin: 'dhcpv6' | 'provisioning' = 'dhcpv6'): RuleView[] {
   return domains.flatMap((domain) =>
     domain.rules.map((rule) => ({
       ipv6Prefix: formatIpv6Prefix(rule.ipv6Prefix),
@@ -54,7 +72,7 @@ export function dhcpRuleViews(domains: readonly MapEDomain[]): RuleView[] {
       psid: rule.portParams && rule.portParams.psidLen > 0 ? rule.portParams.psid : null,
       fmr: rule.fmr,
       br: domain.br[0] === undefined ? null : formatIpv6(domain.br[0]),
-      origin: 'dhcpv6' as const,
+      origin,
     })),
   );
 }
@@ -73,13 +91,19 @@ export function staticRuleViews(rules: readonly StaticRule[]): RuleView[] {
   }));
 }
 
-function fromDhcp(config: MapedConfig, lease: LeaseFacts): Selection {
-  const rules = dhcpRuleViews(lease.s46.mapE);
+function fromDomains(
+  domains: readonly MapEDomain[],
+  origin: 'dhcpv6' | 'provisioning',
+  interfaceId: InterfaceIdFormat,
+  lease: LeaseFacts,
+  why: string,
+): Selection {
+  const rules = dhcpRuleViews(domains, origin);
   const reasons: string[] = [];
   // RFC 7597 §5, §7.1: several domains need distinct end-user prefixes; the
   // first domain whose rules match ours is the one we are in.
-  for (const domain of lease.s46.mapE) {
-    const derived = deriveMapE(domain, lease.endUserPrefix, config.interfaceId);
+  for (const domain of domains) {
+    const derived = deriveMapE(domain, lease.endUserPrefix, interfaceId);
     if (!derived.ok) {
       reasons.push(derived.error);
       continue;
@@ -88,8 +112,9 @@ function fromDhcp(config: MapedConfig, lease: LeaseFacts): Selection {
     return {
       ok: true,
       rules,
+      why: `${why}; BMR ${formatIpv6Prefix(bmr.ipv6Prefix)} by longest match of ${formatIpv6Prefix(lease.endUserPrefix)}`,
       softwire: mapESoftwire({
-        origin: 'dhcpv6',
+        origin,
         rule: {
           ipv6Prefix: formatIpv6Prefix(bmr.ipv6Prefix),
           ipv4Prefix: formatIpv4Prefix(bmr.ipv4Prefix),
@@ -102,7 +127,19 @@ function fromDhcp(config: MapedConfig, lease: LeaseFacts): Selection {
       }),
     };
   }
-  return { ok: false, rules, reason: `DHCPv6 MAP-E rules unusable: ${reasons[0] ?? 'no rule'}` };
+  const label = origin === 'dhcpv6' ? 'DHCPv6' : 'HB46PP';
+  return { ok: false, rules, reason: `${label} MAP-E rules unusable: ${reasons[0] ?? 'no rule'}` };
+}
+
+function fromDhcp(config: MapedConfig, lease: LeaseFacts): Selection {
+  return fromDomains(lease.s46.mapE, 'dhcpv6', config.interfaceId, lease, 'S46 MAP-E option of the DHCPv6 lease');
+}
+
+function fromProvisioning(provisioned: ProvisionedMapE, lease: LeaseFacts): Selection {
+  // v6mig-prov §3.4 map_e.version decides the interface id, whatever interface-id says.
+  const version = provisioned.interfaceId === 'rfc7597' ? '1, RFC 7597' : '0, draft-03';
+  const why = `HB46PP provisioning (map_e version ${version} interface id)`;
+  return fromDomains([provisioned.domain], 'provisioning', provisioned.interfaceId, lease, why);
 }
 
 function fromStatic(config: MapedConfig, lease: LeaseFacts): Selection {
@@ -123,6 +160,7 @@ function fromStatic(config: MapedConfig, lease: LeaseFacts): Selection {
   return {
     ok: true,
     rules,
+    why: `static rule block ${formatIpv6Prefix(rule.ipv6Prefix)} by longest match of ${formatIpv6Prefix(lease.endUserPrefix)}`,
     softwire: mapESoftwire({
       origin: 'static',
       rule: {
@@ -138,18 +176,32 @@ function fromStatic(config: MapedConfig, lease: LeaseFacts): Selection {
   };
 }
 
-/** MAP-E: DHCPv6 rules first; static rules when there are none, or when those do not fit our prefix. */
+/**
+ * MAP-E: DHCPv6 rules first, then provisioned ones, then static rules; the
+ * first source that fits our prefix wins, those before it say why not.
+ */
 function mapE(config: MapedConfig, lease: LeaseFacts): Selection | null {
-  if (lease.s46.mapE.length > 0) {
-    const dhcp = fromDhcp(config, lease);
-    if (dhcp.ok || config.rules.length === 0) return dhcp;
-    const fallback = fromStatic(config, lease);
-    if (fallback.ok) {
-      return { ...fallback, softwire: { ...fallback.softwire, warnings: [dhcp.reason, ...fallback.softwire.warnings] } };
+  const provisioned = lease.provisioned ?? null;
+  const sources: (() => Selection)[] = [];
+  if (lease.s46.mapE.length > 0) sources.push(() => fromDhcp(config, lease));
+  if (provisioned !== null) sources.push(() => fromProvisioning(provisioned, lease));
+  if (config.rules.length > 0) sources.push(() => fromStatic(config, lease));
+  const passed: string[] = [];
+  let first: Selection | null = null;
+  for (const source of sources) {
+    const selection = source();
+    if (selection.ok) {
+      if (passed.length === 0) return selection;
+      return {
+        ...selection,
+        why: `${selection.why ?? ''} (passed over: ${passed.join('; ')})`,
+        softwire: { ...selection.softwire, warnings: [...passed, ...selection.softwire.warnings] },
+      };
     }
-    return dhcp;
+    first ??= selection;
+    passed.push(selection.reason);
   }
-  return config.rules.length > 0 ? fromStatic(config, lease) : null;
+  return first;
 }
 
 /** The address of an (lw)AFTR given as an address or a name. */
@@ -213,6 +265,8 @@ export function selectSoftwire(config: MapedConfig, lease: LeaseFacts, lookup: A
   }
   // The lease first: a MAP-E container wins over an lw4o6 one (both are rare together).
   if (lease.s46.mapE.length > 0) return mapE(config, lease)!;
+  // Then what a provisioning server gave (MAP-E only: the capability maped sends).
+  if (lease.provisioned) return mapE(config, lease)!;
   if (lease.s46.lw4o6.length > 0) return lw4o6(config, lease, lookup)!;
   // The configuration holds at most one static kind under `auto` (maped.conf(5)).
   for (const kind of ['map-e', 'lw4o6', 'ipip', 'dslite'] as const) {
@@ -222,6 +276,6 @@ export function selectSoftwire(config: MapedConfig, lease: LeaseFacts, lookup: A
   return {
     ok: false,
     rules: [],
-    reason: 'no softwire: the lease carries no S46 option and maped.conf has no rule, lw4o6, ipip or dslite block',
+    reason: 'no softwire: the lease carries no S46 option, there is no provisioning data, and maped.conf has no rule, lw4o6, ipip or dslite block',
   };
 }

@@ -167,6 +167,12 @@ export class Hb46ppClient {
   prefixChanged(prefix: string | null): void {
     this.prefix = prefix;
     if (prefix === null || this.stopped || prefix === this.prefixAtFetch) return;
+    // The first prefix the daemon learns, while the first request is under way
+    // or after one that succeeded, is the address that request went out from.
+    if (this.prefixAtFetch === null && (this.running !== null || this.lastFetch?.outcome === 'valid')) {
+      this.prefixAtFetch = prefix;
+      return;
+    }
     void this.refresh(`prefix now ${prefix}`);
   }
 

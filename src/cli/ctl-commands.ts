@@ -8,6 +8,7 @@ import {
   MessageResultSchema,
   MetricsResultSchema,
   PortsResultSchema,
+  ProvisioningResultSchema,
   RulesResultSchema,
   StatusSchema,
   UsageResultSchema,
@@ -17,6 +18,7 @@ import {
   type UsageResult,
 } from '../control/protocol.js';
 import { REMOTE_LABEL } from '../softwire/index.js';
+import type { z } from 'zod';
 import { formatPortRanges } from './port-ranges.js';
 
 function socketOf(command: Command): string {
@@ -54,6 +56,7 @@ export function describeStatus(status: Status): string {
   if (status.rule) {
     const r = status.rule;
     lines.push(row('rule', `${r.ipv6Prefix} ${r.ipv4Prefix} ea-len ${r.eaLen} psid-offset ${r.psidOffset} (${r.origin})`));
+    lines.push(row('why', r.why));
   }
   if (status.map) {
     const m = status.map;
@@ -124,6 +127,28 @@ export function describeRuleView(r: RuleView): string {
   return `${r.origin} ${r.fmr ? 'fmr ' : ''}${r.ipv6Prefix} ${r.ipv4Prefix} ea-len ${r.eaLen} psid-offset ${r.psidOffset} ${describePsidLength(r)}${r.br ? ` br ${r.br}` : ''}`;
 }
 
+type Provisioning = NonNullable<z.infer<typeof ProvisioningResultSchema>['provisioning']>;
+
+export function describeProvisioning(p: Provisioning): string {
+  const lines = [row('state', p.state)];
+  lines.push(row('server', p.url === null ? 'unknown' : `${p.url}${p.found ? ` (from ${p.found === 'dns' ? 'the 4over6.info TXT record' : 'maped.conf'}${p.t ? `, t=${p.t}` : ''})` : ''}`));
+  if (p.lastFetch) {
+    const f = p.lastFetch;
+    lines.push(row('last fetch', `${f.at} ${f.outcome}${f.httpStatus === null ? '' : ` HTTP ${f.httpStatus}`}${f.error ? `: ${f.error}` : ''}`));
+  }
+  const names = [p.enablerName, p.serviceName, p.ispName].filter((n) => n !== null);
+  if (names.length > 0) lines.push(row('service', names.join(' / ')));
+  if (p.order) lines.push(row('order', `[${p.order.join(', ')}]`));
+  if (p.kind) lines.push(row('kind', `${p.kind}${p.interfaceId ? ` (${p.interfaceId} interface id)` : ''}${p.why ? `: ${p.why}` : ''}`));
+  if (p.data) lines.push(row('data', p.data === 'cache' ? `cached reply of ${p.savedAt ?? 'unknown time'}` : `from the server, ${p.savedAt ?? ''}`.trim()));
+  lines.push(row('ttl', p.ttl === null ? 'none (refresh after 20-24 h)' : `${p.ttl} s`));
+  lines.push(row('token', p.token ? 'held' : 'none'));
+  if (p.auth) lines.push(row('auth', p.auth));
+  lines.push(row('user/pass', p.credentials));
+  if (p.nextRefreshAt) lines.push(row('next fetch', p.nextRefreshAt));
+  return lines.join('\n') + '\n';
+}
+
 export function registerControl(program: Command): void {
   program
     .command('status')
@@ -134,7 +159,17 @@ export function registerControl(program: Command): void {
       process.stdout.write(options.json ? JSON.stringify(status) + '\n' : describeStatus(status));
     });
 
-  const show = program.command('show').description('show rules, ports or port usage');
+  const show = program.command('show').description('show rules, ports, port usage or provisioning');
+  show
+    .command('provisioning')
+    .description('the HB46PP provisioning client: server, last fetch, names, timers, the kind chosen')
+    .option('--json', 'print one JSON object')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const result = ProvisioningResultSchema.parse(await ask(command, 'show provisioning'));
+      if (options.json) return void process.stdout.write(JSON.stringify(result.provisioning) + '\n');
+      if (result.provisioning === null) return void process.stdout.write('no provision block in maped.conf\n');
+      process.stdout.write(describeProvisioning(result.provisioning));
+    });
   show
     .command('rules')
     .description('the MAP rules in use, decoded')
@@ -170,6 +205,16 @@ export function registerControl(program: Command): void {
     .action(async (_options: unknown, command: Command) => {
       const result = MetricsResultSchema.parse(await ask(command, 'metrics'));
       process.stdout.write(result.text);
+    });
+
+  program
+    .command('provision')
+    .description('provision refresh | provision forget (HB46PP)')
+    .argument('<action>', 'refresh: ask the server now; forget: erase the cached reply and token, then ask again')
+    .action(async (action: string, _options: unknown, command: Command) => {
+      if (action !== 'refresh' && action !== 'forget') command.error(`mapedctl: provision: expected refresh or forget, not "${action}"`);
+      const result = MessageResultSchema.parse(await ask(command, action === 'refresh' ? 'provision refresh' : 'provision forget'));
+      process.stdout.write(`${result.message}\n`);
     });
 
   program

@@ -16,6 +16,8 @@ import { createLogger } from '../daemon/log.js';
 import { createOpenBSDDriver } from '../daemon/openbsd-driver.js';
 import { acquirePidFile, releasePidFile } from '../daemon/pid-file.js';
 import { systemLeaseSources } from '../daemon/lease-reading.js';
+import { hb46ppSettings, startHb46pp } from '../daemon/provisioning.js';
+import type { Hb46ppClient } from '../provision/index.js';
 import { dryRunReport } from '../daemon/dry-run.js';
 import { countingDriver, MetricsPublisher, newApplyCounters } from '../daemon/metrics.js';
 import { UsageMonitor } from '../daemon/usage-monitor.js';
@@ -109,6 +111,14 @@ const usage = new UsageMonitor({
 metrics = new MetricsPublisher({ status: () => engine.status(), counters, usage, log });
 metrics.configure(config.metrics ? config.stateDir : null);
 
+/** The HB46PP client, while maped.conf has a provision block; it wakes the engine when its data changes. */
+let provisioner: Hb46ppClient | null = null;
+async function startProvisioning(next: MapedConfig): Promise<Hb46ppClient | null> {
+  const settings = await hb46ppSettings(next, log);
+  if (settings === null) return null;
+  return startHb46pp(settings, next, log, () => void engine.wake('provisioning data changed'));
+}
+
 const follow = (path: string) => followLease(path, () => void engine.wake('lease file changed'), log);
 let watcher = follow(config.leaseFile);
 
@@ -124,9 +134,16 @@ async function reload(): Promise<string> {
     await watcher.close();
     watcher = follow(next.value.leaseFile);
   }
+  const provisionChanged = JSON.stringify(next.value.provision) !== JSON.stringify(config.provision) || next.value.stateDir !== config.stateDir;
   config = next.value;
   metrics?.configure(config.metrics ? config.stateDir : null);
-  await engine.reload(config);
+  if (provisionChanged) {
+    await provisioner?.stop();
+    provisioner = await startProvisioning(config);
+    await engine.reload(config, provisioner);
+  } else {
+    await engine.reload(config);
+  }
   return 'configuration reloaded';
 }
 
@@ -148,6 +165,15 @@ try {
       }
       case 'metrics':
         return { text: metrics?.text() ?? '' };
+      case 'show provisioning':
+        return { provisioning: provisioner?.status() ?? null };
+      case 'provision refresh':
+      case 'provision forget': {
+        if (provisioner === null) throw new Error('no provision block in maped.conf');
+        // Answered at once; the request goes on in the background, bounded by its own timeouts.
+        void (command === 'provision refresh' ? provisioner.refresh('mapedctl provision refresh') : provisioner.forget());
+        return { message: command === 'provision refresh' ? 'provisioning refresh started' : 'provisioning data forgotten; asking again' };
+      }
       case 'reload':
         return { message: await reload() };
       case 'log verbose':
@@ -189,6 +215,7 @@ async function shutdown(signal: string): Promise<void> {
   }, SHUTDOWN_DEADLINE_MS).unref();
   await watcher.close();
   metrics?.stop();
+  await provisioner?.stop();
   await engine.stop(config.onExit === 'teardown');
   await stopControlServer(server, socketPath);
   releasePidFile(pidFile);
@@ -204,4 +231,6 @@ process.on('SIGHUP', () => {
 
 log.info(`maped ${VERSION} starting: wan ${config.wan}, lease ${config.leaseFile}${flags.dryRun ? ', dry run' : ''}`);
 await watcher.ready;
+provisioner = await startProvisioning(config);
+if (provisioner !== null) await engine.reload(config, provisioner);
 await engine.wake('start');

@@ -124,3 +124,13 @@ export function parseIfconfig(text: string): Result<InterfaceStatus> {
   }
   return ok({ name, flags, mtu, tunnel, inet, inet6 });
 }
+
+/**
+ * The link-layer address of an `ifconfig <if>` listing: the `lladdr
+ * xx:xx:xx:xx:xx:xx` line (sbin/ifconfig/ifconfig.c `status`, printed from
+ * the AF_LINK address), or null when the interface has none.
+ */
+export function parseLladdr(text: string): string | null {
+  const match = /^\s+lladdr ([0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2}){5})\s*$/m.exec(text);
+  return match === null ? null : match[1]!;
+}

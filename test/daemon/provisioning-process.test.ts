@@ -1,0 +1,117 @@
+/**
+ * maped with `provision hb46pp` as a real process: a provisioning server on
+ * ::1 started here, the fake OpenBSD tools, the control socket. The rules
+ * come from the server; DHCPv6 S46 options win over them; `mapedctl
+ * provision forget` and a server that then refuses withdraw the softwire.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProvisioningStatusSchema } from '../../src/control/protocol.js';
+import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
+import { MAPEDCTL_ENTRY, fakeRouterConfig, startMaped, type MapedProcess } from '../support/daemon-process.js';
+import { REPO_ROOT } from '../support/vectors.js';
+import { V6PLUS_REPLY } from '../provision/v6plus-reply.js';
+
+const run = promisify(execFile);
+const S46 = readFileSync(join(REPO_ROOT, 'examples', 'lease', 'em0'), 'utf8')
+  .split('\n')
+  .find((line) => line.startsWith('s46 '))!;
+
+let server: ReturnType<typeof createServer>;
+let port = 0;
+let handler: (req: IncomingMessage, res: ServerResponse) => void;
+const requests: URL[] = [];
+let fake: FakeOpenBSD;
+let dir: string;
+let maped: MapedProcess | null = null;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    requests.push(new URL(req.url ?? '/', 'http://x'));
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+  port = (server.address() as AddressInfo).port;
+  fake = await createFakeOpenBSD({ kernelPortset: true });
+  dir = await mkdtemp(join(tmpdir(), 'maped-hb46pp-e2e-'));
+  mkdirSync(join(dir, 'lease'));
+});
+
+afterAll(async () => {
+  if (maped !== null && maped.child.exitCode === null) {
+    maped.signal('SIGKILL');
+    await maped.exited;
+  }
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await fake.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+
+let serial = 0;
+function lease(prefix: string, s46: string | null): void {
+  const [address, length] = prefix.split('/');
+  const temp = join(dir, 'lease', `tmp${serial++}`);
+  writeFileSync(temp, `ia_pd 0 ${address} ${length}\n${s46 === null ? '' : `${s46}\n`}`);
+  renameSync(temp, join(dir, 'lease', 'em0'));
+  fake.setLeasectl('em0', `em0 [Bound]\n\tIA_PD 0: ${prefix}\n\tlease 7 days\n`);
+}
+
+const ctl = (...args: string[]) => run(process.execPath, ['--import', 'tsx', MAPEDCTL_ENTRY, '-s', join(dir, 'maped.sock'), ...args], { cwd: REPO_ROOT });
+
+describe('maped with provision hb46pp', () => {
+  it('takes the rules from the server, yields to DHCPv6, and withdraws when the data is forgotten and refused', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(V6PLUS_REPLY));
+    };
+    const configPath = join(dir, 'maped.conf');
+    writeFileSync(configPath, `${fakeRouterConfig(fake.tools, dir)}provision hb46pp {\n\turl "http://[::1]:${port}/config"\n}\n`);
+    const check = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'maped.ts'), '-nv', '-f', configPath], { cwd: REPO_ROOT });
+    expect(check.stdout).toContain(`provision hb46pp {\n\turl "http://[::1]:${port}/config"\n\tproduct "maped"\n}\n`);
+
+    lease('240b:10:3251:6400::/56', null);
+    maped = startMaped(configPath, join(dir, 'maped.sock'));
+    const active = await maped.waitFor((s) => s.state === 'active' && s.rule?.origin === 'provisioning', 'active from provisioning', 30_000);
+    // The v6plus worked example, with the draft-03 interface id of map_e version 0.
+    expect(active.map).toMatchObject({ ipv4: '106.72.50.81', psid: 100, psidLen: 8, psidOffset: 4, ceIPv6: '240b:10:3251:6400:6a:4832:5100:6400', br: '2404:9200:225:100::64' });
+    expect(active.rule?.why).toMatch(/^HB46PP provisioning \(map_e version 0, draft-03 interface id\); BMR 240b:10::\/32/);
+    // vendorid from the OUI of em0's lladdr (00:0c:29:…), version from maped's.
+    expect(Object.fromEntries(requests[0]!.searchParams)).toEqual({ vendorid: '000c29-maped', product: 'maped', version: '0_1_0', capability: 'map_e,hubspoke' });
+    expect(fake.state().interfaces.em0!.inet6.map((a) => a.address)).toContain('240b:10:3251:6400:6a:4832:5100:6400');
+
+    const shown = ProvisioningStatusSchema.parse(JSON.parse((await ctl('show', 'provisioning', '--json')).stdout));
+    expect(shown).toMatchObject({ state: 'active', found: 'config', t: 'a', enablerName: 'JPNE', serviceName: 'v6plus', ttl: 86400, order: ['map_e'], kind: 'map-e', interfaceId: 'draft03', data: 'server', token: true });
+    expect((await ctl('show', 'provisioning')).stdout).toMatch(/service:\s+JPNE \/ v6plus/);
+
+    // DHCPv6 S46 options come first.
+    lease('2001:db8:12:3400::/56', S46);
+    const dhcp = await maped.waitFor((s) => s.state === 'active' && s.rule?.origin === 'dhcpv6', 'active from dhcpv6', 30_000);
+    expect(dhcp.map?.ipv4).toBe('192.0.2.18');
+    // A new prefix made the client ask again (v6mig-prov §3.6).
+    await maped.waitFor(() => requests.length >= 2, 'a second request after the prefix change', 30_000);
+
+    lease('240b:10:3251:6400::/56', null);
+    await maped.waitFor((s) => s.state === 'active' && s.rule?.origin === 'provisioning', 'provisioning again', 30_000);
+    expect(existsSync(join(dir, 'state', 'hb46pp.json'))).toBe(true);
+
+    handler = (_req, res) => {
+      res.writeHead(403);
+      res.end();
+    };
+    expect((await ctl('provision', 'forget')).stdout).toMatch(/forgotten/);
+    const withdrawn = await maped.waitFor((s) => s.state === 'withdrawn', 'withdrawn', 30_000);
+    expect(withdrawn.reason).toMatch(/^provisioning withdrawn/);
+    expect(existsSync(join(dir, 'state', 'hb46pp.json'))).toBe(false);
+    expect(fake.state().interfaces.em0!.inet6.map((a) => a.address)).not.toContain('240b:10:3251:6400:6a:4832:5100:6400');
+    const failing = ProvisioningStatusSchema.parse(JSON.parse((await ctl('show', 'provisioning', '--json')).stdout));
+    expect(failing).toMatchObject({ state: 'failing', lastFetch: { httpStatus: 403, outcome: 'bad-data' }, token: false });
+  }, 120_000);
+});

@@ -65,7 +65,9 @@ describe('mapedctl(8) and the mapedctl program', () => {
 
   it('documents every command, and every item names a real one', async () => {
     const leaves = await leafCommands(MAPEDCTL);
-    expect(sorted(leaves.keys())).toEqual(['calc', 'decode', 'log', 'metrics', 'reload', 'show ports', 'show rules', 'show usage', 'status']);
+    expect(sorted(leaves.keys())).toEqual([
+      'calc', 'decode', 'log', 'metrics', 'provision', 'reload', 'show ports', 'show provisioning', 'show rules', 'show usage', 'status',
+    ]);
     const documented = new Set(commandItems.flatMap((item) => leafOf(item.command, leaves.keys()) ?? []));
     expect(commandItems.filter((item) => leafOf(item.command, leaves.keys()) === null).map((item) => item.command)).toEqual([]);
     expect(sorted(documented)).toEqual(sorted(leaves.keys()));

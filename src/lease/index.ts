@@ -28,3 +28,4 @@ export * from './compat-mape.js';
 export * from './lease-file.js';
 export * from './lease-watch.js';
 export * from './leasectl.js';
+export * from './autoconf-prefix.js';

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { createServer, type Server } from 'node:net';
-import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -95,6 +95,15 @@ export interface FakeOpenBSD {
   failNext(tool: FakeToolName, argvMatch?: RegExp | string, times?: number, stderr?: string): void;
   clearFailures(): void;
   setLeasectl(iface: string, text: string | null): void;
+  /**
+   * Makes every running `route -n monitor` print a routing message about an
+   * address of `iface`, as sbin/route/route.c print_rtmsg and pmsg_addrs do.
+   */
+  routeMessage(type: 'RTM_NEWADDR' | 'RTM_DELADDR', iface: string, address: string): void;
+  /** Ends every running `route -n monitor` (exit status 1); later ones run on. */
+  endRouteMonitors(): Promise<void>;
+  /** The pids of the `route -n monitor` processes started so far, in order. */
+  routeMonitorPids(): number[];
   state(): FakeState;
   editState(edit: (state: FakeState) => void): void;
   cleanup(): Promise<void>;
@@ -240,6 +249,18 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
     paths[tool] = path;
   }
 
+  const monitorPids = (): number[] =>
+    existsSync(join(dir, 'route-monitor.pids'))
+      ? readFileSync(join(dir, 'route-monitor.pids'), 'utf8').split('\n').filter((l) => l !== '').map(Number)
+      : [];
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const readState = (): FakeState => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
   const writeState = (s: FakeState): void => writeFileSync(join(dir, 'state.json'), JSON.stringify(s, null, 2));
   const log = (): string[][] =>
@@ -275,6 +296,22 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
       s.leasectl[iface] = text;
       writeState(s);
     },
+    routeMessage(type, iface, address) {
+      // print_rtmsg: the type and its description, then pmsg_addrs: the sockaddrs present and each address.
+      const verb = type === 'RTM_NEWADDR' ? 'address being added to iface' : 'address being removed from iface';
+      appendFileSync(
+        join(dir, 'route-monitor.txt'),
+        `${type}: ${verb}: len 168, metric 0, flags:<UP>\nsockaddrs: <NETMASK,IFP,IFA>\n ffff:ffff:ffff:ffff:: ${iface} ${address}\n\n`,
+      );
+    },
+    async endRouteMonitors() {
+      const marker = join(dir, 'route-monitor.exit');
+      writeFileSync(marker, '');
+      const deadline = Date.now() + 20_000;
+      while (monitorPids().some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      rmSync(marker, { force: true });
+    },
+    routeMonitorPids: monitorPids,
     state: readState,
     editState(edit) {
       const s = readState();
@@ -282,6 +319,8 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
       writeState(s);
     },
     async cleanup() {
+      // A monitor whose maped was killed outright would run on: the fake ones end with their directory.
+      writeFileSync(join(dir, 'route-monitor.exit'), '');
       if (server !== null) await new Promise((resolve) => server.close(resolve));
       await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
     },

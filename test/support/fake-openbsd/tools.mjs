@@ -3,7 +3,7 @@
 // call's argv is appended to <dir>/log.jsonl, injected failures are read from
 // <dir>/fail.json. Output follows sbin/ifconfig/ifconfig.c, sbin/route/route.c
 // print_getmsg, sbin/pfctl/pfctl_parser.c print_rule and usr.sbin/dhcp6leasectl.
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 
@@ -81,8 +81,37 @@ export function runTool(tool, dir, args, readStdin) {
   }
 }
 
+/**
+ * `route -n monitor`: runs until killed, printing what the test appends to
+ * <dir>/route-monitor.txt (routing messages as sbin/route/route.c
+ * print_rtmsg prints them), from the end the file had when it started. The
+ * test ends every running monitor by creating <dir>/route-monitor.exit.
+ */
+function routeMonitor(dir, args) {
+  appendFileSync(join(dir, 'log.jsonl'), JSON.stringify(['route', ...args]) + '\n');
+  appendFileSync(join(dir, 'route-monitor.pids'), `${process.pid}\n`);
+  const feed = join(dir, 'route-monitor.txt');
+  const size = () => (existsSync(feed) ? statSync(feed).size : 0);
+  let offset = size();
+  // A reader that went away (maped killed outright) ends the monitor, as SIGPIPE would.
+  process.stdout.on('error', () => process.exit(1));
+  setInterval(() => {
+    // Told to end, or its directory is gone (the test is over).
+    if (existsSync(join(dir, 'route-monitor.exit')) || !existsSync(join(dir, 'state.json'))) process.exit(1);
+    const end = size();
+    if (end <= offset) return;
+    const fd = openSync(feed, 'r');
+    const buffer = Buffer.alloc(end - offset);
+    readSync(fd, buffer, 0, buffer.length, offset);
+    closeSync(fd);
+    offset = end;
+    process.stdout.write(buffer);
+  }, 20);
+}
+
 /** The tool as its own process (the scripts createFakeOpenBSD writes). */
 export function main(tool, dir, args) {
+  if (tool === 'route' && args.length === 2 && args[0] === '-n' && args[1] === 'monitor') return routeMonitor(dir, args);
   const out = runTool(tool, dir, args, () => readFileSync(0, 'utf8'));
   if (out.stdout) process.stdout.write(out.stdout);
   if (out.stderr) process.stderr.write(out.stderr);

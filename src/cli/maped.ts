@@ -12,6 +12,7 @@ import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
 import { socketPathProblem, startControlServer, stopControlServer } from '../control/server.js';
 import { Engine } from '../daemon/engine.js';
 import { followLease } from '../daemon/lease-follower.js';
+import { monitorRoutes } from '../daemon/route-monitor.js';
 import { createLogger } from '../daemon/log.js';
 import { createOpenBSDDriver } from '../daemon/openbsd-driver.js';
 import { acquirePidFile, releasePidFile } from '../daemon/pid-file.js';
@@ -119,8 +120,29 @@ async function startProvisioning(next: MapedConfig): Promise<Hb46ppClient | null
   return startHb46pp(settings, next, log, () => void engine.wake('provisioning data changed'));
 }
 
-const follow = (path: string) => followLease(path, () => void engine.wake('lease file changed'), log);
-let watcher = follow(config.leaseFile);
+/** `prefix autoconf`: the look that backs up the routing socket, never more often than this. */
+const AUTOCONF_POLL_MS = 60_000;
+
+/**
+ * What tells the engine the prefix may have changed: the lease file's
+ * directory watch, or with `prefix autoconf` the routing socket (route -n
+ * monitor) and, in case a message is missed, a look once a minute.
+ */
+function follow(next: MapedConfig): { ready: Promise<void>; close(): Promise<void> } {
+  if (next.prefix === 'lease') return followLease(next.leaseFile, () => void engine.wake('lease file changed'), log);
+  const monitor = monitorRoutes(next.tools.route, next.wan, () => void engine.wake(`address change on ${next.wan}`), log);
+  const poll = setInterval(() => void engine.wake('autoconf look'), AUTOCONF_POLL_MS);
+  poll.unref();
+  return {
+    ready: Promise.resolve(),
+    async close() {
+      clearInterval(poll);
+      await monitor.close();
+    },
+  };
+}
+const followed = (c: MapedConfig): string => JSON.stringify([c.prefix, c.leaseFile, c.wan, c.tools.route]);
+let watcher = follow(config);
 
 async function reload(): Promise<string> {
   const next = loadConfig(configPath);
@@ -130,9 +152,9 @@ async function reload(): Promise<string> {
     log.warn(`reload refused, keeping the running configuration: ${summary}`);
     throw new Error(`reload refused: ${summary}`);
   }
-  if (next.value.leaseFile !== config.leaseFile) {
+  if (followed(next.value) !== followed(config)) {
     await watcher.close();
-    watcher = follow(next.value.leaseFile);
+    watcher = follow(next.value);
   }
   const provisionChanged = JSON.stringify(next.value.provision) !== JSON.stringify(config.provision) || next.value.stateDir !== config.stateDir;
   config = next.value;

@@ -14,6 +14,7 @@ export const TOP_LEVEL_KEYWORDS = [
   'nat',
   'on-exit',
   'pf',
+  'prefix',
   'provision',
   'rule',
   'softwire',
@@ -33,6 +34,8 @@ export const RULE_KEYWORDS = ['br', 'ea-len', 'ipv4-prefix', 'ipv6-prefix', 'psi
 /** Inside `provision hb46pp { … }`. */
 export const PROVISION_KEYWORDS = ['ca-file', 'dns', 'password', 'product', 'server-name', 'url', 'user', 'vendorid'] as const;
 export const PROVISION_PROTOCOLS = ['hb46pp'] as const;
+
+export const PREFIX_KEYWORDS = ['autoconf'] as const;
 
 export const PF_KEYWORDS = ['anchor', 'portset'] as const;
 export const PORTSET_KEYWORDS = ['auto', 'kernel', 'stock'] as const;
@@ -60,6 +63,7 @@ export const CONFIG_KEYWORDS: readonly string[] = [
     ...METRICS_KEYWORDS,
     ...TOOL_KEYWORDS,
     ...PROVISION_KEYWORDS,
+    ...PREFIX_KEYWORDS,
     ...PROVISION_PROTOCOLS,
     'file', // lease file
     'from', // nat from

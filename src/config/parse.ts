@@ -31,6 +31,7 @@ import {
   ON_EXIT_KEYWORDS,
   PF_KEYWORDS,
   PORTSET_KEYWORDS,
+  PREFIX_KEYWORDS,
   PROVISION_KEYWORDS,
   PROVISION_PROTOCOLS,
   RULE_KEYWORDS,
@@ -123,6 +124,7 @@ class Parser {
 
   private wan: string | undefined;
   private leaseFile: string | undefined;
+  private prefix: 'autoconf' | undefined;
   private tunnel: { interface: string; mtu: number | 'auto' } | undefined;
   private readonly natFrom: string[] = [];
   private anchor: string | undefined;
@@ -300,6 +302,13 @@ class Parser {
         this.once('leaseFile', 'lease file', at);
         this.leaseFile = this.besideSource(path.text);
         this.record('leaseFile', path.at);
+        break;
+      }
+      case 'prefix': {
+        const source = this.keyword(PREFIX_KEYWORDS, 'prefix');
+        this.once('prefix', 'prefix', at);
+        this.prefix = source.word;
+        this.record('prefix', source.at);
         break;
       }
       case 'tunnel':
@@ -638,6 +647,7 @@ class Parser {
     return {
       wan: this.wan,
       leaseFile: this.leaseFile ?? defaultLeaseFile(this.wan),
+      prefix: this.prefix ?? 'lease',
       tunnel: this.tunnel ?? { interface: DEFAULT_TUNNEL_INTERFACE, mtu: 'auto' },
       natFrom: this.natFrom,
       pf: { anchor: this.anchor ?? DEFAULT_PF_ANCHOR, portset: this.portset ?? DEFAULT_PORTSET },

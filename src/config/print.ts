@@ -70,6 +70,8 @@ export function printConfig(config: MapedConfig): string {
   const lines = [
     `wan ${config.wan}`,
     `lease file ${quote(config.leaseFile)}`,
+    // Printed only when set: `lease` is the default and has no keyword of its own.
+    ...(config.prefix === 'autoconf' ? ['prefix autoconf'] : []),
     `tunnel ${config.tunnel.interface} mtu ${config.tunnel.mtu}`,
     nat.length === 0 ? 'nat from { }' : `nat from { ${nat.join(' ')} }`,
     `pf anchor ${quote(config.pf.anchor)}`,

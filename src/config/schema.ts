@@ -37,6 +37,7 @@ import type {
   MapedConfig,
   OnExit,
   PortsetMode,
+  PrefixSource,
   ProvisionConfig,
   SoftwireChoice,
   StaticDslite,
@@ -92,6 +93,7 @@ export interface RawProvision {
 export interface RawConfig {
   wan: string;
   leaseFile: string;
+  prefix: PrefixSource;
   tunnel: { interface: string; mtu: number | 'auto' };
   natFrom: string[];
   pf: { anchor: string; portset: PortsetMode };
@@ -466,6 +468,7 @@ export const mapedConfigSchema = z
   .object({
     wan: interfaceNameSchema('wan'),
     leaseFile: absolutePath('lease file'),
+    prefix: z.enum(['lease', 'autoconf']),
     tunnel: z.object({ interface: tunnelInterfaceSchema, mtu: mtuSchema }),
     natFrom: z.array(ipv4PrefixSchema('nat from')),
     pf: z.object({ anchor: anchorSchema, portset: z.enum(['auto', 'kernel', 'stock']) }),

@@ -70,6 +70,8 @@ export interface ProvisionConfig {
   caFile: string | null;
 }
 
+/** Where the end-user prefix comes from: the dhcp6leased lease, or the WAN's SLAAC /64. */
+export type PrefixSource = 'lease' | 'autoconf';
 export type PortsetMode = 'auto' | 'kernel' | 'stock';
 export type InterfaceIdMode = 'rfc7597' | 'draft03';
 export type OnExit = 'keep' | 'teardown';
@@ -78,6 +80,7 @@ export type ToolName = 'ifconfig' | 'route' | 'pfctl' | 'dhcp6leasectl';
 export interface MapedConfig {
   wan: string;
   leaseFile: string;
+  prefix: PrefixSource;
   tunnel: { interface: string; mtu: number | 'auto' };
   /** LAN sources translated; empty means only the router's own traffic. */
   natFrom: Ipv4Prefix[];

@@ -62,7 +62,7 @@ export const StatusSchema = z.object({
   origin: z.enum(SOFTWIRE_ORIGINS).nullable(),
   lease: z
     .object({
-      source: z.enum(['file']),
+      source: z.enum(['file', 'autoconf']),
       interface: named(interfaceNameProblem),
       endUserPrefix: z.string(),
       dhcpState: z.string().nullable(),

@@ -321,7 +321,7 @@ export class Engine {
         reading === null
           ? null
           : {
-              source: 'file',
+              source: reading.source,
               interface: this.config.wan,
               endUserPrefix: formatIpv6Prefix(reading.endUserPrefix),
               dhcpState: reading.dhcpState,

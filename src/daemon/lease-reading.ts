@@ -8,12 +8,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { MapedConfig } from '../config/index.js';
 import type { S46Options } from '../dhcpv6/index.js';
-import { parseLeaseFile, queryLeasectl, type LeasectlStatus } from '../lease/index.js';
+import { runTool } from '../apply/tool-process.js';
+import { autoconfPrefix, parseLeaseFile, queryLeasectl, type LeasectlStatus } from '../lease/index.js';
+import { parseIfconfig, toolEnvironment } from '../openbsd/index.js';
 import { formatIpv6Prefix, type Ipv6Prefix, type Result } from '../map/index.js';
 
 export type LeaseReading =
   | {
       readonly kind: 'lease';
+      /** The dhcp6leased lease file, or the WAN's SLAAC address (`prefix autoconf`). */
+      readonly source: 'file' | 'autoconf';
       readonly endUserPrefix: Ipv6Prefix;
       readonly s46: S46Options;
       readonly dhcpState: string | null;
@@ -30,6 +34,8 @@ export interface LeaseSources {
   readFile(path: string): Promise<string | null>;
   /** `dhcp6leasectl -l <if>`, or null when the tool is not installed. */
   leasectl(toolPath: string, iface: string): Promise<Result<LeasectlStatus> | null>;
+  /** `ifconfig <if>`'s output (`prefix autoconf`); rejects with a one-line reason. */
+  ifconfig?(toolPath: string, iface: string): Promise<string>;
 }
 
 export const systemLeaseSources: LeaseSources = {
@@ -46,10 +52,44 @@ export const systemLeaseSources: LeaseSources = {
     if (!existsSync(toolPath)) return null;
     return queryLeasectl(toolPath, iface);
   },
+  async ifconfig(toolPath, iface) {
+    const run = await runTool(toolPath, [iface], { timeoutMs: 10_000, maxOutput: 1024 * 1024, env: toolEnvironment(process.env.PATH) });
+    if (!run.ok) throw new Error(run.failure ?? 'failed');
+    return run.stdout;
+  },
 };
 
 /** RFC 8415 §7.7: a lifetime of 0xffffffff seconds is infinite. */
 const INFINITE_LIFETIME = 0xffffffff;
+
+/**
+ * `prefix autoconf`: the end-user prefix is the /64 of the WAN's SLAAC
+ * address; there is no lease, so no S46 option and no expiry: the address
+ * going away is what withdraws.
+ */
+async function readAutoconf(sources: LeaseSources, config: MapedConfig): Promise<LeaseReading> {
+  if (sources.ifconfig === undefined) return { kind: 'unreadable', error: 'prefix autoconf: no way to read the interface' };
+  let text: string;
+  try {
+    text = await sources.ifconfig(config.tools.ifconfig, config.wan);
+  } catch (e) {
+    return { kind: 'unreadable', error: `prefix autoconf: ifconfig ${config.wan}: ${(e as Error).message}` };
+  }
+  const status = parseIfconfig(text);
+  if (!status.ok) return { kind: 'unreadable', error: `prefix autoconf: ${status.error}` };
+  const prefix = autoconfPrefix(status.value);
+  if (prefix === null) return { kind: 'none', reason: `no autoconf address on ${config.wan}` };
+  return {
+    kind: 'lease',
+    source: 'autoconf',
+    endUserPrefix: prefix,
+    s46: EMPTY_S46,
+    dhcpState: null,
+    expiresAt: null,
+    remainingMs: null,
+    warnings: [],
+  };
+}
 
 const EMPTY_S46: S46Options = { mapE: [], mapT: [], lw4o6: [] };
 
@@ -70,6 +110,7 @@ export async function readLease(
   now = new Date(),
   onFileText?: (text: string) => void,
 ): Promise<LeaseReading> {
+  if (config.prefix === 'autoconf') return readAutoconf(sources, config);
   const judged = (r: OnceReading): string | undefined => ('readText' in r ? r.readText : undefined);
   let reading = await readLeaseOnce(sources, config, now, onFileText);
   for (let tries = 0; tries < REREADS_ON_DISAGREEMENT && judged(reading) !== undefined; tries++) {
@@ -141,6 +182,7 @@ async function readLeaseOnce(
   }
   return {
     kind: 'lease',
+    source: 'file',
     endUserPrefix,
     s46,
     dhcpState,

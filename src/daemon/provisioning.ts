@@ -5,10 +5,10 @@
  * starts the client. The client itself (src/provision) knows nothing of
  * OpenBSD.
  */
-import { execa } from 'execa';
+import { runTool } from '../apply/tool-process.js';
 import type { Logger } from 'pino';
 import type { MapedConfig } from '../config/index.js';
-import { parseLladdr, toolProcessOptions } from '../openbsd/index.js';
+import { parseLladdr, toolEnvironment } from '../openbsd/index.js';
 import { CAPABILITY, Hb46ppClient, vendoridFromLladdr, versionParameter, type Hb46ppSettings } from '../provision/index.js';
 import { VERSION } from '../version.js';
 
@@ -16,14 +16,12 @@ import { VERSION } from '../version.js';
 const UNKNOWN_VENDORID = '000000-maped';
 
 async function defaultVendorid(config: MapedConfig, log: Logger): Promise<string> {
-  const result = await execa(config.tools.ifconfig, [config.wan], {
-    reject: false,
-    timeout: 10_000,
-    maxBuffer: 1024 * 1024,
-    stdin: 'ignore',
-    ...toolProcessOptions(process.env.PATH),
+  const run = await runTool(config.tools.ifconfig, [config.wan], {
+    timeoutMs: 10_000,
+    maxOutput: 1024 * 1024,
+    env: toolEnvironment(process.env.PATH),
   });
-  const lladdr = result.failed || typeof result.stdout !== 'string' ? null : parseLladdr(result.stdout);
+  const lladdr = run.ok ? parseLladdr(run.stdout) : null;
   const vendorid = lladdr === null ? null : vendoridFromLladdr(lladdr);
   if (vendorid === null || !vendorid.ok) {
     log.warn(`HB46PP: no link-layer address on ${config.wan}; vendorid ${UNKNOWN_VENDORID} (set vendorid in maped.conf)`);

@@ -15,7 +15,7 @@
  * minute.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { toolProcessOptions } from '../openbsd/index.js';
+import { toolEnvironment } from '../openbsd/index.js';
 
 export const MAX_MONITOR_LINE = 4096;
 const FIRST_RETRY_MS = 1000;
@@ -101,7 +101,7 @@ export function monitorRoutes(
   const start = (): void => {
     if (closed) return;
     const startedAt = Date.now();
-    const { env } = toolProcessOptions(process.env.PATH);
+    const env = toolEnvironment(process.env.PATH);
     // detached: a process group of its own, so close() can kill it with all it started.
     const current = spawn(routePath, ['-n', 'monitor'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'], env });
     child = current;

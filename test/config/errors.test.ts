@@ -19,6 +19,8 @@ const lexical: Case[] = [
 ];
 
 const provision: Case[] = [
+  ['prefix takes autoconf', 'wan em0\nprefix slaac\n', '/etc/maped.conf:2:8: prefix: expected autoconf, got "slaac"'],
+  ['prefix is given once', 'wan em0\nprefix autoconf\nprefix autoconf\n', '/etc/maped.conf:3:1: duplicate prefix, first set at line 2'],
   ['provision names its protocol', 'wan em0\nprovision { }\n', '/etc/maped.conf:2:11: provision: expected hb46pp, got "{"'],
   ['an unknown provision keyword suggests the close one', 'wan em0\nprovision hb46pp {\n\tvendord x\n}\n', '/etc/maped.conf:3:2: unknown provision keyword "vendord" (did you mean "vendorid"?)'],
   ['a provision url must be http or https', 'wan em0\nprovision hb46pp { url "ftp://x/" }\n', '/etc/maped.conf:2:24: provision url "ftp://x/": scheme must be http or https'],

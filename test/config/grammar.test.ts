@@ -25,6 +25,7 @@ function addr6(text: string): bigint {
 const DEFAULTS: MapedConfig = {
   wan: 'em0',
   leaseFile: '/var/db/dhcp6leased/em0',
+  prefix: 'lease',
   tunnel: { interface: 'gif0', mtu: 'auto' },
   natFrom: [],
   pf: { anchor: 'maped', portset: 'auto' },
@@ -82,6 +83,7 @@ describe('every keyword', () => {
     expect(config).toEqual({
       wan: 'vio0',
       leaseFile: '/var/db/dhcp6leased/vio0.lease',
+      prefix: 'lease',
       tunnel: { interface: 'gif3', mtu: 1460 },
       natFrom: ['10.0.0.0/24', '10.1.0.0/24', '172.16.0.0/12', '192.168.77.0/24', '100.64.0.0/10'].map(v4),
       pf: { anchor: 'maped/map-e', portset: 'stock' },
@@ -252,13 +254,23 @@ describe('CONFIG_KEYWORDS', () => {
 
   it('is exactly the documented vocabulary', () => {
     expect(CONFIG_KEYWORDS).toEqual([
-      'aftr', 'anchor', 'auto', 'bind-prefix', 'br', 'ca-file', 'dhcp6leasectl', 'dns', 'draft03', 'dslite',
+      'aftr', 'anchor', 'auto', 'autoconf', 'bind-prefix', 'br', 'ca-file', 'dhcp6leasectl', 'dns', 'draft03', 'dslite',
       'ea-len', 'file', 'from', 'hb46pp', 'ifconfig', 'include', 'interface-id', 'ipip', 'ipv4', 'ipv4-prefix',
       'ipv6-prefix', 'keep', 'kernel', 'lease', 'local', 'lw4o6', 'map-e', 'metrics', 'mtu', 'nat', 'no',
-      'on-exit', 'password', 'pf', 'pfctl', 'portset', 'product', 'provision', 'psid', 'psid-len',
+      'on-exit', 'password', 'pf', 'pfctl', 'portset', 'prefix', 'product', 'provision', 'psid', 'psid-len',
       'psid-offset', 'remote', 'rfc7597', 'route', 'rule', 'server-name', 'softwire', 'state-dir', 'stock',
       'teardown', 'tool', 'tunnel', 'url', 'user', 'vendorid', 'wan', 'yes',
     ]);
+  });
+});
+
+describe('prefix autoconf', () => {
+  it('takes the end-user prefix from the WAN’s SLAAC address, and prints back', () => {
+    const config = parsed('wan em0\nprefix autoconf\n');
+    expect(config.prefix).toBe('autoconf');
+    expect(printConfig(config)).toMatch(/^prefix autoconf$/m);
+    expect(parsed(printConfig(config))).toEqual(config);
+    expect(parsed('wan em0\n').prefix).toBe('lease');
   });
 });
 

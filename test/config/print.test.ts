@@ -182,6 +182,7 @@ function randomConfig(random: (n: number) => number): MapedConfig {
     ...blocks,
     wan: pick(['em0', 'vio1', 'ix12', 're3', 'abcdefghijklmn9']),
     leaseFile: path(),
+    prefix: pick(['lease', 'autoconf'] as const),
     tunnel: { interface: `gif${random(20)}`, mtu: random(3) === 0 ? 'auto' : 1280 + random(8192 - 1280 + 1) },
     natFrom: [...natFrom.values()],
     pf: { anchor: pick(['maped', 'maped/map-e', 'a.b-c_1', 'X']), portset: pick(['auto', 'kernel', 'stock'] as const) },

@@ -1,0 +1,122 @@
+/**
+ * `prefix autoconf` with maped as a real process: the end-user prefix is the
+ * /64 of em0's SLAAC address, as the fake ifconfig shows it; address changes
+ * come through the fake `route -n monitor`, which maped keeps running (and
+ * starts again when it ends) and kills with its process group on exit.
+ */
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
+import { fakeRouterConfig, startMaped, type MapedProcess } from '../support/daemon-process.js';
+
+let fake: FakeOpenBSD;
+let dir: string;
+let maped: MapedProcess | null = null;
+
+beforeAll(async () => {
+  fake = await createFakeOpenBSD({ kernelPortset: true });
+  dir = await mkdtemp(join(tmpdir(), 'maped-autoconf-e2e-'));
+});
+
+afterAll(async () => {
+  if (maped !== null && maped.child.exitCode === null) {
+    maped.signal('SIGKILL');
+    await maped.exited;
+  }
+  await fake.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const SLAAC = (prefix64: string) => `${prefix64}:20c:29ff:fe4d:6e01`;
+
+/** em0's global addresses: the SLAAC ones given, plus whatever maped added. */
+function setSlaac(addresses: { address: string; extra: string }[]): void {
+  fake.editState((s) => {
+    const em0 = s.interfaces.em0!;
+    em0.inet6 = [
+      ...em0.inet6.filter((a) => a.address.startsWith('fe80:') || !(a.extra ?? '').includes('autoconf')),
+      ...addresses.map((a) => ({ address: a.address, prefixlen: 64, extra: a.extra })),
+    ];
+  });
+}
+
+const aliases = (): string[] =>
+  fake
+    .state()
+    .interfaces.em0!.inet6.filter((a) => a.prefixlen === 128)
+    .map((a) => a.address);
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('maped with prefix autoconf', () => {
+  it('follows the SLAAC address through route -n monitor: appears → active, changes → one new alias, goes → withdrawn', async () => {
+    setSlaac([]);
+    const configPath = join(dir, 'maped.conf');
+    // The v6plus rule as a static block, so the SLAAC prefix alone decides.
+    writeFileSync(
+      configPath,
+      `${fakeRouterConfig(fake.tools, dir)}prefix autoconf\ninterface-id draft03\n` +
+        'rule {\n\tipv6-prefix 240b:10::/32\n\tipv4-prefix 106.72.0.0/16\n\tea-len 24\n\tpsid-offset 4\n\tbr 2404:9200:225:100::64\n}\n',
+    );
+    maped = startMaped(configPath, join(dir, 'maped.sock'));
+    const waiting = await maped.waitFor((s) => s.state === 'waiting', 'waiting without an address', 30_000);
+    expect(waiting.reason).toBe('no autoconf address on em0');
+    await maped.waitFor(() => fake.routeMonitorPids().length === 1, 'route -n monitor started', 30_000);
+    expect(fake.log().some((argv) => argv.join(' ') === 'route -n monitor')).toBe(true);
+
+    // A temporary (privacy) address and a deprecated one are not the prefix.
+    setSlaac([
+      { address: '240b:10:9999:9900:1:2:3:4', extra: 'autoconf temporary pltime 86400 vltime 604800' },
+      { address: SLAAC('240b:10:8888:8800'), extra: 'autoconf deprecated pltime 0 vltime 7000' },
+      { address: SLAAC('240b:10:3251:6400'), extra: 'autoconf pltime 604503 vltime 2591703' },
+    ]);
+    fake.routeMessage('RTM_NEWADDR', 'em0', SLAAC('240b:10:3251:6400'));
+    const active = await maped.waitFor((s) => s.state === 'active', 'active', 30_000);
+    expect(active.lease).toMatchObject({ source: 'autoconf', interface: 'em0', endUserPrefix: '240b:10:3251:6400::/64', dhcpState: null, expiresAt: null });
+    expect(active.map).toMatchObject({ ipv4: '106.72.50.81', psid: 100, ceIPv6: '240b:10:3251:6400:6a:4832:5100:6400' });
+    expect(aliases()).toEqual(['240b:10:3251:6400:6a:4832:5100:6400']);
+
+    // A message about another interface changes nothing.
+    const before = fake.log().length;
+    fake.routeMessage('RTM_NEWADDR', 'em1', '2001:db8:1::1');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(fake.log().slice(before).filter((argv) => argv[0] === 'ifconfig')).toEqual([]);
+
+    // The monitor ends; maped starts it again and goes on following.
+    const first = fake.routeMonitorPids()[0]!;
+    await fake.endRouteMonitors();
+    await maped.waitFor(() => fake.routeMonitorPids().length === 2 && alive(fake.routeMonitorPids()[1]!), 'route -n monitor started again', 30_000);
+    expect(alive(first)).toBe(false);
+
+    setSlaac([{ address: SLAAC('240b:10:1111:2200'), extra: 'autoconf pltime 604503 vltime 2591703' }]);
+    fake.routeMessage('RTM_DELADDR', 'em0', SLAAC('240b:10:3251:6400'));
+    fake.routeMessage('RTM_NEWADDR', 'em0', SLAAC('240b:10:1111:2200'));
+    const moved = await maped.waitFor((s) => s.lease?.endUserPrefix === '240b:10:1111:2200::/64' && s.state === 'active', 'the new prefix', 30_000);
+    expect(moved.map?.ipv4).toBe('106.72.17.17');
+    expect(aliases()).toEqual([moved.map!.ceIPv6]);
+
+    setSlaac([]);
+    fake.routeMessage('RTM_DELADDR', 'em0', SLAAC('240b:10:1111:2200'));
+    const withdrawn = await maped.waitFor((s) => s.state === 'withdrawn', 'withdrawn', 30_000);
+    expect(withdrawn.reason).toBe('no autoconf address on em0');
+    expect(aliases()).toEqual([]);
+
+    // SIGTERM: maped stops and its monitor dies with it.
+    const monitor = fake.routeMonitorPids()[1]!;
+    maped.signal('SIGTERM');
+    expect(await maped.exited).toBe(0);
+    const deadline = Date.now() + 10_000;
+    while (alive(monitor) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(monitor)).toBe(false);
+  }, 180_000);
+});

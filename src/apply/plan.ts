@@ -21,6 +21,7 @@ import {
   type DefaultRoute,
   type DesiredState,
   type InterfaceStatus,
+  type StateIdentity,
 } from '../openbsd/index.js';
 import type { Ownership } from './ownership.js';
 
@@ -51,6 +52,12 @@ export interface PlanStep {
   readonly command: Command;
   /** What running it successfully changes in the ownership record. */
   readonly effect: Effect | null;
+  /**
+   * The command lists pf's states (`pfctl -ss -vv`); the states made for
+   * `previous` that `next` no longer carries are then killed by id
+   * (staleStates in src/openbsd/pf-states.ts). Which ones is only known then.
+   */
+  readonly killStale?: { readonly previous: StateIdentity; readonly next: StateIdentity | null };
 }
 
 export interface Plan {
@@ -98,6 +105,11 @@ export function applyEffect(o: Ownership, effect: Effect, desired: DesiredState 
 
 function gifAddressIsOurs(gif: InterfaceStatus, ipv4: number, peer: number): boolean {
   return gif.inet.length === 1 && gif.inet[0]!.address === ipv4 && gif.inet[0]!.peer === peer && gif.inet[0]!.netmask === 0xffffffff;
+}
+
+/** What decides whether a pf state made for `d` still fits. */
+export function stateIdentity(d: DesiredState): StateIdentity {
+  return { ipv4: d.ipv4, portSets: d.portset === 'kernel' || d.portset === 'stock' ? d.portSets : null, ceIPv6: d.ceIPv6, br: d.br };
 }
 
 function describeRoute(route: DefaultRoute): string {
@@ -161,8 +173,9 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
 
   // 5. States translated to an address or port that is no longer ours.
   const previous = owned.applied;
-  if (previous !== null && natIdentity(previous) !== natIdentity(desired)) {
-    steps.push({ command: argv.killStates(label), effect: null });
+  // A new BR or AFTR keeps the translated flows but not the old tunnel's state.
+  if (previous !== null && (natIdentity(previous) !== natIdentity(desired) || previous.br !== desired.br)) {
+    steps.push({ command: argv.showStatesWithIds(), effect: null, killStale: { previous: stateIdentity(previous), next: stateIdentity(desired) } });
   }
 
   // 6. The aliases of earlier prefixes, now that nothing uses them.
@@ -184,7 +197,9 @@ export function planTeardown(live: LiveState, owned: Ownership): Plan {
     if (live.anchor.rules.length + live.anchor.foreign.length > 0) {
       steps.push({ command: argv.flushAnchor(owned.anchor), effect: { kind: 'anchor-flushed' } });
     } else corrections.push({ kind: 'anchor-flushed' });
-    steps.push({ command: argv.killStates(label), effect: null });
+    if (owned.applied !== null) {
+      steps.push({ command: argv.showStatesWithIds(), effect: null, killStale: { previous: stateIdentity(owned.applied), next: null } });
+    }
   }
   if (owned.route) {
     if (live.defaultRoute !== null && live.defaultRoute.label === label) {

@@ -5,7 +5,7 @@
  * change it runs no mutating command (reads only).
  */
 import { access, constants } from 'node:fs/promises';
-import { argv, describeCommand, renderAnchor, type Command, type DesiredState } from '../openbsd/index.js';
+import { argv, describeCommand, parsePfctlStates, renderAnchor, staleStates, type Command, type DesiredState } from '../openbsd/index.js';
 import { LIVE_STATE_READS, readLiveState, type LiveNames } from './live-state.js';
 import {
   NOTHING_OWNED,
@@ -16,7 +16,7 @@ import {
   writeOwnership,
   type Ownership,
 } from './ownership.js';
-import { applyEffect, EMPTY_LIVE_STATE, planApply, planTeardown, type Effect, type LiveState, type Plan } from './plan.js';
+import { applyEffect, EMPTY_LIVE_STATE, planApply, planTeardown, type Effect, type LiveState, type Plan, type PlanStep } from './plan.js';
 import { checkToolPaths, commandArgv, runCommand, type RunOptions, type ToolPaths } from './run.js';
 
 export interface ReconcileOptions {
@@ -178,6 +178,15 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     return live === undefined ? read(names) : { ok: true, live };
   };
 
+  /** Lists pf's states and picks those the step's change left stale; a string is the error. */
+  const staleStateIds = async (step: PlanStep): Promise<string[] | string> => {
+    reads++;
+    const listing = await runCommand(tools, step.command, runOptions);
+    if (!listing.ok) return `${describeCommand(step.command)}: ${listing.reason ?? 'failed'}`;
+    const { previous, next } = step.killStale!;
+    return staleStates(parsePfctlStates(listing.stdout), previous, next).map((s) => s.id);
+  };
+
   if (dryRun) {
     // Plan against the live state when the tools can run here; otherwise against nothing.
     const runnable = options.readLive !== false && (await toolsRunnable(tools));
@@ -188,7 +197,14 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
       if (!live.ok) return report(false, live.error);
       const p = plan(target, live.live, simulated);
       if (!p.ok) return report(false, p.error);
-      for (const step of p.plan.steps) commands.push(toApplyCommand(tools, step.command));
+      for (const step of p.plan.steps) {
+        if (step.killStale === undefined) commands.push(toApplyCommand(tools, step.command));
+        else if (runnable) {
+          const ids = await staleStateIds(step);
+          if (typeof ids === 'string') return report(false, ids);
+          for (const id of ids) commands.push(toApplyCommand(tools, argv.killStateId(id)));
+        }
+      }
       if (target === null) simulated = NOTHING_OWNED;
     }
     return report(true, null);
@@ -225,6 +241,18 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     let n = numberFrom;
     for (const step of p.steps) {
       n++;
+      if (step.killStale !== undefined) {
+        const ids = await staleStateIds(step);
+        if (typeof ids === 'string') return `step ${n}: ${ids}`;
+        for (const id of ids) {
+          const kill = argv.killStateId(id);
+          into.push(toApplyCommand(tools, kill));
+          const killed = await runCommand(tools, kill, runOptions);
+          if (!killed.ok) return `step ${n} (${describeCommand(kill)}): ${killed.reason ?? 'failed'}`;
+        }
+        if (ids.length > 0) log?.(`killed ${ids.length} pf states of the old address, port set or tunnel`);
+        continue;
+      }
       into.push(toApplyCommand(tools, step.command));
       log?.(`run: ${describeCommand(step.command)}`);
       const result = await runCommand(tools, step.command, runOptions);

@@ -55,10 +55,12 @@ export const argv = {
   loadAnchor: (anchor: string, text: string): Command => ({ tool: 'pfctl', args: ['-o', 'none', '-a', anchor, '-f', '-'], stdin: text }),
   /** With -a, `-F all` flushes only that anchor's rules and tables (pfctl.c). */
   flushAnchor: (anchor: string): Command => pfctl('-a', anchor, '-F', 'all'),
-  /** States are global; a state carries its pass rule's label (pfctl(8) `-k label`). */
-  killStates: (label: string): Command => pfctl('-k', 'label', '-k', label),
   /** pf's whole state table, one state a line (pf_print_state.c print_state); read by `show usage`. */
   showStates: (): Command => pfctl('-ss'),
+  /** Every state with its id (`-vv` prints `id: … creatorid: …`, pf_print_state.c). */
+  showStatesWithIds: (): Command => pfctl('-ss', '-vv'),
+  /** One state by its id (pfctl(8) `-k id -k <id>`); pfctl takes `-k` twice at most. */
+  killStateId: (id: string): Command => pfctl('-k', 'id', '-k', id),
   portsetProbe: (): Command => ({ tool: 'pfctl', args: ['-nf', '-'], stdin: PORTSET_PROBE }),
 };
 

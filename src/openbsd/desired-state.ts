@@ -41,7 +41,7 @@ export interface DesiredState {
   readonly wan: string;
   readonly tunnel: string;
   readonly mtu: number;
-  /** TCP MSS clamp for SYNs leaving the tunnel: mtu − 40. */
+  /** TCP MSS clamp for SYNs through the tunnel, either way: mtu − 40. */
   readonly maxMss: number;
   /** The tunnel's local end, also a /128 on the WAN (the MAP CE address, the lwB4 or B4 address, IPIP `local`). */
   readonly ceIPv6: bigint;
@@ -151,6 +151,10 @@ export function desiredState(input: DesiredStateInput): Result<DesiredState> {
   const sharing = portset === 'kernel' || portset === 'stock';
   const portSets = sharing ? usablePortRanges(map.portSets) : [];
   if (sharing && portSets.length === 0) return err('the port set is empty');
+  // Stock mode tags packets `<label>-<range>`; pf tag names hold 63 characters (PF_TAG_NAME_SIZE 64, pfvar.h).
+  if (portset === 'stock' && label.length + 1 + String(portSets.length).length > 63) {
+    return err(`label "${label}" is too long for the stock-mode tags "${label}-1".."${label}-${portSets.length}" (63 characters at most)`);
+  }
 
   return ok({
     softwire: input.softwire ?? 'map-e',

@@ -4,6 +4,7 @@ export * from './desired-state.js';
 export * from './ifconfig-output.js';
 export * from './pf-anchor.js';
 export * from './pf-probability.js';
+export * from './pf-states.js';
 export * from './pfctl-output.js';
 export * from './portset-probe.js';
 export * from './route-output.js';

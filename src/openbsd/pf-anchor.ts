@@ -7,15 +7,48 @@
  * load and the `pfctl -a <anchor> -sr` we read back line up rule by rule and
  * can be compared field by field.
  *
- * - MSS clamp: `match out on gif0 inet proto tcp all flags S/SA scrub (max-mss MTU−40)`.
+ * What pf does with the rules (sys/net/pf.c 1.1218, `pf_match_rule`, called
+ * from `pf_test_rule` for the main ruleset and, through `pf_step_into_anchor`,
+ * for the anchor):
+ * - every rule's source is tested against `pd->nsaddr`
+ *   (`PF_MISMATCHAW(&r->src.addr, &ctx->pd->nsaddr, …)`), the source as
+ *   translated so far;
+ * - a matching `match` rule applies its actions at once
+ *   (`pf_rule_to_actions`) and, if it has a `nat-to`, calls
+ *   `pf_get_transaddr`, which picks a port (sys/net/pf_lb.c 1.76
+ *   `pf_get_sport`) and rewrites `pd->nsaddr`/`pd->nsport`; if no port of the
+ *   pool is free the packet fails (`PFRES_TRANSLATE`);
+ * - `probability` is tested before `tag`/`tagged` (`r->prob <=
+ *   arc4random_uniform(UINT_MAX - 1) + 1` skips the rule), and a matching
+ *   rule's `tag` replaces the packet's tag (`ctx->tag = r->tag`) for the
+ *   rules after it (`pf_match_tag`);
+ * - pass/block is decided by the last matching pass or block rule, unless a
+ *   `quick` rule ends the evaluation first.
+ *
+ * So the anchor holds:
+ * - MSS clamp without a direction, `match on gif0 inet proto tcp flags S/SA
+ *   scrub (max-mss MTU−40)`: the state keeps the `max-mss` of the match rules
+ *   of the packet that created it (`s->max_mss = act->max_mss`), which for a
+ *   connection opened from the Internet through the tunnel is an inbound SYN.
  * - NAT of the router's own traffic (`from (gif0)`: its ephemeral ports lie
- *   outside the port set too) and of every `nat from` network, into the port set.
- *   `match` rules are sticky for nat-to and the last match wins (pf.conf(5)).
- * - `pass out on gif0 inet` with our label: a state carries the label of its
- *   last matching *pass* rule, not of the match rules that translated it, so
- *   this rule is what makes `pfctl -k label -k <label>` reach the NAT states.
- *   It is not `quick`, so the admin's later rules still decide.
- * - The outer IPv6 `proto ipencap` (4) between CE and BR on the WAN, both ways.
+ *   outside the port set too) and of every `nat from` network into the port
+ *   set. With the map-e-portset patch, or without port sharing, one `nat-to`
+ *   rule per source; the translated source is no `nat from` network, so no
+ *   second rule translates again.
+ * - Stock pf: a chain of `probability` rules per source that only *tag* the
+ *   packet with the chosen range (`<label>-<i>`, last match wins, the source
+ *   is not yet translated so every rule of the chain sees it), then one
+ *   `tagged <label>-<i> nat-to (gif0) port lo:hi` per range. A packet is
+ *   translated once, into the range it drew: a chain of `nat-to` rules would
+ *   stop after its first rule (the source no longer matches) and would make
+ *   every connection depend on a free port in range 1.
+ * - No pass rule for IPv4: whether a packet leaves is the admin's filter
+ *   rules' decision (a catch-all `pass` here would be the last match and
+ *   override their `block` rules). The anchor goes after the admin's own
+ *   `match … nat-to` rules (the last `nat-to` wins) and before their filter
+ *   rules, which then see the translated source.
+ * - The outer IPv6 `proto ipencap` (4) between CE and BR on the WAN, both
+ *   ways, `quick`: only that exact pair of addresses.
  */
 import { formatIpv4, formatIpv6, parseIpv6, type PortRange } from '../map/index.js';
 import type { SoftwireKind } from '../softwire/index.js';
@@ -32,7 +65,8 @@ export interface NatTo {
 
 interface PfRuleFields {
   readonly action: 'match' | 'pass';
-  readonly direction: 'in' | 'out';
+  /** null: both directions. */
+  readonly direction: 'in' | 'out' | null;
   readonly quick: boolean;
   readonly on: string;
   readonly af: 'inet' | 'inet6';
@@ -43,6 +77,10 @@ interface PfRuleFields {
   readonly flags: string | null;
   readonly maxMss: number | null;
   readonly label: string | null;
+  /** `tag <name>`: the packet carries it for the rules after this one. */
+  readonly tag: string | null;
+  /** `tagged <name>`: the rule matches only packets carrying that tag. */
+  readonly tagged: string | null;
   readonly natTo: NatTo | null;
 }
 
@@ -56,21 +94,20 @@ export interface PrintedPfRule extends PfRuleFields {
   readonly probability: string | null;
 }
 
-function natRule(desired: DesiredState, from: string, natTo: NatTo, probability: number | null): PfRule {
+const NO_OPTIONS = { quick: false, proto: null, flags: null, maxMss: null, tag: null, tagged: null, natTo: null, probability: null } as const;
+
+/** An outbound IPv4 `match` rule on the tunnel, labelled. */
+function tunnelMatch(desired: DesiredState, fields: Partial<PfRule>): PfRule {
   return {
+    ...NO_OPTIONS,
     action: 'match',
     direction: 'out',
-    quick: false,
     on: desired.tunnel,
     af: 'inet',
-    proto: null,
-    from,
+    from: 'any',
     to: 'any',
-    flags: null,
-    maxMss: null,
     label: desired.label,
-    natTo,
-    probability,
+    ...fields,
   };
 }
 
@@ -80,63 +117,60 @@ function natSources(desired: DesiredState): string[] {
   return [self, ...desired.natFrom.map((p) => (p.length === 32 ? formatIpv4(p.address) : `${formatIpv4(p.address)}/${p.length}`))];
 }
 
-export function anchorRules(desired: DesiredState): PfRule[] {
+/** The tag stock mode gives packets that drew port range `index` (0-based): `<label>-<index + 1>`. */
+export function rangeTag(label: string, index: number): string {
+  return `${label}-${index + 1}`;
+}
+
+/**
+ * pf tag names hold at most PF_TAG_NAME_SIZE − 1 = 63 characters
+ * (sys/net/pfvar.h); the longest stock-mode tag must fit.
+ */
+export const PF_TAG_NAME_MAX = 63;
+
+function natRules(desired: DesiredState): PfRule[] {
   const gif = `(${desired.tunnel})`;
-  const rules: PfRule[] = [
-    {
-      action: 'match',
-      direction: 'out',
-      quick: false,
-      on: desired.tunnel,
-      af: 'inet',
-      proto: 'tcp',
-      from: 'any',
-      to: 'any',
-      flags: 'S/SA',
-      maxMss: desired.maxMss,
-      label: desired.label,
-      natTo: null,
-      probability: null,
-    },
-  ];
   // DS-Lite: the AFTR translates (RFC 6333 §5), the CE sends its sources as they are.
   const sources = desired.portset === 'none' ? [] : natSources(desired);
-  for (const source of sources) {
-    switch (desired.portset) {
-      case 'none':
-        break;
-      case 'unrestricted':
-        rules.push(natRule(desired, source, { address: gif, ports: null, mapePortset: null }, null));
-        break;
-      case 'kernel':
-        rules.push(
-          natRule(desired, source, { address: gif, ports: null, mapePortset: [desired.psidOffset, desired.psidLen, desired.psid] }, null),
-        );
-        break;
-      case 'stock':
-        // Last match wins: rule i of n matching with probability 1/i leaves
-        // every range chosen with probability 1/n; rule 1 always matches, so
-        // no packet falls through to the default 50001:65535.
-        desired.portSets.forEach((range, index) => {
-          const probability = index === 0 ? null : Number(idealStoredProbability(index + 1));
-          rules.push(natRule(desired, source, { address: gif, ports: range, mapePortset: null }, probability));
-        });
-        break;
-    }
+  if (desired.portset !== 'stock') {
+    const mapePortset: NatTo['mapePortset'] =
+      desired.portset === 'kernel' ? [desired.psidOffset, desired.psidLen, desired.psid] : null;
+    return sources.map((from) => tunnelMatch(desired, { from, natTo: { address: gif, ports: null, mapePortset } }));
   }
+  const rules: PfRule[] = [];
+  // Rule i (1-based) of a source's chain matches with probability 1/i and the
+  // last match's tag stays, so each range is drawn with 1/n; rule 1 always
+  // matches, so no packet of a source leaves untagged (and untranslated, or
+  // translated into the default 50001:65535 of a plain nat-to).
+  for (const from of sources) {
+    desired.portSets.forEach((_, index) => {
+      const probability = index === 0 ? null : Number(idealStoredProbability(index + 1));
+      rules.push(tunnelMatch(desired, { from, probability, tag: rangeTag(desired.label, index) }));
+    });
+  }
+  desired.portSets.forEach((range, index) => {
+    rules.push(tunnelMatch(desired, { tagged: rangeTag(desired.label, index), natTo: { address: gif, ports: range, mapePortset: null } }));
+  });
+  return rules;
+}
+
+export function anchorRules(desired: DesiredState): PfRule[] {
+  const mss = tunnelMatch(desired, { direction: null, proto: 'tcp', flags: 'S/SA', maxMss: desired.maxMss });
   const ce = formatIpv6(desired.ceIPv6);
   const br = formatIpv6(desired.br);
-  const common = { quick: false, af: 'inet' as const, proto: null, flags: 'S/SA', maxMss: null, natTo: null, probability: null };
-  rules.push({ ...common, action: 'pass', direction: 'out', on: desired.tunnel, from: 'any', to: 'any', label: desired.label });
-  const tunnel = { action: 'pass' as const, quick: true, on: desired.wan, af: 'inet6' as const, proto: 'ipencap', flags: null, maxMss: null, natTo: null, probability: null, label: desired.label };
-  rules.push({ ...tunnel, direction: 'out', from: ce, to: br });
-  rules.push({ ...tunnel, direction: 'in', from: br, to: ce });
-  return rules;
+  const tunnel = { ...NO_OPTIONS, action: 'pass' as const, quick: true, on: desired.wan, af: 'inet6' as const, proto: 'ipencap', label: desired.label };
+  return [
+    mss,
+    ...natRules(desired),
+    { ...tunnel, direction: 'out', from: ce, to: br },
+    { ...tunnel, direction: 'in', from: br, to: ce },
+  ];
 }
 
 /** One rule in pf.conf syntax, in `print_rule` order. */
 export function renderRule(rule: PfRule): string {
-  const words: string[] = [rule.action, rule.direction];
+  const words: string[] = [rule.action];
+  if (rule.direction !== null) words.push(rule.direction);
   if (rule.quick) words.push('quick');
   words.push('on', rule.on, rule.af);
   if (rule.proto !== null) words.push('proto', rule.proto);
@@ -146,6 +180,8 @@ export function renderRule(rule: PfRule): string {
   if (rule.probability !== null) words.push('probability', probabilityTextFor(rule.probability));
   if (rule.maxMss !== null) words.push(`scrub (max-mss ${rule.maxMss})`);
   if (rule.label !== null) words.push(`label "${rule.label}"`);
+  if (rule.tag !== null) words.push('tag', rule.tag);
+  if (rule.tagged !== null) words.push('tagged', rule.tagged);
   if (rule.natTo !== null) {
     words.push('nat-to', rule.natTo.address);
     if (rule.natTo.ports !== null) words.push('port', `${rule.natTo.ports[0]}:${rule.natTo.ports[1]}`);
@@ -196,6 +232,8 @@ export function sameRule(wanted: PfRule, printed: PrintedPfRule): boolean {
     wanted.flags === printed.flags &&
     wanted.maxMss === printed.maxMss &&
     wanted.label === printed.label &&
+    wanted.tag === printed.tag &&
+    wanted.tagged === printed.tagged &&
     wantedProbability === printed.probability &&
     sameNat(wanted.natTo, printed.natTo)
   );

@@ -1,7 +1,7 @@
 /**
  * `pfctl -a <anchor> -sr` output, one rule a line in pfctl_parser.c
- * `print_rule` order: action, direction, quick, `on`, af, `proto`, `all` or
- * `from … to …`, `flags`, `probability N%`, `scrub (…)`, `label "…"`,
+ * `print_rule` order: action, direction (none: both), quick, `on`, af, `proto`, `all` or
+ * `from … to …`, `flags`, `probability N%`, `scrub (…)`, `label "…"`, `tag t`, `tagged t`,
  * `nat-to <pool> [port lo[:hi]] [pool type] [map-e-portset a/k/p]`.
  * Anything else maped never writes makes the line unrecognised, which the
  * plan treats as "not our anchor content" and reloads.
@@ -45,8 +45,12 @@ export function parsePfRuleLine(line: string): ParsedLine {
 
   const action = next();
   if (action !== 'match' && action !== 'pass') return fail;
-  const direction = next();
-  if (direction !== 'in' && direction !== 'out') return fail;
+  let direction: 'in' | 'out' | null = null;
+  const maybeDirection = peek();
+  if (maybeDirection === 'in' || maybeDirection === 'out') {
+    direction = maybeDirection;
+    i++;
+  }
   let quick = false;
   if (peek() === 'quick') {
     quick = true;
@@ -77,6 +81,8 @@ export function parsePfRuleLine(line: string): ParsedLine {
   let probability: string | null = null;
   let maxMss: number | null = null;
   let label: string | null = null;
+  let tag: string | null = null;
+  let tagged: string | null = null;
   let natTo: NatTo | null = null;
   while (i < t.length) {
     const word = next()!;
@@ -95,6 +101,12 @@ export function parsePfRuleLine(line: string): ParsedLine {
       const quoted = next();
       if (quoted === undefined || !/^".*"$/.test(quoted)) return fail;
       label = quoted.slice(1, -1);
+    } else if (word === 'tag' || word === 'tagged') {
+      // print_rule: `printf(" tag %s", r->tagname)`, unquoted.
+      const name = next();
+      if (name === undefined || !/^[A-Za-z0-9_.-]+$/.test(name)) return fail;
+      if (word === 'tag') tag = name;
+      else tagged = name;
     } else if (word === 'nat-to') {
       const address = next();
       if (address === undefined) return fail;
@@ -120,7 +132,7 @@ export function parsePfRuleLine(line: string): ParsedLine {
       natTo = { address, ports, mapePortset };
     } else return fail;
   }
-  return { ok: true, rule: { action, direction, quick, on, af, proto, from, to, flags, maxMss, label, natTo, probability } };
+  return { ok: true, rule: { action, direction, quick, on, af, proto, from, to, flags, maxMss, label, tag, tagged, natTo, probability } };
 }
 
 export interface AnchorListing {

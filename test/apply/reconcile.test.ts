@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OWNERSHIP_FILE, readLiveState, readOwnership, reconcile, type ApplyReport } from '../../src/apply/index.js';
 import { parseIpv6, portSet } from '../../src/map/index.js';
 import type { DesiredState } from '../../src/openbsd/index.js';
-import { createFakeOpenBSD, type FakeOpenBSD, type FakeState } from '../support/fake-openbsd/index.js';
+import { createFakeOpenBSD, type FakeOpenBSD, type FakePfState, type FakeState } from '../support/fake-openbsd/index.js';
 import { deriveSet, desiredFor, PARAMETER_SETS, type ParameterSet } from '../openbsd/parameter-sets.js';
 
 const COSMOTE = PARAMETER_SETS[0]!;
@@ -49,6 +49,10 @@ const lines = (report: ApplyReport): string[] => asCalls(report).map((c) => c.jo
 
 /** What maped may change; pf states are excluded because killed states do not come back. */
 const system = (s: FakeState) => ({ interfaces: s.interfaces, defaultRoute: s.defaultRoute, anchors: s.anchors });
+
+/** `pfctl -k id -k <id>` for the fake's states that `pick` selects, in listing order. */
+const kills = (fake: FakeOpenBSD, pick: (s: FakePfState) => boolean = () => true): string[] =>
+  fake.state().states.filter(pick).map((s) => `pfctl -k id -k ${s.id}`);
 
 const withPrefix = (set: ParameterSet, endUserPrefix: string): ParameterSet => ({ ...set, endUserPrefix });
 
@@ -148,6 +152,9 @@ describe('apply', () => {
   it('a new prefix moves the alias and tunnel source, re-adds the route, reloads the anchor and kills stale states', async () => {
     const { fake, run } = await rig();
     await run(desiredFor(COSMOTE, 'kernel'));
+    // Two NAT states (the router, a LAN host) and the tunnel's: all made for the old address and CE.
+    const stale = kills(fake);
+    expect(stale).toHaveLength(3);
     const moved = desiredFor(withPrefix(COSMOTE, '2a02:586:6234:c100::/56'), 'kernel');
     const report = await run(moved);
     expect(report.ok).toBe(true);
@@ -159,32 +166,38 @@ describe('apply', () => {
       'ifconfig gif0 inet 87.202.58.211 0.0.0.1 netmask 255.255.255.255',
       'route -n add -inet default 0.0.0.1 -label maped',
       'pfctl -o none -a maped -f -',
-      'pfctl -k label -k maped',
+      ...stale,
       `ifconfig em0 inet6 ${CE} delete`,
     ]);
     const s = fake.state();
     expect(s.interfaces.em0!.inet6.map((a) => a.address)).not.toContain(CE);
     expect(s.defaultRoute).toMatchObject({ interface: 'gif0', ifa: '87.202.58.211', label: 'maped' });
-    expect(s.states.maped).toBeUndefined();
+    // Only the states of the new address and tunnel are left.
+    expect(s.states.map((st) => st.wire[0][0])).toEqual(['87.202.58.211', '87.202.58.211', newCe]);
   });
 
-  it('a new BR changes the tunnel and the tunnel pass rules, and keeps the states', async () => {
-    const { run } = await rig();
+  it('a new BR changes the tunnel and the tunnel pass rules, and keeps the NAT states', async () => {
+    const { fake, run } = await rig();
     const desired = desiredFor(COSMOTE, 'kernel');
     await run(desired);
+    const tunnelState = kills(fake, (s) => s.proto === 'ipencap');
+    expect(tunnelState).toHaveLength(1);
     const report = await run({ ...desired, br: v6('2a02:586::407') });
-    expect(lines(report)).toEqual([`ifconfig gif0 tunnel ${CE} 2a02:586::407`, 'pfctl -o none -a maped -f -']);
+    expect(lines(report)).toEqual([`ifconfig gif0 tunnel ${CE} 2a02:586::407`, 'pfctl -o none -a maped -f -', ...tunnelState]);
+    expect(fake.state().states.filter((s) => s.proto === 'tcp')).toHaveLength(2);
   });
 
   it('a new PSID reloads the anchor and kills the states, nothing else', async () => {
     const { fake, run } = await rig({ kernelPortset: false });
     const desired = desiredFor(COSMOTE, 'stock');
     await run(desired);
+    // One imagined NAT state per range (ports of PSID 63), and the tunnel's, which stays.
+    const natStates = kills(fake, (s) => s.proto === 'tcp');
+    expect(natStates).toHaveLength(63);
     const report = await run(withPsid(desired, 62));
-    expect(lines(report)).toEqual(['pfctl -o none -a maped -f -', 'pfctl -k label -k maped']);
-    expect(fake.state().anchors.maped).toContain(
-      'match out on gif0 inet from (gif0) to any label "maped" nat-to (gif0) port 2016:2031 round-robin',
-    );
+    expect(lines(report)).toEqual(['pfctl -o none -a maped -f -', ...natStates]);
+    expect(fake.state().anchors.maped).toContain('match out on gif0 inet all label "maped" tagged maped-1 nat-to (gif0) port 2016:2031 round-robin');
+    expect(fake.state().states.filter((s) => s.proto === 'ipencap')).toHaveLength(1);
   });
 
   it('stock mode loads into a pfctl without the patch, kernel mode does not', async () => {
@@ -202,16 +215,18 @@ describe('teardown', () => {
     const { fake, stateDir, run } = await rig();
     const before = system(fake.state());
     await run(desiredFor(COSMOTE, 'kernel'));
+    const stale = kills(fake);
     const report = await run(null);
     expect(report.ok).toBe(true);
     expect(lines(report)).toEqual([
       'pfctl -a maped -F all',
-      'pfctl -k label -k maped',
+      ...stale,
       'route -n delete -inet default 0.0.0.1',
       'ifconfig gif0 destroy',
       `ifconfig em0 inet6 ${CE} delete`,
     ]);
     expect(system(fake.state())).toEqual(before);
+    expect(fake.state().states).toEqual([]);
     expect((await readOwnership(stateDir)).ownership.applied).toBeNull();
     expect((await run(null)).commands).toEqual([]);
   });
@@ -238,10 +253,11 @@ describe('ownership', () => {
     });
     const applied = await run(desiredFor(COSMOTE, 'kernel'));
     expect(lines(applied)).not.toContain('ifconfig gif0 create');
+    const stale = kills(fake);
     const down = await run(null);
     expect(lines(down)).toEqual([
       'pfctl -a maped -F all',
-      'pfctl -k label -k maped',
+      ...stale,
       'route -n delete -inet default 0.0.0.1',
       'ifconfig gif0 -tunnel',
       'ifconfig gif0 inet 87.202.58.210 delete',
@@ -299,7 +315,8 @@ describe('dry run', () => {
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-describe.concurrent('a failure at every step is rolled back', () => {
+// Each case runs a few dozen tool processes; on a loaded machine that takes its time.
+describe.concurrent('a failure at every step is rolled back', { timeout: 180_000 }, () => {
   const FIRST_APPLY_STEPS = 8;
   it.for(Array.from({ length: FIRST_APPLY_STEPS }, (_, k) => k + 1))('first apply, step %i: back to nothing', async (step, { onTestFinished }) => {
     const { fake, stateDir, run } = await rig({}, onTestFinished);
@@ -316,7 +333,8 @@ describe.concurrent('a failure at every step is rolled back', () => {
     expect((await readOwnership(stateDir)).ownership).toMatchObject({ gifCreated: false, route: false, anchorLoaded: false, aliases: [] });
   });
 
-  const PREFIX_CHANGE_STEPS = 8;
+  // Seven changes, then one kill per stale state (two NAT states, the tunnel's).
+  const PREFIX_CHANGE_STEPS = 10;
   it.for(Array.from({ length: PREFIX_CHANGE_STEPS }, (_, k) => k + 1))('prefix change, step %i: back to the last good state', async (step, { onTestFinished }) => {
     const { fake, run } = await rig({}, onTestFinished);
     const good = desiredFor(COSMOTE, 'kernel');
@@ -329,7 +347,9 @@ describe.concurrent('a failure at every step is rolled back', () => {
     fake.failNext(tool as 'ifconfig', new RegExp(`^${escape(args.join(' '))}$`));
     const report = await run(moved);
     expect(report).toMatchObject({ ok: false, rolledBack: true });
-    expect(report.error).toMatch(new RegExp(`^step ${step} \\(`));
+    // Plan steps: six changes, one that kills the three states, the old alias's removal.
+    const planStep = step <= 6 ? step : step <= 9 ? 7 : 8;
+    expect(report.error).toMatch(new RegExp(`^step ${planStep} \\(${escape([tool, ...args].join(' '))}\\): `));
     expect(system(fake.state())).toEqual(before);
     // The last good state is still the one on record: the next renewal of it is a no-op.
     fake.clearLog();

@@ -38,7 +38,8 @@ const SCRIPT: Call[] = [
   { tool: 'route', args: ['-n', 'get', '-inet', 'default'] },
   { tool: 'dhcp6leasectl', args: ['-l', 'em0'] },
   { tool: 'route', args: ['-n', 'change', '-inet', 'default', '0.0.0.1', '-label', 'maped'] },
-  { tool: 'pfctl', args: ['-k', 'label', '-k', 'maped'] },
+  { tool: 'pfctl', args: ['-ss', '-vv'] },
+  { tool: 'pfctl', args: ['-k', 'id', '-k', '5f3a1b2c00000001'] },
   { tool: 'pfctl', args: ['-a', 'maped', '-F', 'all'] },
   { tool: 'route', args: ['-n', 'delete', '-inet', 'default'] },
   { tool: 'ifconfig', args: ['gif0', 'destroy'] },
@@ -80,7 +81,8 @@ describe('served fake tools', () => {
     expect(perProcess.answers[12]!.stdout).toContain('map-e-portset 6/6/63');
     expect(perProcess.answers[11]).toMatchObject({ code: 1, stderr: 'stdin:1: map-e-portset 16/6/63: offset must be 0-15\n' });
     expect(perProcess.answers[16]).toMatchObject({ code: 1, stderr: 'route: writing to routing socket: Device busy\n' });
-    expect(perProcess.answers[17]!.stderr).toBe('killed 3 states\n'); // one per labelled pass rule
+    expect(perProcess.answers[17]!.stdout).toContain('   id: 5f3a1b2c00000001 creatorid: 6fa5c2d1\n');
+    expect(perProcess.answers[18]!.stderr).toBe('killed 1 states\n');
     expect(perProcess.answers.at(-1)!.code).not.toBe(0);
   });
 });

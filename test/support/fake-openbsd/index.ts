@@ -38,11 +38,28 @@ export interface FakeState {
   defaultRoute: { gateway: string; interface: string; ifa: string; label: string | null; priority: number } | null;
   /** Anchor name → its rules as `pfctl -sr` prints them. */
   anchors: Record<string, string[]>;
-  /** pf states by rule label (a count; traffic is imagined). */
-  states: Record<string, number>;
+  /** pf states, imagined when an anchor loads (tools.mjs imagineStates); `pfctl -ss -vv` prints them. */
+  states: FakeNatState[];
+  nextStateId?: number;
+  /** The main ruleset as `pfctl -sr` prints it (the admin's pf.conf). */
+  mainRules?: string[];
+  /** `pfctl -si`: Status Enabled or Disabled (default enabled). */
+  pfEnabled?: boolean;
   /** pf's state table as `pfctl -ss` lists it: tests put the connections they imagine here. */
   stateTable?: FakePfState[];
   leasectl: Record<string, string | null>;
+}
+
+/** One imagined NAT or tunnel state: keys as [address, port] pairs, source first (port 0: none). */
+export interface FakeNatState {
+  id: string;
+  creatorid: string;
+  proto: string;
+  direction: 'in' | 'out';
+  af: 'inet' | 'inet6';
+  wire: [[string, number], [string, number]];
+  stack: [[string, number], [string, number]];
+  states: string;
 }
 
 export interface FakePfState {
@@ -220,7 +237,16 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
     },
     defaultRoute: null,
     anchors: {},
-    states: {},
+    states: [],
+    // /etc/pf.conf of OpenBSD 7.8 with the anchor added, as pfctl -sr prints it.
+    mainRules: [
+      'block return all',
+      'pass all flags S/SA',
+      'block return in on ! lo0 proto tcp from any to any port 6000:6010',
+      'block return out log proto tcp all user = 55',
+      'block return out log proto udp all user = 55',
+      'anchor "maped" all',
+    ],
     leasectl: {},
   };
   writeFileSync(join(dir, 'state.json'), JSON.stringify(state, null, 2));

@@ -402,6 +402,10 @@ function parseRule(line, n, pfctlPortset) {
       const quoted = t[k++] ?? '';
       if (!/^".*"$/.test(quoted)) throw syntax;
       r.label = quoted.slice(1, -1);
+    } else if (word === 'tag' || word === 'tagged') {
+      const name = (t[k++] ?? '').replace(/^"(.*)"$/, '$1');
+      if (!/^[A-Za-z0-9_.-]{1,63}$/.test(name)) throw syntax;
+      r[word] = name;
     } else if (word === 'nat-to') {
       if (r.direction !== 'out') throw new ToolError(`stdin:${n}: nat-to can only be used outbound`);
       r.natTo = { address: t[k++] };
@@ -455,6 +459,9 @@ function printRule(r) {
   if (r.probability) w.push('probability', printedProbability(r.probability));
   if (r.maxMss) w.push(`scrub (max-mss ${r.maxMss})`);
   if (r.label) w.push(`label "${r.label}"`);
+  // print_rule prints tag names unquoted.
+  if (r.tag) w.push('tag', r.tag);
+  if (r.tagged) w.push('tagged', r.tagged);
   if (r.natTo) {
     w.push('nat-to', r.natTo.address);
     if (r.natTo.ports) w.push('port', r.natTo.ports[0] === r.natTo.ports[1] ? `${r.natTo.ports[0]}` : `${r.natTo.ports[0]}:${r.natTo.ports[1]}`);
@@ -489,8 +496,77 @@ function abiMismatch(state) {
   return state.pfctlPortset !== undefined && state.pfctlPortset !== state.kernelPortset;
 }
 
+/** RFC 7597 §5.1: the first port of a map-e-portset pool (A = 1), as the patched pf_get_sport_mape could pick it. */
+function firstPortOfSet(portset) {
+  const [a, k, psid] = portset.split('/').map(Number);
+  // With a = 0 the set starts at A = 0 (RFC 7598 §4.5 allows offset 0), and port 0 is never handed out.
+  const port = (a === 0 ? 0 : 1 << (16 - a)) | (psid << (16 - a - k));
+  return port === 0 ? 1 : port;
+}
+
+/**
+ * Traffic is imagined: loading an anchor makes one outbound TCP state per
+ * nat-to rule (a LAN host translated to the tunnel address, the rule's first
+ * port) and one state per outbound ipencap pass rule, each with an id.
+ */
+function imagineStates(state, rules) {
+  let n = 0;
+  for (const r of rules) {
+    let entry = null;
+    if (r.natTo && r.on && state.interfaces[r.on]?.inet[0]) {
+      const address = state.interfaces[r.on].inet[0].address;
+      // A different port of the pool for each rule, so that no two states share a key.
+      const [a, k] = (r.natTo.mapePortset ?? '1/0/0').split('/').map(Number);
+      const port = r.natTo.ports
+        ? r.natTo.ports[0] + (n % (r.natTo.ports[1] - r.natTo.ports[0] + 1))
+        : r.natTo.mapePortset ? firstPortOfSet(r.natTo.mapePortset) + (n % 2 ** (16 - a - k)) : 50001 + n;
+      entry = { proto: 'tcp', direction: 'out', af: 'inet', wire: [[address, port], ['198.51.100.7', 443]], stack: [['192.168.1.23', 40000 + n], ['198.51.100.7', 443]], states: 'ESTABLISHED:ESTABLISHED' };
+    } else if (r.action === 'pass' && r.proto === 'ipencap' && r.direction === 'out' && r.from && r.to) {
+      entry = { proto: 'ipencap', direction: 'out', af: 'inet6', wire: [[r.from, 0], [r.to, 0]], stack: [[r.from, 0], [r.to, 0]], states: 'MULTIPLE:MULTIPLE' };
+    }
+    n++;
+    if (entry === null) continue;
+    const key = JSON.stringify([entry.proto, entry.wire]);
+    if (state.states.some((s) => JSON.stringify([s.proto, s.wire]) === key)) continue;
+    state.nextStateId = (state.nextStateId ?? 0) + 1;
+    state.states.push({ id: (0x5f3a1b2c00000000n + BigInt(state.nextStateId)).toString(16).padStart(16, '0'), creatorid: '6fa5c2d1', ...entry });
+  }
+}
+
+/** sbin/pfctl/pf_print_state.c print_host: IPv4 a.b.c.d:port, IPv6 addr[port], no port when 0. */
+function printHost([address, port], af) {
+  if (!port) return address;
+  return af === 'inet6' ? `${address}[${port}]` : `${address}:${port}`;
+}
+
+/**
+ * print_state with -vv: the wire key's source (outbound: after NAT), the
+ * stack key's in parentheses when they differ, the direction arrow, the
+ * destination; then age/expiry/counters and, for -vv, `id: … creatorid: …`.
+ */
+function printImaginedState(s) {
+  const [wireSrc, wireDst] = s.wire;
+  const [stackSrc, stackDst] = s.stack;
+  const differs = (a, b) => a[0] !== b[0] || a[1] !== b[1];
+  let line = `all ${s.proto} `;
+  if (s.direction === 'out') {
+    line += printHost(wireSrc, s.af);
+    if (differs(wireSrc, stackSrc)) line += ` (${printHost(stackSrc, s.af)})`;
+    line += ` -> ${printHost(wireDst, s.af)}`;
+  } else {
+    line += printHost(stackDst, s.af);
+    if (differs(wireDst, stackDst)) line += ` (${printHost(wireDst, s.af)})`;
+    line += ` <- ${printHost(wireSrc, s.af)}`;
+  }
+  return [
+    `${line}       ${s.states}`,
+    '   age 00:01:02, expires in 23:59:58, 10:12 pkts, 1234:5678 bytes, rule 3',
+    `   id: ${s.id} creatorid: ${s.creatorid}`,
+  ].join('\n') + '\n';
+}
+
 function pfctl(state, args, readStdin) {
-  const o = { kills: [] };
+  const o = { kills: [], verbose: 0 };
   for (let k = 0; k < args.length; k++) {
     const a = args[k];
     if (a === '-o') o.optimizer = args[++k];
@@ -502,10 +578,12 @@ function pfctl(state, args, readStdin) {
     else if (/^-v*ss$/.test(a)) { o.show = 'states'; o.verbose = (o.verbose ?? 0) + a.length - 3; }
     else if (/^-v+$/.test(a)) o.verbose = (o.verbose ?? 0) + a.length - 1;
     else if (a === '-s') o.show = args[++k] === 'states' ? 'states' : args[k];
+    else if (a === '-si') o.show = 'info';
     else if (a === '-F') o.flush = args[++k];
     else if (a === '-k') o.kills.push(args[++k]);
     else throw new ToolError(`pfctl: unknown option ${a}`, '', 64);
   }
+  if (o.kills.length > 2) throw new ToolError('pfctl: can only specify -k twice', '', 64);
   if (o.file !== undefined) {
     if (o.file !== '-') throw new ToolError('fake pfctl: only -f - (stdin) is supported', '', 64);
     const rules = parseRuleset(readStdin(), state.pfctlPortset ?? state.kernelPortset);
@@ -513,25 +591,39 @@ function pfctl(state, args, readStdin) {
     if (rules.length > 0 && abiMismatch(state)) throw new ToolError('pfctl: DIOCADDRULE: Operation not supported by device');
     if (!o.anchor) throw new ToolError('fake pfctl: loading the main ruleset is not supported', '', 64);
     state.anchors[o.anchor] = rules.map(printRule);
-    // Traffic makes states: one per labelled pass rule, enough to see kills happen.
-    for (const r of rules) if (r.action === 'pass' && r.label) state.states[r.label] = (state.states[r.label] ?? 0) + 1;
+    imagineStates(state, rules);
     return { changed: true };
   }
   if (o.show === 'rules') {
     if (abiMismatch(state)) throw new ToolError('pfctl: Permission denied');
-    const rules = state.anchors[o.anchor ?? ''] ?? [];
+    // Without -a: the main ruleset, which the admin wrote (state.mainRules).
+    const rules = o.anchor === undefined ? state.mainRules ?? [] : state.anchors[o.anchor] ?? [];
     return { stdout: rules.map((r) => r + '\n').join('') };
   }
-  if (o.show === 'states') return { stdout: (state.stateTable ?? []).map((st) => printState(st, o.verbose ?? 0)).join('') };
+  if (o.show === 'states') {
+    // The tests' own table (show usage), then with -vv the states imagined at anchor loads, ids included.
+    const listed = (state.stateTable ?? []).map((st) => printState(st, o.verbose ?? 0));
+    if ((o.verbose ?? 0) >= 2) listed.push(...state.states.map(printImaginedState));
+    return { stdout: listed.join('') };
+  }
+  if (o.show === 'info') {
+    // pfctl_parser.c print_status: the first line says whether pf is on.
+    const enabled = state.pfEnabled ?? true;
+    return { stdout: `Status: ${enabled ? 'Enabled' : 'Disabled'} for 12 days 03:04:05           Debug: err\n\nState Table                          Total             Rate\n  current entries                        ${state.states.length}               \n` };
+  }
   if (o.flush !== undefined) {
     if (!o.anchor) throw new ToolError('fake pfctl: flushing the main ruleset is not supported', '', 64);
     delete state.anchors[o.anchor];
     return { changed: true, stderr: 'rules cleared\n' };
   }
-  if (o.kills.length === 2 && o.kills[0] === 'label') {
-    const killed = state.states[o.kills[1]] ?? 0;
-    delete state.states[o.kills[1]];
-    return { changed: true, stderr: `killed ${killed} states\n` };
+  if (o.kills.length === 2 && o.kills[0] === 'id') {
+    // pfctl.c pfctl_id_kill_states: a hexadecimal id (optionally /creatorid); a missing state kills 0.
+    const m = /^([0-9a-f]{1,16})(?:\/([0-9a-f]{1,8}))?$/i.exec(o.kills[1]);
+    if (!m) throw new ToolError(`pfctl: invalid id: ${o.kills[1]}`, '', 1);
+    const id = m[1].toLowerCase().padStart(16, '0');
+    const before = state.states.length;
+    state.states = state.states.filter((s) => s.id !== id);
+    return { changed: true, stderr: `killed ${before - state.states.length} states\n` };
   }
   throw new ToolError(`pfctl: unsupported arguments ${args.join(' ')}`, '', 64);
 }

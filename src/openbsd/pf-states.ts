@@ -1,0 +1,125 @@
+/**
+ * pf states maped must kill when its address, port set or tunnel ends
+ * change, read from `pfctl -ss -vv` and killed one by one with
+ * `pfctl -k id -k <id>` (pfctl(8)).
+ *
+ * Why by id: `pfctl -k label` compares the label of the state's deciding
+ * pass or block rule only (sys/net/pf_ioctl.c 1.423, DIOCKILLSTATES), and
+ * maped writes no pass rule for IPv4; `pfctl -k <host>` compares, for an
+ * outbound state, the stack key, i.e. the address *before* NAT (same
+ * ioctl), so it cannot select "everything translated to 192.0.2.18".
+ * pfctl takes `-k` at most twice, so each id is one run.
+ *
+ * `pfctl -ss -vv` prints each state as sbin/pfctl/pf_print_state.c
+ * `print_state` does:
+ *
+ *     all tcp 192.0.2.18:1232 (192.168.1.23:40000) -> 198.51.100.7:443       ESTABLISHED:ESTABLISHED
+ *        age 00:01:02, expires in 23:59:58, 10:12 pkts, 1234:5678 bytes, rule 3
+ *        id: 5f3a1b2c00000001 creatorid: 6fa5c2d1
+ *
+ * the interface ("all" for floating states), the protocol, then for an
+ * outbound state the wire key's source (after NAT), the stack key's in
+ * parentheses when it differs, `->` and the destination; an inbound state
+ * prints its local side first and `<-`. Hosts are `a.b.c.d:port`,
+ * `addr[port]` for IPv6, without a port when it is 0.
+ */
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, type PortRange } from '../map/index.js';
+
+export interface PfStateHost {
+  /** Canonical text (IPv6 in RFC 5952 form). */
+  readonly address: string;
+  readonly port: number | null;
+}
+
+export interface PfState {
+  readonly id: string;
+  readonly proto: string;
+  readonly direction: 'in' | 'out';
+  /** The local side as printed first: the translated source of an outbound state. */
+  readonly local: PfStateHost;
+  /** The other form of the local side, printed in parentheses (before NAT, or before rdr). */
+  readonly localOther: PfStateHost | null;
+  readonly remote: PfStateHost;
+}
+
+function parseHost(text: string): PfStateHost | null {
+  const v6 = /^([0-9a-fA-F:.]+)(?:\[([0-9]+)\])?$/.exec(text);
+  if (v6 !== null && text.includes(':') && !/^[0-9.]+:[0-9]+$/.test(text)) {
+    const address = parseIpv6(v6[1]!);
+    if (!address.ok) return null;
+    return { address: formatIpv6(address.value), port: v6[2] === undefined ? null : Number(v6[2]) };
+  }
+  const v4 = /^([0-9.]+)(?::([0-9]+))?$/.exec(text);
+  if (v4 === null) return null;
+  const address = parseIpv4(v4[1]!);
+  if (!address.ok) return null;
+  return { address: formatIpv4(address.value), port: v4[2] === undefined ? null : Number(v4[2]) };
+}
+
+/** The states of a `pfctl -ss -vv` listing; lines it does not understand are skipped. */
+export function parsePfctlStates(text: string): PfState[] {
+  const out: PfState[] = [];
+  let pending: Omit<PfState, 'id'> | null = null;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    if (!/^\s/.test(line)) {
+      pending = null;
+      const m = /^\S+ (\S+) (\S+)(?: \((\S+)\))? (->|<-) (\S+)(?: \((\S+)\))?\s/.exec(line + ' ');
+      if (m === null) continue;
+      const local = parseHost(m[2]!);
+      const other = m[3] === undefined ? null : parseHost(m[3]);
+      const remote = parseHost(m[5]!);
+      if (local === null || remote === null || (m[3] !== undefined && other === null)) continue;
+      pending = { proto: m[1]!, direction: m[4] === '->' ? 'out' : 'in', local, localOther: other, remote };
+      continue;
+    }
+    const id = /^\s+id: ([0-9a-f]{16}) creatorid: [0-9a-f]{8}/.exec(line);
+    if (id !== null && pending !== null) {
+      out.push({ id: id[1]!, ...pending });
+      pending = null;
+    }
+  }
+  return out;
+}
+
+/** What decides whether a state still fits: maped's address, port set and tunnel ends. */
+export interface StateIdentity {
+  readonly ipv4: number;
+  /** The ranges NAT may use; null: the whole port space (no port sharing). */
+  readonly portSets: readonly PortRange[] | null;
+  readonly ceIPv6: bigint;
+  readonly br: bigint;
+}
+
+function sameRanges(a: readonly PortRange[] | null, b: readonly PortRange[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every(([x, y], i) => b[i]![0] === x && b[i]![1] === y);
+}
+
+function inRanges(port: number | null, ranges: readonly PortRange[] | null): boolean {
+  if (ranges === null) return true;
+  return port !== null && ranges.some(([first, last]) => port >= first && port <= last);
+}
+
+/**
+ * The states made for `previous` that `next` (null: nothing, a teardown) no
+ * longer carries: IPv4 states whose local side is the old address, when the
+ * address changed or the port set changed and the port is outside the new one; the ipencap states
+ * between the old CE and BR when either end changed.
+ */
+export function staleStates(states: readonly PfState[], previous: StateIdentity, next: StateIdentity | null): PfState[] {
+  const oldIpv4 = formatIpv4(previous.ipv4);
+  const ce = formatIpv6(previous.ceIPv6);
+  const br = formatIpv6(previous.br);
+  const tunnelMoved = next === null || next.ceIPv6 !== previous.ceIPv6 || next.br !== previous.br;
+  return states.filter((s) => {
+    if (s.proto === 'ipencap') {
+      const ends = [s.local.address, s.remote.address];
+      return tunnelMoved && ends.includes(ce) && ends.includes(br);
+    }
+    const local = s.local.address === oldIpv4 ? s.local : s.localOther?.address === oldIpv4 ? s.localOther : null;
+    if (local === null) return false;
+    if (next === null || next.ipv4 !== previous.ipv4) return true;
+    return !sameRanges(previous.portSets, next.portSets) && !inRanges(local.port, next.portSets);
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * Source-port choice of a translation and the state keys it must not
+ * collide with, after sys/net/pf_lb.c 1.76 `pf_get_sport`:
+ * - TCP and UDP (and ICMP echo, whose query id pf keys as a port) get a port;
+ *   other protocols keep theirs;
+ * - ICMP echo: `low = 1; high = 65535` whatever the rule says (stock pf; the
+ *   map-e-portset patch draws from the port set instead);
+ * - `low == high`: that port, if free;
+ * - otherwise a random `cut` in [low, high] (`arc4random_uniform(1 + high -
+ *   low) + low`), then upwards to high, then downwards from cut − 1 to low;
+ *   a port is free when no state has the key (proto, nat address, port,
+ *   destination, destination port) (`pf_find_state_all`) and it is not in
+ *   the `baddynamic` list (`in_baddynamic`, TCP/UDP only);
+ * - no free port: the translation fails (pf_test_rule: PFRES_TRANSLATE, the
+ *   packet is dropped).
+ */
+import { randomInt } from 'node:crypto';
+import { portSetFor } from './portset.js';
+
+export interface PortRequest {
+  readonly proto: string;
+  readonly icmpEcho: boolean;
+  readonly natAddress: string;
+  readonly dst: string;
+  readonly dstPort: number | null;
+  /** The port before translation (kept for protocols without ports). */
+  readonly srcPort: number | null;
+  readonly low: number;
+  readonly high: number;
+  readonly mapePortset: readonly [number, number, number] | null;
+}
+
+/** Chooses a translated source port, or null when none is free. */
+export interface PortAllocator {
+  allocate(request: PortRequest): number | null;
+}
+
+const key = (proto: string, address: string, port: number, dst: string, dstPort: number | null): string =>
+  `${proto} ${address}:${port} ${dst}:${dstPort ?? 0}`;
+
+/** States by their wire key, and pf_get_sport over them. */
+export class StateTable implements PortAllocator {
+  private readonly keys = new Set<string>();
+  constructor(
+    private readonly random: (below: number) => number = (below) => randomInt(below),
+    private readonly baddynamic: ReadonlySet<number> = new Set(),
+  ) {}
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  insert(proto: string, address: string, port: number, dst: string, dstPort: number | null): void {
+    this.keys.add(key(proto, address, port, dst, dstPort));
+  }
+
+  has(proto: string, address: string, port: number, dst: string, dstPort: number | null): boolean {
+    return this.keys.has(key(proto, address, port, dst, dstPort));
+  }
+
+  allocate(r: PortRequest): number | null {
+    const ported = r.proto === 'tcp' || r.proto === 'udp' || r.icmpEcho;
+    if (!ported) return r.srcPort;
+    const free = (port: number): boolean =>
+      !this.keys.has(key(r.proto, r.natAddress, port, r.dst, r.dstPort)) && !(r.proto !== 'icmp' && this.baddynamic.has(port));
+    if (r.mapePortset !== null) {
+      // The patch's pf_get_sport_mape: a random port of the set, then onwards through the set.
+      const ports = portSetFor(r.mapePortset);
+      const start = this.random(ports.length);
+      for (let i = 0; i < ports.length; i++) {
+        const port = ports[(start + i) % ports.length]!;
+        if (free(port)) return port;
+      }
+      return null;
+    }
+    const [low, high] = r.icmpEcho ? [1, 65535] : [r.low, r.high];
+    if (low === high) return free(low) ? low : null;
+    const cut = this.random(1 + high - low) + low;
+    for (let port = cut; port <= high; port++) if (free(port)) return port;
+    for (let port = cut - 1; port >= low; port--) if (free(port)) return port;
+    return null;
+  }
+}

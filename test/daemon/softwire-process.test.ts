@@ -157,7 +157,7 @@ describe('softwire kinds, end to end', { timeout: 240_000 }, () => {
       'pfctl -o none -a maped -f -',
     ]);
     expect(system(r.fake).nat).toEqual([]);
-    expect(r.fake.state().anchors['maped']).toContain('match out on gif0 inet proto tcp all flags S/SA scrub (max-mss 1420) label "maped"');
+    expect(r.fake.state().anchors['maped']).toContain('match on gif0 inet proto tcp all flags S/SA scrub (max-mss 1420) label "maped"');
     expect(dns.queries).toEqual([{ name: 'aftr.example.net', type: 'AAAA' }]);
 
     const r2 = await rig();

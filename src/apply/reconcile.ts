@@ -5,7 +5,7 @@
  * change it runs no mutating command (reads only).
  */
 import { access, constants } from 'node:fs/promises';
-import { argv, describeCommand, parsePfctlStates, renderAnchor, staleStates, type Command, type DesiredState } from '../openbsd/index.js';
+import { argv, describeCommand, parseStatesWithIds, renderAnchor, staleStates, type Command, type DesiredState } from '../openbsd/index.js';
 import { LIVE_STATE_READS, readLiveState, type LiveNames } from './live-state.js';
 import {
   NOTHING_OWNED,
@@ -184,7 +184,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     const listing = await runCommand(tools, step.command, runOptions);
     if (!listing.ok) return `${describeCommand(step.command)}: ${listing.reason ?? 'failed'}`;
     const { previous, next } = step.killStale!;
-    return staleStates(parsePfctlStates(listing.stdout), previous, next).map((s) => s.id);
+    return staleStates(parseStatesWithIds(listing.stdout), previous, next).map((s) => s.id);
   };
 
   if (dryRun) {

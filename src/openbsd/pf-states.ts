@@ -25,24 +25,24 @@
  */
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, type PortRange } from '../map/index.js';
 
-export interface PfStateHost {
+export interface KillableStateHost {
   /** Canonical text (IPv6 in RFC 5952 form). */
   readonly address: string;
   readonly port: number | null;
 }
 
-export interface PfState {
+export interface KillableState {
   readonly id: string;
   readonly proto: string;
   readonly direction: 'in' | 'out';
   /** The local side as printed first: the translated source of an outbound state. */
-  readonly local: PfStateHost;
+  readonly local: KillableStateHost;
   /** The other form of the local side, printed in parentheses (before NAT, or before rdr). */
-  readonly localOther: PfStateHost | null;
-  readonly remote: PfStateHost;
+  readonly localOther: KillableStateHost | null;
+  readonly remote: KillableStateHost;
 }
 
-function parseHost(text: string): PfStateHost | null {
+function parseHost(text: string): KillableStateHost | null {
   const v6 = /^([0-9a-fA-F:.]+)(?:\[([0-9]+)\])?$/.exec(text);
   if (v6 !== null && text.includes(':') && !/^[0-9.]+:[0-9]+$/.test(text)) {
     const address = parseIpv6(v6[1]!);
@@ -57,9 +57,9 @@ function parseHost(text: string): PfStateHost | null {
 }
 
 /** The states of a `pfctl -ss -vv` listing; lines it does not understand are skipped. */
-export function parsePfctlStates(text: string): PfState[] {
-  const out: PfState[] = [];
-  let pending: Omit<PfState, 'id'> | null = null;
+export function parseStatesWithIds(text: string): KillableState[] {
+  const out: KillableState[] = [];
+  let pending: Omit<KillableState, 'id'> | null = null;
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     if (!/^\s/.test(line)) {
@@ -107,7 +107,7 @@ function inRanges(port: number | null, ranges: readonly PortRange[] | null): boo
  * address changed or the port set changed and the port is outside the new one; the ipencap states
  * between the old CE and BR when either end changed.
  */
-export function staleStates(states: readonly PfState[], previous: StateIdentity, next: StateIdentity | null): PfState[] {
+export function staleStates(states: readonly KillableState[], previous: StateIdentity, next: StateIdentity | null): KillableState[] {
   const oldIpv4 = formatIpv4(previous.ipv4);
   const ce = formatIpv6(previous.ceIPv6);
   const br = formatIpv6(previous.br);

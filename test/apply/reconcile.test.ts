@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OWNERSHIP_FILE, readLiveState, readOwnership, reconcile, type ApplyReport } from '../../src/apply/index.js';
 import { parseIpv6, portSet } from '../../src/map/index.js';
 import type { DesiredState } from '../../src/openbsd/index.js';
-import { createFakeOpenBSD, type FakeOpenBSD, type FakePfState, type FakeState } from '../support/fake-openbsd/index.js';
+import { createFakeOpenBSD, type FakeOpenBSD, type FakeNatState, type FakeState } from '../support/fake-openbsd/index.js';
 import { deriveSet, desiredFor, PARAMETER_SETS, type ParameterSet } from '../openbsd/parameter-sets.js';
 
 const COSMOTE = PARAMETER_SETS[0]!;
@@ -51,7 +51,7 @@ const lines = (report: ApplyReport): string[] => asCalls(report).map((c) => c.jo
 const system = (s: FakeState) => ({ interfaces: s.interfaces, defaultRoute: s.defaultRoute, anchors: s.anchors });
 
 /** `pfctl -k id -k <id>` for the fake's states that `pick` selects, in listing order. */
-const kills = (fake: FakeOpenBSD, pick: (s: FakePfState) => boolean = () => true): string[] =>
+const kills = (fake: FakeOpenBSD, pick: (s: FakeNatState) => boolean = () => true): string[] =>
   fake.state().states.filter(pick).map((s) => `pfctl -k id -k ${s.id}`);
 
 const withPrefix = (set: ParameterSet, endUserPrefix: string): ParameterSet => ({ ...set, endUserPrefix });

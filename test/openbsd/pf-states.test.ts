@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseIpv4, parseIpv6, type PortRange } from '../../src/map/index.js';
-import { parsePfctlStates, staleStates, type StateIdentity } from '../../src/openbsd/index.js';
+import { parseStatesWithIds, staleStates, type StateIdentity } from '../../src/openbsd/index.js';
 
 const LISTING = `all tcp 192.0.2.18:1232 (192.168.1.23:40000) -> 198.51.100.7:443       ESTABLISHED:ESTABLISHED
    [1234567 + 65535](+1234) wscale 7  [7654321 + 65535](+4321) wscale 7
@@ -45,7 +45,7 @@ const previous: StateIdentity = { ipv4: v4('192.0.2.18'), portSets: RANGES, ceIP
 
 describe('pfctl -ss -vv', () => {
   it('reads each state with its id, direction and both forms of the local side', () => {
-    const states = parsePfctlStates(LISTING);
+    const states = parseStatesWithIds(LISTING);
     expect(states.map((s) => s.id)).toEqual([1, 2, 3, 4, 5, 6].map((n) => `5f3a1b2c0000000${n}`));
     expect(states[0]).toEqual({
       id: '5f3a1b2c00000001',
@@ -61,12 +61,12 @@ describe('pfctl -ss -vv', () => {
   });
 
   it('skips what it does not understand', () => {
-    expect(parsePfctlStates('garbage\n   id: zz\nall tcp nonsense -> x\n   id: 5f3a1b2c00000009 creatorid: 6fa5c2d1\n')).toEqual([]);
+    expect(parseStatesWithIds('garbage\n   id: zz\nall tcp nonsense -> x\n   id: 5f3a1b2c00000009 creatorid: 6fa5c2d1\n')).toEqual([]);
   });
 });
 
 describe('stale states', () => {
-  const states = parsePfctlStates(LISTING);
+  const states = parseStatesWithIds(LISTING);
   const ids = (picked: { id: string }[]): string[] => picked.map((s) => s.id.slice(-1));
 
   it('a new address: every state of the old one, the LAN-side ones kept', () => {

@@ -17,10 +17,10 @@
  * descriptor, ENODEV otherwise).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../packaging/mdoc.js';
 import { addedText, readPatchSeries } from './cvs-diff.js';
 
@@ -139,10 +139,15 @@ const ABIS = {
 } as const;
 
 const layouts = new Map<string, Layout>();
+let dir: string | undefined;
+
+afterAll(() => {
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
 
 beforeAll(() => {
   if (pfvar === undefined) throw new Error('no sys/net/pfvar.h in the patch series');
-  const dir = mkdtempSync(join(tmpdir(), 'maped-pf-pool-'));
+  dir = mkdtempSync(join(tmpdir(), 'maped-pf-pool-'));
   const source = join(dir, 'pf-pool-layout.c');
   writeFileSync(source, MODEL(patchedPortsetStruct(), patchedPoolMembers()));
   for (const [abi, flags] of Object.entries(ABIS)) {

@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Every run gets its own TMPDIR and must leave it empty (test/support/temp-dir-check.ts).
     globalSetup: ['test/support/temp-dir-check.ts'],
-    setupFiles: ['test/support/no-unhandled.ts'],
+    setupFiles: ['test/support/no-unhandled.ts', 'test/support/served-client-cleanup.ts'],
     // Generous: the suite starts hundreds of node processes, and on a machine
     // shared with other builds one can take seconds to start.
     testTimeout: 120_000,

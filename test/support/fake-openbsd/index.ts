@@ -187,17 +187,33 @@ export function isMutation(call: readonly string[]): boolean {
 }
 
 let builtClient: Promise<string> | null = null;
+let builtClientDir: string | null = null;
 
-/** The served client, compiled on first use into a directory removed when the process exits. */
+/**
+ * The served client, compiled on first use in a test file into a directory
+ * that removeServedClient() takes away after the file (a vitest setup file
+ * calls it): a worker process may be ended without its 'exit' event, so
+ * that event alone would leave the directory in the temp dir.
+ */
 function servedClient(): Promise<string> {
   builtClient ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), 'maped-served-client-'));
+    builtClientDir = dir;
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const client = join(dir, 'served-client');
     await promisify(execFile)('cc', ['-O2', '-o', client, join(dirname(TOOLS_MJS), 'served-client.c')]);
     return client;
   })();
   return builtClient;
+}
+
+/** Removes the compiled served client, if this test file built one. */
+export async function removeServedClient(): Promise<void> {
+  const built = builtClient;
+  builtClient = null;
+  if (built !== null) await built.catch(() => undefined);
+  if (builtClientDir !== null) rmSync(builtClientDir, { recursive: true, force: true });
+  builtClientDir = null;
 }
 
 export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promise<FakeOpenBSD> {

@@ -5,11 +5,10 @@
  *   maped [-dnv] [-f file] [-s socket] [--dry-run] [--log-json]
  */
 import type { Server } from 'node:net';
-import { unlinkSync } from 'node:fs';
 import { killRunningTools } from '../apply/tool-process.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, printConfig, type MapedConfig } from '../config/index.js';
 import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
-import { socketPathProblem, startControlServer, stopControlServer } from '../control/server.js';
+import { removeOwnSocket, socketPathProblem, startControlServer, stopControlServer } from '../control/server.js';
 import { Engine } from '../daemon/engine.js';
 import { followLease } from '../daemon/lease-follower.js';
 import { monitorRoutes } from '../daemon/route-monitor.js';
@@ -227,11 +226,7 @@ async function shutdown(signal: string): Promise<void> {
   setTimeout(() => {
     const killed = killRunningTools();
     log.warn(`${signal}: not stopped within ${SHUTDOWN_DEADLINE_MS / 1000} s; exiting now (${killed} tool runs killed)`);
-    try {
-      unlinkSync(socketPath);
-    } catch {
-      // Gone already.
-    }
+    removeOwnSocket(socketPath);
     releasePidFile(pidFile);
     process.exit(1);
   }, SHUTDOWN_DEADLINE_MS).unref();

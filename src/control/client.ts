@@ -17,6 +17,9 @@ const NOT_LISTENING = new Set(['ENOENT', 'ECONNREFUSED']);
 
 export class ControlError extends Error {}
 
+/** A status is a few kilobytes; an answer this long is not maped's. */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
+
 /** Sends `command` and resolves with the daemon's result; rejects with a one-line ControlError. */
 export function request(socketPath: string, command: ControlCommand, timeoutMs = 5000): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -26,7 +29,10 @@ export function request(socketPath: string, command: ControlCommand, timeoutMs =
       socket.destroy();
       reject(new ControlError(message));
     };
-    socket.setTimeout(timeoutMs, () => fail(`${socketPath}: no answer within ${timeoutMs / 1000} s`));
+    // A deadline for the whole answer, not an idle timeout: a peer that
+    // trickles bytes without a newline must not hold mapedctl forever.
+    const deadline = setTimeout(() => fail(`${socketPath}: no answer within ${timeoutMs / 1000} s`), timeoutMs);
+    socket.once('close', () => clearTimeout(deadline));
     socket.on('error', (e: NodeJS.ErrnoException) =>
       fail(`connect ${socketPath}: ${STRERROR[e.code ?? ''] ?? e.message}${NOT_LISTENING.has(e.code ?? '') ? ' (is maped running?)' : ''}`),
     );
@@ -35,7 +41,10 @@ export function request(socketPath: string, command: ControlCommand, timeoutMs =
     socket.on('data', (chunk: string) => {
       buffered += chunk;
       const newline = buffered.indexOf('\n');
-      if (newline === -1) return;
+      if (newline === -1) {
+        if (buffered.length > MAX_ANSWER_BYTES) fail(`${socketPath}: answer longer than ${MAX_ANSWER_BYTES} bytes`);
+        return;
+      }
       socket.end();
       let json: unknown;
       try {

@@ -1,9 +1,16 @@
 /**
  * The daemon side of the control socket: a Unix socket, mode 0660, speaking
- * the protocol of protocol.ts to any number of clients at once.
+ * the protocol of protocol.ts to a bounded number of clients at once.
+ *
+ * Limits, so that no client can make maped grow or stop answering others:
+ * at most MAX_CONNECTIONS at a time; a connection idle for IDLE_TIMEOUT_MS is
+ * closed; requests on one connection are answered one at a time, and while
+ * answers are unread (the socket's write buffer is full) or MAX_QUEUED
+ * requests wait, maped stops reading that connection, so a client that
+ * pipelines without reading is held back by its own socket buffers.
  */
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { chmodSync, existsSync, lstatSync, unlinkSync, type Stats } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import {
   MAX_REQUEST_BYTES,
@@ -15,52 +22,113 @@ import {
 
 export type CommandHandler = (command: ControlCommand) => Promise<unknown> | unknown;
 
-function reply(socket: Socket, response: ControlResponse): void {
-  if (!socket.destroyed) socket.write(JSON.stringify(response) + '\n');
-}
+export const MAX_CONNECTIONS = 64;
+export const IDLE_TIMEOUT_MS = 30_000;
+/** Requests read ahead on one connection before it is no longer read. */
+export const MAX_QUEUED = 16;
 
-function refuse(socket: Socket, error: string): void {
-  reply(socket, { version: PROTOCOL_VERSION, ok: false, error });
-}
+const line = (response: ControlResponse): string => JSON.stringify(response) + '\n';
+const refusal = (error: string): string => line({ version: PROTOCOL_VERSION, ok: false, error });
 
-async function answer(socket: Socket, line: string, handle: CommandHandler): Promise<void> {
+async function answer(text: string, handle: CommandHandler): Promise<string> {
   let json: unknown;
   try {
-    json = JSON.parse(line);
+    json = JSON.parse(text);
   } catch {
-    return refuse(socket, 'request is not JSON');
+    return refusal('request is not JSON');
   }
   const request = RequestSchema.safeParse(json);
   if (!request.success) {
     const issue = request.error.issues[0];
-    return refuse(socket, `bad request: ${issue?.path.join('.') || 'request'}: ${issue?.message ?? 'invalid'}`);
+    return refusal(`bad request: ${issue?.path.join('.') || 'request'}: ${issue?.message ?? 'invalid'}`);
   }
   try {
-    reply(socket, { version: PROTOCOL_VERSION, ok: true, result: await handle(request.data.command) });
+    return line({ version: PROTOCOL_VERSION, ok: true, result: await handle(request.data.command) });
   } catch (e) {
-    refuse(socket, (e as Error).message);
+    return refusal((e as Error).message);
   }
+}
+
+/** Resolves once the socket can take more output, or is gone. */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
 }
 
 function serveConnection(socket: Socket, handle: CommandHandler): void {
   let buffered = '';
+  const queue: string[] = [];
+  let busy = false;
   socket.setEncoding('utf8');
+  socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
   socket.on('error', () => socket.destroy());
+
+  const pump = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    for (let next = queue.shift(); next !== undefined && !socket.destroyed; next = queue.shift()) {
+      const response = await answer(next, handle);
+      if (socket.destroyed) break;
+      if (!socket.write(response)) await drained(socket);
+    }
+    queue.length = 0;
+    busy = false;
+    if (!socket.destroyed && socket.isPaused()) socket.resume();
+  };
+
   socket.on('data', (chunk: string) => {
     buffered += chunk;
     let newline = buffered.indexOf('\n');
     while (newline !== -1) {
-      const line = buffered.slice(0, newline);
+      const request = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
-      if (line.trim() !== '') void answer(socket, line, handle);
+      if (request.trim() !== '') queue.push(request);
       newline = buffered.indexOf('\n');
     }
     if (buffered.length > MAX_REQUEST_BYTES) {
-      refuse(socket, `request longer than ${MAX_REQUEST_BYTES} bytes`);
-      socket.end();
+      queue.length = 0;
+      buffered = '';
+      socket.pause();
+      socket.end(refusal(`request longer than ${MAX_REQUEST_BYTES} bytes`));
+      return;
     }
+    if (queue.length >= MAX_QUEUED) socket.pause();
+    void pump();
   });
 }
+
+/** What stands at `path`, or null when nothing does. */
+function statOf(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/** Whether something accepts connections on the socket at `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    const settle = (yes: boolean): void => {
+      probe.destroy();
+      resolve(yes);
+    };
+    probe.setTimeout(2000, () => settle(true));
+    probe.once('connect', () => settle(true));
+    probe.once('error', () => settle(false));
+  });
+}
+
+export class ControlSocketError extends Error {}
 
 /**
  * The longest socket path bind(2) takes: sun_path holds 104 bytes on
@@ -89,12 +157,19 @@ export function socketPathProblem(path: string, platform: NodeJS.Platform = proc
 }
 
 /**
- * Listens on `path`. A socket file left there by a previous run is removed
- * first: the caller holds the daemon lock, so no live maped owns it.
+ * Listens on `path`. Only ever replaces a socket nobody answers on (left by
+ * a maped that was killed): a regular file, a directory or anything else at
+ * the path is refused, and so is a socket some process still listens on.
  */
 export async function startControlServer(path: string, handle: CommandHandler): Promise<Server> {
-  if (existsSync(path)) unlinkSync(path);
+  const existing = statOf(path);
+  if (existing !== null) {
+    if (!existing.isSocket()) throw new ControlSocketError('exists and is not a socket; not replacing it');
+    if (await answers(path)) throw new ControlSocketError('another process answers on this socket');
+    unlinkSync(path);
+  }
   const server = createServer((socket) => serveConnection(socket, handle));
+  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
@@ -102,16 +177,32 @@ export async function startControlServer(path: string, handle: CommandHandler): 
       resolve();
     });
   });
-  // docs/architecture.md §5: 0660 (root:wheel on OpenBSD: the socket directory's group).
+  // After listening, a failed accept (EMFILE) is the client's loss, not maped's end.
+  server.on('error', () => undefined);
+  // 0660 (root:wheel on OpenBSD: the socket directory's group), mapedctl(8).
   chmodSync(path, 0o660);
+  const made = lstatSync(path);
+  ownSockets.set(path, { dev: made.dev, ino: made.ino });
   return server;
+}
+
+/** The sockets this process made, to unlink only those. */
+const ownSockets = new Map<string, { dev: number; ino: number }>();
+
+/** Unlinks `path` if it is still the socket this process created there. */
+export function removeOwnSocket(path: string): void {
+  const own = ownSockets.get(path);
+  ownSockets.delete(path);
+  if (own === undefined) return;
+  try {
+    const now = lstatSync(path);
+    if (now.isSocket() && now.dev === own.dev && now.ino === own.ino) unlinkSync(path);
+  } catch {
+    // Already gone: nothing to clean.
+  }
 }
 
 export async function stopControlServer(server: Server, path: string): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  try {
-    unlinkSync(path);
-  } catch {
-    // Already gone: nothing to clean.
-  }
+  removeOwnSocket(path);
 }

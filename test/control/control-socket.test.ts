@@ -117,19 +117,6 @@ describe('control socket', () => {
     const path = join(dir, 'absent.sock');
     await expect(request(path, 'status')).rejects.toThrow(`connect ${path}: No such file or directory (is maped running?)`);
   });
-
-  it('a stale socket file from a killed maped is replaced', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'maped-control-'));
-    const path = join(dir, 'maped.sock');
-    const first = await startControlServer(path, () => 'first');
-    // Simulate kill -9: the listener goes, the file stays.
-    await new Promise<void>((r) => first.close(() => r()));
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(path, '');
-    const second = await startControlServer(path, () => 'second');
-    cleanups.push(() => rm(dir, { recursive: true, force: true }), () => stopControlServer(second, path));
-    expect(await request(path, 'status')).toBe('second');
-  });
 });
 
 describe('-s: a socket path bind(2) cannot take', () => {

@@ -3,7 +3,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { ipv4PrefixSchema, ipv6PrefixSchema } from '../config/schema.js';
-import { calc, writeCalcLine, type CalcInput, type CalcOutput } from '../map/index.js';
+import { calc, writeCalcError, writeCalcLine, type CalcInput, type CalcOutput } from '../map/index.js';
 import { BATCH_FLUSH_BYTES, BatchOutput } from './batch-output.js';
 import { formatPortRanges } from './port-ranges.js';
 
@@ -50,29 +50,47 @@ export function describeCalc(output: CalcOutput, warnings: readonly string[]): s
  */
 async function runBatch(): Promise<void> {
   const output = new BatchOutput();
-  let pending = '';
-  const handle = (line: string): void => {
-    if (line.trim() === '') return;
+  // Output line n answers input line n: a blank or overlong line gets an error line too.
+  const handle = (line: string | null): void => {
     const sink = output.sink;
-    writeCalcLine(sink, line);
+    if (line === null) writeCalcError(sink, `line longer than ${MAX_BATCH_LINE} characters`);
+    else if (line.trim() === '') writeCalcError(sink, 'empty line');
+    else writeCalcLine(sink, line);
     sink.byte(0x0a);
   };
+  // The start of a line not ended yet; null once it is past the limit (the rest is skipped, not kept).
+  let pending: string | null = '';
+  let seen = false;
   process.stdin.setEncoding('utf8');
   for await (const chunk of process.stdin as AsyncIterable<string>) {
-    const text = pending + chunk;
+    // Newlines are looked for in the new chunk only: a long line costs linear time.
     let start = 0;
-    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-      handle(text.slice(start, end));
+    for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
+      const piece = chunk.slice(start, end);
+      handle(pending === null || pending.length + piece.length > MAX_BATCH_LINE ? null : pending + piece);
+      pending = '';
       start = end + 1;
     }
-    pending = text.slice(start);
+    const rest = chunk.slice(start);
+    if (pending !== null) pending = pending.length + rest.length > MAX_BATCH_LINE ? null : pending + rest;
+    seen ||= chunk.length > 0;
     if (output.sink.length >= BATCH_FLUSH_BYTES) await output.flush();
     // The reader went away (`| head`): like a tool killed by SIGPIPE, stop quietly.
     if (output.closed) break;
   }
-  if (!output.closed) handle(pending);
-  await output.close();
+  // A last line without its newline is a line; nothing after a final newline is none.
+  if (!output.closed && seen && pending !== '') handle(pending);
+  try {
+    await output.close();
+  } catch (e) {
+    // Stdout full or gone (ENOSPC on /dev/full, EIO): one line, exit 1.
+    process.stderr.write(`mapedctl calc: writing the output: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    process.exitCode = 1;
+  }
 }
+
+/** Longest input line --batch derives from; longer ones get an error line (an input is a few hundred characters). */
+export const MAX_BATCH_LINE = 64 * 1024;
 
 export function registerCalc(program: Command): void {
   program

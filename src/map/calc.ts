@@ -136,22 +136,32 @@ export function calcLine(line: string): string {
  * so a batch never aborts on a bad line. The success line is written by hand in
  * the key order of {@link CalcOutput}, the port ranges straight into bytes.
  */
+/**
+ * `{"error": message}` as ASCII JSON: an error may echo the input, and the
+ * sink takes ASCII only (a non-ASCII character is escaped as \uXXXX, as
+ * RFC 8259 §7 allows), so the line stays whole and valid.
+ */
+export function writeCalcError(sink: AsciiSink, message: string): void {
+  // eslint-disable-next-line no-control-regex
+  sink.text(JSON.stringify({ error: message }).replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 export function writeCalcLine(sink: AsciiSink, line: string): void {
   let json: unknown;
   try {
     json = JSON.parse(line);
   } catch {
-    return sink.text(JSON.stringify({ error: 'input is not valid JSON' }));
+    return writeCalcError(sink, 'input is not valid JSON');
   }
   const shape = CalcInputSchema.safeParse(json);
   if (!shape.success) {
     const issue = shape.error.issues[0];
     const where = issue?.path.join('.') || 'input';
-    return sink.text(JSON.stringify({ error: `${where}: ${issue?.message ?? 'invalid'}` }));
+    return writeCalcError(sink, `${where}: ${issue?.message ?? 'invalid'}`);
   }
   const prepared = deriveInput(shape.data);
   const derived = prepared.ok ? deriveAddressing(prepared.value) : prepared;
-  if (!derived.ok) return sink.text(JSON.stringify({ error: derived.error }));
+  if (!derived.ok) return writeCalcError(sink, derived.error);
   const p = derived.value;
   // Field by field into bytes: no template strings to build and encode again.
   sink.text('{"ipv4":"');

@@ -6,9 +6,10 @@
  * same directory, then rename(2)); read through a zod schema because the file
  * is outside our control once written.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { replaceFile } from '../atomic-file.js';
 import {
   formatIpv4,
   formatIpv4Prefix,
@@ -232,28 +233,6 @@ export async function readOwnership(stateDir: string): Promise<OwnershipRead> {
   };
 }
 
-/** Writes `text` to a new file and fsync(2)s it before it is closed. */
-function writeDurably(path: string, text: string): void {
-  const fd = openSync(path, 'w', 0o600);
-  try {
-    const bytes = Buffer.from(text, 'utf8');
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** fsync(2) on the directory makes a rename in it survive a crash (rename(2) alone may not be on disk yet). */
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /**
  * Replaces the record: a temporary file written and fsync'd, renamed over
  * the record, and the directory fsync'd, so that the step depending on it
@@ -262,26 +241,14 @@ function syncDirectory(dir: string): void {
  */
 export async function writeOwnership(stateDir: string, o: Ownership): Promise<void> {
   const path = join(stateDir, OWNERSHIP_FILE);
-  const temporary = join(stateDir, `.${OWNERSHIP_FILE}.${process.pid}.tmp`);
   const text = serializeOwnership(o);
+  const options = { mode: 0o600, durable: true };
   try {
-    try {
-      writeDurably(temporary, text);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      // The first write ever: the state directory is made on demand.
-      mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-      writeDurably(temporary, text);
-    }
-    // Readers see the old record or the new one, never half of one.
-    renameSync(temporary, path);
+    replaceFile(path, text, options);
   } catch (e) {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // Not created, or the file system refuses even that.
-    }
-    throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    // The first write ever: the state directory is made on demand.
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    replaceFile(path, text, options);
   }
-  syncDirectory(stateDir);
 }

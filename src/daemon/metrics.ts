@@ -9,9 +9,9 @@
  * is sampled; never more often than that, so metrics cost an idle maped one
  * `pfctl -ss` a minute and nothing when they are off.
  */
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { replaceFile } from '../atomic-file.js';
 import { DAEMON_STATES, type Status } from '../control/protocol.js';
 import { renderPrometheusText, type MetricFamily } from '../control/prometheus-text.js';
 import type { Driver } from './driver.js';
@@ -93,22 +93,6 @@ export function metricFamilies(status: Status, counters: ApplyCounters, usage: U
   ];
 }
 
-/** Writes `text` to `path` whole: a temporary file beside it, then rename(2). */
-export function writeFileAtomically(path: string, text: string): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temporary, text, { mode: 0o644 });
-    renameSync(temporary, path);
-  } catch (e) {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // Never created, or already renamed.
-    }
-    throw e;
-  }
-}
-
 export interface MetricsPublisherOptions {
   readonly status: () => Status;
   readonly counters: ApplyCounters;
@@ -165,7 +149,7 @@ export class MetricsPublisher {
   publish(): void {
     if (this.path === null) return;
     try {
-      writeFileAtomically(this.path, this.text());
+      replaceFile(this.path, this.text(), { mode: 0o644, durable: false });
       this.failureSaid = false;
     } catch (e) {
       // Said once until a write succeeds again: a full disk must not flood the log.

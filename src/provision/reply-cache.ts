@@ -6,9 +6,10 @@
  * back through the reply's own schema, since the file may have been edited or
  * cut short. Mode 0600: the token identifies this CE to the server.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { replaceFile } from '../atomic-file.js';
 import { validateReply, type Reply } from './reply.js';
 
 export const CACHE_FILE = 'hb46pp.json';
@@ -57,9 +58,7 @@ export function readCachedReply(stateDir: string): CacheRead {
 export function writeCachedReply(stateDir: string, cached: CachedReply): void {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const path = join(stateDir, CACHE_FILE);
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify({ version: 1, ...cached })}\n`, { mode: 0o600 });
-  renameSync(temporary, path);
+  replaceFile(path, `${JSON.stringify({ version: 1, ...cached })}\n`, { mode: 0o600, durable: false });
 }
 
 export function removeCachedReply(stateDir: string): void {

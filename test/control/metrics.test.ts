@@ -1,10 +1,7 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Status } from '../../src/control/protocol.js';
 import { renderPrometheusText } from '../../src/control/prometheus-text.js';
-import { metricFamilies, newApplyCounters, writeFileAtomically } from '../../src/daemon/metrics.js';
+import { metricFamilies, newApplyCounters } from '../../src/daemon/metrics.js';
 import type { UsageReport } from '../../src/daemon/usage-monitor.js';
 import { parseMetrics } from '../support/prometheus.js';
 
@@ -90,29 +87,5 @@ describe('Prometheus text format', () => {
     expect(() => renderPrometheusText([{ name: 'maped_applies', help: 'x', type: 'counter', samples: [{ value: 1 }] }])).toThrow(/_total/);
     expect(() => renderPrometheusText([{ name: 'maped-x', help: 'x', type: 'gauge', samples: [{ value: 1 }] }])).toThrow(/name/);
     expect(() => renderPrometheusText([{ name: 'maped_x', help: 'x', type: 'gauge', samples: [{ value: 1, labels: { 'a-b': '1' } }] }])).toThrow(/label/);
-  });
-});
-
-describe('writeFileAtomically', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('replaces the file whole and leaves no temporary file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'maped-metrics-'));
-    dirs.push(dir);
-    const path = join(dir, 'maped.prom');
-    writeFileAtomically(path, 'first\n');
-    writeFileAtomically(path, 'second\n');
-    expect(readFileSync(path, 'utf8')).toBe('second\n');
-    expect(readdirSync(dir)).toEqual(['maped.prom']);
-  });
-
-  it('fails on a directory that does not exist, leaving nothing behind', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'maped-metrics-'));
-    dirs.push(dir);
-    expect(() => writeFileAtomically(join(dir, 'missing', 'maped.prom'), 'x')).toThrow(/ENOENT/);
-    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -48,6 +48,7 @@ export function compileKernelPicker(): KernelPicker {
   try {
     writeFileSync(join(dir, 'portset-extracted.c'), `${addedFunction(lb, 'pf_mape_portset_valid')}\n\n${addedFunction(lb, 'pf_mape_portset_pick')}\n`);
     copyFileSync(join(HERE, 'kernel-sim.c'), join(dir, 'kernel-sim.c'));
+    copyFileSync(join(ROOT, 'test/patches/kernel-shim.h'), join(dir, 'kernel-shim.h'));
     const program = join(dir, 'kernel-sim');
     const cc = spawnSync('cc', ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', '-o', program, 'kernel-sim.c'], {
       cwd: dir,

@@ -3,8 +3,8 @@
  * pf_mape_portset_pick() over a workload. The bench extracts
  * pf_mape_portset_valid() and pf_mape_portset_pick() from the lines the
  * patch in patches/openbsd-7.8 adds to sys/net/pf_lb.c into
- * "portset-extracted.c", and this file gives them what they need from
- * the kernel: the fixed-width types, arc4random_uniform() and, as busy(),
+ * "portset-extracted.c"; test/patches/kernel-shim.h gives them the
+ * fixed-width types and arc4random_uniform(), and this file answers, as busy(),
  * what pf_mape_port_busy() asks: does a state already use this port for
  * this destination (pf_find_state_all), or does in_baddynamic() refuse it.
  *
@@ -17,43 +17,11 @@
  *           the pick failed (pf_get_transaddr returns -1, the packet is
  *           dropped with PFRES_TRANSLATE).
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef uint8_t		u_int8_t;
-typedef uint16_t	u_int16_t;
-typedef uint32_t	u_int32_t;
-
-static uint64_t rng_state;
-
-static u_int32_t
-rng_next(void)
-{
-	/* splitmix64: a deterministic stand-in for the kernel's arc4random. */
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return (u_int32_t)((z ^ (z >> 31)) >> 32);
-}
-
-/* Uniform in [0, bound), as arc4random_uniform(3) promises. */
-static u_int32_t
-arc4random_uniform(u_int32_t bound)
-{
-	u_int32_t r, min;
-
-	if (bound < 2)
-		return (0);
-	min = -bound % bound;
-	do
-		r = rng_next();
-	while (r < min);
-	return (r % bound);
-}
-
+#include "kernel-shim.h"
 #include "portset-extracted.c"
 
 /* in_pcb.h 1.171 DEFBADDYNAMICPORTS_TCP: the workload is TCP. */

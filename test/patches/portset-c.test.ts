@@ -68,6 +68,7 @@ beforeAll(() => {
     `${extractFunction(lb, 'pf_mape_portset_valid')}\n\n${extractFunction(lb, 'pf_mape_portset_pick')}\n`,
   );
   copyFileSync(join(REPO_ROOT, 'test/patches/portset-driver.c'), join(dir, 'portset-driver.c'));
+  copyFileSync(join(REPO_ROOT, 'test/patches/kernel-shim.h'), join(dir, 'kernel-shim.h'));
   driver = join(dir, 'portset-driver');
   const cc = spawnSync('cc', ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', '-o', driver, join(dir, 'portset-driver.c')], {
     cwd: dir,

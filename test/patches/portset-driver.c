@@ -2,9 +2,9 @@
  * Runs the pf patch's port-set functions outside the kernel. The test
  * extracts pf_mape_portset_valid() and pf_mape_portset_pick() from the
  * added lines of sys/net/pf_lb.c in patches/openbsd-7.8 into
- * "portset-extracted.c"; this file gives them the little they need from
- * the kernel (the fixed-width types and arc4random_uniform) and prints
- * what they choose, so the test can judge it against RFC 7597 §5.1.
+ * "portset-extracted.c"; kernel-shim.h gives them the little they need
+ * from the kernel (the fixed-width types and arc4random_uniform), and this
+ * file prints what they choose, so the test can judge it against RFC 7597 §5.1.
  *
  *   draws   a k psid n seed   n picks, nothing busy: one port per line
  *   exhaust a k psid seed     pick until every port is taken: the ports,
@@ -13,43 +13,11 @@
  *                             about, then "rc R"
  *   invalid a k psid          "valid V rc R calls C"
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef uint8_t		u_int8_t;
-typedef uint16_t	u_int16_t;
-typedef uint32_t	u_int32_t;
-
-static uint64_t rng_state;
-
-static u_int32_t
-rng_next(void)
-{
-	/* splitmix64: a deterministic stand-in for the kernel's arc4random. */
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return (u_int32_t)((z ^ (z >> 31)) >> 32);
-}
-
-/* Uniform in [0, bound), as arc4random_uniform(3) promises. */
-static u_int32_t
-arc4random_uniform(u_int32_t bound)
-{
-	u_int32_t r, min;
-
-	if (bound < 2)
-		return (0);
-	min = -bound % bound;
-	do
-		r = rng_next();
-	while (r < min);
-	return (r % bound);
-}
-
+#include "kernel-shim.h"
 #include "portset-extracted.c"
 
 static unsigned char taken[65536];

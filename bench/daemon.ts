@@ -8,20 +8,14 @@
  * Linux /proc supplies CPU time (schedstat, ns) and RSS.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { request } from '../src/control/client.js';
 import { StatusSchema, type Status } from '../src/control/protocol.js';
-import { fakeRouterConfig } from '../test/support/daemon-process.js';
-import { createFakeOpenBSD, isMutation } from '../test/support/fake-openbsd/index.js';
-import { cliArgv, figure, percentile, rcNodeFlags, ROOT } from './support.js';
+import { isMutation } from '../test/support/fake-openbsd/index.js';
+import { benchRouter } from './fake-router.js';
+import { cliArgv, figure, percentile, rcNodeFlags } from './support.js';
 
 const DEBOUNCE_MS = 100;
-const S46 = readFileSync(join(ROOT, 'examples', 'lease', 'em0'), 'utf8')
-  .split('\n')
-  .find((l) => l.startsWith('s46 '))!;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,19 +48,9 @@ export async function benchDaemon(): Promise<void> {
   const changes = Number(process.env.MAPED_BENCH_CHANGES ?? 200);
   const idleSeconds = Number(process.env.MAPED_BENCH_IDLE_S ?? 60);
   const settleSeconds = 10;
-  const fake = await createFakeOpenBSD({ kernelPortset: true, served: true });
-  const dir = await mkdtemp(join(tmpdir(), 'maped-bench-'));
-  mkdirSync(join(dir, 'lease'));
-  const config = join(dir, 'maped.conf');
-  const socket = join(dir, 'maped.sock');
-  writeFileSync(config, fakeRouterConfig(fake.tools, dir));
-  let serial = 0;
-  const lease = (hextet: string): void => {
-    fake.setLeasectl('em0', `em0 [Bound]\n\tIA_PD 0: 2001:db8:12:${hextet}::/56\n\tlease 7 days\n`);
-    const temp = join(dir, 'lease', `t${String(serial++).padStart(9, '0')}`);
-    writeFileSync(temp, `ia_pd 0 2001:db8:12:${hextet}:: 56\n${S46}\n`);
-    renameSync(temp, join(dir, 'lease', 'em0'));
-  };
+  const router = await benchRouter('bench');
+  const { fake, config, socket } = router;
+  const lease = (hextet: string): void => router.lease(hextet);
 
   lease('3400');
   const [command, ...args] = cliArgv('maped');
@@ -137,7 +121,6 @@ export async function benchDaemon(): Promise<void> {
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
-    await fake.cleanup();
-    await rm(dir, { recursive: true, force: true });
+    await router.remove();
   }
 }

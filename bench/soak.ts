@@ -11,20 +11,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from '../src/control/client.js';
 import { StatusSchema, type Status } from '../src/control/protocol.js';
-import { fakeRouterConfig } from '../test/support/daemon-process.js';
-import { createFakeOpenBSD } from '../test/support/fake-openbsd/index.js';
-import { cliArgv, figure, percentile, rcNodeFlags, ROOT } from './support.js';
+import { benchRouter } from './fake-router.js';
+import { cliArgv, figure, percentile, rcNodeFlags } from './support.js';
 
-const S46 = readFileSync(join(ROOT, 'examples', 'lease', 'em0'), 'utf8')
-  .split('\n')
-  .find((l) => l.startsWith('s46 '))!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rssKb(pid: number): number {
@@ -76,19 +69,9 @@ function garbageClient(socket: string): Promise<void> {
 }
 
 export async function benchSoak(): Promise<void> {
-  const fake = await createFakeOpenBSD({ kernelPortset: true, served: true });
-  const dir = await mkdtemp(join(tmpdir(), 'maped-soak-'));
-  mkdirSync(join(dir, 'lease'));
-  const config = join(dir, 'maped.conf');
-  const socket = join(dir, 'maped.sock');
-  writeFileSync(config, fakeRouterConfig(fake.tools, dir));
-  let serial = 0;
-  const lease = (hextet: string): void => {
-    fake.setLeasectl('em0', `em0 [Bound]\n\tIA_PD 0: 2001:db8:12:${hextet}::/56\n\tlease 7 days\n`);
-    const temp = join(dir, 'lease', `t${String(serial++).padStart(9, '0')}`);
-    writeFileSync(temp, `ia_pd 0 2001:db8:12:${hextet}:: 56\n${S46}\n`);
-    renameSync(temp, join(dir, 'lease', 'em0'));
-  };
+  const router = await benchRouter('soak');
+  const { fake, config, socket } = router;
+  const lease = (hextet: string): void => router.lease(hextet);
   const psidOf = (hextet: string): number => parseInt(hextet.slice(0, 2), 16);
 
   lease('3400');
@@ -169,7 +152,6 @@ export async function benchSoak(): Promise<void> {
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
-    await fake.cleanup();
-    await rm(dir, { recursive: true, force: true });
+    await router.remove();
   }
 }

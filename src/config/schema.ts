@@ -281,7 +281,8 @@ export const staticRuleSchema = z
   })
   .superRefine((rule, ctx) => {
     const { ipv6Prefix, ipv4Prefix, eaLen, psidOffset } = rule;
-    for (const [field, keyword] of [['ipv6Prefix', 'ipv6-prefix'], ['ipv4Prefix', 'ipv4-prefix'], ['eaLen', 'ea-len']] as const) {
+    // br too: a static rule is used only when the lease has no S46 option, so nothing else can name its BR.
+    for (const [field, keyword] of [['ipv6Prefix', 'ipv6-prefix'], ['ipv4Prefix', 'ipv4-prefix'], ['eaLen', 'ea-len'], ['br', 'br']] as const) {
       if (rule[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `rule without ${keyword}` });
     }
     const psidLen = rule.psidLen ?? null;

@@ -69,10 +69,10 @@ describe('defaults', () => {
     });
   });
 
-  it('a rule’s psid-offset defaults to 6, psid-len, psid and br to null', () => {
-    const config = parsed('wan em0\nrule {\n\tipv6-prefix 2001:db8::/32\n\tipv4-prefix 192.0.2.0/24\n\tea-len 16\n}\n');
+  it('a rule’s psid-offset defaults to 6, psid-len and psid to null; its br is the one given', () => {
+    const config = parsed('wan em0\nrule {\n\tipv6-prefix 2001:db8::/32\n\tipv4-prefix 192.0.2.0/24\n\tea-len 16\n\tbr 2001:db8:ffff::1\n}\n');
     expect(config.rules).toEqual([
-      { ipv6Prefix: v6('2001:db8::/32'), ipv4Prefix: v4('192.0.2.0/24'), eaLen: 16, psidOffset: 6, psidLen: null, psid: null, br: null },
+      { ipv6Prefix: v6('2001:db8::/32'), ipv4Prefix: v4('192.0.2.0/24'), eaLen: 16, psidOffset: 6, psidLen: null, psid: null, br: addr6('2001:db8:ffff::1') },
     ]);
   });
 });
@@ -98,8 +98,8 @@ describe('every keyword', () => {
           psid: null,
           br: addr6('2001:db8:ffff::1'),
         },
-        { ipv6Prefix: v6('2001:db8:8000::/33'), ipv4Prefix: v4('203.0.113.0/24'), eaLen: 8, psidOffset: 6, psidLen: null, psid: null, br: null },
-        { ipv6Prefix: v6('2001:db8:4000::/34'), ipv4Prefix: v4('192.0.2.128/25'), eaLen: 0, psidOffset: 0, psidLen: 4, psid: 15, br: null },
+        { ipv6Prefix: v6('2001:db8:8000::/33'), ipv4Prefix: v4('203.0.113.0/24'), eaLen: 8, psidOffset: 6, psidLen: null, psid: null, br: addr6('2001:db8:ffff::3') },
+        { ipv6Prefix: v6('2001:db8:4000::/34'), ipv4Prefix: v4('192.0.2.128/25'), eaLen: 0, psidOffset: 0, psidLen: 4, psid: 15, br: addr6('2001:db8:ffff::4') },
       ],
       softwire: 'map-e',
       lw4o6: {
@@ -173,17 +173,17 @@ describe('every keyword', () => {
   });
 
   it('psid may be written on its own line, before or after psid-len', () => {
-    const config = parsed('wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 192.0.2.0/24\nea-len 16\npsid 7\npsid-len 8\n}\n');
+    const config = parsed('wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 192.0.2.0/24\nea-len 16\npsid 7\npsid-len 8\nbr 2001:db8:ffff::1\n}\n');
     expect(config.rules[0]).toMatchObject({ psidLen: 8, psid: 7 });
   });
 
   it('psid-len 0 alone means "use the EA bits" and is kept', () => {
-    const config = parsed('wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 192.0.2.0/24\nea-len 16\npsid-len 0\n}\n');
+    const config = parsed('wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 192.0.2.0/24\nea-len 16\npsid-len 0\nbr 2001:db8:ffff::1\n}\n');
     expect(config.rules[0]).toMatchObject({ psidLen: 0, psid: null });
   });
 
   it('a rule delegating an IPv4 prefix (ipv4 /16 + ea-len 8 < 32) may carry port parameters, as DHCPv6 may', () => {
-    const config = parsed('wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 10.0.0.0/16\nea-len 8\npsid-len 4\n}\n');
+    const config = parsed('wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 10.0.0.0/16\nea-len 8\npsid-len 4\nbr 2001:db8:ffff::1\n}\n');
     expect(config.rules[0]).toMatchObject({ psidLen: 4, psid: null });
   });
 
@@ -229,7 +229,7 @@ describe('lexical rules', () => {
 
   it('a list and a block may span lines and be written on one line', () => {
     expect(parsed('wan em0\nnat from {\n\n10.0.0.0/24\n\n}\n').natFrom).toHaveLength(1);
-    expect(parsed('wan em0\nrule { ipv6-prefix 2001:db8::/32\nipv4-prefix 192.0.2.0/24\nea-len 16 }\n').rules).toHaveLength(1);
+    expect(parsed('wan em0\nrule { ipv6-prefix 2001:db8::/32\nipv4-prefix 192.0.2.0/24\nea-len 16\nbr 2001:db8:ffff::1 }\n').rules).toHaveLength(1);
   });
 
   it('statements may come in any order', () => {

@@ -29,7 +29,7 @@ describe('macros, expanded textually as pf.conf does', () => {
   });
 
   it('macros work inside rule blocks', () => {
-    const config = parsed('v6 = "2001:db8::/32"\nea = 16\nwan em0\nrule {\n\tipv6-prefix $v6\n\tipv4-prefix 192.0.2.0/24\n\tea-len $ea\n}\n');
+    const config = parsed('v6 = "2001:db8::/32"\nea = 16\nwan em0\nrule {\n\tipv6-prefix $v6\n\tipv4-prefix 192.0.2.0/24\n\tea-len $ea\n\tbr 2001:db8:ffff::1\n}\n');
     expect(config.rules[0]?.eaLen).toBe(16);
   });
 

@@ -46,10 +46,10 @@ describe('printConfig', () => {
   });
 
   it('an empty nat list prints as { }, optional rule lines are left out', () => {
-    const text = printConfig(parsed('wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 192.0.2.0/24\nea-len 16\npsid-len 8\n}\n'));
+    const text = printConfig(parsed('wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 192.0.2.0/24\nea-len 16\npsid-len 8\nbr 2001:db8:ffff::1\n}\n'));
     expect(text).toContain('nat from { }\n');
-    expect(text).toContain('\tpsid-len 8\n}');
-    expect(text).not.toContain('\tbr');
+    expect(text).toContain('\tpsid-len 8\n\tbr 2001:db8:ffff::1\n}');
+    expect(text).not.toMatch(/^\tpsid /m);
   });
 
   it('addresses come out in RFC 5952 form whatever the input spelling', () => {
@@ -73,9 +73,9 @@ describe('parse(print(c)) == c', () => {
   it.each([
     'wan em0\nnat from { }\n',
     'wan em0\ntunnel gif9 mtu 8192\nnat from 0.0.0.0/0\n',
-    'wan em0\nrule {\nipv6-prefix ::/0\nipv4-prefix 0.0.0.0/0\nea-len 48\npsid-offset 0\n}\n',
-    'wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 192.0.2.0/24\nea-len 16\npsid-len 0\n}\n',
-    'wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 10.0.0.0/8\nea-len 8\npsid-len 16 psid 65535\n}\n',
+    'wan em0\nrule {\nipv6-prefix ::/0\nipv4-prefix 0.0.0.0/0\nea-len 48\npsid-offset 0\nbr 2001:db8:ffff::1\n}\n',
+    'wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 192.0.2.0/24\nea-len 16\npsid-len 0\nbr 2001:db8:ffff::1\n}\n',
+    'wan em0\nrule {\nipv6-prefix 2001:db8::/32\nipv4-prefix 10.0.0.0/8\nea-len 8\npsid-len 16 psid 65535\nbr 2001:db8:ffff::1\n}\n',
     'wan em0\nrule {\nipv6-prefix 2001:db8::/128\nipv4-prefix 192.0.2.1/32\nea-len 0\npsid-offset 15\npsid-len 1 psid 1\nbr 2001:db8::2\n}\n',
   ])('for %j', (text) => {
     expectRoundTrip(parsed(text));
@@ -142,7 +142,8 @@ function randomConfig(random: (n: number) => number): MapedConfig {
       psidOffset,
       psidLen,
       psid,
-      br: random(2) === 0 ? null : ipv6(),
+      // A static rule must name its BR: nothing else can when the lease has no S46 option.
+      br: ipv6(),
     });
   }
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { addedText, readPatchSeries, type FilePatch } from '../../test/patches/cvs-diff.js';
+import { addedFunction, readPatchSeries } from '../../test/patches/cvs-diff.js';
 import type { Workload } from './workload.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -20,16 +20,6 @@ const ROOT = resolve(HERE, '..', '..');
 /** Generous: compiling takes a second, the largest default run a few. */
 const COMPILE_TIMEOUT_MS = 60_000;
 const RUN_TIMEOUT_MS = 120_000;
-
-/** A function the patch adds, from its `int` line to the `}` in column 0. */
-export function addedFunction(file: FilePatch, name: string): string {
-  const added = addedText(file).split('\n');
-  const start = added.findIndex((line, i) => line === 'int' && added[i + 1]?.startsWith(`${name}(`));
-  if (start < 0) throw new Error(`the pf patch adds no function ${name}() to ${file.path}`);
-  const end = added.indexOf('}', start);
-  if (end < 0) throw new Error(`${name}() has no closing brace in column 0`);
-  return added.slice(start, end + 1).join('\n');
-}
 
 export interface KernelPicker {
   /** One int32 per connection of the workload: its port, or -1. */

@@ -154,3 +154,13 @@ export function addedText(file: FilePatch): string {
     .flatMap((hunk) => hunk.body.filter((line) => line.startsWith('+')).map((line) => line.slice(1)))
     .join('\n');
 }
+
+/** A function the patch adds, from its `int` line to the `}` in column 0. */
+export function addedFunction(file: FilePatch, name: string): string {
+  const added = addedText(file).split('\n');
+  const start = added.findIndex((line, i) => line === 'int' && added[i + 1]?.startsWith(`${name}(`));
+  if (start < 0) throw new Error(`the pf patch adds no function ${name}() to ${file.path}`);
+  const end = added.indexOf('}', start);
+  if (end < 0) throw new Error(`${name}() has no closing brace in column 0`);
+  return added.slice(start, end + 1).join('\n');
+}

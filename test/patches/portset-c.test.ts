@@ -15,17 +15,7 @@ import { renderAnchor } from '../../src/openbsd/index.js';
 import { parsePfctlRules } from '../../src/openbsd/pfctl-output.js';
 import { desiredFor, PARAMETER_SETS } from '../openbsd/parameter-sets.js';
 import { REPO_ROOT } from '../packaging/mdoc.js';
-import { addedText, readPatchSeries, type FilePatch } from './cvs-diff.js';
-
-/** A function the patch adds, from its `int` line to the `}` in column 0. */
-function extractFunction(file: FilePatch, name: string): string {
-  const added = addedText(file).split('\n');
-  const start = added.findIndex((line, i) => line === 'int' && added[i + 1]?.startsWith(`${name}(`));
-  if (start < 0) throw new Error(`the pf patch adds no function ${name}() to ${file.path}`);
-  const end = added.indexOf('}', start);
-  if (end < 0) throw new Error(`${name}() has no closing brace in column 0`);
-  return added.slice(start, end + 1).join('\n');
-}
+import { addedFunction, readPatchSeries } from './cvs-diff.js';
 
 let driver = '';
 /** Where the driver is built; removed after the last test. */
@@ -65,7 +55,7 @@ beforeAll(() => {
   buildDir = dir;
   writeFileSync(
     join(dir, 'portset-extracted.c'),
-    `${extractFunction(lb, 'pf_mape_portset_valid')}\n\n${extractFunction(lb, 'pf_mape_portset_pick')}\n`,
+    `${addedFunction(lb, 'pf_mape_portset_valid')}\n\n${addedFunction(lb, 'pf_mape_portset_pick')}\n`,
   );
   copyFileSync(join(REPO_ROOT, 'test/patches/portset-driver.c'), join(dir, 'portset-driver.c'));
   copyFileSync(join(REPO_ROOT, 'test/patches/kernel-shim.h'), join(dir, 'kernel-shim.h'));

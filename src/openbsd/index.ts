@@ -11,3 +11,4 @@ export * from './route-output.js';
 export * from './pfctl-states.js';
 export * from './port-usage.js';
 export * from './names.js';
+export * from './command-allowlist.js';

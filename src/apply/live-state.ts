@@ -1,16 +1,15 @@
 /**
  * Reading what OpenBSD has now: `ifconfig -a` (the tunnel and the WAN),
- * `route -n get -inet default`, `pfctl -a <anchor> -sr`. Reads only.
+ * `route -n show -inet` (the default routes), `pfctl -a <anchor> -sr`. Reads only.
  */
 import { err, ok, type Result } from '../map/index.js';
 import {
   argv,
   describeCommand,
-  isNoRoute,
   parseIfconfig,
   parseIfconfigAll,
   parsePfctlRules,
-  parseRouteGet,
+  parseRouteShow,
   type AnchorListing,
   type DefaultRoute,
   type InterfaceStatus,
@@ -41,14 +40,11 @@ async function readInterfaces(
   return ok([parsed.value.get(names[0]) ?? null, parsed.value.get(names[1]) ?? null]);
 }
 
-async function readDefaultRoute(tools: ToolPaths, options: RunOptions): Promise<Result<DefaultRoute | null>> {
-  const command = argv.routeGetDefault();
+async function readDefaultRoutes(tools: ToolPaths, options: RunOptions): Promise<Result<DefaultRoute[]>> {
+  const command = argv.showRoutes();
   const result = await runCommand(tools, command, options);
-  if (!result.ok) {
-    if (isNoRoute(result.stderr)) return ok(null);
-    return err(`${describeCommand(command)}: ${result.reason ?? 'failed'}`);
-  }
-  const parsed = parseRouteGet(result.stdout);
+  if (!result.ok) return err(`${describeCommand(command)}: ${result.reason ?? 'failed'}`);
+  const parsed = parseRouteShow(result.stdout);
   return parsed.ok ? parsed : err(`${describeCommand(command)}: ${parsed.error}`);
 }
 
@@ -64,14 +60,14 @@ async function readAnchor(tools: ToolPaths, anchor: string, options: RunOptions)
 }
 
 export async function readLiveState(tools: ToolPaths, names: LiveNames, options: RunOptions): Promise<Result<LiveState>> {
-  const [interfaces, defaultRoute, anchor] = await Promise.all([
+  const [interfaces, defaultRoutes, anchor] = await Promise.all([
     readInterfaces(tools, [names.tunnel, names.wan], options),
-    readDefaultRoute(tools, options),
+    readDefaultRoutes(tools, options),
     readAnchor(tools, names.anchor, options),
   ]);
   if (!interfaces.ok) return interfaces;
-  if (!defaultRoute.ok) return defaultRoute;
+  if (!defaultRoutes.ok) return defaultRoutes;
   if (!anchor.ok) return anchor;
   const [gif, wan] = interfaces.value;
-  return ok({ gif, wan, defaultRoute: defaultRoute.value, anchor: anchor.value });
+  return ok({ gif, wan, defaultRoutes: defaultRoutes.value, anchor: anchor.value });
 }

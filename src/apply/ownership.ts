@@ -28,6 +28,8 @@ import {
   labelProblem,
   mtuProblem,
   psidProblem,
+  routePriorityProblem,
+  RTP_STATIC,
   type DesiredState,
 } from '../openbsd/index.js';
 import { SOFTWIRE_KINDS } from '../softwire/index.js';
@@ -60,6 +62,9 @@ const desiredSchema = z.object({
   ipv4: ipv4Text,
   ipv4PrefixLen: z.number().int().min(0).max(32),
   ipv4Peer: ipv4Text.default(GIF_PEER),
+  // Records written before route-priority existed: maped added its route without
+  // -priority, which the kernel makes RTP_STATIC (sys/net/route.c 1.450 rtrequest).
+  routePriority: z.number().refine((p) => routePriorityProblem(p) === null, 'not a route priority').default(RTP_STATIC),
   psidOffset: z.number().int().min(0).max(16),
   psidLen: z.number().int().min(0).max(16),
   psid: z.number().int().min(0).max(65535),
@@ -136,6 +141,7 @@ export function serializeDesired(d: DesiredState): SerializedDesired {
     ipv4: formatIpv4(d.ipv4),
     ipv4PrefixLen: d.ipv4PrefixLen,
     ipv4Peer: formatIpv4(d.ipv4Peer),
+    routePriority: d.routePriority,
     psidOffset: d.psidOffset,
     psidLen: d.psidLen,
     psid: d.psid,

@@ -8,12 +8,11 @@
  * tunnel source without a local address. Teardown is the reverse: anchor,
  * route, gif, alias.
  */
-import { err, formatIpv4, ok, parseIpv4, type Result } from '../map/index.js';
+import { err, formatIpv4, ok, type Result } from '../map/index.js';
 import {
   anchorMatches,
   anchorRules,
   argv,
-  GIF_PEER,
   natIdentity,
   renderAnchor,
   type AnchorListing,
@@ -30,11 +29,12 @@ export interface LiveState {
   readonly gif: InterfaceStatus | null;
   /** null: the WAN interface was not found (or could not be read, in a dry run). */
   readonly wan: InterfaceStatus | null;
-  readonly defaultRoute: DefaultRoute | null;
+  /** Every IPv4 default route, maped's and others' (dhcpleased, PPPoE, static). */
+  readonly defaultRoutes: readonly DefaultRoute[];
   readonly anchor: AnchorListing;
 }
 
-export const EMPTY_LIVE_STATE: LiveState = { gif: null, wan: null, defaultRoute: null, anchor: { rules: [], foreign: [] } };
+export const EMPTY_LIVE_STATE: LiveState = { gif: null, wan: null, defaultRoutes: [], anchor: { rules: [], foreign: [] } };
 
 export type Effect =
   | { readonly kind: 'gif-created' }
@@ -63,18 +63,12 @@ export interface PlanStep {
 export interface Plan {
   readonly steps: readonly PlanStep[];
   /**
-   * Ownership facts learnt without running anything: our labelled route or
+   * Ownership facts learnt without running anything: our route or
    * our exact anchor found in place (adopted after a lost record), or an owned
    * thing that has already disappeared.
    */
   readonly corrections: readonly Effect[];
 }
-
-const PEER = (() => {
-  const p = parseIpv4(GIF_PEER);
-  if (!p.ok) throw new Error(p.error);
-  return p.value;
-})();
 
 export function applyEffect(o: Ownership, effect: Effect, desired: DesiredState | null): Ownership {
   const names =
@@ -112,10 +106,18 @@ export function stateIdentity(d: DesiredState): StateIdentity {
   return { ipv4: d.ipv4, portSets: d.portset === 'kernel' || d.portset === 'stock' ? d.portSets : null, ceIPv6: d.ceIPv6, br: d.br };
 }
 
+/**
+ * maped's default route: through its tunnel, to its peer, at its priority.
+ * Nothing else needs to match: the tunnel interface is maped's, and a route
+ * at the same place would have kept maped's from being added.
+ */
+function findRoute(routes: readonly DefaultRoute[], tunnel: string, gateway: number, priority: number): DefaultRoute | null {
+  return routes.find((r) => r.interface === tunnel && r.gateway === gateway && r.priority === priority) ?? null;
+}
+
 function describeRoute(route: DefaultRoute): string {
   const via = route.gateway === null ? '' : ` via ${formatIpv4(route.gateway)}`;
-  const on = route.interface === null ? '' : ` on ${route.interface}`;
-  return `default route${via}${on} (label ${route.label ?? 'none'})`;
+  return `default route${via} on ${route.interface}`;
 }
 
 export function planApply(desired: DesiredState, live: LiveState, owned: Ownership): Result<Plan> {
@@ -124,11 +126,21 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
   const { tunnel: gifName, wan, label } = desired;
   const gif = live.gif;
 
-  const route = live.defaultRoute;
-  const routeIsOurs = route !== null && route.label === label;
-  // Never replace a default route someone else installed (docs/architecture.md §3.6): say so and stop.
-  if (route !== null && !routeIsOurs) {
-    return err(`a ${describeRoute(route)} exists that maped does not own; remove it to let maped route IPv4 through ${gifName}`);
+  const { ipv4Peer: peer, routePriority } = desired;
+  const route = findRoute(live.defaultRoutes, gifName, peer, routePriority);
+  // maped's route as the last applied configuration made it, when the peer, priority or tunnel changed since.
+  const before = owned.applied;
+  const oldRoute =
+    owned.route && before !== null && (before.ipv4Peer !== peer || before.routePriority !== routePriority || before.tunnel !== gifName)
+      ? findRoute(live.defaultRoutes, before.tunnel, before.ipv4Peer, before.routePriority)
+      : null;
+  // Other defaults stay (docs/architecture.md §3.6), but one at maped's priority
+  // would make `route add` fail with EEXIST (sys/net/rtable.c 1.95
+  // rtable_insert: one route per priority unless the new one is RTF_MPATH,
+  // and multipath would spread IPv4 over both): say so, change nothing.
+  const taken = live.defaultRoutes.find((r) => r !== route && r !== oldRoute && r.priority === routePriority);
+  if (taken !== undefined) {
+    return err(`a ${describeRoute(taken)} already has priority ${routePriority}; give maped another route-priority in maped.conf (tunnel ${gifName} route-priority N)`);
   }
 
   // 1. The CE address, local on the WAN before anything uses it as a tunnel source.
@@ -144,20 +156,20 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
     steps.push({ command: argv.gifTunnel(gifName, desired.ceIPv6, desired.br), effect: { kind: 'gif-configured' } });
   }
   if (gif === null || gif.mtu !== desired.mtu) steps.push({ command: argv.gifMtu(gifName, desired.mtu), effect: { kind: 'gif-configured' } });
-  const peer = desired.ipv4Peer;
   const addressOk = gif !== null && gifAddressIsOurs(gif, desired.ipv4, peer);
   // Replacing the address purges the routes that use it (rt_ifa_purge), our
   // default route among them: remove it explicitly first, add it back after.
-  const routeGoesWithAddress = !addressOk && routeIsOurs && gif !== null && gif.inet.length > 0;
-  if (routeGoesWithAddress) steps.push({ command: argv.routeDeleteDefault(route.gateway ?? PEER), effect: { kind: 'route-removed' } });
+  const routeGoesWithAddress = !addressOk && route !== null && gif !== null && gif.inet.length > 0;
+  if (oldRoute !== null && oldRoute.gateway !== null) {
+    steps.push({ command: argv.routeDeleteDefault(oldRoute.interface, oldRoute.gateway, oldRoute.priority), effect: { kind: 'route-removed' } });
+  }
+  if (routeGoesWithAddress) steps.push({ command: argv.routeDeleteDefault(gifName, peer, routePriority), effect: { kind: 'route-removed' } });
   if (!addressOk) steps.push({ command: argv.gifInet(gifName, desired.ipv4, peer), effect: { kind: 'gif-configured' } });
   if (gif === null || !gif.flags.includes('UP')) steps.push({ command: argv.gifUp(gifName), effect: { kind: 'gif-configured' } });
 
   // 3. The IPv4 default route through the tunnel.
   if (route === null || routeGoesWithAddress) {
-    steps.push({ command: argv.routeAddDefault(label, peer), effect: { kind: 'route-added' } });
-  } else if (route.gateway !== peer || route.interface !== gifName) {
-    steps.push({ command: argv.routeChangeDefault(label, peer), effect: { kind: 'route-added' } });
+    steps.push({ command: argv.routeAddDefault(gifName, peer, routePriority, label), effect: { kind: 'route-added' } });
   } else if (!owned.route) {
     corrections.push({ kind: 'route-added' });
   }
@@ -191,8 +203,6 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
 export function planTeardown(live: LiveState, owned: Ownership): Plan {
   const steps: PlanStep[] = [];
   const corrections: Effect[] = [];
-  const label = owned.label ?? 'maped';
-
   if (owned.anchorLoaded && owned.anchor !== null) {
     if (live.anchor.rules.length + live.anchor.foreign.length > 0) {
       steps.push({ command: argv.flushAnchor(owned.anchor), effect: { kind: 'anchor-flushed' } });
@@ -202,9 +212,20 @@ export function planTeardown(live: LiveState, owned: Ownership): Plan {
     }
   }
   if (owned.route) {
-    if (live.defaultRoute !== null && live.defaultRoute.label === label) {
-      steps.push({ command: argv.routeDeleteDefault(live.defaultRoute.gateway ?? PEER), effect: { kind: 'route-removed' } });
-    } else corrections.push({ kind: 'route-removed' });
+    const applied = owned.applied;
+    const tunnel = owned.tunnel;
+    // Without a record of what was applied (a first apply that failed after the
+    // route), every default through maped's own tunnel is the one it added.
+    const ours =
+      tunnel === null
+        ? []
+        : applied === null
+          ? live.defaultRoutes.filter((r) => r.interface === tunnel && r.gateway !== null)
+          : [findRoute(live.defaultRoutes, tunnel, applied.ipv4Peer, applied.routePriority)].filter((r) => r !== null);
+    if (ours.length === 0) corrections.push({ kind: 'route-removed' });
+    ours.forEach((r, i) =>
+      steps.push({ command: argv.routeDeleteDefault(r.interface, r.gateway!, r.priority), effect: i === ours.length - 1 ? { kind: 'route-removed' } : null }),
+    );
   }
   if (owned.tunnel !== null && (owned.gifCreated || owned.gifConfigured)) {
     const gif = live.gif;

@@ -11,6 +11,8 @@ export function defaultLeaseFile(wan: string): string {
 }
 
 export const DEFAULT_TUNNEL_INTERFACE = 'gif0';
+/** `tunnel … route-priority`: src/openbsd/desired-state.ts says why 7. */
+export { DEFAULT_ROUTE_PRIORITY } from '../openbsd/desired-state.js';
 export const DEFAULT_PF_ANCHOR = 'maped';
 export const DEFAULT_PORTSET: PortsetMode = 'auto';
 export const DEFAULT_INTERFACE_ID: InterfaceIdMode = 'rfc7597';

@@ -37,6 +37,8 @@ export const PROVISION_PROTOCOLS = ['hb46pp'] as const;
 
 export const PREFIX_KEYWORDS = ['autoconf'] as const;
 
+export const TUNNEL_KEYWORDS = ['mtu', 'peer', 'route-priority'] as const;
+
 export const PF_KEYWORDS = ['anchor', 'portset'] as const;
 export const PORTSET_KEYWORDS = ['auto', 'kernel', 'stock'] as const;
 export const INTERFACE_ID_KEYWORDS = ['draft03', 'rfc7597'] as const;
@@ -68,6 +70,8 @@ export const CONFIG_KEYWORDS: readonly string[] = [
     'file', // lease file
     'from', // nat from
     'mtu', // tunnel … mtu
+    'peer', // tunnel … peer
+    'route-priority', // tunnel … route-priority
   ]),
 ].sort();
 

@@ -15,6 +15,7 @@ import {
   DEFAULT_PF_ANCHOR,
   DEFAULT_PORTSET,
   DEFAULT_PROVISION_PRODUCT,
+  DEFAULT_ROUTE_PRIORITY,
   DEFAULT_STATE_DIR,
   DEFAULT_TOOLS,
   DEFAULT_TUNNEL_INTERFACE,
@@ -37,6 +38,7 @@ import {
   RULE_KEYWORDS,
   TOOL_KEYWORDS,
   TOP_LEVEL_KEYWORDS,
+  TUNNEL_KEYWORDS,
   didYouMean,
 } from './keywords.js';
 import { ConfigSyntaxError, fail, locatedMessage, type Position } from './position.js';
@@ -125,7 +127,7 @@ class Parser {
   private wan: string | undefined;
   private leaseFile: string | undefined;
   private prefix: 'autoconf' | undefined;
-  private tunnel: { interface: string; mtu: number | 'auto' } | undefined;
+  private tunnel: RawConfig['tunnel'] | undefined;
   private readonly natFrom: string[] = [];
   private anchor: string | undefined;
   private portset: PortsetMode | undefined;
@@ -406,22 +408,34 @@ class Parser {
     this.end();
   }
 
-  /** `tunnel gifN [mtu auto|N]` */
+  /** `tunnel gifN [mtu auto|N] [peer A] [route-priority N]`, the options in any order. */
   private tunnelStatement(at: Position): void {
     const name = this.value('tunnel', 'an interface name');
     this.once('tunnel', 'tunnel', at);
     this.record('tunnel.interface', name.at);
-    let mtu: number | 'auto' = 'auto';
-    const next = this.peek();
-    if (next.kind === 'word' && next.text === 'mtu') {
-      this.next();
-      const value = this.next();
-      if (value.kind === 'word' && value.text === 'auto') mtu = 'auto';
-      else if (value.kind === 'word' && NUMBER.test(value.text)) mtu = Number(value.text);
-      else fail(value.at, `mtu: expected auto or a number, got ${describeToken(value)}`);
-      this.record('tunnel.mtu', value.at);
+    const tunnel: RawConfig['tunnel'] = { interface: name.text, mtu: 'auto', peer: null, routePriority: DEFAULT_ROUTE_PRIORITY };
+    this.tunnel = tunnel;
+    const seen = new Set<string>();
+    for (let next = this.peek(); next.kind === 'word' && (TUNNEL_KEYWORDS as readonly string[]).includes(next.text); next = this.peek()) {
+      const option = this.next();
+      if (seen.has(option.text)) fail(option.at, `duplicate tunnel ${option.text}`);
+      seen.add(option.text);
+      if (option.text === 'mtu') {
+        const value = this.next();
+        if (value.kind === 'word' && value.text === 'auto') tunnel.mtu = 'auto';
+        else if (value.kind === 'word' && NUMBER.test(value.text)) tunnel.mtu = Number(value.text);
+        else fail(value.at, `mtu: expected auto or a number, got ${describeToken(value)}`);
+        this.record('tunnel.mtu', value.at);
+      } else if (option.text === 'peer') {
+        const value = this.value('tunnel peer', 'an IPv4 address');
+        tunnel.peer = value.text;
+        this.record('tunnel.peer', value.at);
+      } else {
+        const value = this.number('tunnel route-priority');
+        tunnel.routePriority = value.value;
+        this.record('tunnel.routePriority', value.at);
+      }
     }
-    this.tunnel = { interface: name.text, mtu };
   }
 
   /** `nat from <prefix>` or `nat from { <prefix> … }`; repeated statements add to one list. */
@@ -648,7 +662,7 @@ class Parser {
       wan: this.wan,
       leaseFile: this.leaseFile ?? defaultLeaseFile(this.wan),
       prefix: this.prefix ?? 'lease',
-      tunnel: this.tunnel ?? { interface: DEFAULT_TUNNEL_INTERFACE, mtu: 'auto' },
+      tunnel: this.tunnel ?? { interface: DEFAULT_TUNNEL_INTERFACE, mtu: 'auto', peer: null, routePriority: DEFAULT_ROUTE_PRIORITY },
       natFrom: this.natFrom,
       pf: { anchor: this.anchor ?? DEFAULT_PF_ANCHOR, portset: this.portset ?? DEFAULT_PORTSET },
       interfaceId: this.interfaceId ?? DEFAULT_INTERFACE_ID,

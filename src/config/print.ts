@@ -72,7 +72,8 @@ export function printConfig(config: MapedConfig): string {
     `lease file ${quote(config.leaseFile)}`,
     // Printed only when set: `lease` is the default and has no keyword of its own.
     ...(config.prefix === 'autoconf' ? ['prefix autoconf'] : []),
-    `tunnel ${config.tunnel.interface} mtu ${config.tunnel.mtu}`,
+    // `peer` only when set: unset, each softwire kind has its own (DS-Lite's is 192.0.0.1).
+    `tunnel ${config.tunnel.interface} mtu ${config.tunnel.mtu}${config.tunnel.peer === null ? '' : ` peer ${formatIpv4(config.tunnel.peer)}`} route-priority ${config.tunnel.routePriority}`,
     nat.length === 0 ? 'nat from { }' : `nat from { ${nat.join(' ')} }`,
     `pf anchor ${quote(config.pf.anchor)}`,
     `pf portset ${config.pf.portset}`,

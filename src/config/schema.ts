@@ -31,6 +31,8 @@ import {
   interfaceNameProblem,
   PORT_BITS,
   PSID_OFFSET_MAX,
+  RTP_LOCAL,
+  RTP_MAX,
 } from '../openbsd/names.js';
 import type {
   InterfaceIdMode,
@@ -94,7 +96,7 @@ export interface RawConfig {
   wan: string;
   leaseFile: string;
   prefix: PrefixSource;
-  tunnel: { interface: string; mtu: number | 'auto' };
+  tunnel: { interface: string; mtu: number | 'auto'; peer: string | null; routePriority: number };
   natFrom: string[];
   pf: { anchor: string; portset: PortsetMode };
   interfaceId: InterfaceIdMode;
@@ -130,6 +132,28 @@ export const interfaceNameSchema = (keyword: string) => checkedName(keyword, int
 const tunnelInterfaceSchema = checkedName('tunnel', gifNameProblem);
 
 export const mtuSchema = z.union([z.literal('auto'), integer('mtu', MTU_MIN, MTU_MAX)]);
+
+/**
+ * The gif point-to-point peer: it only names the default route's gateway (the
+ * tunnel has no IPv4 next hop), so 0.0.0.0/8 is fine, but not the unspecified
+ * address, loopback, or multicast and above.
+ */
+const peerSchema = z.string().transform((text, ctx): number => {
+  const address = parseIpv4(text);
+  if (!address.ok) {
+    ctx.addIssue({ code: 'custom', message: `peer: invalid IPv4 address "${text}": ${address.error}` });
+    return z.NEVER;
+  }
+  const first = address.value >>> 24;
+  if (address.value === 0 || first === 127 || first >= 224) {
+    ctx.addIssue({ code: 'custom', message: `peer: ${text} is not a unicast address` });
+    return z.NEVER;
+  }
+  return address.value >>> 0;
+});
+
+/** route(8) -priority as route_output accepts it (src/openbsd/names.ts). */
+const routePrioritySchema = integer('route-priority', RTP_LOCAL + 1, RTP_MAX);
 
 const absolutePath = (keyword: string) =>
   z
@@ -470,7 +494,7 @@ export const mapedConfigSchema = z
     wan: interfaceNameSchema('wan'),
     leaseFile: absolutePath('lease file'),
     prefix: z.enum(['lease', 'autoconf']),
-    tunnel: z.object({ interface: tunnelInterfaceSchema, mtu: mtuSchema }),
+    tunnel: z.object({ interface: tunnelInterfaceSchema, mtu: mtuSchema, peer: peerSchema.nullable(), routePriority: routePrioritySchema }),
     natFrom: z.array(ipv4PrefixSchema('nat from')),
     pf: z.object({ anchor: anchorSchema, portset: z.enum(['auto', 'kernel', 'stock']) }),
     interfaceId: z.enum(['rfc7597', 'draft03']),

@@ -81,7 +81,12 @@ export interface MapedConfig {
   wan: string;
   leaseFile: string;
   prefix: PrefixSource;
-  tunnel: { interface: string; mtu: number | 'auto' };
+  /**
+   * `peer`: the gif point-to-point peer and default-route gateway (IPv4 as a
+   * number), null for the softwire kind's own (0.0.0.1, DS-Lite 192.0.0.1);
+   * `routePriority`: the default route's route(8) -priority.
+   */
+  tunnel: { interface: string; mtu: number | 'auto'; peer: number | null; routePriority: number };
   /** LAN sources translated; empty means only the router's own traffic. */
   natFrom: Ipv4Prefix[];
   pf: { anchor: string; portset: PortsetMode };

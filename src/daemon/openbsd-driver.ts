@@ -111,6 +111,9 @@ export function createOpenBSDDriver(log: Logger, options: DriverOptions = {}): D
           mtu: config.tunnel.mtu,
           wanMtu,
           ...softwireInput(softwire),
+          // `tunnel … peer` replaces the kind's own peer (one keyword for every kind).
+          ...(config.tunnel.peer === null ? {} : { ipv4Peer: config.tunnel.peer }),
+          routePriority: config.tunnel.routePriority,
           natFrom: config.natFrom,
           anchor: config.pf.anchor,
           portset,

@@ -40,13 +40,25 @@ export const argv = {
   /** The CE address as a local /128 overrides dhcp6leased's reject route for the whole PD (7.8). */
   wanAliasAdd: (wan: string, ce: bigint): Command => ifconfig(wan, 'inet6', formatIpv6(ce), 'prefixlen', '128', 'alias'),
   wanAliasDelete: (wan: string, ce: bigint): Command => ifconfig(wan, 'inet6', formatIpv6(ce), 'delete'),
-  routeGetDefault: (): Command => route('-n', 'get', '-inet', 'default'),
-  /** The gateway is the gif peer: the placeholder, or 192.0.0.1 for DS-Lite (RFC 6333 §5.7). */
-  routeAddDefault: (label: string, gateway: number | string = GIF_PEER): Command =>
-    route('-n', 'add', '-inet', 'default', peerText(gateway), '-label', label),
-  routeChangeDefault: (label: string, gateway: number | string = GIF_PEER): Command =>
-    route('-n', 'change', '-inet', 'default', peerText(gateway), '-label', label),
-  routeDeleteDefault: (gateway: number | string = GIF_PEER): Command => route('-n', 'delete', '-inet', 'default', peerText(gateway)),
+  /**
+   * Every IPv4 route with its interface and priority (sbin/route/show.c 1.123
+   * p_rtentry): `route get` shows only the route the kernel would use, and
+   * other defaults (dhcpleased(8), a PPPoE or static one) coexist with
+   * maped's at other priorities.
+   */
+  showRoutes: (): Command => route('-n', 'show', '-inet'),
+  /**
+   * maped's default route, named by gateway, interface and priority alike on
+   * add and delete. `-ifp` picks the tunnel even when another interface has
+   * the same peer (pppoe(4) uses 0.0.0.1 too). On delete, the kernel takes
+   * the first route of that gateway at that priority, any priority without
+   * one (sys/net/rtsock.c route_output: RTP_ANY; sys/net/rtable.c 1.95
+   * rtable_lookup), so `-priority` keeps a PPPoE default out of reach.
+   */
+  routeAddDefault: (gif: string, gateway: number, priority: number, label: string): Command =>
+    route('-n', 'add', '-inet', 'default', formatIpv4(gateway), '-ifp', gif, '-priority', String(priority), '-label', label),
+  routeDeleteDefault: (gif: string, gateway: number, priority: number): Command =>
+    route('-n', 'delete', '-inet', 'default', formatIpv4(gateway), '-ifp', gif, '-priority', String(priority)),
   showAnchor: (anchor: string): Command => pfctl('-a', anchor, '-sr'),
   /**
    * `-o none`: the ruleset optimiser may merge or reorder rules (pfctl(8) `-o`),

@@ -4,10 +4,19 @@
  * on it, the CE /128 on the WAN, an IPv4 default route through the tunnel and
  * the pf anchor that maps sources into the port set. Pure: values in, value out.
  */
-import { err, ok, parseIpv4, type Ipv4Prefix, type MapParams, type PortRange, type Result } from '../map/index.js';
+import { err, formatIpv4, ok, parseIpv4, type Ipv4Prefix, type MapParams, type PortRange, type Result } from '../map/index.js';
 import type { Softwire, SoftwireKind } from '../softwire/index.js';
-import { anchorNameProblem, gifNameProblem, GIF_MTU_MAX, GIF_MTU_MIN, interfaceNameProblem, labelProblem, psidProblem } from './names.js';
-
+import {
+  anchorNameProblem,
+  gifNameProblem,
+  GIF_MTU_MAX,
+  GIF_MTU_MIN,
+  interfaceNameProblem,
+  labelProblem,
+  psidProblem,
+  routePriorityProblem,
+  RTP_STATIC,
+} from './names.js';
 
 /** IPv6 header (RFC 8200 §3): what IPv4-in-IPv6 encapsulation costs (RFC 7597 §8.3.1). */
 export const ENCAPSULATION_OVERHEAD = 40;
@@ -22,6 +31,15 @@ const GIF_PEER_VALUE = (() => {
   if (!peer.ok) throw new Error(peer.error);
   return peer.value;
 })();
+
+/**
+ * The default route's priority unless maped.conf says otherwise (`tunnel …
+ * route-priority`): one ahead of the static and dhcpleased(8) defaults at
+ * RTP_STATIC 8 (lower wins), without sharing their priority: at one priority
+ * a second default is refused unless it is RTF_MPATH (sys/net/rtable.c 1.95
+ * rtable_insert), and multipath would spread IPv4 over both.
+ */
+export const DEFAULT_ROUTE_PRIORITY = RTP_STATIC - 1;
 
 /** Route label and pf rule label (docs/architecture.md §3.6). */
 export const DEFAULT_LABEL = 'maped';
@@ -51,6 +69,8 @@ export interface DesiredState {
   readonly ipv4PrefixLen: number;
   /** The point-to-point peer of the gif address, the default route's gateway. */
   readonly ipv4Peer: number;
+  /** The default route's `-priority` (2-63, lower wins). */
+  readonly routePriority: number;
   readonly psidOffset: number;
   readonly psidLen: number;
   readonly psid: number;
@@ -77,6 +97,8 @@ export interface DesiredStateInput {
   readonly nat?: 'portset' | 'address' | 'none';
   /** Default: the placeholder {@link GIF_PEER}. */
   readonly ipv4Peer?: number;
+  /** Default: {@link DEFAULT_ROUTE_PRIORITY}. */
+  readonly routePriority?: number;
   /** Default: map-e. */
   readonly softwire?: SoftwireKind;
   readonly natFrom: readonly Ipv4Prefix[];
@@ -131,10 +153,14 @@ export function desiredState(input: DesiredStateInput): Result<DesiredState> {
     prefixed('tunnel', gifNameProblem(input.tunnel)) ??
     prefixed('pf anchor', anchorNameProblem(input.anchor)) ??
     prefixed('label', labelProblem(label)) ??
+    routePriorityProblem(input.routePriority ?? DEFAULT_ROUTE_PRIORITY) ??
     psidProblem(map.psidOffset, map.psidLen, map.psid);
   if (problem !== null) return err(problem);
   const mtu = resolveTunnelMtu(input.mtu, input.wan, input.wanMtu);
   if (!mtu.ok) return mtu;
+  const ipv4Peer = (input.ipv4Peer ?? GIF_PEER_VALUE) >>> 0;
+  // The peer names the route's gateway; as the local address it would make the route point at ourselves.
+  if (ipv4Peer === map.ipv4 >>> 0) return err(`tunnel peer ${formatIpv4(ipv4Peer)} is the tunnel's own IPv4 address`);
 
   const warnings: string[] = [];
   let portset: PortsetMode = input.portset;
@@ -166,7 +192,8 @@ export function desiredState(input: DesiredStateInput): Result<DesiredState> {
     br: input.br,
     ipv4: map.ipv4 >>> 0,
     ipv4PrefixLen: map.ipv4PrefixLen,
-    ipv4Peer: (input.ipv4Peer ?? GIF_PEER_VALUE) >>> 0,
+    ipv4Peer,
+    routePriority: input.routePriority ?? DEFAULT_ROUTE_PRIORITY,
     psidOffset: sharing ? map.psidOffset : 0,
     psidLen: sharing ? map.psidLen : 0,
     psid: sharing ? map.psid : 0,

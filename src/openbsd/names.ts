@@ -23,6 +23,20 @@ export const RTLABEL_LEN = 32;
 /** sys/net/if_gif.c: GIF_MTU_MIN 1280, GIF_MTU_MAX 8192; SIOCSIFMTU fails with EINVAL outside. */
 export const GIF_MTU_MIN = 1280;
 export const GIF_MTU_MAX = 8192;
+/**
+ * route(8) `-priority`: sys/net/route.h RTP_MAX 63. route_output
+ * (sys/net/rtsock.c) refuses a priority above it and RTP_LOCAL 1 (the
+ * kernel's own local routes) with EINVAL; lower numbers win.
+ */
+export const RTP_LOCAL = 1;
+export const RTP_MAX = 63;
+/**
+ * sys/net/route.h RTP_STATIC 8: what `route add` without `-priority` gets on an
+ * interface of if_priority 0 (sys/net/route.c 1.450 rtrequest, RTM_ADD:
+ * `prio = ifp->if_priority + RTP_STATIC`), as static and dhcpleased(8)
+ * defaults have.
+ */
+export const RTP_STATIC = 8;
 /** RFC 7598 §4.5: the PSID offset a DHCPv6 option or maped.conf may give is at most 15 … */
 export const PSID_OFFSET_MAX = 15;
 /** … and offset + PSID length fit the 16 bits of a port (RFC 7597 §5.1). */
@@ -69,6 +83,11 @@ export function labelProblem(label: string): string | null {
 
 export function mtuProblem(mtu: number): string | null {
   if (!Number.isInteger(mtu) || mtu < GIF_MTU_MIN || mtu > GIF_MTU_MAX) return `mtu ${mtu} is outside the gif(4) range ${GIF_MTU_MIN}-${GIF_MTU_MAX}`;
+  return null;
+}
+
+export function routePriorityProblem(priority: number): string | null {
+  if (!Number.isInteger(priority) || priority <= RTP_LOCAL || priority > RTP_MAX) return `route priority ${priority} is outside ${RTP_LOCAL + 1}-${RTP_MAX}`;
   return null;
 }
 

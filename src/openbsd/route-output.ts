@@ -1,64 +1,47 @@
 /**
- * `route -n get -inet default` output (sbin/route/route.c `print_getmsg`):
+ * The IPv4 default routes in `route -n show -inet` output (sbin/route/show.c
+ * 1.123: `p_rttables` prints "Routing tables", then per address family
+ * `pr_family` and `pr_rthdr`, then one `p_rtentry` line per route):
  *
- *        route to: default
- *     destination: default
- *            mask: default
- *         gateway: 0.0.0.1
- *       interface: gif0
- *      if address: 192.0.2.66
- *        priority: 8 (static)
- *           flags: <UP,GATEWAY,DONE,STATIC>
- *           label: maped
- *          use       mtu    expire
- *            0         0         0
+ *     Routing tables
  *
- * `gateway:` is printed only for RTF_GATEWAY routes, `label:` only when the
- * route has one. Without a default route the RTM_GET write fails with ESRCH:
- * `route: writing to routing socket: No such process`.
+ *     Internet:
+ *     Destination        Gateway            Flags   Refs      Use   Mtu  Prio Iface
+ *     default            0.0.0.1            UGS        0        0     -     7 gif0
+ *     default            192.168.0.1        UGSP       3      125     -     8 em0
+ *     127/8              127.0.0.1          UGRS       0        0 32768     8 lo0
+ *
+ * Columns: destination and gateway (`%-18s`), flags (`%-6.6s`: `P` is
+ * RTF_MPATH), refs, use, mtu (`-` when unset, followed by `L` when locked,
+ * so the number of words varies), priority (`%2d`) and interface. Several
+ * defaults coexist at different priorities, or at one priority when they are
+ * multipath (sys/net/rtable.c 1.95 rtable_insert); the lowest priority wins.
  */
 import { err, ok, parseIpv4, type Result } from '../map/index.js';
 
 export interface DefaultRoute {
+  /** null: not an IPv4 address (an interface route shows `link#N`). */
   readonly gateway: number | null;
-  readonly interface: string | null;
-  readonly ifAddress: number | null;
-  readonly priority: number | null;
-  readonly flags: readonly string[];
-  readonly label: string | null;
+  readonly interface: string;
+  readonly priority: number;
+  /** RTF_MPATH (`P`): it shares its priority with other defaults. */
+  readonly multipath: boolean;
 }
 
-export function isNoRoute(stderr: string): boolean {
-  return /No such process|not in table/.test(stderr);
-}
+/** `default  <gateway>  <flags> … <prio> <iface>`: the gateway, flags, and the last two words. */
+const DEFAULT_LINE = /^default\s+(\S+)\s+(\S+)\s.*\s([0-9]+)\s+(\S+)\s*$/;
 
-export function parseRouteGet(text: string): Result<DefaultRoute> {
-  const fields = new Map<string, string>();
-  for (const raw of text.split('\n')) {
-    const m = /^\s*([a-z][a-z ]*[a-z]):\s?(.*)$/.exec(raw);
-    if (m !== null) fields.set(m[1]!, m[2]!.trim());
+export function parseRouteShow(text: string): Result<DefaultRoute[]> {
+  const routes: DefaultRoute[] = [];
+  let family: string | null = null;
+  for (const [n, line] of text.split('\n').entries()) {
+    if (/^[A-Za-z0-9 ]+:$/.test(line)) family = line;
+    // Only IPv4 defaults; an "Internet6:" section would have its own.
+    if (family !== 'Internet:' || !line.startsWith('default')) continue;
+    const m = DEFAULT_LINE.exec(line);
+    if (m === null) return err(`route show output line ${n + 1}: cannot read "${line.slice(0, 100)}"`);
+    const gateway = parseIpv4(m[1]!);
+    routes.push({ gateway: gateway.ok ? gateway.value >>> 0 : null, interface: m[4]!, priority: Number(m[3]), multipath: m[2]!.includes('P') });
   }
-  if (!fields.has('route to')) return err('route get output: no "route to:" line');
-  const ipv4 = (key: string): Result<number | null> => {
-    const value = fields.get(key);
-    if (value === undefined) return ok(null);
-    const parsed = parseIpv4(value);
-    return parsed.ok ? parsed : err(`route get output: bad ${key} "${value}"`);
-  };
-  const gateway = ipv4('gateway');
-  if (!gateway.ok) return gateway;
-  const ifAddress = ipv4('if address');
-  if (!ifAddress.ok) return ifAddress;
-  const priorityText = fields.get('priority');
-  const priority = priorityText === undefined ? null : Number.parseInt(priorityText, 10);
-  const flagsText = fields.get('flags') ?? '';
-  const flags = /^<(.*)>$/.exec(flagsText)?.[1]?.split(',') ?? [];
-  return ok({
-    gateway: gateway.value,
-    interface: fields.get('interface') ?? null,
-    ifAddress: ifAddress.value,
-    priority: priority === null || Number.isNaN(priority) ? null : priority,
-    flags,
-    label: fields.get('label') ?? null,
-  });
+  return ok(routes);
 }

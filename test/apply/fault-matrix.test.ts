@@ -96,7 +96,7 @@ const SCENARIOS: readonly Scenario[] = [
 /** What maped may change, comparable across fakes (interface indexes depend on creation order). */
 function system(s: FakeState) {
   const interfaces = Object.fromEntries(Object.entries(s.interfaces).map(([name, i]) => [name, { ...i, index: 0 }]));
-  return { interfaces, defaultRoute: s.defaultRoute, anchors: Object.fromEntries(Object.entries(s.anchors).filter(([, rules]) => rules.length > 0)) };
+  return { interfaces, routes: s.routes, anchors: Object.fromEntries(Object.entries(s.anchors).filter(([, rules]) => rules.length > 0)) };
 }
 
 interface Cell {

@@ -3,14 +3,14 @@
  * prefix, BR and PSID changes, teardown, restart, ownership, and a failure
  * injected at every step of an apply, each rolled back.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OWNERSHIP_FILE, readLiveState, readOwnership, reconcile, type ApplyReport } from '../../src/apply/index.js';
-import { parseIpv6, portSet } from '../../src/map/index.js';
+import { parseIpv4, parseIpv6, portSet } from '../../src/map/index.js';
 import type { DesiredState } from '../../src/openbsd/index.js';
-import { createFakeOpenBSD, type FakeOpenBSD, type FakeNatState, type FakeState } from '../support/fake-openbsd/index.js';
+import { createFakeOpenBSD, type FakeOpenBSD, type FakeNatState, type FakeRoute, type FakeState } from '../support/fake-openbsd/index.js';
 import { deriveSet, desiredFor, PARAMETER_SETS, type ParameterSet } from '../openbsd/parameter-sets.js';
 
 const COSMOTE = PARAMETER_SETS[0]!;
@@ -48,7 +48,7 @@ const asCalls = (report: ApplyReport): string[][] => report.commands.map((c) => 
 const lines = (report: ApplyReport): string[] => asCalls(report).map((c) => c.join(' '));
 
 /** What maped may change; pf states are excluded because killed states do not come back. */
-const system = (s: FakeState) => ({ interfaces: s.interfaces, defaultRoute: s.defaultRoute, anchors: s.anchors });
+const system = (s: FakeState) => ({ interfaces: s.interfaces, routes: s.routes, anchors: s.anchors });
 
 /** `pfctl -k id -k <id>` for the fake's states that `pick` selects, in listing order. */
 const kills = (fake: FakeOpenBSD, pick: (s: FakeNatState) => boolean = () => true): string[] =>
@@ -59,6 +59,12 @@ const withPrefix = (set: ParameterSet, endUserPrefix: string): ParameterSet => (
 function withPsid(desired: DesiredState, psid: number): DesiredState {
   const ports = portSet(desired.psidOffset, desired.psidLen, psid);
   return { ...desired, psid, portSets: ports.ranges };
+}
+
+function v4(text: string): number {
+  const r = parseIpv4(text);
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
 }
 
 function v6(text: string): bigint {
@@ -79,7 +85,7 @@ describe('apply', () => {
       'ifconfig gif0 mtu 1460',
       'ifconfig gif0 inet 87.202.58.210 0.0.0.1 netmask 255.255.255.255',
       'ifconfig gif0 up',
-      'route -n add -inet default 0.0.0.1 -label maped',
+      'route -n add -inet default 0.0.0.1 -ifp gif0 -priority 7 -label maped',
       'pfctl -o none -a maped -f -',
     ]);
     expect(fake.mutations()).toEqual(asCalls(report));
@@ -91,7 +97,7 @@ describe('apply', () => {
     });
     expect(s.interfaces.gif0!.flags).toContain('UP');
     expect(s.interfaces.em0!.inet6.map((a) => a.address)).toContain(CE);
-    expect(s.defaultRoute).toMatchObject({ gateway: '0.0.0.1', interface: 'gif0', label: 'maped' });
+    expect(s.routes).toEqual([expect.objectContaining({ gateway: '0.0.0.1', interface: 'gif0', label: 'maped', priority: 7 })]);
     expect(s.anchors.maped).toContain('match out on gif0 inet from (gif0) to any label "maped" nat-to (gif0) round-robin map-e-portset 6/6/63');
   });
 
@@ -128,7 +134,7 @@ describe('apply', () => {
     await run(desiredFor(COSMOTE, 'kernel'));
     const renamed: DesiredState = { ...desiredFor(COSMOTE, 'kernel'), tunnel: 'gif1' };
     // A reading taken as if nothing were there: trusting it would skip the removal of gif0.
-    const stale = { gif: null, wan: null, defaultRoute: null, anchor: { rules: [], foreign: [] } };
+    const stale = { gif: null, wan: null, defaultRoutes: [], anchor: { rules: [], foreign: [] } };
     const report = await reconcile({ desired: renamed, tools: fake.tools, stateDir, dryRun: false, live: stale, timeoutMs: 10_000 });
     expect(report.ok).toBe(true);
     expect(fake.state().interfaces.gif0).toBeUndefined();
@@ -162,16 +168,16 @@ describe('apply', () => {
     expect(lines(report)).toEqual([
       `ifconfig em0 inet6 ${newCe} prefixlen 128 alias`,
       `ifconfig gif0 tunnel ${newCe} 2a02:586::406`,
-      'route -n delete -inet default 0.0.0.1',
+      'route -n delete -inet default 0.0.0.1 -ifp gif0 -priority 7',
       'ifconfig gif0 inet 87.202.58.211 0.0.0.1 netmask 255.255.255.255',
-      'route -n add -inet default 0.0.0.1 -label maped',
+      'route -n add -inet default 0.0.0.1 -ifp gif0 -priority 7 -label maped',
       'pfctl -o none -a maped -f -',
       ...stale,
       `ifconfig em0 inet6 ${CE} delete`,
     ]);
     const s = fake.state();
     expect(s.interfaces.em0!.inet6.map((a) => a.address)).not.toContain(CE);
-    expect(s.defaultRoute).toMatchObject({ interface: 'gif0', ifa: '87.202.58.211', label: 'maped' });
+    expect(s.routes).toEqual([expect.objectContaining({ interface: 'gif0', ifa: '87.202.58.211', label: 'maped' })]);
     // Only the states of the new address and tunnel are left.
     expect(s.states.map((st) => st.wire[0][0])).toEqual(['87.202.58.211', '87.202.58.211', newCe]);
   });
@@ -221,7 +227,7 @@ describe('teardown', () => {
     expect(lines(report)).toEqual([
       'pfctl -a maped -F all',
       ...stale,
-      'route -n delete -inet default 0.0.0.1',
+      'route -n delete -inet default 0.0.0.1 -ifp gif0 -priority 7',
       'ifconfig gif0 destroy',
       `ifconfig em0 inet6 ${CE} delete`,
     ]);
@@ -233,17 +239,78 @@ describe('teardown', () => {
 });
 
 describe('ownership', () => {
-  it('never replaces a default route maped does not own', async () => {
-    const { fake, run } = await rig();
+  /** A default of someone else's: dhcpleased(8)'s (static, multipath, labelled) or a PPPoE one through the same 0.0.0.1. */
+  const foreignDefault = (fake: FakeOpenBSD, route: Partial<FakeRoute> & { interface: string }): void =>
     fake.editState((s) => {
-      s.defaultRoute = { gateway: '192.168.0.1', interface: 'em0', ifa: '192.168.0.2', label: null, priority: 8 };
+      const address = route.interface === 'pppoe0' ? '198.51.100.7' : '192.168.0.2';
+      s.interfaces[route.interface] ??= {
+        flags: ['UP', 'POINTOPOINT', 'RUNNING'], mtu: 1492, index: 7, groups: [], tunnel: null,
+        inet: [{ address, peer: route.gateway ?? '0.0.0.1', netmask: '0xffffffff' }], inet6: [],
+      };
+      s.routes.push({ gateway: '0.0.0.1', ifa: address, label: null, priority: 8, mpath: false, ...route });
     });
+
+  it('adds its default beside the others, ahead of them, and removes only its own', async () => {
+    const { fake, run } = await rig();
+    foreignDefault(fake, { interface: 'em0', gateway: '192.168.0.1', label: 'dhcpleased', mpath: true });
+    foreignDefault(fake, { interface: 'pppoe0' });
+    const before = system(fake.state());
+    const applied = await run(desiredFor(COSMOTE, 'kernel'));
+    expect(applied.ok).toBe(true);
+    expect(lines(applied)).toContain('route -n add -inet default 0.0.0.1 -ifp gif0 -priority 7 -label maped');
+    // The kernel's order: maped's at 7 comes first, so it is the one used (route get).
+    expect(fake.state().routes.map((r) => [r.interface, r.priority])).toEqual([['gif0', 7], ['em0', 8], ['pppoe0', 8]]);
+    const down = await run(null);
+    // The PPPoE default has the same gateway: the delete names the tunnel and the priority.
+    expect(lines(down)).toContain('route -n delete -inet default 0.0.0.1 -ifp gif0 -priority 7');
+    expect(system(fake.state())).toEqual(before);
+  });
+
+  it('refuses, changing nothing, when another default has its priority', async () => {
+    const { fake, run } = await rig();
+    foreignDefault(fake, { interface: 'pppoe0', priority: 7 });
     const report = await run(desiredFor(COSMOTE, 'kernel'));
     expect(report.ok).toBe(false);
-    expect(report.error).toBe(
-      'a default route via 192.168.0.1 on em0 (label none) exists that maped does not own; remove it to let maped route IPv4 through gif0',
-    );
+    expect(report.error).toBe('a default route via 0.0.0.1 on pppoe0 already has priority 7; give maped another route-priority in maped.conf (tunnel gif0 route-priority N)');
     expect(fake.mutations()).toEqual([]);
+    // At another priority it goes in behind the PPPoE default, which stays in use.
+    const behind = await run({ ...desiredFor(COSMOTE, 'kernel'), routePriority: 9 });
+    expect(behind.ok).toBe(true);
+    expect(fake.state().routes.map((r) => [r.interface, r.priority])).toEqual([['pppoe0', 7], ['gif0', 9]]);
+  });
+
+  it('moves its route when the priority or the peer changes, and takes over a route of an older maped at priority 8', async () => {
+    const { fake, stateDir, run } = await rig();
+    const desired = desiredFor(COSMOTE, 'kernel');
+    await run(desired);
+    const moved = await run({ ...desired, routePriority: 20 });
+    expect(lines(moved)).toEqual([
+      'route -n delete -inet default 0.0.0.1 -ifp gif0 -priority 7',
+      'route -n add -inet default 0.0.0.1 -ifp gif0 -priority 20 -label maped',
+    ]);
+    const peer = await run({ ...desired, routePriority: 20, ipv4Peer: v4('10.255.255.1') });
+    expect(lines(peer)).toEqual([
+      'route -n delete -inet default 0.0.0.1 -ifp gif0 -priority 20',
+      'ifconfig gif0 inet 87.202.58.210 10.255.255.1 netmask 255.255.255.255',
+      'route -n add -inet default 10.255.255.1 -ifp gif0 -priority 20 -label maped',
+    ]);
+    expect(fake.state().routes).toEqual([expect.objectContaining({ gateway: '10.255.255.1', interface: 'gif0', priority: 20 })]);
+
+    // A record written before route-priority: its route was added without -priority (8).
+    await run(null);
+    await run(desired);
+    fake.editState((s) => {
+      s.routes[0]!.priority = 8;
+    });
+    const file = join(stateDir, 'ownership.json');
+    const record = JSON.parse(await readFile(file, 'utf8')) as { applied: Record<string, unknown> };
+    delete record.applied.routePriority;
+    await writeFile(file, JSON.stringify(record));
+    const upgraded = await run(desired);
+    expect(lines(upgraded)).toEqual([
+      'route -n delete -inet default 0.0.0.1 -ifp gif0 -priority 8',
+      'route -n add -inet default 0.0.0.1 -ifp gif0 -priority 7 -label maped',
+    ]);
   });
 
   it('keeps a gif the admin created: configures it, and on teardown only clears what it set', async () => {
@@ -258,7 +325,7 @@ describe('ownership', () => {
     expect(lines(down)).toEqual([
       'pfctl -a maped -F all',
       ...stale,
-      'route -n delete -inet default 0.0.0.1',
+      'route -n delete -inet default 0.0.0.1 -ifp gif0 -priority 7',
       'ifconfig gif0 -tunnel',
       'ifconfig gif0 inet 87.202.58.210 delete',
       `ifconfig em0 inet6 ${CE} delete`,
@@ -270,7 +337,7 @@ describe('ownership', () => {
     const { fake, run } = await rig();
     fake.editState((s) => {
       s.interfaces.gif0 = { flags: ['UP', 'POINTOPOINT', 'RUNNING', 'MULTICAST'], mtu: 1460, index: 9, groups: ['gif'], gif: true, tunnel: null, inet: [{ address: '10.0.0.1', peer: '0.0.0.1', netmask: '0xffffffff' }], inet6: [] };
-      s.defaultRoute = { gateway: '0.0.0.1', interface: 'gif0', ifa: '10.0.0.1', label: 'other', priority: 8 };
+      s.routes = [{ gateway: '0.0.0.1', interface: 'gif0', ifa: '10.0.0.1', label: 'other', priority: 8, mpath: false }];
       s.anchors.maped = ['pass out all flags S/SA'];
     });
     const before = system(fake.state());

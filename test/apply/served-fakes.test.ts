@@ -23,25 +23,25 @@ interface Call {
 const SCRIPT: Call[] = [
   { tool: 'ifconfig', args: ['em0'] },
   { tool: 'ifconfig', args: ['gif0'] },
-  { tool: 'route', args: ['-n', 'get', '-inet', 'default'] },
+  { tool: 'route', args: ['-n', 'show', '-inet'] },
   { tool: 'ifconfig', args: ['em0', 'inet6', '2a02:586:6234:bf00:0:57ca:3ad2:3f', 'prefixlen', '128', 'alias'] },
   { tool: 'ifconfig', args: ['gif0', 'create'] },
   { tool: 'ifconfig', args: ['gif0', 'tunnel', '2a02:586:6234:bf00:0:57ca:3ad2:3f', '2a02:586::406'] },
   { tool: 'ifconfig', args: ['gif0', 'mtu', '1460'] },
   { tool: 'ifconfig', args: ['gif0', 'inet', '87.202.58.210', '0.0.0.1', 'netmask', '255.255.255.255'] },
   { tool: 'ifconfig', args: ['gif0', 'up'] },
-  { tool: 'route', args: ['-n', 'add', '-inet', 'default', '0.0.0.1', '-label', 'maped'] },
+  { tool: 'route', args: ['-n', 'add', '-inet', 'default', '0.0.0.1', '-ifp', 'gif0', '-priority', '7', '-label', 'maped'] },
   { tool: 'pfctl', args: ['-o', 'none', '-a', 'maped', '-f', '-'], stdin: ANCHOR },
   { tool: 'pfctl', args: ['-o', 'none', '-a', 'maped', '-f', '-'], stdin: 'match out on gif0 nat-to (gif0) map-e-portset 16/6/63\n' },
   { tool: 'pfctl', args: ['-a', 'maped', '-sr'] },
   { tool: 'ifconfig', args: ['gif0'] },
-  { tool: 'route', args: ['-n', 'get', '-inet', 'default'] },
+  { tool: 'route', args: ['-n', 'show', '-inet'] },
   { tool: 'dhcp6leasectl', args: ['-l', 'em0'] },
-  { tool: 'route', args: ['-n', 'change', '-inet', 'default', '0.0.0.1', '-label', 'maped'] },
+  { tool: 'route', args: ['-n', 'delete', '-inet', 'default', '0.0.0.1', '-ifp', 'gif0', '-priority', '7'] },
   { tool: 'pfctl', args: ['-ss', '-vv'] },
   { tool: 'pfctl', args: ['-k', 'id', '-k', '5f3a1b2c00000001'] },
   { tool: 'pfctl', args: ['-a', 'maped', '-F', 'all'] },
-  { tool: 'route', args: ['-n', 'delete', '-inet', 'default'] },
+  { tool: 'route', args: ['-n', 'delete', '-inet', 'default', '0.0.0.1', '-ifp', 'gif0', '-priority', '7'] },
   { tool: 'ifconfig', args: ['gif0', 'destroy'] },
   { tool: 'ifconfig', args: ['nosuch0'] },
 ];
@@ -59,7 +59,7 @@ async function play(served: boolean) {
   const fake = await createFakeOpenBSD({ kernelPortset: true, served });
   fakes.push(fake);
   fake.setLeasectl('em0', 'em0 [Bound]\n\tIA_PD 0: 2a02:586:6234:bf00::/56\n\tlease 7 days\n');
-  fake.failNext('route', 'change', 1);
+  fake.failNext('route', 'delete', 1);
   const answers = [];
   for (const step of SCRIPT) answers.push(await call(fake, step));
   return { answers, log: fake.log(), state: fake.state(), runs: fake.runTimes().length };

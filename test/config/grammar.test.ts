@@ -26,7 +26,7 @@ const DEFAULTS: MapedConfig = {
   wan: 'em0',
   leaseFile: '/var/db/dhcp6leased/em0',
   prefix: 'lease',
-  tunnel: { interface: 'gif0', mtu: 'auto' },
+  tunnel: { interface: 'gif0', mtu: 'auto', peer: null, routePriority: 7 },
   natFrom: [],
   pf: { anchor: 'maped', portset: 'auto' },
   interfaceId: 'rfc7597',
@@ -84,7 +84,7 @@ describe('every keyword', () => {
       wan: 'vio0',
       leaseFile: '/var/db/dhcp6leased/vio0.lease',
       prefix: 'lease',
-      tunnel: { interface: 'gif3', mtu: 1460 },
+      tunnel: { interface: 'gif3', mtu: 1460, peer: 0x0a000001, routePriority: 20 },
       natFrom: ['10.0.0.0/24', '10.1.0.0/24', '172.16.0.0/12', '192.168.77.0/24', '100.64.0.0/10'].map(v4),
       pf: { anchor: 'maped/map-e', portset: 'stock' },
       interfaceId: 'draft03',
@@ -127,10 +127,14 @@ describe('every keyword', () => {
   });
 
   it.each([
-    ['tunnel gif1', { interface: 'gif1', mtu: 'auto' }],
-    ['tunnel gif1 mtu auto', { interface: 'gif1', mtu: 'auto' }],
-    ['tunnel gif1 mtu 1280', { interface: 'gif1', mtu: 1280 }],
-    ['tunnel gif1 mtu 8192', { interface: 'gif1', mtu: 8192 }],
+    ['tunnel gif1', { interface: 'gif1', mtu: 'auto', peer: null, routePriority: 7 }],
+    ['tunnel gif1 mtu auto', { interface: 'gif1', mtu: 'auto', peer: null, routePriority: 7 }],
+    ['tunnel gif1 mtu 1280', { interface: 'gif1', mtu: 1280, peer: null, routePriority: 7 }],
+    ['tunnel gif1 mtu 8192', { interface: 'gif1', mtu: 8192, peer: null, routePriority: 7 }],
+    ['tunnel gif1 peer 0.0.0.1', { interface: 'gif1', mtu: 'auto', peer: 1, routePriority: 7 }],
+    ['tunnel gif1 route-priority 9 mtu 1400 peer 10.255.255.254', { interface: 'gif1', mtu: 1400, peer: 0x0afffffe, routePriority: 9 }],
+    ['tunnel gif1 route-priority 2', { interface: 'gif1', mtu: 'auto', peer: null, routePriority: 2 }],
+    ['tunnel gif1 route-priority 63', { interface: 'gif1', mtu: 'auto', peer: null, routePriority: 63 }],
   ])('%s', (line, tunnel) => {
     expect(parsed(`wan em0\n${line}\n`).tunnel).toEqual(tunnel);
   });
@@ -257,8 +261,8 @@ describe('CONFIG_KEYWORDS', () => {
       'aftr', 'anchor', 'auto', 'autoconf', 'bind-prefix', 'br', 'ca-file', 'dhcp6leasectl', 'dns', 'draft03', 'dslite',
       'ea-len', 'file', 'from', 'hb46pp', 'ifconfig', 'include', 'interface-id', 'ipip', 'ipv4', 'ipv4-prefix',
       'ipv6-prefix', 'keep', 'kernel', 'lease', 'local', 'lw4o6', 'map-e', 'metrics', 'mtu', 'nat', 'no',
-      'on-exit', 'password', 'pf', 'pfctl', 'portset', 'prefix', 'product', 'provision', 'psid', 'psid-len',
-      'psid-offset', 'remote', 'rfc7597', 'route', 'rule', 'server-name', 'softwire', 'state-dir', 'stock',
+      'on-exit', 'password', 'peer', 'pf', 'pfctl', 'portset', 'prefix', 'product', 'provision', 'psid', 'psid-len',
+      'psid-offset', 'remote', 'rfc7597', 'route', 'route-priority', 'rule', 'server-name', 'softwire', 'state-dir', 'stock',
       'teardown', 'tool', 'tunnel', 'url', 'user', 'vendorid', 'wan', 'yes',
     ]);
   });

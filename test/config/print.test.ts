@@ -19,7 +19,7 @@ describe('printConfig', () => {
       [
         'wan em0',
         'lease file "/var/db/dhcp6leased/em0"',
-        'tunnel gif0 mtu auto',
+        'tunnel gif0 mtu auto route-priority 7',
         'nat from { 192.168.1.0/24 192.168.2.0/24 }',
         'pf anchor "maped"',
         'pf portset auto',
@@ -184,7 +184,12 @@ function randomConfig(random: (n: number) => number): MapedConfig {
     wan: pick(['em0', 'vio1', 'ix12', 're3', 'abcdefghijklmn9']),
     leaseFile: path(),
     prefix: pick(['lease', 'autoconf'] as const),
-    tunnel: { interface: `gif${random(20)}`, mtu: random(3) === 0 ? 'auto' : 1280 + random(8192 - 1280 + 1) },
+    tunnel: {
+      interface: `gif${random(20)}`,
+      mtu: random(3) === 0 ? 'auto' : 1280 + random(8192 - 1280 + 1),
+      peer: pick([null, 1, 0xc0000001, 0x0afffffe]),
+      routePriority: 2 + random(62),
+    },
     natFrom: [...natFrom.values()],
     pf: { anchor: pick(['maped', 'maped/map-e', 'a.b-c_1', 'X']), portset: pick(['auto', 'kernel', 'stock'] as const) },
     interfaceId: pick(['rfc7597', 'draft03'] as const),

@@ -25,7 +25,7 @@ interface Rig {
   dir: string;
   configPath: string;
   socket: string;
-  writeConfig(extra?: string, onExit?: 'keep' | 'teardown'): void;
+  writeConfig(extra?: string, onExit?: 'keep' | 'teardown', tunnel?: string): void;
   /** Writes the lease as dhcp6leased does (mkstemp + rename) and what dhcp6leasectl -l says. */
   lease(prefix: string, options?: { s46?: string | null; lease?: string }): void;
   start(extraArgs?: string[]): MapedProcess;
@@ -43,13 +43,13 @@ async function rig(): Promise<Rig> {
   mkdirSync(join(dir, 'lease'));
   const configPath = join(dir, 'maped.conf');
   const socket = join(dir, 'maped.sock');
-  const writeConfig = (extra = 'nat from { 192.168.1.0/24 }', onExit: 'keep' | 'teardown' = 'keep'): void => {
+  const writeConfig = (extra = 'nat from { 192.168.1.0/24 }', onExit: 'keep' | 'teardown' = 'keep', tunnel = 'tunnel gif0 mtu auto'): void => {
     writeFileSync(
       configPath,
       [
         'wan em0',
         `lease file "${join(dir, 'lease', 'em0')}"`,
-        'tunnel gif0 mtu auto',
+        tunnel,
         extra,
         'pf anchor "maped"',
         'pf portset auto',
@@ -138,7 +138,7 @@ describe('maped, end to end', () => {
       'dhcp6leasectl -l em0',
       'ifconfig -a',
       'pfctl -a maped -sr',
-      'route -n get -inet default',
+      'route -n show -inet',
     ]);
     const after = mutationLines(r.fake).slice(before);
     expect(after).toContain('ifconfig gif0 tunnel 2001:db8:12:5600:0:c000:212:56 2001:db8:ffff::1');
@@ -166,13 +166,13 @@ describe('maped, end to end', () => {
     r.lease('2001:db8:12:3400::/56', { lease: 'lease 1 second' });
     const maped = r.start();
     await maped.waitFor((s) => s.state === 'active', 'active');
-    expect(r.fake.state().defaultRoute).not.toBeNull();
+    expect(r.fake.state().routes).not.toEqual([]);
     r.fake.setLeasectl('em0', 'em0 [Init]\n');
     const status = await maped.waitFor((s) => s.state === 'withdrawn', 'withdrawn');
     expect(status.reason).toMatch(/not current \(dhcp6leased: Init\)/);
     expect(status.map).toBeNull();
     const state = r.fake.state();
-    expect(state.defaultRoute).toBeNull();
+    expect(state.routes).toEqual([]);
     expect(state.anchors['maped'] ?? []).toEqual([]);
     expect(state.interfaces['gif0']?.tunnel ?? null).toBeNull();
   });
@@ -230,6 +230,30 @@ describe('maped, end to end', () => {
     expect(after.lastApply?.ok).toBe(true);
   });
 
+  it('routes through the tunnel peer and at the priority maped.conf gives, beside a PPPoE default, and moves the route on SIGHUP', async () => {
+    const r = await rig();
+    // pppoe(4)'s usual default: 0.0.0.1 at the static priority 8.
+    r.fake.editState((s) => {
+      s.interfaces.pppoe0 = {
+        flags: ['UP', 'POINTOPOINT', 'RUNNING'], mtu: 1492, index: 8, groups: ['egress'], tunnel: null,
+        inet: [{ address: '198.51.100.7', peer: '0.0.0.1', netmask: '0xffffffff' }], inet6: [],
+      };
+      s.routes.push({ gateway: '0.0.0.1', interface: 'pppoe0', ifa: '198.51.100.7', label: null, priority: 8, mpath: false });
+    });
+    r.writeConfig(undefined, 'keep', 'tunnel gif0 mtu auto peer 10.255.255.1 route-priority 20');
+    r.lease('2001:db8:12:3400::/56');
+    const maped = r.start();
+    await maped.waitFor((s) => s.state === 'active', 'active');
+    const routes = () => r.fake.state().routes.map((x) => `${x.interface} ${x.gateway} ${x.priority}`);
+    expect(r.fake.state().interfaces.gif0?.inet).toEqual([{ address: '192.0.2.18', peer: '10.255.255.1', netmask: '0xffffffff' }]);
+    // Behind the PPPoE default, which stays the one in use.
+    expect(routes()).toEqual(['pppoe0 0.0.0.1 8', 'gif0 10.255.255.1 20']);
+    r.writeConfig(undefined, 'keep', 'tunnel gif0 mtu auto route-priority 5');
+    maped.signal('SIGHUP');
+    await maped.waitFor(() => routes().join(',') === 'gif0 0.0.0.1 5,pppoe0 0.0.0.1 8', 'the route moved ahead of the PPPoE default');
+    expect(mutationLines(r.fake)).toContain('route -n delete -inet default 10.255.255.1 -ifp gif0 -priority 20');
+  });
+
   it('SIGTERM with on-exit keep leaves the tunnel; with teardown removes it', async () => {
     const keep = await rig();
     keep.lease('2001:db8:12:3400::/56');
@@ -237,7 +261,7 @@ describe('maped, end to end', () => {
     await maped.waitFor((s) => s.state === 'active', 'active');
     maped.signal('SIGTERM');
     expect(await maped.exited).toBe(0);
-    expect(keep.fake.state().defaultRoute).not.toBeNull();
+    expect(keep.fake.state().routes).not.toEqual([]);
     expect(keep.fake.state().interfaces['gif0']?.tunnel).not.toBeNull();
 
     const teardown = await rig();
@@ -248,7 +272,7 @@ describe('maped, end to end', () => {
     maped.signal('SIGTERM');
     expect(await maped.exited).toBe(0);
     const state = teardown.fake.state();
-    expect(state.defaultRoute).toBeNull();
+    expect(state.routes).toEqual([]);
     expect(state.anchors['maped'] ?? []).toEqual([]);
     expect(state.interfaces['em0']?.inet6.map((a) => a.address)).not.toContain('2001:db8:12:3400:0:c000:212:34');
   });

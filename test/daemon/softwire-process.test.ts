@@ -77,7 +77,7 @@ function system(fake: FakeOpenBSD) {
     aliases: state.interfaces['em0']!.inet6.filter((a) => a.prefixlen === 128).map((a) => a.address),
     tunnel: gif?.tunnel ?? null,
     inet: gif?.inet ?? [],
-    route: state.defaultRoute === null ? null : { gateway: state.defaultRoute.gateway, interface: state.defaultRoute.interface },
+    route: state.routes.length === 0 ? null : { gateway: state.routes[0]!.gateway, interface: state.routes[0]!.interface },
     nat: (state.anchors['maped'] ?? []).filter((rule) => rule.includes('nat-to')),
   };
 }
@@ -127,7 +127,7 @@ describe('softwire kinds, end to end', { timeout: 240_000 }, () => {
       'ifconfig gif0 mtu 1460',
       'ifconfig gif0 inet 203.0.113.1 0.0.0.1 netmask 255.255.255.255',
       'ifconfig gif0 up',
-      'route -n add -inet default 0.0.0.1 -label maped',
+      'route -n add -inet default 0.0.0.1 -ifp gif0 -priority 7 -label maped',
       'pfctl -o none -a maped -f -',
     ]);
     expect(system(r.fake).nat).toEqual([
@@ -153,7 +153,7 @@ describe('softwire kinds, end to end', { timeout: 240_000 }, () => {
       'ifconfig gif0 mtu 1460',
       'ifconfig gif0 inet 192.0.0.2 192.0.0.1 netmask 255.255.255.255',
       'ifconfig gif0 up',
-      'route -n add -inet default 192.0.0.1 -label maped',
+      'route -n add -inet default 192.0.0.1 -ifp gif0 -priority 7 -label maped',
       'pfctl -o none -a maped -f -',
     ]);
     expect(system(r.fake).nat).toEqual([]);

@@ -74,6 +74,22 @@ describe('names', () => {
   });
 });
 
+describe('default route', () => {
+  it('is at priority 7 through the placeholder peer unless told otherwise', () => {
+    const built = desiredState(base());
+    expect(built.ok && [built.value.routePriority, built.value.ipv4Peer]).toEqual([7, 1]);
+    const told = desiredState({ ...base(), routePriority: 20, ipv4Peer: 0x0afffffe });
+    expect(told.ok && [told.value.routePriority, told.value.ipv4Peer]).toEqual([20, 0x0afffffe]);
+  });
+
+  it('refuses a priority route(8) refuses, and a peer that is the tunnel address itself', () => {
+    expect(desiredState({ ...base(), routePriority: 1 })).toEqual({ ok: false, error: 'route priority 1 is outside 2-63' });
+    expect(desiredState({ ...base(), routePriority: 64 })).toEqual({ ok: false, error: 'route priority 64 is outside 2-63' });
+    const own = base().map.ipv4;
+    expect(desiredState({ ...base(), ipv4Peer: own })).toEqual({ ok: false, error: "tunnel peer 87.202.58.210 is the tunnel's own IPv4 address" });
+  });
+});
+
 function base() {
   return {
     wan: 'em0',

@@ -3,12 +3,11 @@ import { parseIpv4, parseIpv6 } from '../../src/map/index.js';
 import {
   anchorMatches,
   anchorRules,
-  isNoRoute,
   parseIfconfig,
   parseIfconfigAll,
   parsePfctlRules,
   parsePfRuleLine,
-  parseRouteGet,
+  parseRouteShow,
   pfctlPrintedProbability,
   pfctlStoredProbability,
   renderRule,
@@ -142,32 +141,46 @@ describe('ifconfig output', () => {
   });
 });
 
-describe('route -n get output', () => {
-  it('reads gateway, interface and label', () => {
-    const text = [
-      '   route to: default',
-      'destination: default',
-      '       mask: default',
-      '    gateway: 0.0.0.1',
-      '  interface: gif0',
-      ' if address: 192.0.2.66',
-      '   priority: 8 (static)',
-      '      flags: <UP,GATEWAY,DONE,STATIC>',
-      '      label: maped',
-      '     use       mtu    expire',
-      '       0         0         0 ',
-    ].join('\n');
-    expect(parseRouteGet(text)).toEqual({
+describe('route -n show -inet output', () => {
+  // As sbin/route/show.c 1.123 prints it: maped's default at 7, dhcpleased's (multipath) and
+  // a PPPoE one at 8 with the same gateway as maped's, a locked MTU, and lo0's routes.
+  const TABLE = [
+    'Routing tables',
+    '',
+    'Internet:',
+    'Destination        Gateway            Flags   Refs      Use   Mtu  Prio Iface',
+    'default            0.0.0.1            UGS        0       12     -     7 gif0 ',
+    'default            192.168.0.1        UGSP       3      125     -     8 em0  ',
+    'default            0.0.0.1            UGSP       1        4  1454 L   8 pppoe0',
+    '127/8              127.0.0.1          UGRS       0        0 32768     8 lo0  ',
+    '192.168.0/24       192.168.0.2        UCn        1        1     -     4 em0  ',
+    '224/4              127.0.0.1          URS        0        0 32768     8 lo0  ',
+    '',
+  ].join('\n');
+
+  it('reads every default with its gateway, interface, priority and multipath flag, and nothing else', () => {
+    expect(parseRouteShow(TABLE)).toEqual({
       ok: true,
-      value: { gateway: 1, interface: 'gif0', ifAddress: v4('192.0.2.66'), priority: 8, flags: ['UP', 'GATEWAY', 'DONE', 'STATIC'], label: 'maped' },
+      value: [
+        { gateway: 1, interface: 'gif0', priority: 7, multipath: false },
+        { gateway: v4('192.168.0.1'), interface: 'em0', priority: 8, multipath: true },
+        { gateway: 1, interface: 'pppoe0', priority: 8, multipath: true },
+      ],
     });
   });
 
-  it('reads a route without label and recognises "no route"', () => {
-    const r = parseRouteGet('   route to: default\ndestination: default\n    gateway: 192.168.0.1\n  interface: em0\n');
-    expect(r.ok && r.value.label).toBeNull();
-    expect(isNoRoute('route: writing to routing socket: No such process')).toBe(true);
-    expect(parseRouteGet('')).toEqual({ ok: false, error: 'route get output: no "route to:" line' });
+  it('reads a table without defaults as none, ignores IPv6 defaults, and names a line it cannot read', () => {
+    expect(parseRouteShow('Routing tables\n\nInternet:\nDestination        Gateway\n')).toEqual({ ok: true, value: [] });
+    expect(parseRouteShow(`${TABLE}\nInternet6:\ndefault    fe80::1%em0    UGS    0    0    -    56 em0\n`)).toMatchObject({ ok: true, value: { length: 3 } });
+    expect(parseRouteShow('Routing tables\n\nInternet:\ndefault 0.0.0.1\n')).toEqual({
+      ok: false,
+      error: 'route show output line 4: cannot read "default 0.0.0.1"',
+    });
+  });
+
+  it('keeps a default whose gateway is no IPv4 address: it still holds its priority', () => {
+    const r = parseRouteShow('Internet:\ndefault            link#3             UCS        0        0     -    10 em1  \n');
+    expect(r).toEqual({ ok: true, value: [{ gateway: null, interface: 'em1', priority: 10, multipath: false }] });
   });
 });
 

@@ -39,7 +39,7 @@ describe('etc/maped.conf', () => {
     const config = parsed.value;
     expect(config.wan).toBe('em0');
     expect(config.leaseFile).toBe('/var/db/dhcp6leased/em0');
-    expect(config.tunnel).toEqual({ interface: 'gif0', mtu: 'auto' });
+    expect(config.tunnel).toEqual({ interface: 'gif0', mtu: 'auto', peer: null, routePriority: 7 });
     expect(config.natFrom.length).toBeGreaterThan(0);
     expect(config.pf).toEqual({ anchor: DEFAULT_PF_ANCHOR, portset: 'auto' });
     expect(config.onExit).toBe('keep');

@@ -73,7 +73,7 @@ describe('lw4o6 (RFC 7596, RFC 7598 §5.3-5.4)', () => {
       'ifconfig gif0 mtu 1460',
       'ifconfig gif0 inet 192.0.2.33 0.0.0.1 netmask 255.255.255.255',
       'ifconfig gif0 up',
-      'route -n add -inet default 0.0.0.1 -label maped',
+      'route -n add -inet default 0.0.0.1 -ifp gif0 -priority 7 -label maped',
       'pfctl -o none -a maped -f -',
     ]);
     expect(anchor).toMatch(/^# maped: lw4o6 lwB4 192\.0\.2\.33, port set psid 52\/8 offset 0 via map-e-portset$/m);
@@ -147,7 +147,7 @@ describe('IPIP (RFC 2473) with a fixed address', () => {
       'ifconfig gif0 mtu 1460',
       'ifconfig gif0 inet 203.0.113.1 0.0.0.1 netmask 255.255.255.255',
       'ifconfig gif0 up',
-      'route -n add -inet default 0.0.0.1 -label maped',
+      'route -n add -inet default 0.0.0.1 -ifp gif0 -priority 7 -label maped',
       'pfctl -o none -a maped -f -',
     ]);
     expect(natLines(anchor)).toEqual([
@@ -185,7 +185,7 @@ describe('DS-Lite B4 (RFC 6333)', () => {
       'ifconfig gif0 mtu 1460',
       'ifconfig gif0 inet 192.0.0.2 192.0.0.1 netmask 255.255.255.255',
       'ifconfig gif0 up',
-      'route -n add -inet default 192.0.0.1 -label maped',
+      'route -n add -inet default 192.0.0.1 -ifp gif0 -priority 7 -label maped',
       'pfctl -o none -a maped -f -',
     ]);
     expect(natLines(anchor)).toEqual([]);

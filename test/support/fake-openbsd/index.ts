@@ -35,7 +35,8 @@ export interface FakeState {
   pfctlPortset?: boolean;
   nextIndex: number;
   interfaces: Record<string, FakeInterface>;
-  defaultRoute: { gateway: string; interface: string; ifa: string; label: string | null; priority: number } | null;
+  /** IPv4 default routes in the kernel's order: by priority, then by age (tools.mjs, route). */
+  routes: FakeRoute[];
   /** Anchor name → its rules as `pfctl -sr` prints them. */
   anchors: Record<string, string[]>;
   /** pf states, imagined when an anchor loads (tools.mjs imagineStates); `pfctl -ss -vv` prints them. */
@@ -48,6 +49,17 @@ export interface FakeState {
   /** pf's state table as `pfctl -ss` lists it: tests put the connections they imagine here. */
   stateTable?: FakePfState[];
   leasectl: Record<string, string | null>;
+}
+
+export interface FakeRoute {
+  gateway: string;
+  interface: string;
+  /** The interface address the route uses: removing it purges the route (rt_ifa_purge). */
+  ifa: string;
+  label: string | null;
+  priority: number;
+  /** RTF_MPATH: it shares its priority with other defaults. */
+  mpath: boolean;
 }
 
 /** One imagined NAT or tunnel state: keys as [address, port] pairs, source first (port 0: none). */
@@ -251,7 +263,7 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
         ],
       },
     },
-    defaultRoute: null,
+    routes: [],
     anchors: {},
     states: [],
     // /etc/pf.conf of OpenBSD 7.8 with the anchor added, as pfctl -sr prints it.

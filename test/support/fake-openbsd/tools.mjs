@@ -2,7 +2,7 @@
 // Plain JavaScript so each call starts fast. State lives in <dir>/state.json, every
 // call's argv is appended to <dir>/log.jsonl, injected failures are read from
 // <dir>/fail.json. Output follows sbin/ifconfig/ifconfig.c, sbin/route/route.c
-// print_getmsg, sbin/pfctl/pfctl_parser.c print_rule and usr.sbin/dhcp6leasectl.
+// print_getmsg and show.c p_rtentry, sbin/pfctl/pfctl_parser.c print_rule and usr.sbin/dhcp6leasectl.
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -155,7 +155,7 @@ const isIpv6 = (s) => /^[0-9a-f:]+$/i.test(s) && s.includes(':');
 
 /** A removed address takes the routes using it with it (rt_ifa_purge). */
 function purgeRoutes(state, address) {
-  if (state.defaultRoute && state.defaultRoute.ifa === address) state.defaultRoute = null;
+  for (const r of state.routes.filter((r) => r.ifa === address)) dropRoute(state, r);
 }
 
 function ifconfig(state, args) {
@@ -277,7 +277,25 @@ function setInet6(name, i, params) {
 }
 
 // ---------------------------------------------------------------- route
+//
+// The IPv4 default routes, a model of sys/net/rtable.c 1.95 and sys/net/rtsock.c
+// route_output as sbin/route/route.c drives them:
+// - state.routes lists them as the kernel chains them on the default's node:
+//   by priority, a new one after those of its own priority (rtable_mpath_insert);
+// - add: `-priority` 2..63 (route_output refuses 1, RTP_LOCAL, and above RTP_MAX
+//   63 with EINVAL); without it, RTP_STATIC 8 (sys/net/route.c 1.450 rtrequest:
+//   if_priority + RTP_STATIC, if_priority 0 here). The interface is `-ifp`'s, else
+//   the first up one whose point-to-point peer is the gateway (rt_getifa); none
+//   is ENETUNREACH. At a priority already taken, the new route needs RTF_MPATH
+//   (`-mpath`) and another gateway, else EEXIST; the routes there then all get
+//   RTF_MPATH (rtable_insert);
+// - delete/change: the first route of that gateway at that priority, at any
+//   priority without `-priority` (RTP_ANY; rtable_lookup), else ESRCH; a lone
+//   route left at a priority loses RTF_MPATH (rtable_delete);
+// - get: the first route, the one the kernel uses;
+// - show -inet: sbin/route/show.c 1.123 p_rttables/p_rtentry.
 
+/** route.c print_getmsg for the route the kernel would use. */
 function showDefaultRoute(r) {
   return [
     '   route to: default',
@@ -286,21 +304,51 @@ function showDefaultRoute(r) {
     `    gateway: ${r.gateway}`,
     `  interface: ${r.interface}`,
     ` if address: ${r.ifa}`,
-    `   priority: ${r.priority} (static)`,
-    '      flags: <UP,GATEWAY,DONE,STATIC>',
+    `   priority: ${r.priority}${r.priority === 8 ? ' (static)' : ''}`,
+    `      flags: <UP,GATEWAY,DONE,STATIC${r.mpath ? ',MPATH' : ''}>`,
     ...(r.label ? [`      label: ${r.label}`] : []),
     '     use       mtu    expire',
     `${'0'.padStart(8)}  ${'0'.padStart(8)}  ${'0'.padStart(8)} `,
   ].join('\n') + '\n';
 }
 
+/** One p_rtentry line: `%-18s %-18s %-6.6s %5u %8llu %5s` then the MTU lock mark, `  %2d %-5.16s`. */
+function routeLine(destination, gateway, flags, mtu, priority, iface) {
+  return `${destination.padEnd(18)} ${gateway.padEnd(18)} ${flags.padEnd(6).slice(0, 6)} ${'0'.padStart(5)} ${'0'.padStart(8)} ${String(mtu).padStart(5)}    ${String(priority).padStart(2)} ${iface.padEnd(5)}`;
+}
+
+/** `route -n show -inet`: the defaults in kernel order, then lo0's routes, as a 7.8 system prints them. */
+function showRoutes(state) {
+  const lines = ['Routing tables', '', 'Internet:', `${'Destination'.padEnd(18)} ${'Gateway'.padEnd(18)} Flags   Refs      Use   Mtu  Prio Iface`];
+  for (const r of state.routes) lines.push(routeLine('default', r.gateway, `UGS${r.mpath ? 'P' : ''}`, '-', r.priority, r.interface));
+  lines.push(routeLine('127/8', '127.0.0.1', 'UGRS', 32768, 8, 'lo0'), routeLine('127.0.0.1', '127.0.0.1', 'UHhl', 32768, 1, 'lo0'));
+  lines.push(routeLine('224/4', '127.0.0.1', 'URS', 32768, 8, 'lo0'));
+  return lines.join('\n') + '\n';
+}
+
+/** route.c getpriority: a number, or one of the names of sys/net/route.h's RTP_* it knows. */
+const PRIORITY_NAMES = { local: 1, connected: 4, static: 8, ospf: 32, bgp: 48, rip: 40 };
+
 function route(state, args) {
   const words = args.filter((a) => a !== '-n');
   const [cmd, ...rest] = words;
+  if (cmd === 'show') {
+    if (rest.length !== 1 || rest[0] !== '-inet') throw new ToolError('fake route: only show -inet is supported', '', 64);
+    return { stdout: showRoutes(state) };
+  }
   let label = null;
+  let ifp = null;
+  let priority = null;
+  let mpath = false;
   const positional = [];
   for (let k = 0; k < rest.length; k++) {
     if (rest[k] === '-label') label = rest[++k] ?? null;
+    else if (rest[k] === '-ifp') ifp = rest[++k] ?? null;
+    else if (rest[k] === '-priority') {
+      const text = rest[++k] ?? '';
+      priority = PRIORITY_NAMES[text] ?? (/^[0-9]+$/.test(text) ? Number(text) : NaN);
+      if (Number.isNaN(priority)) throw new ToolError(`route: priority is ${text}: invalid`, '', 1);
+    } else if (rest[k] === '-mpath') mpath = true;
     else if (rest[k] === '-inet') continue;
     else if (rest[k].startsWith('-')) throw new ToolError(`route: ${rest[k]}: unsupported by the fake`, '', 64);
     else positional.push(rest[k]);
@@ -308,29 +356,55 @@ function route(state, args) {
   const [destination, gateway] = positional;
   if (destination !== 'default') throw new ToolError(`route: fake route only knows the default route, not ${destination}`, '', 64);
   const fail = (verb, why) => new ToolError(`route: writing to routing socket: ${why}`, `${verb} net default${gateway ? `: gateway ${gateway}` : ''}: ${why}\n`);
-  const current = state.defaultRoute;
+  if (priority !== null && (priority === 1 || priority > 63)) throw fail(cmd, 'Invalid argument');
+  // rtable_lookup: the first of that gateway at that priority (any without one).
+  const find = () => state.routes.find((r) => (!gateway || r.gateway === gateway) && (priority === null || r.priority === priority));
+  // rt_getifa: the -ifp interface, else the first up one whose peer is the gateway.
+  const reach = () =>
+    Object.entries(state.interfaces).find(([name, i]) => (ifp === null || name === ifp) && i.flags.includes('UP') && i.inet.some((a) => a.peer === gateway));
   switch (cmd) {
-    case 'get':
-      if (!current) throw new ToolError('route: writing to routing socket: No such process', '   route to: default\n');
-      return { stdout: showDefaultRoute(current) };
-    case 'add':
-    case 'change': {
-      if (cmd === 'add' && current) throw fail('add', 'File exists');
-      if (cmd === 'change' && !current) throw fail('change', 'No such process');
-      // The gateway must be reachable: here, the peer of an up point-to-point address.
-      const via = Object.entries(state.interfaces).find(([, i]) => i.flags.includes('UP') && i.inet.some((a) => a.peer === gateway));
-      if (!via) throw fail(cmd, 'Network is unreachable');
-      const [ifname, i] = via;
-      state.defaultRoute = { gateway, interface: ifname, ifa: i.inet.find((a) => a.peer === gateway).address, label, priority: 8 };
-      return { changed: true, stdout: `${cmd} net default: gateway ${gateway}\n` };
+    case 'get': {
+      const best = state.routes[0];
+      if (!best) throw new ToolError('route: writing to routing socket: No such process', '   route to: default\n');
+      return { stdout: showDefaultRoute(best) };
     }
-    case 'delete':
-      if (!current || (gateway && current.gateway !== gateway)) throw fail('delete', 'No such process');
-      state.defaultRoute = null;
+    case 'add': {
+      const via = reach();
+      if (!via) throw fail('add', 'Network is unreachable');
+      const prio = priority ?? 8;
+      const same = state.routes.filter((r) => r.priority === prio);
+      if (same.some((r) => !mpath || r.gateway === gateway)) throw fail('add', 'File exists');
+      const [ifname, i] = via;
+      const added = { gateway, interface: ifname, ifa: i.inet.find((a) => a.peer === gateway).address, label, priority: prio, mpath: same.length > 0 };
+      for (const r of same) r.mpath = true;
+      const at = state.routes.findIndex((r) => r.priority > prio);
+      state.routes.splice(at === -1 ? state.routes.length : at, 0, added);
+      return { changed: true, stdout: `add net default: gateway ${gateway}\n` };
+    }
+    case 'change': {
+      const current = find();
+      if (!current) throw fail('change', 'No such process');
+      const via = reach();
+      if (!via) throw fail('change', 'Network is unreachable');
+      Object.assign(current, { interface: via[0], ifa: via[1].inet.find((a) => a.peer === gateway).address, ...(label ? { label } : {}) });
+      return { changed: true, stdout: `change net default: gateway ${gateway}\n` };
+    }
+    case 'delete': {
+      const current = find();
+      if (!current) throw fail('delete', 'No such process');
+      dropRoute(state, current);
       return { changed: true, stdout: `delete net default${gateway ? `: gateway ${gateway}` : ''}\n` };
+    }
     default:
       throw new ToolError(`route: ${cmd}: unknown command`, '', 64);
   }
+}
+
+/** rtable_delete: unlinks the route; a lone one left at its priority is no longer multipath. */
+function dropRoute(state, route) {
+  state.routes = state.routes.filter((r) => r !== route);
+  const left = state.routes.filter((r) => r.priority === route.priority);
+  if (left.length === 1) left[0].mpath = false;
 }
 
 // ---------------------------------------------------------------- pfctl

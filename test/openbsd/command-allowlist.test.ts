@@ -66,7 +66,7 @@ describe('every command maped produces is accepted', () => {
     const ce = must(parseIpv6('2001:db8::1'));
     const commands: Command[] = [
       argv.showInterfaces(),
-      argv.routeGetDefault(),
+      argv.showRoutes(),
       argv.showAnchor('maped'),
       argv.showStates(),
       argv.showStatesWithIds(),
@@ -77,8 +77,8 @@ describe('every command maped produces is accepted', () => {
       argv.gifDestroy('gif0'),
       argv.gifInetDelete('gif0', 0xc0000221),
       argv.wanAliasDelete('em0', ce),
-      argv.routeDeleteDefault(),
-      argv.routeChangeDefault('maped', '192.0.0.1'),
+      argv.routeDeleteDefault('gif0', 0xc0000001, 7),
+      argv.routeAddDefault('gif0', 0xc0000001, 63, 'maped'),
       { tool: 'ifconfig', args: ['em0'] },
       { tool: 'route', args: ['-n', 'monitor'] },
     ];

@@ -14,14 +14,14 @@
  * new state with a matching record.
  *
  * In-process (the engine and the OpenBSD driver over the served fake tools,
- * each tool behind a small sh wrapper that injects the fault) so that ~150
+ * each tool behind a small sh wrapper that injects the fault, test/support/fault-wrapper.ts) so that ~150
  * cells run in reasonable time; the real daemon's process-level behaviour
  * (EMFILE from a file-descriptor limit, SIGTERM during a hang) is covered
  * end to end in test/daemon/hardening-process.test.ts.
  */
 import * as childProcess from 'node:child_process';
 import * as fs from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pino } from 'pino';
@@ -33,7 +33,8 @@ import { formatIpv6 } from '../../src/map/index.js';
 import type { LeaseSources } from '../../src/daemon/lease-reading.js';
 import { createOpenBSDDriver } from '../../src/daemon/openbsd-driver.js';
 import { fakeRouterConfig } from '../support/daemon-process.js';
-import { createFakeOpenBSD, type FakeOpenBSD, type FakeState } from '../support/fake-openbsd/index.js';
+import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
+import { configuredSystem, wrapTools, type WrapperFault } from '../support/fault-wrapper.js';
 
 type ToolFault = 'exit 1' | 'hang' | 'hang with a child holding the pipes' | 'ENOENT' | 'EMFILE';
 type RecordFault = 'ENOSPC' | 'EROFS';
@@ -93,11 +94,7 @@ const SCENARIOS: readonly Scenario[] = [
   { name: 'withdraw', from: LEASE_A, to: null, done: 'withdrawn' },
 ];
 
-/** What maped may change, comparable across fakes (interface indexes depend on creation order). */
-function system(s: FakeState) {
-  const interfaces = Object.fromEntries(Object.entries(s.interfaces).map(([name, i]) => [name, { ...i, index: 0 }]));
-  return { interfaces, routes: s.routes, anchors: Object.fromEntries(Object.entries(s.anchors).filter(([, rules]) => rules.length > 0)) };
-}
+const system = configuredSystem;
 
 interface Cell {
   readonly dir: string;
@@ -106,43 +103,15 @@ interface Cell {
   readonly engine: Engine;
   lease: string | null;
   /** The fault a wrapper injects: `<tool> <args>` and what to do. */
-  setWrapperFault(argv: string, mode: 'exit1' | 'hang' | 'hang-child'): Promise<void>;
+  setWrapperFault(argv: string, mode: WrapperFault): Promise<void>;
   clearWrapperFault(): Promise<void>;
   done(): Promise<void>;
-}
-
-/** A sh wrapper in front of each served fake tool: fails, hangs, or hangs with a child, on one argv. */
-function wrapper(dir: string, tool: string): string {
-  return [
-    '#!/bin/sh',
-    `if [ -f '${dir}/fault' ]; then`,
-    `  IFS= read -r want < '${dir}/fault.argv'`,
-    `  if [ "${tool} $*" = "$want" ]; then`,
-    `    read -r mode < '${dir}/fault'`,
-    '    case "$mode" in',
-    `      exit1) echo "${tool}: injected failure" >&2; exit 1 ;;`,
-    "      hang) trap '' TERM; while :; do sleep 1; done ;;",
-    "      hang-child) sleep 1000 & trap '' TERM; while :; do sleep 1; done ;;",
-    '    esac',
-    '  fi',
-    'fi',
-    `exec '${dir}/${tool}' "$@"`,
-    '',
-  ].join('\n');
 }
 
 async function cell(): Promise<Cell> {
   const fake = await createFakeOpenBSD({ served: true, kernelPortset: true });
   const dir = await mkdtemp(join(tmpdir(), 'maped-fault-'));
-  const wrapped = join(fake.dir, 'wrap');
-  await mkdir(wrapped);
-  const tools = {} as Record<'ifconfig' | 'route' | 'pfctl' | 'dhcp6leasectl', string>;
-  for (const tool of ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const) {
-    const path = join(wrapped, tool);
-    await writeFile(path, wrapper(fake.dir, tool));
-    await chmod(path, 0o755);
-    tools[tool] = path;
-  }
+  const { tools, setFault, clearFault } = await wrapTools(fake);
   const config = parseConfig(fakeRouterConfig(tools, dir), join(dir, 'maped.conf'));
   if (!config.ok) throw new Error(config.error);
   const state = { lease: null as string | null };
@@ -164,13 +133,8 @@ async function cell(): Promise<Cell> {
     set lease(text) {
       state.lease = text;
     },
-    async setWrapperFault(argv, mode) {
-      await writeFile(join(fake.dir, 'fault.argv'), `${argv}\n`);
-      await writeFile(join(fake.dir, 'fault'), `${mode}\n`);
-    },
-    async clearWrapperFault() {
-      await rm(join(fake.dir, 'fault'), { force: true });
-    },
+    setWrapperFault: setFault,
+    clearWrapperFault: clearFault,
     async done() {
       await engine.stop(false);
       spawnFaults.delete(fake.dir);

@@ -3,6 +3,7 @@
  * real control socket, real signals. The OpenBSD tools are fakes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { request } from '../../src/control/client.js';
 import { StatusSchema, type Status } from '../../src/control/protocol.js';
@@ -26,6 +27,28 @@ export function fakeRouterConfig(tools: Readonly<Record<'ifconfig' | 'route' | '
   ].join('\n');
 }
 
+/** The S46 option of the bundled example lease: BMR 2001:db8::/40 → 192.0.2.0/24, ea-len 16, BR 2001:db8:ffff::1. */
+const EXAMPLE_S46 = readFileSync(join(REPO_ROOT, 'examples', 'lease', 'em0'), 'utf8')
+  .split('\n')
+  .find((l) => l.startsWith('s46 '))!;
+
+/**
+ * The dhcp6leased of {@link fakeRouterConfig}'s router: each call delegates
+ * 2001:db8:12:<hextet>::/56 on em0 with the example S46 option, the lease
+ * file replaced by rename(2) as dhcp6leased does and `dhcp6leasectl -l`
+ * saying the same.
+ */
+export function fakeLeaser(fake: { setLeasectl(iface: string, text: string | null): void }, dir: string): (hextet: string) => void {
+  mkdirSync(join(dir, 'lease'), { recursive: true });
+  let serial = 0;
+  return (hextet) => {
+    fake.setLeasectl('em0', `em0 [Bound]\n\tIA_PD 0: 2001:db8:12:${hextet}::/56\n\tlease 7 days\n`);
+    const temp = join(dir, 'lease', `t${String(serial++).padStart(9, '0')}`);
+    writeFileSync(temp, `ia_pd 0 2001:db8:12:${hextet}:: 56\n${EXAMPLE_S46}\n`);
+    renameSync(temp, join(dir, 'lease', 'em0'));
+  };
+}
+
 export interface MapedProcess {
   readonly child: ChildProcess;
   readonly socket: string;
@@ -42,14 +65,18 @@ export interface MapedProcess {
 /**
  * @param entry node arguments that run maped: the sources through tsx by
  *   default, or a built file (the packaging test runs the bundle).
+ * @param through a command that execs node with the arguments after it
+ *   (e.g. `sh -c 'ulimit -n 100; exec "$@"' sh`): the pid stays maped's.
  */
 export function startMaped(
   configPath: string,
   socket: string,
   extraArgs: string[] = [],
   entry: readonly string[] = ['--import', 'tsx', MAPED_ENTRY],
+  through: readonly string[] = [],
 ): MapedProcess {
-  const child = spawn(process.execPath, [...entry, '-d', '-v', '-f', configPath, '-s', socket, ...extraArgs], {
+  const [file, ...before] = [...through, process.execPath];
+  const child = spawn(file!, [...before, ...entry, '-d', '-v', '-f', configPath, '-s', socket, ...extraArgs], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

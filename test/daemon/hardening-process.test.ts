@@ -1,0 +1,195 @@
+/**
+ * The fault matrix's process-level cells (test/apply/fault-matrix.test.ts
+ * runs the in-process ones): the real maped, started as a child process,
+ * under faults only a process meets — a file-descriptor limit reached
+ * during an apply, SIGTERM while a tool hangs — and the stop of an idle
+ * maped, which must take under 200 ms.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fakeLeaser, fakeRouterConfig, startMaped, type MapedProcess } from '../support/daemon-process.js';
+import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
+import { configuredSystem, wrapTools, type WrappedTools } from '../support/fault-wrapper.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Router {
+  readonly fake: FakeOpenBSD;
+  readonly wrapped: WrappedTools;
+  readonly dir: string;
+  lease(hextet: string): void;
+  start(through?: readonly string[]): MapedProcess;
+}
+
+/** A router of fake tools behind fault wrappers (test/support/fault-wrapper.ts), leasing like dhcp6leased. */
+async function router(extraConfig: readonly string[] = []): Promise<Router> {
+  const fake = await createFakeOpenBSD({ kernelPortset: true });
+  const dir = await mkdtemp(join(tmpdir(), 'maped-hardening-'));
+  cleanups.push(() => fake.cleanup(), () => rm(dir, { recursive: true, force: true }));
+  const wrapped = await wrapTools(fake);
+  const config = join(dir, 'maped.conf');
+  writeFileSync(config, fakeRouterConfig(wrapped.tools, dir) + extraConfig.map((line) => `${line}\n`).join(''));
+  return {
+    fake,
+    wrapped,
+    dir,
+    lease: fakeLeaser(fake, dir),
+    start(through = []) {
+      const maped = startMaped(config, join(dir, 'maped.sock'), [], undefined, through);
+      cleanups.push(async () => {
+        if (maped.child.exitCode === null && maped.child.signalCode === null) {
+          maped.signal('SIGKILL');
+          await maped.exited;
+        }
+      });
+      return maped;
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000, everyMs = 25): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !(await condition()); await sleep(everyMs)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+/** A process that is gone or a zombie (it runs nothing any more; its parent has not reaped it yet). */
+function gone(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+/** SIGTERM → exit, timed from this side. */
+async function stopTimed(maped: MapedProcess): Promise<{ ms: number; code: number | null }> {
+  const t = performance.now();
+  maped.signal('SIGTERM');
+  const code = await maped.exited;
+  return { ms: performance.now() - t, code };
+}
+
+const CE_A = '2001:db8:12:3400:0:c000:212:34';
+const CE_B = '2001:db8:12:5600:0:c000:212:56';
+const wanAddresses = (fake: FakeOpenBSD): string[] => fake.state().interfaces['em0']?.inet6.map((a) => a.address) ?? [];
+
+describe('SIGTERM', () => {
+  it('an idle maped stops within 200 ms of its own work, and its exit is no slower than a bare node process', async () => {
+    const r = await router();
+    r.lease('3400');
+    const maped = r.start();
+    await maped.waitFor((s) => s.state === 'active', 'active');
+    // Nothing in flight: no tool called for half a second.
+    let calls = -1;
+    await until(() => {
+      const now = r.fake.log().length;
+      const quiet = now === calls;
+      calls = now;
+      return quiet;
+    }, 'maped to be idle', 60_000, 500);
+
+    // What the machine's load adds to any process's exit, measured the same way.
+    const bare = spawn(process.execPath, ['-e', 'process.on("SIGTERM", () => process.exit(0)); setInterval(() => {}, 1 << 30); console.log("ready")'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    await new Promise((ready) => bare.stdout.once('data', ready));
+    const bareExited = new Promise((done) => bare.once('exit', done));
+    const t = performance.now();
+    bare.kill('SIGTERM');
+    await bareExited;
+    const bareMs = performance.now() - t;
+
+    const { ms, code } = await stopTimed(maped);
+    expect(code).toBe(0);
+    const own = /SIGTERM: stopped in (\d+) ms/.exec(maped.output());
+    expect(own, maped.output()).not.toBeNull();
+    // The daemon's own work: closing the watcher, the socket, the pid file.
+    expect(Number(own![1])).toBeLessThan(200);
+    // From the signal to the exit as the parent sees it, beyond what a bare node needs.
+    expect(ms - bareMs, `maped ${ms.toFixed(0)} ms, bare node ${bareMs.toFixed(0)} ms`).toBeLessThan(200);
+  });
+
+  it('while a tool hangs with a child holding its pipes: exits within 5 s, kills the group, leaves the last good state', async () => {
+    const r = await router();
+    r.lease('3400');
+    const maped = r.start();
+    await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === CE_A, 'active on A');
+    const lastGood = configuredSystem(r.fake.state());
+
+    // The prefix moves to B and the anchor load hangs, ignoring SIGTERM, its child holding the pipes.
+    await r.wrapped.setFault('pfctl -o none -a maped -f -', 'hang-child');
+    r.lease('5600');
+    await until(async () => (await r.wrapped.hungPids()).length === 2, 'the anchor load to hang');
+    expect(wanAddresses(r.fake)).toContain(CE_B);
+
+    const { ms, code } = await stopTimed(maped);
+    expect(ms).toBeLessThan(5000);
+    // The hung load was killed, the apply rolled back, and maped exited on its own (not at the deadline).
+    expect(code, maped.output()).toBe(0);
+    expect(maped.output()).toMatch(/SIGTERM: 1 tool runs still going after 1000 ms killed; rolling back/);
+    expect(maped.output()).toMatch(/rolled back to the last good state/);
+    const pids = await r.wrapped.hungPids();
+    await until(() => pids.every(gone), `the hung pfctl and its child (${pids.join(' ')}) to be gone`, 10_000);
+    expect(configuredSystem(r.fake.state())).toEqual(lastGood);
+    expect(wanAddresses(r.fake)).not.toContain(CE_B);
+  });
+});
+
+describe('out of file descriptors', () => {
+  it('under ulimit -n, idle control connections fill the table: the apply fails naming the step, maped lives, and converges once they close', async () => {
+    const r = await router();
+    r.lease('3400');
+    // The limit goes through sh's ulimit, node exec'd in its place (no shell word comes from outside).
+    const LIMIT = 90;
+    const maped = r.start(['/bin/sh', '-c', `ulimit -n ${LIMIT} && exec "$@"`, 'sh']);
+    await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === CE_A, 'active on A');
+    const pid = maped.child.pid!;
+    expect(readFileSync(`/proc/${pid}/limits`, 'utf8')).toMatch(new RegExp(`Max open files +${LIMIT} +${LIMIT}`));
+    const open = (): number => readdirSync(`/proc/${pid}/fd`).length;
+
+    // Leave three descriptors free: enough to accept a status request, not
+    // enough for a tool's /dev/null, two pipes and libuv's exec pipe.
+    const clients: Socket[] = [];
+    cleanups.push(() => clients.forEach((c) => c.destroy()));
+    const target = LIMIT - 3;
+    const connectOne = (): void => {
+      const socket = connect(maped.socket);
+      socket.on('error', () => undefined);
+      clients.push(socket);
+    };
+    // One at a time near the end: maped's own descriptors come and go a little.
+    await until(() => {
+      if (open() >= target) return true;
+      if (clients.length < 64) connectOne();
+      return false;
+    }, 'the connections to fill the descriptor table', 60_000, 50);
+    expect(clients.length).toBeGreaterThan(10);
+
+    r.lease('5600');
+    await until(() => /EMFILE/.test(maped.output()), 'a tool run to fail with EMFILE');
+    const degraded = await maped.waitFor((s) => s.state === 'degraded', 'degraded');
+    expect(degraded.reason).toMatch(/EMFILE/);
+    expect(degraded.nextRetryAt).not.toBeNull();
+    expect(maped.child.exitCode).toBeNull();
+    // Whatever the apply got to, nothing is half done: A's state, or B's whole.
+    const ces = wanAddresses(r.fake).filter((a) => a === CE_A || a === CE_B);
+    expect(ces).toHaveLength(1);
+
+    for (const c of clients.splice(0)) c.destroy();
+    const active = await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === CE_B, 'active on B after the retry');
+    expect(active.lastApply?.ok).toBe(true);
+    expect(wanAddresses(r.fake).filter((a) => a === CE_A || a === CE_B)).toEqual([CE_B]);
+    expect(r.fake.state().interfaces['gif0']?.tunnel?.source).toBe(CE_B);
+  });
+});

@@ -2,6 +2,7 @@
  * The ownership record: what maped itself created on this machine, so that it
  * never removes a default route, alias, tunnel or anchor it does not own, and
  * so that a restart can converge from the live state without flapping.
+ * What maped creates is written here before the command that creates it.
  * A JSON file in state-dir, replaced atomically (write a temporary file in the
  * same directory, then rename(2)); read through a zod schema because the file
  * is outside our control once written.
@@ -76,13 +77,20 @@ const desiredSchema = z.object({
   warnings: z.array(z.string()),
 }).refine((d) => psidProblem(d.psidOffset, d.psidLen, d.psid) === null, 'psid does not fit its offset and length');
 
+/** The record's format; a record of another version is not read but adopted from the live state (reconcile.ts). */
+export const OWNERSHIP_VERSION = 1;
+
 const ownershipSchema = z.object({
-  version: z.literal(1),
+  version: z.literal(OWNERSHIP_VERSION),
   /** maped ran `ifconfig <tunnel> create`: teardown destroys it. */
   gifCreated: z.boolean(),
   /** maped set the tunnel and address on it: teardown clears them (when it did not create it). */
   gifConfigured: z.boolean(),
-  /** The CE /128 addresses maped added on the WAN. */
+  /**
+   * The CE /128 addresses maped added on the WAN. Like every fact that makes
+   * maped own something, written before the command that creates it
+   * (recordedBefore in plan.ts), so it may name one the command never added.
+   */
   aliases: z.array(ipv6Text),
   /** maped added the default route (labelled with `label`). */
   route: z.boolean(),
@@ -174,7 +182,7 @@ export function deserializeDesired(s: SerializedDesired): DesiredState {
 
 export function serializeOwnership(o: Ownership): string {
   const record: z.infer<typeof ownershipSchema> = {
-    version: 1,
+    version: OWNERSHIP_VERSION,
     gifCreated: o.gifCreated,
     gifConfigured: o.gifConfigured,
     aliases: o.aliases.map(formatIpv6),
@@ -200,7 +208,11 @@ export type OwnershipRead = { readonly ownership: Ownership; readonly problem: s
  * write and ~1.5 ms a read (npm run bench).
  */
 
-/** A missing file means nothing is owned; an unreadable one too, with the reason for the log. */
+/**
+ * A missing file means nothing is owned. One that cannot be read, is cut
+ * short, or is of another version comes back as nothing owned with the
+ * reason: the caller warns and adopts from the live state.
+ */
 export async function readOwnership(stateDir: string): Promise<OwnershipRead> {
   const path = join(stateDir, OWNERSHIP_FILE);
   let text: string;
@@ -215,6 +227,10 @@ export async function readOwnership(stateDir: string): Promise<OwnershipRead> {
     json = JSON.parse(text);
   } catch {
     return { ownership: NOTHING_OWNED, problem: `${path}: not JSON` };
+  }
+  const version = typeof json === 'object' && json !== null ? (json as { version?: unknown }).version : undefined;
+  if (version !== OWNERSHIP_VERSION) {
+    return { ownership: NOTHING_OWNED, problem: `${path}: version ${JSON.stringify(version ?? null)}, not ${OWNERSHIP_VERSION}` };
   }
   const parsed = ownershipSchema.safeParse(json);
   if (!parsed.success) {

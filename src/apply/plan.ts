@@ -70,6 +70,16 @@ export interface Plan {
   readonly corrections: readonly Effect[];
 }
 
+/**
+ * Effects that make maped own something are recorded before the command
+ * runs (write-ahead): killed between the command and the record, maped
+ * still knows what it may have created. A claim on something the command
+ * never made is dropped by the next plan (a correction: it is not there).
+ * Removals are recorded after their command, for the same reason.
+ */
+const CLAIMS: ReadonlySet<Effect['kind']> = new Set(['gif-created', 'gif-configured', 'alias-added', 'route-added', 'anchor-loaded']);
+export const recordedBefore = (effect: Effect): boolean => CLAIMS.has(effect.kind);
+
 export function applyEffect(o: Ownership, effect: Effect, desired: DesiredState | null): Ownership {
   const names =
     desired === null ? {} : { wan: desired.wan, tunnel: desired.tunnel, anchor: desired.anchor, label: desired.label };
@@ -120,9 +130,28 @@ function describeRoute(route: DefaultRoute): string {
   return `default route${via} on ${route.interface}`;
 }
 
-export function planApply(desired: DesiredState, live: LiveState, owned: Ownership): Result<Plan> {
+/**
+ * What the live state shows to be maped's when its record was lost: the CE
+ * /128s on the WAN that `ours` recognises (derived from the rules maped
+ * knows, or the one it wants), and a tunnel interface from such an address
+ * or to the BR it wants, taken as created by maped (it is destroyed on
+ * teardown).
+ */
+export function adoptFromLive(desired: DesiredState, live: LiveState, owned: Ownership, ours: (address: bigint) => boolean): Effect[] {
+  const effects: Effect[] = [];
+  const isOurs = (address: bigint): boolean => address === desired.ceIPv6 || ours(address);
+  for (const a of live.wan?.inet6 ?? []) {
+    if (a.prefixlen === 128 && isOurs(a.address) && !owned.aliases.includes(a.address)) effects.push({ kind: 'alias-added', address: a.address });
+  }
+  const tunnel = live.gif?.tunnel;
+  if (tunnel != null && !owned.gifCreated && (tunnel.destination === desired.br || isOurs(tunnel.source))) effects.push({ kind: 'gif-created' });
+  return effects;
+}
+
+export function planApply(desired: DesiredState, live: LiveState, owned: Ownership, adopted: readonly Effect[] = []): Result<Plan> {
   const steps: PlanStep[] = [];
-  const corrections: Effect[] = [];
+  const corrections: Effect[] = [...adopted];
+  owned = adopted.reduce((o: Ownership, e) => applyEffect(o, e, desired), owned);
   const { tunnel: gifName, wan, label } = desired;
   const gif = live.gif;
 

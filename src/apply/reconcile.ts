@@ -16,7 +16,7 @@ import {
   writeOwnership,
   type Ownership,
 } from './ownership.js';
-import { applyEffect, EMPTY_LIVE_STATE, planApply, planTeardown, type Effect, type LiveState, type Plan, type PlanStep } from './plan.js';
+import { adoptFromLive, applyEffect, EMPTY_LIVE_STATE, planApply, planTeardown, recordedBefore, type Effect, type LiveState, type Plan, type PlanStep } from './plan.js';
 import { checkToolPaths, commandArgv, runCommand, type RunOptions, type ToolPaths } from './run.js';
 
 export interface ReconcileOptions {
@@ -41,6 +41,13 @@ export interface ReconcileOptions {
   readonly log?: (line: string) => void;
   /** What the operator must hear of (a lost ownership record); default: `log`. */
   readonly warn?: (line: string) => void;
+  /**
+   * Recognises the CE addresses of the rules maped knows (isMapCeAddress):
+   * with a record that is lost, truncated or of another version, the /128s
+   * on the WAN it accepts are adopted as maped's, so that a prefix change or
+   * teardown removes them. Default: only `desired`'s own CE address.
+   */
+  readonly ours?: (address: bigint) => boolean;
 }
 
 export interface ApplyCommand {
@@ -84,9 +91,9 @@ function toApplyCommand(tools: ToolPaths, command: Command): ApplyCommand {
   return command.stdin === undefined ? { argv: line } : { argv: line, stdin: command.stdin };
 }
 
-function plan(target: Target, live: LiveState, owned: Ownership): { ok: true; plan: Plan } | { ok: false; error: string } {
+function plan(target: Target, live: LiveState, owned: Ownership, adopted: readonly Effect[] = []): { ok: true; plan: Plan } | { ok: false; error: string } {
   if (target === null) return { ok: true, plan: planTeardown(live, owned) };
-  const p = planApply(target, live, owned);
+  const p = planApply(target, live, owned, adopted);
   return p.ok ? { ok: true, plan: p.value } : { ok: false, error: p.error };
 }
 
@@ -141,18 +148,26 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
 
   const kept = dryRun ? undefined : unsaved.get(stateDir);
   const record = kept !== undefined ? { ownership: kept, problem: null } : await readOwnership(stateDir);
-  if (record.problem !== null) {
-    const said = `ownership record ignored: ${record.problem}`;
-    (options.warn ?? log)?.(said);
-    warnings.push(said);
+  /** The record cannot be trusted: what the live state shows to be ours is adopted by the first plan. */
+  let lost = record.problem !== null;
+  if (lost) {
+    (options.warn ?? log)?.(`ownership record lost: ${record.problem}; adopting what the live state shows to be maped's`);
   }
+  const adopt = (target: DesiredState, live: LiveState): Effect[] => {
+    if (!lost) return [];
+    lost = false;
+    return adoptFromLive(target, live, owned, options.ours ?? (() => false));
+  };
   const lastGood = record.ownership.applied;
   let owned = record.ownership;
+  /** The record as last written; null when what is on disk is not it (lost, or kept in memory). */
+  let onDisk: string | null = record.problem === null && kept === undefined ? serializeOwnership(owned) : null;
   if (kept !== undefined) {
     // Nothing changes until what maped owns is on disk again.
     try {
       await writeOwnership(stateDir, kept);
       unsaved.delete(stateDir);
+      onDisk = serializeOwnership(kept);
       log?.('ownership record written again from memory');
     } catch (e) {
       return report(false, `recording ${OWNERSHIP_FILE}: ${errorText(e)} (kept in memory)`);
@@ -195,7 +210,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
       const names = target === null ? ownedNames(simulated) : namesOf(target);
       const live = runnable ? await readFirst(names) : { ok: true as const, live: EMPTY_LIVE_STATE };
       if (!live.ok) return report(false, live.error);
-      const p = plan(target, live.live, simulated);
+      const p = plan(target, live.live, simulated, target === null ? [] : adopt(target, live.live));
       if (!p.ok) return report(false, p.error);
       for (const step of p.plan.steps) {
         if (step.killStale === undefined) commands.push(toApplyCommand(tools, step.command));
@@ -220,6 +235,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     try {
       await writeOwnership(stateDir, o);
       unsaved.delete(stateDir);
+      onDisk = serializeOwnership(o);
       return null;
     } catch (e) {
       unsaved.set(stateDir, o);
@@ -234,10 +250,28 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
    */
   const execute = async (p: Plan, target: Target, into: ApplyCommand[], numberFrom: number, bestEffort = false): Promise<string | null> => {
     let o = p.corrections.reduce((acc: Ownership, e: Effect) => applyEffect(acc, e, target), owned);
-    if (p.corrections.length > 0) {
+    if (serializeOwnership(o) !== serializeOwnership(owned)) {
       const problem = await record_(o);
       if (problem !== null && !bestEffort) return problem;
     }
+    /**
+     * Takes the effect's change of `o`, if any. A claim is written at once
+     * (write-ahead; a write that fails is the step's failure); a removal
+     * goes to disk with the next write: a record that still names what is
+     * gone is corrected by the next plan, and each write is two fsyncs
+     * (tens of milliseconds on a busy disk).
+     */
+    const note = async (effect: Effect): Promise<string | null> => {
+      const next = applyEffect(o, effect, target);
+      if (serializeOwnership(next) === serializeOwnership(o)) return null;
+      o = next;
+      if (!recordedBefore(effect)) {
+        owned = o;
+        return null;
+      }
+      const problem = await record_(o);
+      return bestEffort ? null : problem;
+    };
     let n = numberFrom;
     for (const step of p.steps) {
       n++;
@@ -253,14 +287,20 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
         if (ids.length > 0) log?.(`killed ${ids.length} pf states of the old address, port set or tunnel`);
         continue;
       }
+      const effect = step.effect;
+      const ahead = effect !== null && recordedBefore(effect);
+      if (ahead) {
+        // Write-ahead: on disk before the command can create it.
+        const problem = await note(effect);
+        if (problem !== null) return `step ${n} (${describeCommand(step.command)}): ${problem}`;
+      }
       into.push(toApplyCommand(tools, step.command));
       log?.(`run: ${describeCommand(step.command)}`);
       const result = await runCommand(tools, step.command, runOptions);
       if (!result.ok) return `step ${n} (${describeCommand(step.command)}): ${result.reason ?? 'failed'}`;
-      if (step.effect !== null) {
-        o = applyEffect(o, step.effect, target);
-        const problem = await record_(o);
-        if (problem !== null && !bestEffort) return `step ${n} (${describeCommand(step.command)}): ${problem}`;
+      if (effect !== null && !ahead) {
+        const problem = await note(effect);
+        if (problem !== null) return `step ${n} (${describeCommand(step.command)}): ${problem}`;
       }
     }
     return null;
@@ -282,7 +322,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     const names = target === null ? ownedNames(owned) : namesOf(target);
     const live = await readFirst(names);
     if (!live.ok) return report(false, live.error);
-    const p = plan(target, live.live, owned);
+    const p = plan(target, live.live, owned, target === null ? [] : adopt(target, live.live));
     if (!p.ok) {
       log?.(`cannot apply: ${p.error}`);
       return report(false, p.error);
@@ -297,7 +337,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
   if (failure === null) {
     const settled = settle(owned, desired);
     // Rewrite only when the record changes: a no-op renewal writes nothing.
-    if (serializeOwnership(settled) !== serializeOwnership(owned)) {
+    if (serializeOwnership(settled) !== onDisk) {
       // Everything is in place; only the record is not: no rollback, the write is retried.
       const problem = await record_(settled);
       if (problem !== null) return report(false, problem);

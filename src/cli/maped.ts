@@ -227,7 +227,8 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   const started = performance.now();
   log.info(`${signal}: stopping (on-exit ${config.onExit})`);
-  setTimeout(() => {
+  // Only the apply in flight at the signal is cut short, never the on-exit teardown after it.
+  const grace = setTimeout(() => {
     const killed = killRunningTools();
     if (killed > 0) log.warn(`${signal}: ${killed} tool runs still going after ${STOP_GRACE_MS} ms killed; rolling back`);
   }, STOP_GRACE_MS).unref();
@@ -241,7 +242,7 @@ async function shutdown(signal: string): Promise<void> {
   await watcher.close();
   metrics?.stop();
   await provisioner?.stop();
-  await engine.stop(config.onExit === 'teardown');
+  await engine.stop(config.onExit === 'teardown', () => clearTimeout(grace));
   await stopControlServer(server, socketPath);
   releasePidFile(pidFile);
   // The daemon's own share of the stop, apart from the process exit (issue: within 200 ms when idle).

@@ -4,6 +4,7 @@
  * src/apply by openbsd-driver.ts; tests may provide their own.
  */
 import type { MapedConfig } from '../config/index.js';
+import type { RuleView } from '../control/protocol.js';
 import type { Softwire } from '../softwire/index.js';
 import type { Result } from '../map/index.js';
 import type { StateListing } from '../openbsd/index.js';
@@ -30,6 +31,12 @@ export interface ConvergeOptions {
   readonly readLive?: boolean;
   /** A reading of the system started ahead by {@link Driver.lookAhead}, to use instead of a fresh one. */
   readonly lookAhead?: LookAhead;
+  /**
+   * The MAP rules maped knows (the lease's, provisioned, static, and those
+   * of the softwire applied last): with a lost ownership record, their CE
+   * addresses found on the WAN are adopted (src/daemon/own-addresses.ts).
+   */
+  readonly knownRules?: readonly RuleView[];
 }
 
 /** A token for a look-ahead reading; what it holds only the driver that made it knows. */

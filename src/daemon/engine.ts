@@ -64,6 +64,8 @@ export class Engine {
   private readonly resolver: AftrResolver;
   private ttlTimer: LongTimer | null = null;
   private rules: readonly RuleView[] = [];
+  /** The rules known when the softwire in force was applied: its CE address may be adopted after a lost record. */
+  private appliedRules: readonly RuleView[] = [];
   private appliedKey: string | null = null;
   private lastReport: { at: Date; report: DriverReport } | null = null;
   private warnings: readonly string[] = [];
@@ -118,11 +120,16 @@ export class Engine {
     return this.wake('reload');
   }
 
-  /** Stops timers; with `teardown`, removes what maped configured. */
-  async stop(teardown: boolean): Promise<void> {
+  /**
+   * Stops timers; with `teardown`, removes what maped configured.
+   * `inFlightDone` is called once the convergence running at the call (if
+   * any) is over, before the teardown starts.
+   */
+  async stop(teardown: boolean, inFlightDone?: () => void): Promise<void> {
     this.stopped = true;
     this.clearTimers();
     if (this.running) await this.running;
+    inFlightDone?.();
     if (teardown && this.appliedKey !== null) {
       const report = await this.driver.converge(null, this.config, { dryRun: this.dryRun });
       this.log.info(report.ok ? 'on-exit teardown done' : `on-exit teardown failed: ${report.error}`);
@@ -224,6 +231,7 @@ export class Engine {
     const report = await this.driver.converge(mapping, this.config, {
       dryRun: this.dryRun,
       ...(lookAhead === undefined ? {} : { lookAhead }),
+      knownRules: [...this.rules, ...this.appliedRules],
     });
     this.lastReport = { at: new Date(), report };
     // What the plan warns about (stock pf leaves ICMP echo ids unconfined, …)
@@ -242,6 +250,7 @@ export class Engine {
     this.softwire = mapping;
     this.why = why;
     this.appliedKey = key;
+    this.appliedRules = selection.rules;
     if (report.commands.length > 0) this.log.info(`${mapping.kind} active: ${describeSoftwire(mapping)}`);
     this.setState('active', null);
   }

@@ -10,6 +10,7 @@ import type { MapedConfig } from '../config/index.js';
 import { desiredState, softwireInput } from '../openbsd/index.js';
 import type { Softwire } from '../softwire/index.js';
 import type { Driver, DriverReport, LookAhead } from './driver.js';
+import { ownAddressTest } from './own-addresses.js';
 
 /** Per command; ifconfig, route and pfctl answer in milliseconds when healthy. */
 const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
@@ -132,6 +133,7 @@ export function createOpenBSDDriver(log: Logger, options: DriverOptions = {}): D
         timeoutMs: COMMAND_TIMEOUT_MS,
         log: (line) => log.debug(line),
         warn: (line) => log.warn(line),
+        ours: ownAddressTest(options.knownRules ?? []),
       });
       return {
         ok: report.ok,

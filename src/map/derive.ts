@@ -113,3 +113,19 @@ export function deriveAddressing(input: DeriveInput): Result<MapAddressing> {
   const ceIPv6 = ceIPv6Address(endUserPrefix, interfaceId(input.interfaceId, ipv4, psid));
   return ok({ ipv4, ipv4PrefixLen, psidOffset: a, psidLen: k, psid, ceIPv6, warnings });
 }
+
+/**
+ * Whether `address` is a MAP IPv6 address a CE derives from `rule` for some
+ * end-user prefix (RFC 7597 §5.2, §6), in either interface-identifier form:
+ * its EA bits, read back from the address, give exactly its interface
+ * identifier. maped adopts such /128s on the WAN when its ownership record
+ * was lost: an address picked by hand would have to repeat, in its
+ * interface identifier, the IPv4 address and PSID its own EA bits encode.
+ */
+export function isMapCeAddress(rule: MapRule, address: bigint, portParams: ExplicitPortParams | null): boolean {
+  const endUserPrefix: Ipv6Prefix = { address: address & ipv6Mask(64), length: 64 };
+  return (['rfc7597', 'draft03'] as const).some((format) => {
+    const derived = deriveAddressing({ rule, endUserPrefix, portParams, interfaceId: format });
+    return derived.ok && derived.value.ceIPv6 === address;
+  });
+}

@@ -3,6 +3,7 @@
  * prefix, BR and PSID changes, teardown, restart, ownership, and a failure
  * injected at every step of an apply, each rolled back.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,6 +154,59 @@ describe('apply', () => {
     // The labelled route and the exact anchor are recognised as maped's.
     const record = await readOwnership(stateDir);
     expect(record.ownership).toMatchObject({ route: true, anchorLoaded: true, gifCreated: false, aliases: [] });
+  });
+
+  it('a record cut short: the old CE address and the tunnel are adopted, then a new prefix removes the old alias and teardown the tunnel', async () => {
+    const { fake, stateDir } = await rig();
+    const desired = desiredFor(COSMOTE, 'kernel');
+    const warned: string[] = [];
+    const run = (d: DesiredState | null, ours?: (address: bigint) => boolean) =>
+      reconcile({ desired: d, tools: fake.tools, stateDir, dryRun: false, timeoutMs: 10_000, warn: (l) => warned.push(l), ...(ours ? { ours } : {}) });
+    expect((await run(desired)).ok).toBe(true);
+    const path = join(stateDir, OWNERSHIP_FILE);
+    await writeFile(path, (await readFile(path, 'utf8')).slice(0, 40));
+    const moved = desiredFor(withPrefix(COSMOTE, '2a02:586:6234:c100::/56'), 'kernel');
+    // The caller knows the rule: the old CE address is one of its CE addresses.
+    const report = await run(moved, (address) => address === v6(CE));
+    expect(report.ok, report.error ?? '').toBe(true);
+    expect(warned).toEqual([expect.stringMatching(/^ownership record lost: .*ownership\.json: not JSON; adopting what the live state shows to be maped's$/)]);
+    expect(lines(report)).toContain(`ifconfig em0 inet6 ${CE} delete`);
+    const record = await readOwnership(stateDir);
+    expect(record.problem).toBeNull();
+    expect(record.ownership).toMatchObject({ gifCreated: true, route: true, anchorLoaded: true });
+    expect(record.ownership.aliases).toEqual([moved.ceIPv6]);
+    expect((await run(null)).ok).toBe(true);
+    expect(fake.state().interfaces.gif0).toBeUndefined();
+    expect(fake.state().interfaces.em0!.inet6.filter((a) => a.prefixlen === 128)).toEqual([]);
+  });
+
+  it('write-ahead: what a step creates is on record before the step runs, what it removes only after', async () => {
+    const { fake, stateDir, run } = await rig();
+    await run(desiredFor(COSMOTE, 'kernel'));
+    const moved = desiredFor(withPrefix(COSMOTE, '2a02:586:6234:c100::/56'), 'kernel');
+    const newCe = '2a02:586:6234:c100:0:57ca:3ad3:1';
+    // The step after the new alias fails: the alias was recorded before it was added.
+    fake.failNext('ifconfig', 'tunnel', Infinity);
+    const seen: string[][] = [];
+    const report = await reconcile({
+      desired: moved,
+      tools: fake.tools,
+      stateDir,
+      dryRun: false,
+      timeoutMs: 10_000,
+      log: (line) => {
+        // Each command as it starts: what the record holds at that moment.
+        if (line.startsWith('run: ')) {
+          const record = readFileSync(join(stateDir, OWNERSHIP_FILE), 'utf8');
+          seen.push([line.slice(5), ...(JSON.parse(record) as { aliases: string[] }).aliases]);
+        }
+      },
+    });
+    expect(report.ok).toBe(false);
+    expect(seen[0]).toEqual([`ifconfig em0 inet6 ${newCe} prefixlen 128 alias`, CE, newCe]);
+    // Rolled back: the new alias is removed, and only then dropped from the record.
+    expect(seen).toContainEqual([`ifconfig em0 inet6 ${newCe} delete`, CE, newCe]);
+    expect((await readOwnership(stateDir)).ownership.aliases).toEqual([v6(CE)]);
   });
 
   it('a new prefix moves the alias and tunnel source, re-adds the route, reloads the anchor and kills stale states', async () => {

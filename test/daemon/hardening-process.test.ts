@@ -7,6 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readOwnership } from '../../src/apply/index.js';
+import { formatIpv6 } from '../../src/map/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -82,7 +84,11 @@ async function stopTimed(maped: MapedProcess): Promise<{ ms: number; code: numbe
 
 const CE_A = '2001:db8:12:3400:0:c000:212:34';
 const CE_B = '2001:db8:12:5600:0:c000:212:56';
+const CE_C = '2001:db8:12:7800:0:c000:212:78';
 const wanAddresses = (fake: FakeOpenBSD): string[] => fake.state().interfaces['em0']?.inet6.map((a) => a.address) ?? [];
+/** The /128s on the WAN: the CE addresses maped added (the fake's em0 has only its link-local and SLAAC addresses besides). */
+const wanCeAddresses = (fake: FakeOpenBSD): string[] =>
+  fake.state().interfaces['em0']?.inet6.filter((a) => a.prefixlen === 128).map((a) => a.address) ?? [];
 
 describe('SIGTERM', () => {
   it('an idle maped stops within 200 ms of its own work, and its exit is no slower than a bare node process', async () => {
@@ -191,5 +197,65 @@ describe('out of file descriptors', () => {
     expect(active.lastApply?.ok).toBe(true);
     expect(wanAddresses(r.fake).filter((a) => a === CE_A || a === CE_B)).toEqual([CE_B]);
     expect(r.fake.state().interfaces['gif0']?.tunnel?.source).toBe(CE_B);
+  });
+});
+
+describe('a lost ownership record', () => {
+  const RECORD = (r: Router) => join(r.dir, 'state', 'ownership.json');
+
+  /** The next prefix change and `on-exit teardown` leave no old alias and no gif0. */
+  async function convergesAndTearsDown(r: Router, maped: MapedProcess, ce: string): Promise<void> {
+    await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === ce, `active on ${ce}`);
+    expect(wanCeAddresses(r.fake)).toEqual([ce]);
+    expect(r.fake.state().interfaces['gif0']?.tunnel?.source).toBe(ce);
+    const { code } = await stopTimed(maped);
+    expect(code, maped.output()).toBe(0);
+    expect(maped.output()).toMatch(/on-exit teardown done/);
+    expect(wanCeAddresses(r.fake)).toEqual([]);
+    expect(r.fake.state().interfaces['gif0']).toBeUndefined();
+    expect(r.fake.state().routes.filter((route) => route.interface === 'gif0')).toEqual([]);
+  }
+
+  it('kill -9 between the alias and the next step: the alias was recorded before it was added', async () => {
+    const r = await router(['on-exit teardown']);
+    r.lease('3400');
+    let maped = r.start();
+    await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === CE_A, 'active on A');
+    // The step after the new alias hangs; maped dies there.
+    await r.wrapped.setFault(`ifconfig gif0 tunnel ${CE_B} 2001:db8:ffff::1`, 'hang');
+    r.lease('5600');
+    await until(async () => (await r.wrapped.hungPids()).length === 1, 'the tunnel step to hang');
+    expect(wanCeAddresses(r.fake).sort()).toEqual([CE_A, CE_B].sort());
+    maped.signal('SIGKILL');
+    await maped.exited;
+    for (const pid of await r.wrapped.hungPids()) process.kill(-pid, 'SIGKILL');
+    await r.wrapped.clearFault();
+    const record = await readOwnership(join(r.dir, 'state'));
+    expect(record.problem).toBeNull();
+    expect(record.ownership.aliases.map(formatIpv6).sort()).toEqual([CE_A, CE_B].sort());
+
+    r.lease('7800');
+    maped = r.start();
+    await convergesAndTearsDown(r, maped, CE_C);
+  });
+
+  it.each([
+    ['cut short by a crash', (text: string) => text.slice(0, Math.floor(text.length / 2)), /ownership\.json: not JSON/],
+    ['written by another version', (text: string) => JSON.stringify({ ...JSON.parse(text), version: 0 }), /ownership\.json: version 0, not 1/],
+  ])('%s: a warning, then what the live state shows to be ours is adopted', async (_what, damage, why) => {
+    const r = await router(['on-exit teardown']);
+    r.lease('3400');
+    let maped = r.start();
+    await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === CE_A, 'active on A');
+    maped.signal('SIGKILL');
+    await maped.exited;
+    writeFileSync(RECORD(r), damage(readFileSync(RECORD(r), 'utf8')));
+
+    r.lease('5600');
+    maped = r.start();
+    await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === CE_B, 'active on B');
+    const warning = new RegExp(`^warn: ownership record lost: .*${why.source}; adopting what the live state shows to be maped's$`, 'm');
+    expect(maped.output()).toMatch(warning);
+    await convergesAndTearsDown(r, maped, CE_B);
   });
 });

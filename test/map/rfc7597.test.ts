@@ -3,7 +3,9 @@ import {
   deriveMap,
   formatIpv4,
   formatIpv6,
+  isMapCeAddress,
   parseIpv4Prefix,
+  parseIpv6,
   parseIpv6Prefix,
   portInSet,
   portSet,
@@ -214,5 +216,35 @@ describe('BMR selection (RFC 7597 §5: longest match)', () => {
     const result = selectBmr([narrow, twin], eup);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error).toMatch(/two rules match .* equally: 2001:db8::\/40/);
+  });
+});
+
+describe('isMapCeAddress: the CE addresses of a rule, for adopting them after a lost record', () => {
+  const bmr = rule('2001:db8::/40', '192.0.2.0/24', 16);
+  const address = (text: string): bigint => must(parseIpv6(text));
+
+  it('recognises the CE address of every end-user prefix under the rule, in both interface-id forms', () => {
+    for (const eup of ['2001:db8:12:3400::/56', '2001:db8:12:5600::/56', '2001:db8:ff:ff00::/56', '2001:db8:0:0::/56']) {
+      for (const interfaceId of ['rfc7597', 'draft03'] as const) {
+        const ce = must(derive({ rule: bmr, eup, interfaceId })).ceIPv6;
+        expect(isMapCeAddress(bmr, ce, null), `${eup} ${interfaceId}`).toBe(true);
+      }
+    }
+  });
+
+  it('an explicit PSID is part of the address it recognises', () => {
+    const ports = { psidLen: 8, psid: 0x99 };
+    const ce = must(derive({ rule: bmr, eup: '2001:db8:12:3400::/56', portParams: ports })).ceIPv6;
+    expect(isMapCeAddress(bmr, ce, ports)).toBe(true);
+    expect(isMapCeAddress(bmr, ce, null)).toBe(false);
+  });
+
+  it.each([
+    ['another host of the prefix', '2001:db8:12:3400::1'],
+    ['the IPv4 field of another prefix', '2001:db8:12:3400:0:c000:213:34'],
+    ['the PSID field of another prefix', '2001:db8:12:3400:0:c000:212:56'],
+    ['outside the rule prefix', '2001:db9:12:3400:0:c000:212:34'],
+  ])('refuses %s (%s)', (_what, text) => {
+    expect(isMapCeAddress(bmr, address(text), null)).toBe(false);
   });
 });

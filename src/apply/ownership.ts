@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { replaceFile } from '../atomic-file.js';
+import { replaceFileDurably } from '../atomic-file.js';
 import {
   formatIpv4,
   formatIpv4Prefix,
@@ -200,12 +200,14 @@ export function serializeOwnership(o: Ownership): string {
 export type OwnershipRead = { readonly ownership: Ownership; readonly problem: string | null };
 
 /*
- * The record is read at every reconcile and written after every step, so it
- * sits on the path from a lease change to the applied configuration. It is
- * a few hundred bytes in maped's own state directory: read and written
- * synchronously, each takes tens of microseconds, where the promise API's
- * open/stat/read/close round trips through the thread pool took ~0.5 ms a
- * write and ~1.5 ms a read (npm run bench).
+ * The record is read at every reconcile and written before the steps that
+ * create something, so it sits on the path from a lease change to the
+ * applied configuration. It is a few hundred bytes in maped's own state
+ * directory: read and written synchronously, each takes tens of
+ * microseconds, where the promise API's open/stat/read/close round trips
+ * through the thread pool took ~0.5 ms a write and ~1.5 ms a read (npm run
+ * bench). Only the two fsyncs of a write are waited for in the thread pool
+ * (replaceFileDurably): each takes milliseconds to tens of milliseconds.
  */
 
 /**
@@ -264,13 +266,13 @@ export async function readOwnership(stateDir: string): Promise<OwnershipRead> {
 export async function writeOwnership(stateDir: string, o: Ownership): Promise<void> {
   const path = join(stateDir, OWNERSHIP_FILE);
   const text = serializeOwnership(o);
-  const options = { mode: 0o600, durable: true };
+  const options = { mode: 0o600 };
   try {
-    replaceFile(path, text, options);
+    await replaceFileDurably(path, text, options);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     // The first write ever: the state directory is made on demand.
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    replaceFile(path, text, options);
+    await replaceFileDurably(path, text, options);
   }
 }

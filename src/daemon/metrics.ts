@@ -149,7 +149,7 @@ export class MetricsPublisher {
   publish(): void {
     if (this.path === null) return;
     try {
-      replaceFile(this.path, this.text(), { mode: 0o644, durable: false });
+      replaceFile(this.path, this.text(), { mode: 0o644 });
       this.failureSaid = false;
     } catch (e) {
       // Said once until a write succeeds again: a full disk must not flood the log.

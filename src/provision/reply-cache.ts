@@ -58,7 +58,7 @@ export function readCachedReply(stateDir: string): CacheRead {
 export function writeCachedReply(stateDir: string, cached: CachedReply): void {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const path = join(stateDir, CACHE_FILE);
-  replaceFile(path, `${JSON.stringify({ version: 1, ...cached })}\n`, { mode: 0o600, durable: false });
+  replaceFile(path, `${JSON.stringify({ version: 1, ...cached })}\n`, { mode: 0o600 });
 }
 
 export function removeCachedReply(stateDir: string): void {

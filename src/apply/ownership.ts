@@ -70,6 +70,11 @@ const desiredSchema = z.object({
   psidLen: z.number().int().min(0).max(16),
   psid: z.number().int().min(0).max(65535),
   portSets: z.array(z.tuple([port, port])),
+  // Absent in records written before forwards existed: none then.
+  forwards: z
+    .array(z.object({ proto: z.enum(['tcp', 'udp', 'tcp-udp']), ports: z.tuple([port, port]), to: ipv4Text, toPort: port.nullable() }))
+    .max(1024)
+    .default([]),
   natFrom: z.array(z.string().refine((s) => parseIpv4Prefix(s).ok, 'not an IPv4 prefix')),
   anchor: anchorName,
   label: labelName,
@@ -154,6 +159,7 @@ export function serializeDesired(d: DesiredState): SerializedDesired {
     psidLen: d.psidLen,
     psid: d.psid,
     portSets: d.portSets.map(([a, b]) => [a, b] as [number, number]),
+    forwards: d.forwards.map((f) => ({ proto: f.proto, ports: [f.ports[0], f.ports[1]], to: formatIpv4(f.to), toPort: f.toPort })),
     natFrom: d.natFrom.map(formatIpv4Prefix),
     anchor: d.anchor,
     label: d.label,
@@ -176,6 +182,7 @@ export function deserializeDesired(s: SerializedDesired): DesiredState {
     ipv4: must(parseIpv4(s.ipv4)),
     ipv4Peer: must(parseIpv4(s.ipv4Peer)),
     portSets: s.portSets.map(([a, b]) => [a, b] as PortRange),
+    forwards: s.forwards.map((f) => ({ ...f, to: must(parseIpv4(f.to)) })),
     natFrom: s.natFrom.map((p) => must(parseIpv4Prefix(p)) as Ipv4Prefix),
   };
 }

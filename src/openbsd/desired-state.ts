@@ -17,6 +17,7 @@ import {
   routePriorityProblem,
   RTP_STATIC,
 } from './names.js';
+import { activeForwards, forwardScope, rangesWithout, type ForwardSpec } from './forwards.js';
 
 /** IPv6 header (RFC 8200 §3): what IPv4-in-IPv6 encapsulation costs (RFC 7597 §8.3.1). */
 export const ENCAPSULATION_OVERHEAD = 40;
@@ -74,8 +75,10 @@ export interface DesiredState {
   readonly psidOffset: number;
   readonly psidLen: number;
   readonly psid: number;
-  /** The ranges NAT may use, port 0 already removed. */
+  /** The port set, port 0 already removed: what the CE owns, whoever uses it. */
   readonly portSets: readonly PortRange[];
+  /** The maped.conf forwards whose ports are all ours: the ones pf redirects (stock NAT keeps out of them, {@link natRanges}). */
+  readonly forwards: readonly ForwardSpec[];
   readonly natFrom: readonly Ipv4Prefix[];
   readonly anchor: string;
   readonly label: string;
@@ -106,6 +109,8 @@ export interface DesiredStateInput {
   /** The mode in force: 'auto' must be resolved first (detectPortsetSupport in src/apply). */
   readonly portset: 'kernel' | 'stock';
   readonly label?: string;
+  /** maped.conf `forward`s; those with a port outside what NAT owns are left out (forwards.ts). */
+  readonly forwards?: readonly ForwardSpec[];
 }
 
 export const ICMP_NOT_CONFINED =
@@ -177,9 +182,12 @@ export function desiredState(input: DesiredStateInput): Result<DesiredState> {
   const sharing = portset === 'kernel' || portset === 'stock';
   const portSets = sharing ? usablePortRanges(map.portSets) : [];
   if (sharing && portSets.length === 0) return err('the port set is empty');
+  const forwards = activeForwards(input.forwards ?? [], forwardScope(forwardableNat(portset, map, portSets), input.softwire ?? 'map-e'));
+  const ranges = natRanges({ portset, portSets, forwards });
+  if (sharing && ranges.length === 0) return err('the forwards take every port of the set: none is left for outbound NAT');
   // Stock mode tags packets `<label>-<range>`; pf tag names hold 63 characters (PF_TAG_NAME_SIZE 64, pfvar.h).
-  if (portset === 'stock' && label.length + 1 + String(portSets.length).length > 63) {
-    return err(`label "${label}" is too long for the stock-mode tags "${label}-1".."${label}-${portSets.length}" (63 characters at most)`);
+  if (portset === 'stock' && label.length + 1 + String(ranges.length).length > 63) {
+    return err(`label "${label}" is too long for the stock-mode tags "${label}-1".."${label}-${ranges.length}" (63 characters at most)`);
   }
 
   return ok({
@@ -198,12 +206,31 @@ export function desiredState(input: DesiredStateInput): Result<DesiredState> {
     psidLen: sharing ? map.psidLen : 0,
     psid: sharing ? map.psid : 0,
     portSets,
+    forwards,
     natFrom: [...input.natFrom],
     anchor: input.anchor,
     label,
     portset,
     warnings,
   });
+}
+
+/** What a port-set mode translates into, in the shape forwardScope takes. */
+function forwardableNat(portset: PortsetMode, map: DesiredStateInput['map'], portSets: readonly PortRange[]) {
+  if (portset === 'none') return { into: 'none' } as const;
+  if (portset === 'unrestricted') return { into: 'address' } as const;
+  return { into: 'portset', psidOffset: map.psidOffset, psidLen: map.psidLen, psid: map.psid, portSets } as const;
+}
+
+/**
+ * The ranges NAT hands out. Stock pf: the port set without the forwarded
+ * ports, so that no `nat-to … port lo:hi` gives a forwarded port to an
+ * outbound connection. The map-e-portset patch draws from the whole set
+ * (maped(8) describes how it and `rdr-to` share the forwarded ports).
+ */
+export function natRanges(d: Pick<DesiredState, 'portset' | 'portSets' | 'forwards'>): PortRange[] {
+  if (d.portset !== 'stock') return [...d.portSets];
+  return rangesWithout(d.portSets, d.forwards.map((f) => f.ports));
 }
 
 /** The part of a {@link DesiredStateInput} a softwire decides: its tunnel ends, address, peer and NAT. */

@@ -12,3 +12,4 @@ export * from './pfctl-states.js';
 export * from './port-usage.js';
 export * from './names.js';
 export * from './command-allowlist.js';
+export * from './forwards.js';

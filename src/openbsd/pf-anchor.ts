@@ -30,6 +30,36 @@
  *   scrub (max-mss MTU−40)`: the state keeps the `max-mss` of the match rules
  *   of the packet that created it (`s->max_mss = act->max_mss`), which for a
  *   connection opened from the Internet through the tunnel is an inbound SYN.
+ * - The forwards in force (maped.conf(5) `forward`), one rule per protocol:
+ *   `pass in quick on gif0 inet proto tcp from any to (gif0) port = 1233
+ *   flags S/SA label "maped" rdr-to 192.168.1.10 port 22`. Their place:
+ *   - after the clamp: a matching `quick` rule ends the evaluation
+ *     (`if (r->quick) return (PF_TEST_QUICK);` in pf_match_rule), so a match
+ *     rule after it would never see the SYN; before it, the clamp has put its
+ *     `max-mss` into `ctx->act`, `pf_create_state` copies it into the state
+ *     (`st->max_mss = act->max_mss;`), and pf_test clamps every TCP packet
+ *     of the state with it (`if (st->max_mss) pf_normalize_mss(&pd,
+ *     st->max_mss);`), the SYN-ACK the LAN host sends back included;
+ *   - `quick`, because `rdr-to` on a pass rule is applied only once that
+ *     rule has decided the packet: pf_test_rule translates for "the last
+ *     matching pass/block rule" after the evaluation (`pf_get_transaddr(r,
+ *     pd, ctx.sns, &ctx.nr)`), which rewrites `pd->ndaddr`/`pd->ndport`
+ *     (sys/net/pf_lb.c 1.76 `pf_get_transaddr`: `((ndport - dst.port[0]) %
+ *     div) + proxy_port[0]` for a range). Without `quick` the admin's filter
+ *     rules after the anchor (`block in on egress`, the 7.8 default's `block
+ *     return in on ! lo0 proto tcp to port 6000:6010`) would decide instead,
+ *     and the forward would be dropped or passed unredirected. The admin's
+ *     rules before `anchor "maped"` still see the packet first;
+ *   - `pass in` and `to (gif0) port …`: rdr-to is inbound only (parse.y
+ *     1.719 `rule_consistent`: "rdr-to can only be used inbound"), and the
+ *     destination is tested as translated so far (`PF_MISMATCHAW(&r->dst.addr,
+ *     &ctx->pd->ndaddr, …)`, `pf_match_port(…, ctx->pd->ndport)`), which no
+ *     rule of the anchor has changed. Traffic to any other port meets no
+ *     pass rule here and is the admin's to decide;
+ *   - before the NAT rules, which are `match out`: an inbound packet never
+ *     matches them, and the LAN host's replies belong to the forward's
+ *     state (pf_test looks a packet's state up before any rule), so nothing
+ *     translates them again.
  * - NAT of the router's own traffic (`from (gif0)`: its ephemeral ports lie
  *   outside the port set too) and of every `nat from` network into the port
  *   set. With the map-e-portset patch, or without port sharing, one `nat-to`
@@ -41,10 +71,11 @@
  *   `tagged <label>-<i> nat-to (gif0) port lo:hi` per range. A packet is
  *   translated once, into the range it drew: a chain of `nat-to` rules would
  *   stop after its first rule (the source no longer matches) and would make
- *   every connection depend on a free port in range 1.
- * - No pass rule for IPv4: whether a packet leaves is the admin's filter
- *   rules' decision (a catch-all `pass` here would be the last match and
- *   override their `block` rules). The anchor goes after the admin's own
+ *   every connection depend on a free port in range 1. The ranges leave out
+ *   the forwarded ports (`natRanges`), so no outbound connection takes one.
+ * - No pass rule for outbound IPv4: whether a packet leaves is the admin's
+ *   filter rules' decision (a catch-all `pass` here would be the last match
+ *   and override their `block` rules). The anchor goes after the admin's own
  *   `match … nat-to` rules (the last `nat-to` wins) and before their filter
  *   rules, which then see the translated source.
  * - The outer IPv6 `proto ipencap` (4) between CE and BR on the WAN, both
@@ -52,7 +83,8 @@
  */
 import { formatIpv4, formatIpv6, parseIpv6, type PortRange } from '../map/index.js';
 import type { SoftwireKind } from '../softwire/index.js';
-import { ICMP_NOT_CONFINED, type DesiredState } from './desired-state.js';
+import { ICMP_NOT_CONFINED, natRanges, type DesiredState } from './desired-state.js';
+import { forwardProtocols } from './forwards.js';
 import { idealStoredProbability, pfctlPrintedProbability, probabilityTextFor } from './pf-probability.js';
 
 export interface NatTo {
@@ -61,6 +93,12 @@ export interface NatTo {
   readonly ports: PortRange | null;
   /** offset / psid-len / psid, right-aligned PSID, as patches/openbsd-7.8/0001-pf-map-e-portset.patch takes them. */
   readonly mapePortset: readonly [number, number, number] | null;
+}
+
+/** `rdr-to <address> port <first>[:<last>]`: where a forwarded connection goes. */
+export interface RdrTo {
+  readonly address: string;
+  readonly ports: PortRange;
 }
 
 interface PfRuleFields {
@@ -74,6 +112,8 @@ interface PfRuleFields {
   /** `any`, `(gif0)`, an address or a prefix. */
   readonly from: string;
   readonly to: string;
+  /** `to … port = p` or `port p:q` (inclusive). */
+  readonly toPort: PortRange | null;
   readonly flags: string | null;
   readonly maxMss: number | null;
   readonly label: string | null;
@@ -82,6 +122,7 @@ interface PfRuleFields {
   /** `tagged <name>`: the rule matches only packets carrying that tag. */
   readonly tagged: string | null;
   readonly natTo: NatTo | null;
+  readonly rdrTo: RdrTo | null;
 }
 
 /** A rule as maped writes it; `probability` is the value pfctl stores (1 .. UINT_MAX). */
@@ -94,7 +135,7 @@ export interface PrintedPfRule extends PfRuleFields {
   readonly probability: string | null;
 }
 
-const NO_OPTIONS = { quick: false, proto: null, flags: null, maxMss: null, tag: null, tagged: null, natTo: null, probability: null } as const;
+const NO_OPTIONS = { quick: false, proto: null, toPort: null, flags: null, maxMss: null, tag: null, tagged: null, natTo: null, rdrTo: null, probability: null } as const;
 
 /** An outbound IPv4 `match` rule on the tunnel, labelled. */
 function tunnelMatch(desired: DesiredState, fields: Partial<PfRule>): PfRule {
@@ -137,21 +178,49 @@ function natRules(desired: DesiredState): PfRule[] {
       desired.portset === 'kernel' ? [desired.psidOffset, desired.psidLen, desired.psid] : null;
     return sources.map((from) => tunnelMatch(desired, { from, natTo: { address: gif, ports: null, mapePortset } }));
   }
+  const ranges = natRanges(desired);
   const rules: PfRule[] = [];
   // Rule i (1-based) of a source's chain matches with probability 1/i and the
   // last match's tag stays, so each range is drawn with 1/n; rule 1 always
   // matches, so no packet of a source leaves untagged (and untranslated, or
   // translated into the default 50001:65535 of a plain nat-to).
   for (const from of sources) {
-    desired.portSets.forEach((_, index) => {
+    ranges.forEach((_, index) => {
       const probability = index === 0 ? null : Number(idealStoredProbability(index + 1));
       rules.push(tunnelMatch(desired, { from, probability, tag: rangeTag(desired.label, index) }));
     });
   }
-  desired.portSets.forEach((range, index) => {
+  ranges.forEach((range, index) => {
     rules.push(tunnelMatch(desired, { tagged: rangeTag(desired.label, index), natTo: { address: gif, ports: range, mapePortset: null } }));
   });
   return rules;
+}
+
+/** One `pass in quick … rdr-to` per protocol of each forward in force (the order: see the top of this file). */
+function forwardRules(desired: DesiredState): PfRule[] {
+  return desired.forwards.flatMap((forward) => {
+    const [first, last] = forward.ports;
+    const target = forward.toPort ?? first;
+    const rdrTo: RdrTo = { address: formatIpv4(forward.to), ports: [target, target + last - first] };
+    return forwardProtocols(forward.proto).map(
+      (proto): PfRule => ({
+        ...NO_OPTIONS,
+        action: 'pass',
+        direction: 'in',
+        quick: true,
+        on: desired.tunnel,
+        af: 'inet',
+        proto,
+        from: 'any',
+        to: `(${desired.tunnel})`,
+        toPort: [first, last],
+        // parse.y gives a stateful TCP pass rule `flags S/SA` and clears flags for other protocols (expand_rule).
+        flags: proto === 'tcp' ? 'S/SA' : null,
+        label: desired.label,
+        rdrTo,
+      }),
+    );
+  });
 }
 
 export function anchorRules(desired: DesiredState): PfRule[] {
@@ -161,6 +230,7 @@ export function anchorRules(desired: DesiredState): PfRule[] {
   const tunnel = { ...NO_OPTIONS, action: 'pass' as const, quick: true, on: desired.wan, af: 'inet6' as const, proto: 'ipencap', label: desired.label };
   return [
     mss,
+    ...forwardRules(desired),
     ...natRules(desired),
     { ...tunnel, direction: 'out', from: ce, to: br },
     { ...tunnel, direction: 'in', from: br, to: ce },
@@ -174,8 +244,11 @@ export function renderRule(rule: PfRule): string {
   if (rule.quick) words.push('quick');
   words.push('on', rule.on, rule.af);
   if (rule.proto !== null) words.push('proto', rule.proto);
-  if (rule.from === 'any' && rule.to === 'any') words.push('all');
+  // print_fromto (pfctl_parser.c 1.352): `all` only without addresses or ports.
+  if (rule.from === 'any' && rule.to === 'any' && rule.toPort === null) words.push('all');
   else words.push('from', rule.from, 'to', rule.to);
+  // print_port/print_op: `port = 5000` for one port (PF_OP_EQ), `port 5000:5009` for a range (PF_OP_RRG).
+  if (rule.toPort !== null) words.push('port', ...(rule.toPort[0] === rule.toPort[1] ? ['=', String(rule.toPort[0])] : [`${rule.toPort[0]}:${rule.toPort[1]}`]));
   if (rule.flags !== null) words.push('flags', rule.flags);
   if (rule.probability !== null) words.push('probability', probabilityTextFor(rule.probability));
   if (rule.maxMss !== null) words.push(`scrub (max-mss ${rule.maxMss})`);
@@ -186,6 +259,12 @@ export function renderRule(rule: PfRule): string {
     words.push('nat-to', rule.natTo.address);
     if (rule.natTo.ports !== null) words.push('port', `${rule.natTo.ports[0]}:${rule.natTo.ports[1]}`);
     if (rule.natTo.mapePortset !== null) words.push('map-e-portset', rule.natTo.mapePortset.join('/'));
+  }
+  if (rule.rdrTo !== null) {
+    // parse.y 1.719 apply_redirspec keeps `port first:last` as proxy_port[0..1];
+    // print_pool prints it back the same way, one port without the colon.
+    const [first, last] = rule.rdrTo.ports;
+    words.push('rdr-to', rule.rdrTo.address, 'port', first === last ? String(first) : `${first}:${last}`);
   }
   return words.join(' ');
 }
@@ -202,7 +281,7 @@ function describePorts(desired: DesiredState): string {
     case 'kernel':
       return `port set psid ${desired.psid}/${desired.psidLen} offset ${desired.psidOffset} via map-e-portset`;
     case 'stock':
-      return `port set psid ${desired.psid}/${desired.psidLen} offset ${desired.psidOffset} as ${desired.portSets.length} port ranges`;
+      return `port set psid ${desired.psid}/${desired.psidLen} offset ${desired.psidOffset} as ${natRanges(desired).length} port ranges`;
   }
 }
 
@@ -235,7 +314,11 @@ export function sameRule(wanted: PfRule, printed: PrintedPfRule): boolean {
     wanted.tag === printed.tag &&
     wanted.tagged === printed.tagged &&
     wantedProbability === printed.probability &&
-    sameNat(wanted.natTo, printed.natTo)
+    sameNat(wanted.natTo, printed.natTo) &&
+    samePorts(wanted.toPort, printed.toPort) &&
+    (wanted.rdrTo === null
+      ? printed.rdrTo === null
+      : printed.rdrTo !== null && wanted.rdrTo.address === printed.rdrTo.address && samePorts(wanted.rdrTo.ports, printed.rdrTo.ports))
   );
 }
 
@@ -250,6 +333,10 @@ function sameAddress(a: string, b: string): boolean {
   const x = parseIpv6(a);
   const y = parseIpv6(b);
   return x.ok && y.ok && x.value === y.value;
+}
+
+function samePorts(a: PortRange | null, b: PortRange | null): boolean {
+  return a === null || b === null ? a === b : a[0] === b[0] && a[1] === b[1];
 }
 
 function sameNat(a: NatTo | null, b: NatTo | null): boolean {

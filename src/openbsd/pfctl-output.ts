@@ -1,12 +1,13 @@
 /**
  * `pfctl -a <anchor> -sr` output, one rule a line in pfctl_parser.c
  * `print_rule` order: action, direction (none: both), quick, `on`, af, `proto`, `all` or
- * `from … to …`, `flags`, `probability N%`, `scrub (…)`, `label "…"`, `tag t`, `tagged t`,
- * `nat-to <pool> [port lo[:hi]] [pool type] [map-e-portset a/k/p]`.
+ * `from … to …` with `port = p` or `port p:q`, `flags`, `probability N%`, `scrub (…)`, `label "…"`, `tag t`, `tagged t`,
+ * `nat-to <pool> [port lo[:hi]] [pool type] [map-e-portset a/k/p]`, `rdr-to <host> port p[:q]`.
  * Anything else maped never writes makes the line unrecognised, which the
  * plan treats as "not our anchor content" and reloads.
  */
-import type { NatTo, PrintedPfRule } from './pf-anchor.js';
+import type { PortRange } from '../map/index.js';
+import type { NatTo, PrintedPfRule, RdrTo } from './pf-anchor.js';
 
 export type ParsedLine = { readonly ok: true; readonly rule: PrintedPfRule } | { readonly ok: false; readonly line: string };
 
@@ -77,6 +78,16 @@ export function parsePfRuleLine(line: string): ParsedLine {
     to = next() ?? '';
     if (from === '' || to === '' || from === '!' || to === '!') return fail;
   }
+  // print_port: `port = N` (PF_OP_EQ) or `port N:M` (PF_OP_RRG).
+  let toPort: PortRange | null = null;
+  if (peek() === 'port') {
+    i++;
+    let word = next();
+    if (word === '=') word = next();
+    const m = /^([0-9]+)(?::([0-9]+))?$/.exec(word ?? '');
+    if (m === null) return fail;
+    toPort = [Number(m[1]), Number(m[2] ?? m[1])];
+  }
   let flags: string | null = null;
   let probability: string | null = null;
   let maxMss: number | null = null;
@@ -84,6 +95,7 @@ export function parsePfRuleLine(line: string): ParsedLine {
   let tag: string | null = null;
   let tagged: string | null = null;
   let natTo: NatTo | null = null;
+  let rdrTo: RdrTo | null = null;
   while (i < t.length) {
     const word = next()!;
     if (word === 'flags') {
@@ -130,9 +142,15 @@ export function parsePfRuleLine(line: string): ParsedLine {
         } else break;
       }
       natTo = { address, ports, mapePortset };
+    } else if (word === 'rdr-to') {
+      const address = next();
+      if (address === undefined || next() !== 'port') return fail;
+      const m = /^([0-9]+)(?::([0-9]+))?$/.exec(next() ?? '');
+      if (m === null) return fail;
+      rdrTo = { address, ports: [Number(m[1]), Number(m[2] ?? m[1])] };
     } else return fail;
   }
-  return { ok: true, rule: { action, direction, quick, on, af, proto, from, to, flags, maxMss, label, tag, tagged, natTo, probability } };
+  return { ok: true, rule: { action, direction, quick, on, af, proto, from, to, toPort, flags, maxMss, label, tag, tagged, natTo, rdrTo, probability } };
 }
 
 export interface AnchorListing {

@@ -260,6 +260,27 @@ describe('apply', () => {
     expect(fake.state().states.filter((s) => s.proto === 'ipencap')).toHaveLength(1);
   });
 
+  it('a forward added or taken away reloads the anchor only and kills no state; the record keeps it', async () => {
+    const { fake, stateDir, run } = await rig({ kernelPortset: false });
+    const plain = desiredFor(COSMOTE, 'stock');
+    await run(plain);
+    const [first] = deriveSet(COSMOTE).portSets.filter(([lo]) => lo > 0)[0]!;
+    const ssh = { proto: 'tcp', ports: [first + 1, first + 1], to: 0xc0a8010a, toPort: 22 } as const;
+    const forwarded = desiredFor(COSMOTE, 'stock', { forwards: [ssh] });
+    const added = await run(forwarded);
+    // No `pfctl -k`: the port set and address are the same, so no state is stale.
+    expect(lines(added)).toEqual(['pfctl -o none -a maped -f -']);
+    expect(fake.state().anchors.maped).toContain(
+      `pass in quick on gif0 inet proto tcp from any to (gif0) port = ${first + 1} flags S/SA label "maped" rdr-to 192.168.1.10 port 22`,
+    );
+    expect((await readOwnership(stateDir)).ownership.applied?.forwards).toEqual([ssh]);
+    // What pfctl prints back is what was written: the same state again runs nothing.
+    expect((await run(forwarded)).commands).toEqual([]);
+    const removed = await run(plain);
+    expect(lines(removed)).toEqual(['pfctl -o none -a maped -f -']);
+    expect(fake.state().anchors.maped!.some((rule) => rule.includes('rdr-to'))).toBe(false);
+  });
+
   it('stock mode loads into a pfctl without the patch, kernel mode does not', async () => {
     const { run } = await rig({ kernelPortset: false });
     const kernel = await run(desiredFor(COSMOTE, 'kernel'));

@@ -460,6 +460,16 @@ function parseRule(line, n, pfctlPortset) {
     if (t[k + 2] !== 'to' || !r.from || !t[k + 3]) throw syntax;
     r.to = t[k + 3];
     k += 4;
+    // parse.y port_item: `port N`, `port = N` (PF_OP_EQ), `port N:M` (PF_OP_RRG).
+    if (t[k] === 'port') {
+      let word = t[k + 1];
+      k += 2;
+      if (word === '=') word = t[k++];
+      const m = /^([0-9]+)(?::([0-9]+))?$/.exec(word ?? '');
+      if (!m) throw syntax;
+      r.toPort = [Number(m[1]), Number(m[2] ?? m[1])];
+      if (r.toPort[0] < 1 || r.toPort[1] > 65535 || r.toPort[0] > r.toPort[1]) throw new ToolError(`stdin:${n}: illegal port range ${word}`);
+    }
   }
   while (k < t.length) {
     const word = t[k++];
@@ -512,6 +522,19 @@ function parseRule(line, n, pfctlPortset) {
         } else break;
       }
       if (r.natTo.mapePortset && r.natTo.ports) throw new ToolError(`stdin:${n}: map-e-portset cannot be used with a port range`);
+    } else if (word === 'rdr-to') {
+      if (r.direction !== 'in') throw new ToolError(`stdin:${n}: rdr-to can only be used inbound`);
+      r.rdrTo = { address: t[k++] };
+      if (!r.rdrTo.address || t[k] !== 'port') throw syntax;
+      const m = /^([0-9]+)(?::([0-9]+|\*))?$/.exec(t[k + 1] ?? '');
+      if (!m) throw syntax;
+      k += 2;
+      const first = Number(m[1]);
+      // `first:*`: as many ports as the destination range (parse.y, pf.conf(5)).
+      const span = r.toPort ? r.toPort[1] - r.toPort[0] : 0;
+      const last = m[2] === undefined ? first : m[2] === '*' ? first + span : Number(m[2]);
+      if (first < 1 || last > 65535 || last < first) throw new ToolError(`stdin:${n}: illegal port range ${t[k - 1]}`);
+      r.rdrTo.ports = [first, last];
     } else throw syntax;
   }
   return r;
@@ -527,6 +550,7 @@ function printRule(r) {
   if (r.proto) w.push('proto', r.proto);
   if (!r.from && !r.to) w.push('all');
   else w.push('from', r.from ?? 'any', 'to', r.to ?? 'any');
+  if (r.toPort) w.push('port', ...(r.toPort[0] === r.toPort[1] ? ['=', `${r.toPort[0]}`] : [`${r.toPort[0]}:${r.toPort[1]}`]));
   // pass rules keep state with flags S/SA by default, and print it.
   const flags = r.flags ?? (r.action === 'pass' && (!r.proto || r.proto === 'tcp') ? 'S/SA' : null);
   if (flags) w.push('flags', flags);
@@ -543,6 +567,7 @@ function printRule(r) {
     if (r.natTo.address.startsWith('(')) w.push('round-robin');
     if (r.natTo.mapePortset) w.push('map-e-portset', r.natTo.mapePortset);
   }
+  if (r.rdrTo) w.push('rdr-to', r.rdrTo.address, 'port', r.rdrTo.ports[0] === r.rdrTo.ports[1] ? `${r.rdrTo.ports[0]}` : `${r.rdrTo.ports[0]}:${r.rdrTo.ports[1]}`);
   return w.join(' ');
 }
 

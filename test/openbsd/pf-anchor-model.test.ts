@@ -17,36 +17,11 @@ import {
   portSetFor,
   StateTable,
   ZERO,
-  type Interfaces,
   type Packet,
 } from '../support/pf-model/index.js';
+import { interfacesFor, setup, tcpOut } from './anchor-in-model.js';
 import { desiredFor, PARAMETER_SETS } from './parameter-sets.js';
 import { PF_PROBABILITY_DRAWS } from '../../src/openbsd/index.js';
-
-function interfacesFor(desired: DesiredState): Interfaces {
-  return {
-    lo0: { addresses: ['127.0.0.1/8'], groups: ['lo'] },
-    em0: { addresses: [`${formatIpv6(desired.ceIPv6)}/128`], groups: ['egress'] },
-    em1: { addresses: ['192.168.1.1/24', '192.168.2.1/24'], groups: [] },
-    gif0: { addresses: [`${formatIpv4(desired.ipv4)}/32`], groups: ['gif', 'egress'] },
-  };
-}
-
-function setup(desired: DesiredState, conf = adminPfConf()) {
-  return { ruleset: parseRuleset(conf, { maped: renderAnchor(desired) }), env: { interfaces: interfacesFor(desired) } };
-}
-
-const tcpOut = (src: string, extra: Partial<Packet> = {}): Packet => ({
-  dir: 'out',
-  ifname: 'gif0',
-  af: 'inet',
-  proto: 'tcp',
-  src,
-  dst: '198.51.100.7',
-  srcPort: 40000,
-  dstPort: 443,
-  ...extra,
-});
 
 /** The router itself, a host of the first `nat from` network, one of a second network. */
 const SOURCES = (desired: DesiredState): string[] => [formatIpv4(desired.ipv4), '192.168.1.23', '192.168.2.9'];

@@ -7,23 +7,29 @@
  * 2. Rules are tried in order; each test skips the rule when it fails
  *    (`PF_TEST_ATTRIB`): interface (`pfi_kif_match`), direction, af, proto,
  *    source against the source *as translated so far*
- *    (`PF_MISMATCHAW(&r->src.addr, &ctx->pd->nsaddr, …)`), destination,
- *    TCP flags (`(r->flagset & th_flags) != r->flags`), ports, ICMP type,
+ *    (`PF_MISMATCHAW(&r->src.addr, &ctx->pd->nsaddr, …)`), destination
+ *    likewise against the destination as translated so far
+ *    (`PF_MISMATCHAW(&r->dst.addr, &ctx->pd->ndaddr, …)`, ports against
+ *    `nsport`/`ndport`), TCP flags (`(r->flagset & th_flags) !=
+ *    r->flags`), ICMP type,
  *    user, then `probability` (`r->prob <= arc4random_uniform(UINT_MAX - 1)
  *    + 1` skips: a stored s matches with (s − 1)/(2^32 − 2)), then `tagged`
  *    (`pf_match_tag`, against the tag set so far or the packet's own).
  * 3. A matching rule sets its `tag` for the rules after it
  *    (`ctx->tag = r->tag`). A `match` rule's actions apply at once
- *    (`pf_rule_to_actions`: the last `max-mss` wins) and its `nat-to` calls
- *    `pf_get_transaddr`, which rewrites `pd->nsaddr`/`pd->nsport` (sys/net/pf_lb.c
- *    1.76 `pf_get_sport`); a translation without a free port fails the
- *    packet (`PFRES_TRANSLATE`). A matching pass or block rule becomes the
+ *    (`pf_rule_to_actions`: the last `max-mss` wins) and it calls
+ *    `pf_get_transaddr` (sys/net/pf_lb.c 1.76): a `nat-to` rewrites
+ *    `pd->nsaddr`/`pd->nsport` (`pf_get_sport`), a translation without a
+ *    free port failing the packet (`PFRES_TRANSLATE`); an `rdr-to` rewrites
+ *    `pd->ndaddr` and, with a port, `pd->ndport`: `((ndport −
+ *    r->dst.port[0]) % (proxy_port[1] − proxy_port[0] + 1)) +
+ *    proxy_port[0]` for a range, `proxy_port[0]` for one port. A matching pass or block rule becomes the
  *    deciding rule (`*ctx->rm = r`): the last one wins.
  * 4. A matching `quick` rule (match rules too) ends the evaluation, in an
  *    anchor as in the main ruleset. A matching `anchor` rule evaluates the
  *    anchor's rules in its place (`pf_step_into_anchor`).
  * 5. Afterwards (`pf_test_rule`): the deciding rule's own actions and
- *    `nat-to` apply; no deciding rule means pf's default rule (pass, no
+ *    translations (`nat-to`, `rdr-to`) apply; no deciding rule means pf's default rule (pass, no
  *    state); a block drops; a pass keeps state unless `no state`, and the
  *    state takes the actions gathered (`s->max_mss = act->max_mss`, the tag).
  *
@@ -64,6 +70,8 @@ export interface Verdict {
   readonly matchRules: readonly ModelRule[];
   /** The source as translated; port null when no allocator chose one. */
   readonly source: { readonly address: string; readonly port: number | null };
+  /** The destination as translated (`rdr-to`), else the packet's. */
+  readonly destination: { readonly address: string; readonly port: number | null };
   /** The pool of the last translation. */
   readonly nat: Translation | null;
   /** How many rules translated the packet (each needs a free port). */
@@ -105,6 +113,8 @@ function program(ruleset: Ruleset): Step[] {
 interface Context {
   readonly nsaddr: Host;
   readonly nsport: number | null;
+  readonly ndaddr: Host;
+  readonly ndport: number | null;
   readonly tag: string | null;
   readonly decide: ModelRule | null;
   readonly maxMss: number | null;
@@ -178,11 +188,11 @@ function matchesBeforeProbability(rule: ModelRule, packet: Packet, ctx: Context,
   if (rule.af !== null && rule.af !== packet.af) return false;
   if (rule.protos !== null && !rule.protos.includes(packet.proto)) return false;
   if (!addressMatches(rule.from, ctx.nsaddr, env)) return false;
-  if (!addressMatches(rule.to, host(packet.dst), env)) return false;
+  if (!addressMatches(rule.to, ctx.ndaddr, env)) return false;
   if (!flagsMatch(rule, packet)) return false;
   const ported = packet.proto === 'tcp' || packet.proto === 'udp';
   if (rule.fromPort !== null && !(ported && ctx.nsport !== null && ctx.nsport >= rule.fromPort.low && ctx.nsport <= rule.fromPort.high)) return false;
-  const dport = packet.dstPort ?? null;
+  const dport = ctx.ndport;
   if (rule.toPort !== null && !(ported && dport !== null && dport >= rule.toPort.low && dport <= rule.toPort.high)) return false;
   if (rule.icmpType !== null && rule.icmpType !== packet.icmpType) return false;
   if (rule.user !== null && rule.user !== packet.user) return false;
@@ -193,19 +203,46 @@ function taggedMatches(rule: ModelRule, ctx: Context): boolean {
   return rule.tagged === null || rule.tagged === ctx.tag;
 }
 
-/** pf_get_transaddr for `nat-to`: the pool's address, a port from the allocator. */
-function translate(rule: ModelRule, packet: Packet, ctx: Context, env: Environment): Context {
-  const nat = rule.natTo!;
-  let address: Host;
-  if (nat.address.kind === 'prefix') address = { af: nat.address.af, value: nat.address.value };
-  else if (nat.address.kind === 'dynamic') {
-    const first = interfaceMembers(env, nat.address.ifname)
+/** A translation pool's address (pf_map_addr for one host or `(if)`), null when the interface has none of the family. */
+function poolAddress(spec: AddressSpec, rule: ModelRule, packet: Packet, env: Environment): Host | null {
+  if (spec.kind === 'prefix') return { af: spec.af, value: spec.value };
+  if (spec.kind === 'dynamic') {
+    const first = interfaceMembers(env, spec.ifname)
       .flatMap((ifname) => env.interfaces[ifname]!.addresses)
       .map((a) => host(a.split('/')[0]!))
       .find((h) => h.af === packet.af);
-    if (first === undefined) return { ...ctx, failed: true, done: true };
-    address = first;
-  } else throw new Error(`nat-to any: ${rule.text}`);
+    return first ?? null;
+  }
+  throw new Error(`translation to any: ${rule.text}`);
+}
+
+/** pf_get_transaddr: `nat-to` first, then `rdr-to`, each when the rule has it. */
+function translate(rule: ModelRule, packet: Packet, ctx: Context, env: Environment): Context {
+  let next = rule.natTo === null ? ctx : translateSource(rule, packet, ctx, env);
+  if (rule.rdrTo !== null && !next.failed) next = redirect(rule, packet, next, env);
+  return next;
+}
+
+/** The `rdr-to` half: the pool's address, the port mapped as pf_get_transaddr maps it. */
+function redirect(rule: ModelRule, packet: Packet, ctx: Context, env: Environment): Context {
+  const rdr = rule.rdrTo!;
+  const address = poolAddress(rdr.address, rule, packet, env);
+  if (address === null) return { ...ctx, failed: true, done: true };
+  let port = ctx.ndport;
+  if (rdr.high !== 0 && port !== null) {
+    const div = rdr.high - rdr.low + 1;
+    let mapped = ((port - (rule.toPort?.low ?? 0)) % div) + rdr.low;
+    if (mapped > 65535) mapped -= 65535;
+    port = mapped;
+  } else if (rdr.low !== 0) port = rdr.low;
+  return { ...ctx, ndaddr: address, ndport: port };
+}
+
+/** The `nat-to` half: the pool's address, a port from the allocator. */
+function translateSource(rule: ModelRule, packet: Packet, ctx: Context, env: Environment): Context {
+  const nat = rule.natTo!;
+  const address = poolAddress(nat.address, rule, packet, env);
+  if (address === null) return { ...ctx, failed: true, done: true };
   const translation: Translation = { address: addressText(address), low: nat.low, high: nat.high, mapePortset: nat.mapePortset };
   let port: number | null = null;
   if (env.ports !== undefined) {
@@ -230,7 +267,7 @@ function apply(rule: ModelRule, packet: Packet, ctx: Context, env: Environment, 
   let next: Context = rule.tag === null ? ctx : { ...ctx, tag: rule.tag };
   if (rule.action === 'match') {
     next = { ...next, maxMss: rule.maxMss ?? next.maxMss, matched: trackMatches ? [...next.matched, rule] : next.matched };
-    if (rule.natTo !== null) next = translate(rule, packet, next, env);
+    if (rule.natTo !== null || rule.rdrTo !== null) next = translate(rule, packet, next, env);
   } else next = { ...next, decide: rule };
   return rule.quick ? { ...next, done: true } : next;
 }
@@ -239,6 +276,8 @@ function start(packet: Packet): Context {
   return {
     nsaddr: host(packet.src),
     nsport: packet.srcPort ?? null,
+    ndaddr: host(packet.dst),
+    ndport: packet.dstPort ?? null,
     tag: packet.tag ?? null,
     decide: null,
     maxMss: null,
@@ -255,10 +294,11 @@ function finish(ctx: Context, packet: Packet, env: Environment): Verdict {
   const rule = c.decide;
   if (!c.failed && rule !== null) {
     if (rule.maxMss !== null) c = { ...c, maxMss: rule.maxMss };
-    if (rule.natTo !== null) c = translate(rule, packet, c, env);
+    if (rule.natTo !== null || rule.rdrTo !== null) c = translate(rule, packet, c, env);
   }
   const source = { address: addressText(c.nsaddr), port: c.nat === null ? c.nsport : env.ports === undefined ? null : c.nsport };
-  const common = { matchRules: c.matched, source, nat: c.nat, translations: c.translations, tag: c.tag, maxMss: c.maxMss };
+  const destination = { address: addressText(c.ndaddr), port: c.ndport };
+  const common = { matchRules: c.matched, source, destination, nat: c.nat, translations: c.translations, tag: c.tag, maxMss: c.maxMss };
   if (c.failed) return { ...common, action: 'block', reason: 'translate', rule, keepState: false };
   if (rule === null) return { ...common, action: 'pass', reason: 'default', rule: null, keepState: false };
   const pass = rule.action === 'pass';
@@ -269,7 +309,8 @@ function skipped(ruleset: Ruleset, packet: Packet, env: Environment): Verdict | 
   const skip = ruleset.skip.some((name) => interfaceMembers(env, name).includes(packet.ifname) || name === packet.ifname);
   if (!skip) return null;
   const source = { address: packet.src, port: packet.srcPort ?? null };
-  return { action: 'pass', reason: 'skip', rule: null, matchRules: [], source, nat: null, translations: 0, tag: packet.tag ?? null, maxMss: null, keepState: false };
+  const destination = { address: packet.dst, port: packet.dstPort ?? null };
+  return { action: 'pass', reason: 'skip', rule: null, matchRules: [], source, destination, nat: null, translations: 0, tag: packet.tag ?? null, maxMss: null, keepState: false };
 }
 
 /** pf's draw by default: arc4random_uniform(UINT_MAX - 1) + 1. */
@@ -313,7 +354,7 @@ export interface Outcome {
 }
 
 const contextKey = (c: Context): string =>
-  JSON.stringify([String(c.nsaddr.value), c.nsport, c.tag, c.decide?.text ?? null, c.decide?.ruleset ?? null, c.maxMss, c.nat, c.translations, c.failed, c.done]);
+  JSON.stringify([String(c.nsaddr.value), c.nsport, String(c.ndaddr.value), c.ndport, c.tag, c.decide?.text ?? null, c.decide?.ruleset ?? null, c.maxMss, c.nat, c.translations, c.failed, c.done]);
 
 /**
  * Every distinct verdict for the packet with its exact chance: each

@@ -6,11 +6,13 @@
  *
  * Defaults are the ones sbin/pfctl/parse.y fills in: a pass rule keeps state
  * and, for TCP (or no protocol), filters on `flags S/SA`; `nat-to` without
- * `port` uses 50001:65535 (PF_NAT_PROXY_PORT_LOW/HIGH, pfctl.h).
+ * `port` uses 50001:65535 (PF_NAT_PROXY_PORT_LOW/HIGH, pfctl.h). Like
+ * parse.y 1.719 `rule_consistent`, `nat-to` is refused on anything but `out`
+ * rules, `rdr-to` on anything but `in` rules, and either without state.
  */
 import { parseIpv4, parseIpv6 } from '../../../src/map/index.js';
 import { pfctlStoredProbability } from '../../../src/openbsd/index.js';
-import type { AddressSpec, Af, ModelRule, NatToSpec, PortSpec, Ruleset } from './rules.js';
+import type { AddressSpec, Af, ModelRule, NatToSpec, PortSpec, RdrToSpec, Ruleset } from './rules.js';
 
 const PF_NAT_PROXY_PORT_LOW = 50001;
 const PF_NAT_PROXY_PORT_HIGH = 65535;
@@ -132,6 +134,8 @@ export function parseRule(text: string, ruleset = 'main'): ModelRule {
     let port: PortSpec | null = null;
     if (peek() === 'port') {
       k++;
+      // parse.y port_item: `port N` and `port = N` are the same test (PF_OP_EQ), as pfctl prints it.
+      if (peek() === '=') k++;
       port = parsePort(next());
     }
     return [address, port];
@@ -157,6 +161,7 @@ export function parseRule(text: string, ruleset = 'main'): ModelRule {
   let tag: string | null = null;
   let tagged: string | null = null;
   let natTo: NatToSpec | null = null;
+  let rdrTo: RdrToSpec | null = null;
   while (k < t.length) {
     const word = next();
     if (word === 'user') user = next();
@@ -202,10 +207,33 @@ export function parseRule(text: string, ruleset = 'main'): ModelRule {
         } else break;
       }
       natTo = { address, low, high, mapePortset };
+    } else if (word === 'rdr-to') {
+      if (direction !== 'in') throw new Error('rdr-to can only be used inbound');
+      const address = parseAddress(next(), false);
+      let low = 0;
+      let high = 0;
+      if (peek() === 'port') {
+        k++;
+        const text = next();
+        const star = /^([0-9]+):\*$/.exec(text);
+        if (star !== null) {
+          // apply_redirspec: `p:*` spans as many ports as the rule's destination range.
+          if (toPort === null) throw new Error('rdr-to port p:* needs a destination port range');
+          low = Number(star[1]);
+          high = low + (toPort.high - toPort.low);
+        } else {
+          const range = parsePort(text);
+          low = range.low;
+          high = text.includes(':') ? range.high : 0;
+        }
+      }
+      rdrTo = { address, low, high };
     } else throw new Error(`unsupported word "${word}"`);
   }
   const passes = action === 'pass';
   const keeps = passes && keepState !== false;
+  // rule_consistent: "nat-to and rdr-to require keep state" (match rules keep it for this test).
+  if ((natTo !== null || rdrTo !== null) && passes && !keeps) throw new Error('nat-to and rdr-to require keep state');
   const tcpOrAny = protos === null || protos.includes('tcp');
   // parse.y: stateful pass rules filter on S/SA unless told otherwise.
   const effectiveFlags = flags === 'any' ? null : flags ?? (keeps && tcpOrAny ? { set: 'S', mask: 'SA' } : null);
@@ -234,6 +262,7 @@ export function parseRule(text: string, ruleset = 'main'): ModelRule {
     tag,
     tagged,
     natTo,
+    rdrTo,
   };
 }
 

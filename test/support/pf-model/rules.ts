@@ -35,6 +35,19 @@ export interface NatToSpec {
   readonly mapePortset: readonly [number, number, number] | null;
 }
 
+/**
+ * `rdr-to host [port p[:q]]`, after parse.y 1.719 apply_redirspec: `port p`
+ * keeps proxy_port[1] at 0, `port p:q` stores both, `port p:*` stores
+ * p + (the rule's destination range − 1); no `port` leaves the port alone.
+ */
+export interface RdrToSpec {
+  readonly address: AddressSpec;
+  /** proxy_port[0], 0 without `port`. */
+  readonly low: number;
+  /** proxy_port[1], 0 for a single port. */
+  readonly high: number;
+}
+
 export interface ModelRule {
   /** The line as written, for messages. */
   readonly text: string;
@@ -69,6 +82,7 @@ export interface ModelRule {
   readonly tag: string | null;
   readonly tagged: string | null;
   readonly natTo: NatToSpec | null;
+  readonly rdrTo: RdrToSpec | null;
 }
 
 /** The main ruleset, the anchors it can step into, and `set skip on`. */

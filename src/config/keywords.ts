@@ -5,6 +5,7 @@
 
 export const TOP_LEVEL_KEYWORDS = [
   'dslite',
+  'forward',
   'include',
   'interface-id',
   'ipip',
@@ -44,6 +45,7 @@ export const PORTSET_KEYWORDS = ['auto', 'kernel', 'stock'] as const;
 export const INTERFACE_ID_KEYWORDS = ['draft03', 'rfc7597'] as const;
 export const ON_EXIT_KEYWORDS = ['keep', 'teardown'] as const;
 export const METRICS_KEYWORDS = ['no', 'yes'] as const;
+export const FORWARD_KEYWORDS = ['tcp', 'tcp-udp', 'udp'] as const;
 export const TOOL_KEYWORDS = ['dhcp6leasectl', 'ifconfig', 'pfctl', 'route'] as const;
 
 /**
@@ -63,6 +65,9 @@ export const CONFIG_KEYWORDS: readonly string[] = [
     ...INTERFACE_ID_KEYWORDS,
     ...ON_EXIT_KEYWORDS,
     ...METRICS_KEYWORDS,
+    ...FORWARD_KEYWORDS,
+    'port', // forward … port
+    'to', // forward … to
     ...TOOL_KEYWORDS,
     ...PROVISION_KEYWORDS,
     ...PREFIX_KEYWORDS,

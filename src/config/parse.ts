@@ -28,6 +28,7 @@ import {
   IPIP_KEYWORDS,
   LW4O6_KEYWORDS,
   SOFTWIRE_KEYWORDS,
+  FORWARD_KEYWORDS,
   METRICS_KEYWORDS,
   ON_EXIT_KEYWORDS,
   PF_KEYWORDS,
@@ -42,6 +43,7 @@ import {
   didYouMean,
 } from './keywords.js';
 import { ConfigSyntaxError, fail, locatedMessage, type Position } from './position.js';
+import type { RawForward } from './forward.js';
 import {
   mapedConfigSchema,
   type RawConfig,
@@ -138,6 +140,7 @@ class Parser {
   private readonly blocks: Partial<Record<SoftwireBlock, RawBlock>> = {};
   private onExit: OnExit | undefined;
   private metrics: boolean | undefined;
+  private readonly forwards: RawForward[] = [];
   private readonly tools: Partial<Record<ToolName, string>> = {};
   private stateDir: string | undefined;
 
@@ -376,6 +379,9 @@ class Parser {
         this.record('onExit', mode.at);
         break;
       }
+      case 'forward':
+        this.forwardStatement(at);
+        break;
       case 'metrics': {
         const choice = this.keyword(METRICS_KEYWORDS, 'metrics');
         this.once('metrics', 'metrics', at);
@@ -458,6 +464,27 @@ class Parser {
       if (token.kind === 'word' || token.kind === 'string') add(token);
       else fail(token.at, `nat from: unexpected ${describeToken(token)} in list`);
     }
+  }
+
+  /** `forward tcp|udp|tcp-udp port <p>[:<q>] to <address> [port <r>]`; each statement adds one. */
+  private forwardStatement(at: Position): void {
+    const key = `forwards.${this.forwards.length}`;
+    this.record(key, at);
+    const proto = this.keyword(FORWARD_KEYWORDS, 'forward');
+    this.keyword(['port'], `forward ${proto.word}`);
+    const ports = this.value(`forward ${proto.word} port`, 'a port or a range first:last');
+    this.record(`${key}.ports`, ports.at);
+    this.keyword(['to'], `forward ${proto.word} port ${ports.text}`);
+    const to = this.value(`forward ${proto.word} port ${ports.text} to`, 'an IPv4 address');
+    this.record(`${key}.to`, to.at);
+    let toPort: number | null = null;
+    if (this.peek().kind === 'word' && this.peek().text === 'port') {
+      this.next();
+      const port = this.number(`forward … to ${to.text} port`);
+      toPort = port.value;
+      this.record(`${key}.toPort`, port.at);
+    }
+    this.forwards.push({ proto: proto.word, ports: ports.text, to: to.text, toPort });
   }
 
   /** `rule { … }`, one statement per line. False when the "}" is missing and the block ended at a top-level keyword. */
@@ -674,6 +701,7 @@ class Parser {
       dslite: (this.blocks.dslite ?? null) as RawDslite | null,
       provision: this.provision === null ? null : { product: DEFAULT_PROVISION_PRODUCT, ...this.provision },
       onExit: this.onExit ?? DEFAULT_ON_EXIT,
+      forwards: this.forwards,
       metrics: this.metrics ?? DEFAULT_METRICS,
       tools: { ...DEFAULT_TOOLS, ...this.tools },
       stateDir: this.stateDir ?? DEFAULT_STATE_DIR,

@@ -5,6 +5,7 @@
  * parses back to the same configuration.
  */
 import { formatIpv4, formatIpv4Prefix, formatIpv6, formatIpv6Prefix } from '../map/index.js';
+import { printForward } from './forward.js';
 import { TOOL_KEYWORDS } from './keywords.js';
 import type { AftrSpec, MapedConfig, ProvisionConfig, StaticDslite, StaticIpip, StaticLw4o6, StaticRule } from './types.js';
 
@@ -84,6 +85,7 @@ export function printConfig(config: MapedConfig): string {
     ...(config.ipip === null ? [] : printIpip(config.ipip)),
     ...(config.dslite === null ? [] : printDslite(config.dslite)),
     ...(config.provision === null ? [] : printProvision(config.provision)),
+    ...config.forwards.map(printForward),
     `on-exit ${config.onExit}`,
     `metrics ${config.metrics ? 'yes' : 'no'}`,
     ...[...TOOL_KEYWORDS].sort(toolOrder).map((tool) => `tool ${tool} ${quote(config.tools[tool])}`),

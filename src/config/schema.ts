@@ -23,6 +23,7 @@ import {
 import { parseServerUrl } from '../provision/discovery-record.js';
 import { VENDORID_PATTERN, WORD_PATTERN } from '../provision/request.js';
 import { SOFTWIRE_KINDS, checkPortParams } from '../softwire/index.js';
+import { forwardOverlap, forwardSchema, MAX_FORWARDS, type RawForward } from './forward.js';
 import {
   anchorNameProblem,
   gifNameProblem,
@@ -107,6 +108,7 @@ export interface RawConfig {
   dslite: RawDslite | null;
   provision: RawProvision | null;
   onExit: OnExit;
+  forwards: RawForward[];
   metrics: boolean;
   tools: Record<ToolName, string>;
   stateDir: string;
@@ -505,6 +507,7 @@ export const mapedConfigSchema = z
     dslite: dsliteSchema.nullable(),
     provision: provisionSchema.nullable(),
     onExit: z.enum(['keep', 'teardown']),
+    forwards: z.array(forwardSchema).max(MAX_FORWARDS, { error: `forward: more than ${MAX_FORWARDS} forwards` }),
     metrics: z.boolean(),
     tools: z.object({
       ifconfig: absolutePath('tool ifconfig'),
@@ -552,5 +555,14 @@ export const mapedConfigSchema = z
       const text = formatIpv4Prefix(prefix);
       if (seen.has(text)) ctx.addIssue({ code: 'custom', path: ['natFrom', index], message: `nat from: duplicate ${text}` });
       seen.add(text);
+    });
+    config.forwards.forEach((forward, index) => {
+      for (const earlier of config.forwards.slice(0, index)) {
+        const port = forwardOverlap(earlier, forward);
+        if (port !== null) {
+          ctx.addIssue({ code: 'custom', path: ['forwards', index], message: `forward: port ${port} is already forwarded` });
+          return;
+        }
+      }
     });
   }) satisfies z.ZodType<MapedConfig, RawConfig>;

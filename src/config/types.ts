@@ -3,6 +3,7 @@
  * Every field is filled in: defaults are applied by the parser, so the daemon
  * never has to know which settings the file left out.
  */
+import type { ForwardProto, ForwardSpec } from '../openbsd/forwards.js';
 import type { Ipv4Prefix, Ipv6Prefix } from '../map/index.js';
 import type { SoftwireKind } from '../softwire/index.js';
 
@@ -73,6 +74,9 @@ export interface ProvisionConfig {
 /** Where the end-user prefix comes from: the dhcp6leased lease, or the WAN's SLAAC /64. */
 export type PrefixSource = 'lease' | 'autoconf';
 export type PortsetMode = 'auto' | 'kernel' | 'stock';
+/** `forward`: connections from the Internet to ports of the set, sent on to a LAN host. */
+export type Forward = ForwardSpec;
+export type { ForwardProto };
 export type InterfaceIdMode = 'rfc7597' | 'draft03';
 export type OnExit = 'keep' | 'teardown';
 export type ToolName = 'ifconfig' | 'route' | 'pfctl' | 'dhcp6leasectl';
@@ -98,6 +102,8 @@ export interface MapedConfig {
   dslite: StaticDslite | null;
   provision: ProvisionConfig | null;
   onExit: OnExit;
+  /** In maped.conf order; no two take the same port of the same protocol. */
+  forwards: Forward[];
   /** Write `<state-dir>/maped.prom` and sample port usage once a minute. */
   metrics: boolean;
   tools: Record<ToolName, string>;

@@ -37,6 +37,7 @@ const DEFAULTS: MapedConfig = {
   dslite: null,
   provision: null,
   onExit: 'keep',
+  forwards: [],
   metrics: false,
   tools: { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl' },
   stateDir: '/var/db/maped',
@@ -115,6 +116,10 @@ describe('every keyword', () => {
       dslite: { aftr: addr6('2001:db8:ffff::2'), dns: null },
       provision: null,
       onExit: 'teardown',
+      forwards: [
+        { proto: 'tcp', ports: [5000, 5000], to: 0xc0a84d0a, toPort: 22 },
+        { proto: 'tcp-udp', ports: [6000, 6009], to: 0x0a000005, toPort: null },
+      ],
       metrics: true,
       tools: {
         ifconfig: '/tmp/fake-tools/ifconfig',
@@ -145,6 +150,22 @@ describe('every keyword', () => {
 
   it.each(['rfc7597', 'draft03'] as const)('interface-id %s', (mode) => {
     expect(parsed(`wan em0\ninterface-id ${mode}\n`).interfaceId).toBe(mode);
+  });
+
+  it.each([
+    ['forward tcp port 5000 to 192.168.1.10 port 22', { proto: 'tcp', ports: [5000, 5000], to: 0xc0a8010a, toPort: 22 }],
+    ['forward udp port 6000:6009 to 192.168.1.10', { proto: 'udp', ports: [6000, 6009], to: 0xc0a8010a, toPort: null }],
+    ['forward tcp-udp port 3074 to "192.168.1.10" port 3074', { proto: 'tcp-udp', ports: [3074, 3074], to: 0xc0a8010a, toPort: 3074 }],
+  ] as const)('%s', (line, forward) => {
+    expect(parsed(`wan em0\n${line}\n`).forwards).toEqual([forward]);
+  });
+
+  it('forward is repeatable; a tcp and a udp forward may share a port', () => {
+    const config = parsed('wan em0\nforward tcp port 53 to 192.168.1.2\nforward udp port 53 to 192.168.1.3\n');
+    expect(config.forwards.map((f) => [f.proto, f.to])).toEqual([
+      ['tcp', 0xc0a80102],
+      ['udp', 0xc0a80103],
+    ]);
   });
 
   it.each([
@@ -259,11 +280,11 @@ describe('CONFIG_KEYWORDS', () => {
   it('is exactly the documented vocabulary', () => {
     expect(CONFIG_KEYWORDS).toEqual([
       'aftr', 'anchor', 'auto', 'autoconf', 'bind-prefix', 'br', 'ca-file', 'dhcp6leasectl', 'dns', 'draft03', 'dslite',
-      'ea-len', 'file', 'from', 'hb46pp', 'ifconfig', 'include', 'interface-id', 'ipip', 'ipv4', 'ipv4-prefix',
+      'ea-len', 'file', 'forward', 'from', 'hb46pp', 'ifconfig', 'include', 'interface-id', 'ipip', 'ipv4', 'ipv4-prefix',
       'ipv6-prefix', 'keep', 'kernel', 'lease', 'local', 'lw4o6', 'map-e', 'metrics', 'mtu', 'nat', 'no',
-      'on-exit', 'password', 'peer', 'pf', 'pfctl', 'portset', 'prefix', 'product', 'provision', 'psid', 'psid-len',
+      'on-exit', 'password', 'peer', 'pf', 'pfctl', 'port', 'portset', 'prefix', 'product', 'provision', 'psid', 'psid-len',
       'psid-offset', 'remote', 'rfc7597', 'route', 'route-priority', 'rule', 'server-name', 'softwire', 'state-dir', 'stock',
-      'teardown', 'tool', 'tunnel', 'url', 'user', 'vendorid', 'wan', 'yes',
+      'tcp', 'tcp-udp', 'teardown', 'to', 'tool', 'tunnel', 'udp', 'url', 'user', 'vendorid', 'wan', 'yes',
     ]);
   });
 });

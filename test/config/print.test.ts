@@ -99,6 +99,24 @@ function seeded(seed: number): (n: number) => number {
   };
 }
 
+/** Up to four forwards on disjoint port ranges (overlapping ones are refused), with hosts and targets at random. */
+function randomForwards(random: (n: number) => number): MapedConfig['forwards'] {
+  const forwards: MapedConfig['forwards'] = [];
+  let next = 1 + random(1000);
+  for (let n = random(5); n > 0 && next < 60000; n--) {
+    const first = next;
+    const last = first + random(3) * random(50);
+    next = last + 1 + random(500);
+    forwards.push({
+      proto: (['tcp', 'udp', 'tcp-udp'] as const)[random(3)]!,
+      ports: [first, last],
+      to: ((10 << 24) | random(0x1000000)) >>> 0,
+      toPort: random(2) === 0 ? null : 1 + random(65535 - (last - first)),
+    });
+  }
+  return forwards;
+}
+
 function randomConfig(random: (n: number) => number): MapedConfig {
   const pick = <T>(items: readonly T[]): T => items[random(items.length)]!;
   const path = (): string => `/${pick(['var', 'tmp', 'x y', 'q"uote', 'back\\slash', 'it\'s', '#hash', '$dollar'])}/${random(100)}`;
@@ -210,6 +228,7 @@ function randomConfig(random: (n: number) => number): MapedConfig {
             caFile: pick([null, path()]),
           },
     onExit: pick(['keep', 'teardown'] as const),
+    forwards: randomForwards(random),
     metrics: random(2) === 0,
     tools: { ifconfig: path(), route: path(), pfctl: path(), dhcp6leasectl: path() },
     stateDir: path(),

@@ -13,10 +13,12 @@ import {
   StatusSchema,
   UsageResultSchema,
   type ControlCommand,
+  type ForwardView,
   type RuleView,
   type Status,
   type UsageResult,
 } from '../control/protocol.js';
+import { forwardText } from '../openbsd/forwards.js';
 import { REMOTE_LABEL } from '../softwire/index.js';
 import type { z } from 'zod';
 import { formatPortRanges } from './port-ranges.js';
@@ -41,6 +43,17 @@ async function ask(command: Command, what: ControlCommand): Promise<unknown> {
 
 function row(label: string, value: string): string {
   return `${`${label}:`.padEnd(12)}${value}`;
+}
+
+/** `show ports`: a range a line, each followed by the forwards in force that take ports of it. */
+export function describePorts(portSets: readonly (readonly [number, number])[], forwards: readonly ForwardView[]): string {
+  const active = forwards.filter((f) => f.active);
+  return portSets
+    .map(([first, last]) => {
+      const here = active.filter((f) => f.ports[0] <= last && f.ports[1] >= first);
+      return `${first}-${last}${here.map((f) => `  forward ${forwardText(f, f.to)}`).join('')}\n`;
+    })
+    .join('');
 }
 
 export function describeStatus(status: Status): string {
@@ -87,6 +100,9 @@ export function describeStatus(status: Status): string {
     lines.push(row('last apply', `${a.at} ${a.ok ? 'ok' : 'failed'}, ${a.commands} commands${a.error ? `: ${a.error}` : ''}`));
   }
   if (status.nextRetryAt) lines.push(row('next retry', status.nextRetryAt));
+  for (const f of status.forwards) {
+    lines.push(row('forward', `${forwardText(f, f.to)} (${f.active ? 'active' : `inactive: ${f.reason ?? 'not in force'}`})`));
+  }
   for (const warning of status.warnings) lines.push(row('warning', warning));
   return lines.join('\n') + '\n';
 }
@@ -187,7 +203,7 @@ export function registerControl(program: Command): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const result = PortsResultSchema.parse(await ask(command, 'show ports'));
       if (options.json) return void process.stdout.write(JSON.stringify(result) + '\n');
-      process.stdout.write(result.portSets.map(([first, last]) => `${first}-${last}\n`).join(''));
+      process.stdout.write(describePorts(result.portSets, result.forwards));
     });
 
   show

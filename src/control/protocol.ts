@@ -55,6 +55,17 @@ export const RuleViewSchema = z.object({
 });
 export type RuleView = z.infer<typeof RuleViewSchema>;
 
+/** A `forward` of maped.conf and whether it is in force (mapedctl(8) status, show ports). */
+export const ForwardViewSchema = z.object({
+  proto: z.enum(['tcp', 'udp', 'tcp-udp']),
+  ports: portRange,
+  to: z.string(),
+  toPort: z.number().int().nullable(),
+  active: z.boolean(),
+  reason: z.string().nullable(),
+});
+export type ForwardView = z.infer<typeof ForwardViewSchema>;
+
 export const StatusSchema = z.object({
   state: z.enum(DAEMON_STATES),
   reason: z.string().nullable(),
@@ -103,6 +114,7 @@ export const StatusSchema = z.object({
     .nullable(),
   nextRetryAt: z.string().nullable(),
   warnings: z.array(z.string()),
+  forwards: z.array(ForwardViewSchema),
   pid: z.number().int(),
   version: z.string(),
 });
@@ -120,6 +132,7 @@ export const PortsResultSchema = z.object({
   psidLen: z.number().int().nullable(),
   psid: z.number().int().nullable(),
   portSets: z.array(portRange),
+  forwards: z.array(ForwardViewSchema),
 });
 /** `show provisioning`: the HB46PP client's view (mapedctl(8)); null when maped.conf has no provision block. */
 export const ProvisioningStatusSchema = z.object({

@@ -10,11 +10,13 @@
  */
 import type { Logger } from 'pino';
 import type { MapedConfig } from '../config/index.js';
-import type { DaemonState, RuleView, Status } from '../control/protocol.js';
+import type { DaemonState, ForwardView, RuleView, Status } from '../control/protocol.js';
 import { formatIpv4, formatIpv4Prefix, formatIpv6, formatIpv6Prefix } from '../map/index.js';
 import { describeSoftwire, type Softwire } from '../softwire/index.js';
 import type { ProvisioningSnapshot } from '../provision/hb46pp-client.js';
+import { forwardScope, forwardStates, type ForwardState } from '../openbsd/index.js';
 import { VERSION } from '../version.js';
+import { ForwardNotices } from './forward-notices.js';
 import type { Driver, DriverReport, LookAhead } from './driver.js';
 import { setLongTimeout, type LongTimer } from './long-timer.js';
 import { readLease, type LeaseSources, type LeaseReading } from './lease-reading.js';
@@ -60,6 +62,7 @@ export class Engine {
   private state: DaemonState = 'starting';
   private reason: string | null = null;
   private reading: LeaseReading | null = null;
+  private readonly forwardNotices = new ForwardNotices();
   private softwire: Softwire | null = null;
   private readonly resolver: AftrResolver;
   private ttlTimer: LongTimer | null = null;
@@ -252,6 +255,9 @@ export class Engine {
     this.appliedKey = key;
     this.appliedRules = selection.rules;
     if (report.commands.length > 0) this.log.info(`${mapping.kind} active: ${describeSoftwire(mapping)}`);
+    const said = this.forwardNotices.update(this.forwardStates());
+    for (const line of said.warnings) this.log.warn(line);
+    for (const line of said.notices) this.log.info(line);
     this.setState('active', null);
   }
 
@@ -366,6 +372,7 @@ export class Engine {
             },
       nextRetryAt: this.retryAt?.toISOString() ?? null,
       warnings: [...this.warnings],
+      forwards: this.forwardStates().map(forwardView),
       pid: process.pid,
       version: VERSION,
     };
@@ -375,7 +382,7 @@ export class Engine {
     return { rules: [...this.rules] };
   }
 
-  showPorts(): { psidOffset: number | null; psidLen: number | null; psid: number | null; portSets: [number, number][] } {
+  showPorts(): { psidOffset: number | null; psidLen: number | null; psid: number | null; portSets: [number, number][]; forwards: ForwardView[] } {
     const nat = this.softwire?.nat;
     const p = nat?.into === 'portset' ? nat : null;
     return {
@@ -383,8 +390,24 @@ export class Engine {
       psidLen: p?.psidLen ?? null,
       psid: p?.psid ?? null,
       portSets: p?.portSets.map(([first, last]) => [first, last] as [number, number]) ?? [],
+      forwards: this.forwardStates().map(forwardView),
     };
   }
+
+  /**
+   * The configured forwards against the ports in force: the port set of a
+   * shared address, every port of one that is not, none without a softwire
+   * or without an address of its own (DS-Lite).
+   */
+  private forwardStates(): ForwardState[] {
+    const softwire = this.softwire;
+    return forwardStates(this.config.forwards, forwardScope(softwire?.nat ?? null, softwire?.kind ?? null));
+  }
+}
+
+function forwardView(state: ForwardState): ForwardView {
+  const f = state.forward;
+  return { proto: f.proto, ports: [f.ports[0], f.ports[1]], to: formatIpv4(f.to), toPort: f.toPort, active: state.active, reason: state.reason };
 }
 
 /** What must be equal for two results to need no command: everything the plan is made of. */
@@ -401,6 +424,7 @@ function mappingKey(softwire: Softwire, config: MapedConfig): string {
     config.tunnel,
     config.natFrom.map(formatIpv4Prefix),
     config.pf,
+    config.forwards,
   ]);
 }
 

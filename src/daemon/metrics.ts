@@ -86,6 +86,15 @@ export function metricFamilies(status: Status, counters: ApplyCounters, usage: U
     { name: 'maped_last_apply_timestamp_seconds', help: 'When the last apply ended, in seconds since the epoch.', type: 'gauge', samples: one(seconds(status.lastApply?.at)) },
     { name: 'maped_lease_expiry_timestamp_seconds', help: 'When the delegated prefix lease expires, in seconds since the epoch.', type: 'gauge', samples: one(seconds(status.lease?.expiresAt)) },
     { name: 'maped_warnings', help: 'Warnings shown by mapedctl status.', type: 'gauge', samples: [{ value: status.warnings.length }] },
+    {
+      name: 'maped_forwards',
+      help: 'Forwards of maped.conf by whether they are in force (their ports in the port set).',
+      type: 'gauge',
+      samples: [
+        { value: status.forwards.filter((f) => f.active).length, labels: { state: 'active' } },
+        { value: status.forwards.filter((f) => !f.active).length, labels: { state: 'inactive' } },
+      ],
+    },
     { name: 'maped_port_set_ports', help: 'Ports in the port set of the MAP-E address.', type: 'gauge', samples: one(status.map?.portCount ?? null) },
     { name: 'maped_ports_in_use', help: 'Ports of the set held by pf states at the last sample (mapedctl show usage).', type: 'gauge', samples: one(usage?.inUse ?? null) },
     { name: 'maped_ports_in_use_peak', help: 'The most ports of the set in use at one sample since the port set took effect.', type: 'gauge', samples: one(usage?.peak ?? null) },

@@ -118,6 +118,7 @@ export function createOpenBSDDriver(log: Logger, options: DriverOptions = {}): D
           natFrom: config.natFrom,
           anchor: config.pf.anchor,
           portset,
+          forwards: config.forwards,
         });
         if (!built.ok) return failed(built.error, warnings);
         desired = built.value;

@@ -20,6 +20,7 @@ const base: Status = {
   lastApply: null,
   nextRetryAt: null,
   warnings: [],
+  forwards: [],
   pid: 1,
   version: '0',
 };

@@ -28,6 +28,11 @@ const status = (overrides: Partial<Status> = {}): Status => ({
   lastApply: { at: '2026-12-07T00:00:01.500Z', ok: true, commands: 9, error: null },
   nextRetryAt: null,
   warnings: ['one warning'],
+  forwards: [
+    { proto: 'tcp', ports: [1233, 1233], to: '192.168.1.10', toPort: 22, active: true, reason: null },
+    { proto: 'udp', ports: [80, 80], to: '192.168.1.10', toPort: null, active: false, reason: 'port 80 is not in the port set (psid 52/8 offset 6)' },
+    { proto: 'tcp-udp', ports: [2256, 2257], to: '192.168.1.11', toPort: null, active: true, reason: null },
+  ],
   pid: 4242,
   version: '0.1.0',
   ...overrides,
@@ -60,6 +65,8 @@ describe('Prometheus text format', () => {
     expect(m.value('maped_ports_in_use')).toBe(17);
     expect(m.value('maped_ports_in_use_peak')).toBe(40);
     expect(m.value('maped_warnings')).toBe(1);
+    expect(m.value('maped_forwards', { state: 'active' })).toBe(2);
+    expect(m.value('maped_forwards', { state: 'inactive' })).toBe(1);
     expect(m.value('maped_info', { version: '0.1.0' })).toBe(1);
   });
 

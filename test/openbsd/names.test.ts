@@ -108,6 +108,7 @@ describe('names and bounds', () => {
       lastApply: null,
       nextRetryAt: null,
       warnings: [],
+      forwards: [],
       pid: 1,
       version: '0',
     };

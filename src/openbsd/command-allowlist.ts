@@ -243,6 +243,8 @@ export function ruleRefusal(scope: AllowlistScope, rule: string): string | null 
         if (!address(next())) return `${clause} ${words[at - 1] ?? ''}: not an address maped writes`;
         if (peek() === 'port') {
           next();
+          // One port is written as pfctl prints it, `port = N` (pfctl_parser.c print_op, PF_OP_EQ).
+          if (peek() === '=') next();
           if (!PORT.test(next() ?? '')) return `${clause} port ${words[at - 1] ?? ''}: not a port or a range`;
         }
         break;

@@ -20,7 +20,7 @@ import {
   type DesiredState,
 } from '../../src/openbsd/index.js';
 import { configFrom } from '../support/config.js';
-import { desiredFor, PARAMETER_SETS } from './parameter-sets.js';
+import { deriveSet, desiredFor, PARAMETER_SETS } from './parameter-sets.js';
 
 const TOOLS = { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl', sysctl: '/sbin/sysctl' };
 const SCOPE: AllowlistScope = { tools: TOOLS, wan: 'em0', tunnel: 'gif0', anchor: 'maped', label: 'maped' };
@@ -49,8 +49,23 @@ const KINDS: Record<string, string> = {
   dslite: 'dslite { aftr 2001:db8:ffff::2 }',
 };
 
+/** SSH to one port of the set's first range, TCP and UDP to four ports of its second (maped.conf `forward`). */
+function withForwards(set: (typeof PARAMETER_SETS)[number], mode: 'kernel' | 'stock' | 'unrestricted'): DesiredState {
+  const [r1, r2] = deriveSet(set).portSets.filter(([first]) => first > 0);
+  const forwards = [
+    { proto: 'tcp', ports: [r1![0] + 1, r1![0] + 1], to: 0xc0a8010a, toPort: 22 },
+    { proto: 'tcp-udp', ports: [r2![0], r2![0] + 3], to: 0xc0a80114, toPort: null },
+  ] as const;
+  const desired = desiredFor(set, mode, { forwards });
+  if (desired.forwards.length !== 2) throw new Error('the forwards are not in force');
+  return desired;
+}
+
 const EVERY_DESIRED: [string, DesiredState][] = [
   ...PARAMETER_SETS.flatMap((set) => (['kernel', 'stock', 'unrestricted'] as const).map((mode): [string, DesiredState] => [`map-e ${set.name} ${mode}`, desiredFor(set, mode)])),
+  ...PARAMETER_SETS.flatMap((set) =>
+    (['kernel', 'stock', 'unrestricted'] as const).map((mode): [string, DesiredState] => [`map-e ${set.name} ${mode} with forwards`, withForwards(set, mode)]),
+  ),
   ...Object.entries(KINDS).flatMap(([kind, text]) => (['kernel', 'stock'] as const).map((mode): [string, DesiredState] => [`${kind} ${mode}`, kindDesired(text, mode)])),
 ];
 

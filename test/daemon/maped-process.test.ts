@@ -305,7 +305,7 @@ describe('maped, end to end', () => {
 
     const json = StatusSchema.parse(JSON.parse((await ctl('status', '--json')).stdout));
     expect(Object.keys(json).sort()).toEqual(
-      ['lastApply', 'lease', 'map', 'nextRetryAt', 'origin', 'pf', 'pid', 'reason', 'rule', 'softwire', 'state', 'tunnel', 'version', 'warnings'].sort(),
+      ['forwards', 'lastApply', 'lease', 'map', 'nextRetryAt', 'origin', 'pf', 'pid', 'reason', 'rule', 'softwire', 'state', 'tunnel', 'version', 'warnings'].sort(),
     );
     expect(json).toMatchObject({ softwire: 'map-e', origin: 'dhcpv6' });
     expect(json.pid).toBe(maped.child.pid);

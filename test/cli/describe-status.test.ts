@@ -4,8 +4,8 @@
  * kind names it.
  */
 import { describe, expect, it } from 'vitest';
-import { describeStatus } from '../../src/cli/ctl-commands.js';
-import type { Status } from '../../src/control/protocol.js';
+import { describePorts, describeStatus } from '../../src/cli/ctl-commands.js';
+import type { ForwardView, Status } from '../../src/control/protocol.js';
 
 const base: Status = {
   state: 'active',
@@ -65,5 +65,30 @@ describe('describeStatus', () => {
     expect(text).toMatch(/^PSID: +52\/8 offset 0 \(0\/8\/52\)$/m);
     expect(text).toMatch(/^ports: +256 in 1 ranges: 13312-13567$/m);
     expect(text).toMatch(/^lwAFTR: +2001:db8:ffff::1$/m);
+  });
+});
+
+describe('forwards in status and show ports', () => {
+  const ssh: ForwardView = { proto: 'tcp', ports: [1233, 1233], to: '192.168.1.10', toPort: 22, active: true, reason: null };
+  const web: ForwardView = { proto: 'tcp-udp', ports: [80, 81], to: '192.168.1.20', toPort: null, active: false, reason: 'port 80 is not in the port set (psid 52/8 offset 6)' };
+
+  it('status: one line per forward, in maped.conf words, with its verdict', () => {
+    const lines = describeStatus({ ...base, forwards: [ssh, web] }).split('\n');
+    expect(lines.filter((l) => l.startsWith('forward:'))).toEqual([
+      'forward:    tcp port 1233 to 192.168.1.10 port 22 (active)',
+      'forward:    tcp-udp port 80:81 to 192.168.1.20 (inactive: port 80 is not in the port set (psid 52/8 offset 6))',
+    ]);
+  });
+
+  it('show ports: a range is followed by the forwards in force that take its ports, and only those', () => {
+    const span: ForwardView = { ...ssh, proto: 'udp', ports: [1235, 2256], toPort: null };
+    expect(describePorts([[1232, 1235], [2256, 2259], [3280, 3283]], [ssh, web, span])).toBe(
+      [
+        '1232-1235  forward tcp port 1233 to 192.168.1.10 port 22  forward udp port 1235:2256 to 192.168.1.10',
+        '2256-2259  forward udp port 1235:2256 to 192.168.1.10',
+        '3280-3283',
+        '',
+      ].join('\n'),
+    );
   });
 });

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/index.js';
 import { PortsResultSchema } from '../../src/control/protocol.js';
 import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
-import { fakeRouterConfig, MAPEDCTL_ENTRY, startMaped, type MapedProcess } from '../support/daemon-process.js';
+import { fakeRouterConfig, MAPED_ENTRY, MAPEDCTL_ENTRY, startMaped, type MapedProcess } from '../support/daemon-process.js';
 import { REPO_ROOT } from '../support/vectors.js';
 
 const run = promisify(execFile);
@@ -138,5 +139,26 @@ describe('forward, end to end', { timeout: 180_000 }, () => {
     expect((await r.ctl('reload')).code).toBe(0);
     expect(r.fake.log().slice(callsBefore).map((call) => call.join(' '))).toContain('pfctl -a maped -sr');
     expect(r.fake.mutations().length).toBe(before);
+  });
+
+  it('maped -nv prints the forwards back as maped.conf takes them; maped -n refuses a bad one naming its place', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maped-forward-nv-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, 'maped.conf');
+    writeFileSync(path, 'wan em0\nforward tcp port 1233 to 192.168.1.10 port 22\nforward tcp-udp port 2256:2259 to "192.168.1.20"\n');
+    const checked = await run(process.execPath, ['--import', 'tsx', MAPED_ENTRY, '-nv', '-f', path], { cwd: REPO_ROOT });
+    expect(checked.stdout).toContain('forward tcp port 1233 to 192.168.1.10 port 22\nforward tcp-udp port 2256:2259 to 192.168.1.20\n');
+    const again = parseConfig(checked.stdout, path);
+    const first = parseConfig(readFileSync(path, 'utf8'), path);
+    if (!again.ok || !first.ok) throw new Error('the printed configuration does not parse');
+    expect(again.value).toEqual(first.value);
+
+    writeFileSync(path, 'wan em0\nforward tcp port 1233 to 192.168.1.10\nforward tcp-udp port 1230:1233 to 192.168.1.11\n');
+    const refused = await run(process.execPath, ['--import', 'tsx', MAPED_ENTRY, '-n', '-f', path], { cwd: REPO_ROOT }).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toContain(`${path}:3:1: forward: port 1233 is already forwarded`);
   });
 });

@@ -11,6 +11,8 @@ export interface ToolPaths {
   readonly ifconfig: string;
   readonly route: string;
   readonly pfctl: string;
+  /** Only the system checks after an apply read with it (src/openbsd/system-checks.ts). */
+  readonly sysctl?: string;
 }
 
 export interface RunOptions {
@@ -37,13 +39,14 @@ export function checkToolPaths(tools: ToolPaths): string | null {
 }
 
 export function commandArgv(tools: ToolPaths, command: Command): string[] {
-  return [tools[command.tool as Tool], ...command.args];
+  return [tools[command.tool as Tool] ?? command.tool, ...command.args];
 }
 
 const firstLine = (text: string): string | null => text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? null;
 
 export async function runCommand(tools: ToolPaths, command: Command, options: RunOptions): Promise<RunResult> {
   const file = tools[command.tool];
+  if (file === undefined) return { ok: false, stdout: '', stderr: '', reason: `no tool ${command.tool} configured` };
   const result = await runTool(file, command.args, {
     timeoutMs: options.timeoutMs,
     maxOutput: options.maxOutput ?? DEFAULT_MAX_OUTPUT,

@@ -28,6 +28,7 @@ export const DEFAULT_TOOLS: Readonly<Record<ToolName, string>> = {
   route: '/sbin/route',
   pfctl: '/sbin/pfctl',
   dhcp6leasectl: '/usr/sbin/dhcp6leasectl',
+  sysctl: '/sbin/sysctl',
 };
 
 /** Limits on `include`: deeper nesting is refused, as is a file that includes itself. */

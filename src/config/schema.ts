@@ -514,6 +514,7 @@ export const mapedConfigSchema = z
       route: absolutePath('tool route'),
       pfctl: absolutePath('tool pfctl'),
       dhcp6leasectl: absolutePath('tool dhcp6leasectl'),
+      sysctl: absolutePath('tool sysctl'),
     }),
     stateDir: absolutePath('state-dir'),
   })

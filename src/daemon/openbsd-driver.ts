@@ -4,10 +4,10 @@
  * builds the desired state and reconciles to it.
  */
 import type { Logger } from 'pino';
-import { detectPortsetSupport, readLiveState, readPfStates, reconcile, type LiveNames, type LiveState, type ToolPaths } from '../apply/index.js';
+import { detectPortsetSupport, readLiveState, readPfStates, reconcile, runCommand, type LiveNames, type LiveState, type ToolPaths } from '../apply/index.js';
 import { err, type Result } from '../map/index.js';
 import type { MapedConfig } from '../config/index.js';
-import { desiredState, softwireInput } from '../openbsd/index.js';
+import { desiredState, softwireInput, systemCheckCommands, systemWarnings, type Command } from '../openbsd/index.js';
 import type { Softwire } from '../softwire/index.js';
 import type { Driver, DriverReport, LookAhead } from './driver.js';
 import { ownAddressTest } from './own-addresses.js';
@@ -18,7 +18,25 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 const ASSUMED_WAN_MTU = 1500;
 
 function toolsOf(config: MapedConfig): ToolPaths {
-  return { ifconfig: config.tools.ifconfig, route: config.tools.route, pfctl: config.tools.pfctl };
+  return { ifconfig: config.tools.ifconfig, route: config.tools.route, pfctl: config.tools.pfctl, sysctl: config.tools.sysctl };
+}
+
+/**
+ * What maped cannot fix, read once after an apply: is the anchor called, pf
+ * enabled, IPv4 forwarded? Three reads side by side; each problem is one
+ * warning (src/openbsd/system-checks.ts).
+ */
+async function checkSystem(tools: ToolPaths, anchor: string, timeoutMs: number): Promise<string[]> {
+  const read = async (command: Command): Promise<string | { error: string }> => {
+    const result = await runCommand(tools, command, { timeoutMs });
+    return result.ok ? result.stdout : { error: result.reason ?? 'failed' };
+  };
+  const [mainRules, pfInfo, forwarding] = await Promise.all([
+    read(systemCheckCommands.mainRules()),
+    read(systemCheckCommands.pfInfo()),
+    read(systemCheckCommands.forwarding()),
+  ]);
+  return systemWarnings({ mainRules, pfInfo, forwarding }, anchor);
 }
 
 function failed(error: string, warnings: readonly string[] = []): DriverReport {
@@ -38,6 +56,12 @@ export function createOpenBSDDriver(log: Logger, options: DriverOptions = {}): D
   // The kernel does not change under a running maped: probe pf once per pfctl path.
   const probed = new Map<string, 'kernel' | 'stock'>();
   const lookAheads = new WeakMap<LookAhead, { names: LiveNames; reading: Promise<Result<LiveState>> }>();
+  /**
+   * The last system check and the configuration it was made under: checked
+   * again after an apply that ran commands, or under a new configuration (at
+   * start, after a reload), not on every renewal; its warnings stand until then.
+   */
+  let checked: { config: MapedConfig; warnings: readonly string[] } | null = null;
 
   return {
     lookAhead(config: MapedConfig): LookAhead {
@@ -136,6 +160,10 @@ export function createOpenBSDDriver(log: Logger, options: DriverOptions = {}): D
         warn: (line) => log.warn(line),
         ours: ownAddressTest(options.knownRules ?? []),
       });
+      if (desired === null) checked = null;
+      else if (report.ok && !options.dryRun && (checked === null || checked.config !== config || report.commands.length > 0)) {
+        checked = { config, warnings: await checkSystem(tools, desired.anchor, COMMAND_TIMEOUT_MS) };
+      }
       return {
         ok: report.ok,
         commands: report.commands.map((c) => (c.stdin === undefined ? c.argv : [...c.argv, '<', 'anchor text'])),
@@ -144,7 +172,7 @@ export function createOpenBSDDriver(log: Logger, options: DriverOptions = {}): D
         mtu: desired?.mtu ?? null,
         // DS-Lite has no port set to show (no NAT44 on the CE).
         portset: desired === null || desired.portset === 'none' ? null : desired.portset,
-        warnings: [...warnings, ...report.warnings],
+        warnings: [...warnings, ...report.warnings, ...(desired === null || checked === null ? [] : checked.warnings)],
       };
     },
   };

@@ -1,5 +1,6 @@
 /**
- * The ifconfig(8), route(8) and pfctl(8) invocations maped uses, as argv
+ * The ifconfig(8), route(8) and pfctl(8) invocations maped uses (the
+ * sysctl(8) read of the system checks is in system-checks.ts), as argv
  * arrays without the program path (the paths come from maped.conf `tool`).
  * Forms: docs/architecture.md §3.6; sources: ifconfig(8), route(8), pfctl(8)
  * and sbin/ifconfig/ifconfig.c, sys/net/if_gif.c 1.141, as noted per form.
@@ -8,7 +9,7 @@ import { formatIpv4, formatIpv6 } from '../map/index.js';
 import { GIF_PEER } from './desired-state.js';
 import { PORTSET_PROBE } from './pf-anchor.js';
 
-export type Tool = 'ifconfig' | 'route' | 'pfctl';
+export type Tool = 'ifconfig' | 'route' | 'pfctl' | 'sysctl';
 
 export interface Command {
   readonly tool: Tool;

@@ -11,5 +11,6 @@ export * from './route-output.js';
 export * from './pfctl-states.js';
 export * from './port-usage.js';
 export * from './names.js';
+export * from './system-checks.js';
 export * from './command-allowlist.js';
 export * from './forwards.js';

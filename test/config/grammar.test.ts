@@ -39,7 +39,7 @@ const DEFAULTS: MapedConfig = {
   onExit: 'keep',
   forwards: [],
   metrics: false,
-  tools: { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl' },
+  tools: { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl', sysctl: '/sbin/sysctl' },
   stateDir: '/var/db/maped',
 };
 
@@ -126,6 +126,7 @@ describe('every keyword', () => {
         route: '/tmp/fake-tools/route',
         pfctl: '/tmp/fake tools/pfctl',
         dhcp6leasectl: '/tmp/fake-tools/dhcp6leasectl',
+        sysctl: '/tmp/fake-tools/sysctl',
       },
       stateDir: '/var/run/maped',
     } satisfies MapedConfig);
@@ -283,7 +284,7 @@ describe('CONFIG_KEYWORDS', () => {
       'ea-len', 'file', 'forward', 'from', 'hb46pp', 'ifconfig', 'include', 'interface-id', 'ipip', 'ipv4', 'ipv4-prefix',
       'ipv6-prefix', 'keep', 'kernel', 'lease', 'local', 'lw4o6', 'map-e', 'metrics', 'mtu', 'nat', 'no',
       'on-exit', 'password', 'peer', 'pf', 'pfctl', 'port', 'portset', 'prefix', 'product', 'provision', 'psid', 'psid-len',
-      'psid-offset', 'remote', 'rfc7597', 'route', 'route-priority', 'rule', 'server-name', 'softwire', 'state-dir', 'stock',
+      'psid-offset', 'remote', 'rfc7597', 'route', 'route-priority', 'rule', 'server-name', 'softwire', 'state-dir', 'stock', 'sysctl',
       'tcp', 'tcp-udp', 'teardown', 'to', 'tool', 'tunnel', 'udp', 'url', 'user', 'vendorid', 'wan', 'yes',
     ]);
   });

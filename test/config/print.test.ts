@@ -39,6 +39,7 @@ describe('printConfig', () => {
         'tool route "/sbin/route"',
         'tool pfctl "/sbin/pfctl"',
         'tool dhcp6leasectl "/usr/sbin/dhcp6leasectl"',
+        'tool sysctl "/sbin/sysctl"',
         'state-dir "/var/db/maped"',
         '',
       ].join('\n'),
@@ -230,7 +231,7 @@ function randomConfig(random: (n: number) => number): MapedConfig {
     onExit: pick(['keep', 'teardown'] as const),
     forwards: randomForwards(random),
     metrics: random(2) === 0,
-    tools: { ifconfig: path(), route: path(), pfctl: path(), dhcp6leasectl: path() },
+    tools: { ifconfig: path(), route: path(), pfctl: path(), dhcp6leasectl: path(), sysctl: path() },
     stateDir: path(),
   };
 }

@@ -54,7 +54,7 @@ async function rig(): Promise<Rig> {
         'pf anchor "maped"',
         'pf portset auto',
         `on-exit ${onExit}`,
-        ...(['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const).map((t) => `tool ${t} "${fake.tools[t]}"`),
+        ...(['ifconfig', 'route', 'pfctl', 'dhcp6leasectl', 'sysctl'] as const).map((t) => `tool ${t} "${fake.tools[t]}"`),
         `state-dir "${join(dir, 'state')}"`,
         '',
       ].join('\n'),
@@ -252,6 +252,45 @@ describe('maped, end to end', () => {
     maped.signal('SIGHUP');
     await maped.waitFor(() => routes().join(',') === 'gif0 0.0.0.1 5,pppoe0 0.0.0.1 8', 'the route moved ahead of the PPPoE default');
     expect(mutationLines(r.fake)).toContain('route -n delete -inet default 10.255.255.1 -ifp gif0 -priority 20');
+  });
+
+  it('an anchor nothing calls, pf disabled and no forwarding: active, each a warning in status, logged once; checked again after an apply and a reload', async () => {
+    const r = await rig();
+    r.fake.editState((s) => {
+      s.mainRules = ['block return all', 'pass all flags S/SA'];
+      s.pfEnabled = false;
+      s.sysctl['net.inet.ip.forwarding'] = '0';
+    });
+    r.lease('2001:db8:12:3400::/56');
+    const maped = r.start();
+    const problem = /pf is not enabled|does not call anchor|net\.inet\.ip\.forwarding/;
+    const status = await maped.waitFor((s) => s.state === 'active' && s.warnings.some((w) => problem.test(w)), 'active with the warnings');
+    const problems = status.warnings.filter((w) => problem.test(w));
+    expect(problems).toEqual([
+      'pf is not enabled: nothing is translated; enable it with pfctl -e (pf=YES in rc.conf.local, the default)',
+      'the main pf ruleset does not call anchor "maped": add it to /etc/pf.conf after your nat-to rules and before your filter rules',
+      'net.inet.ip.forwarding is 0, not 1: the LANs cannot reach the tunnel; set net.inet.ip.forwarding=1 (and in /etc/sysctl.conf)',
+    ]);
+    // Read once, side by side, after the apply.
+    const checks = r.fake.log().filter((c) => c.join(' ') === 'pfctl -sr' || c.join(' ') === 'pfctl -si' || c[0] === 'sysctl');
+    expect(checks.map((c) => c.join(' ')).sort()).toEqual(['pfctl -si', 'pfctl -sr', 'sysctl net.inet.ip.forwarding']);
+
+    // A new prefix is applied and checked again; the warnings, still true, are not logged again.
+    r.lease('2001:db8:12:5600::/56');
+    const moved = await maped.waitFor((s) => s.map?.ceIPv6 === '2001:db8:12:5600:0:c000:212:56' && s.state === 'active', 'the new prefix');
+    expect(moved.warnings.filter((w) => problem.test(w))).toEqual(problems);
+    expect(r.fake.log().filter((c) => c.join(' ') === 'pfctl -si')).toHaveLength(2);
+    for (const warning of problems) expect(maped.output().split(warning).length - 1).toBe(1);
+
+    // The admin fixes pf.conf, pf and sysctl.conf, then reloads maped: checked at once, no warnings left.
+    r.fake.editState((s) => {
+      s.mainRules = ['block return all', 'pass all flags S/SA', 'anchor "maped" all'];
+      s.pfEnabled = true;
+      s.sysctl['net.inet.ip.forwarding'] = '1';
+    });
+    maped.signal('SIGHUP');
+    const fixed = await maped.waitFor((s) => s.state === 'active' && !s.warnings.some((w) => problem.test(w)), 'no warnings after the reload');
+    expect(fixed.warnings.filter((w) => problem.test(w))).toEqual([]);
   });
 
   it('SIGTERM with on-exit keep leaves the tunnel; with teardown removes it', async () => {

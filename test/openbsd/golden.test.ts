@@ -10,7 +10,7 @@ import { EMPTY_LIVE_STATE, NOTHING_OWNED, planApply } from '../../src/apply/inde
 import { renderAnchor } from '../../src/openbsd/index.js';
 import { desiredFor, PARAMETER_SETS } from './parameter-sets.js';
 
-const TOOLS = { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl' };
+const TOOLS = { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', sysctl: '/sbin/sysctl' };
 
 describe.each(PARAMETER_SETS)('$name', (set) => {
   it.each(['kernel', 'stock', 'unrestricted'] as const)('%s mode: first-apply argv and anchor text', async (mode) => {

@@ -16,12 +16,17 @@ export const MAPEDCTL_ENTRY = resolve(REPO_ROOT, 'src', 'cli', 'mapedctl.ts');
  * The maped.conf of a router made of fake tools: WAN em0, the lease file
  * `<dir>/lease/em0`, NAT for 192.168.1.0/24, state in `<dir>/state`.
  */
-export function fakeRouterConfig(tools: Readonly<Record<'ifconfig' | 'route' | 'pfctl' | 'dhcp6leasectl', string>>, dir: string): string {
+export function fakeRouterConfig(
+  tools: Readonly<Record<'ifconfig' | 'route' | 'pfctl' | 'dhcp6leasectl', string>> & { readonly sysctl?: string },
+  dir: string,
+): string {
   return [
     'wan em0',
     `lease file "${join(dir, 'lease', 'em0')}"`,
     'nat from { 192.168.1.0/24 }',
     ...(['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const).map((t) => `tool ${t} "${tools[t]}"`),
+    // Without one, maped would read the system checks with this machine's own /sbin/sysctl.
+    ...(tools.sysctl === undefined ? [] : [`tool sysctl "${tools.sysctl}"`]),
     `state-dir "${join(dir, 'state')}"`,
     '',
   ].join('\n');

@@ -12,7 +12,7 @@ import type { FakeOpenBSD, FakeState, FakeToolName } from './fake-openbsd/index.
 
 export type WrapperFault = 'exit1' | 'hang' | 'hang-child';
 
-const TOOLS: readonly FakeToolName[] = ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'];
+const TOOLS: readonly FakeToolName[] = ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl', 'sysctl'];
 
 function script(dir: string, tool: string): string {
   return [

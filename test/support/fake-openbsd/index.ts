@@ -1,5 +1,5 @@
 /**
- * Fake OpenBSD tools for tests: ifconfig, route, pfctl and dhcp6leasectl as
+ * Fake OpenBSD tools for tests: ifconfig, route, pfctl, sysctl and dhcp6leasectl as
  * executable scripts in a temporary directory, sharing a JSON state there,
  * logging every call and failing on request. See tools.mjs for what each
  * prints; the formats follow OpenBSD 7.8's sources.
@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export type FakeToolName = 'ifconfig' | 'route' | 'pfctl' | 'dhcp6leasectl';
+export type FakeToolName = 'ifconfig' | 'route' | 'pfctl' | 'dhcp6leasectl' | 'sysctl';
 
 export interface FakeInterface {
   flags: string[];
@@ -46,6 +46,8 @@ export interface FakeState {
   mainRules?: string[];
   /** `pfctl -si`: Status Enabled or Disabled (default enabled). */
   pfEnabled?: boolean;
+  /** sysctl(8) names and values (net.inet.ip.forwarding is 1, as a router's /etc/sysctl.conf sets it). */
+  sysctl: Record<string, string>;
   /** pf's state table as `pfctl -ss` lists it: tests put the connections they imagine here. */
   stateTable?: FakePfState[];
   leasectl: Record<string, string | null>;
@@ -105,7 +107,7 @@ export interface FakeOpenBSDOptions {
 
 export interface FakeOpenBSD {
   readonly dir: string;
-  readonly tools: { readonly ifconfig: string; readonly route: string; readonly pfctl: string; readonly dhcp6leasectl: string };
+  readonly tools: { readonly ifconfig: string; readonly route: string; readonly pfctl: string; readonly dhcp6leasectl: string; readonly sysctl: string };
   /** argv of every call, in order, the tool name first. */
   log(): string[][];
   /** The calls that change state (ifconfig with arguments, route add/change/delete, pfctl -f/-F/-k). */
@@ -275,6 +277,7 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
       'block return out log proto udp all user = 55',
       'anchor "maped" all',
     ],
+    sysctl: { 'net.inet.ip.forwarding': '1', 'net.inet6.ip6.forwarding': '1' },
     leasectl: {},
   };
   writeFileSync(join(dir, 'state.json'), JSON.stringify(state, null, 2));
@@ -287,7 +290,7 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
   const server = options.served ? await serveTools(dir, toolsUrl) : null;
   // Built once per test process with the system C compiler; each fake gets copies, so cleanup removes them.
   const client = server === null ? '' : await servedClient();
-  for (const tool of ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const) {
+  for (const tool of ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl', 'sysctl'] as const) {
     const path = join(dir, tool);
     if (server !== null) {
       // A copy, not a link: the client tells which tool it is from its own path.

@@ -1,4 +1,4 @@
-// Fake OpenBSD 7.8 ifconfig(8), route(8), pfctl(8) and dhcp6leasectl(8) for tests on Linux.
+// Fake OpenBSD 7.8 ifconfig(8), route(8), pfctl(8), sysctl(8) and dhcp6leasectl(8) for tests on Linux.
 // Plain JavaScript so each call starts fast. State lives in <dir>/state.json, every
 // call's argv is appended to <dir>/log.jsonl, injected failures are read from
 // <dir>/fail.json. Output follows sbin/ifconfig/ifconfig.c, sbin/route/route.c
@@ -71,7 +71,7 @@ export function runTool(tool, dir, args, readStdin) {
     const injected = injectedFailure(dir, tool, args);
     if (injected !== null) throw new ToolError(injected);
     const state = load(dir);
-    const handler = { ifconfig, route, pfctl, dhcp6leasectl }[tool];
+    const handler = { ifconfig, route, pfctl, dhcp6leasectl, sysctl }[tool];
     const result = handler(state, args, readStdin);
     if (result.changed) save(dir, state);
     return { stdout: result.stdout ?? '', stderr: result.stderr ?? '', code: 0 };
@@ -742,6 +742,24 @@ function printState(st, verbose) {
   if (verbose > 0) text += `   age 00:01:00, expires in 23:59:00, 10:10 pkts, 1000:1000 bytes, rule 0\n`;
   if (verbose > 1) text += `   id: ${st.id ?? '0000000000000000'} creatorid: 00000001\n`;
   return text;
+}
+
+// ---------------------------------------------------------------- sysctl
+
+/**
+ * sysctl(8) reading names (sbin/sysctl/sysctl.c): `name=value` a line, the
+ * value alone with -n. Setting one is refused: maped only reads.
+ */
+function sysctl(state, args) {
+  const bare = args[0] === '-n';
+  const names = bare ? args.slice(1) : args;
+  if (names.length === 0 || names.some((n) => n.includes('='))) throw new ToolError('fake sysctl: only reading names is supported', '', 64);
+  const lines = names.map((name) => {
+    const value = (state.sysctl ?? {})[name];
+    if (value === undefined) throw new ToolError(`sysctl: third level name ${name.split('.')[2] ?? name} in ${name} is invalid`);
+    return bare ? value : `${name}=${value}`;
+  });
+  return { stdout: lines.join('\n') + '\n' };
 }
 
 // ---------------------------------------------------------------- dhcp6leasectl

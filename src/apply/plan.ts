@@ -2,7 +2,7 @@
  * From (desired, live, owned) to the shortest ordered list of commands that
  * makes live equal desired, touching only what maped owns. Pure.
  *
- * Apply order: CE /128 alias on the WAN, gif (create, tunnel, mtu, address,
+ * Apply order: CE /128 alias on the WAN, gif (create, tunnel, -tunneldf, mtu, address,
  * up), default route, pf anchor, state kill, then the old alias. The new alias
  * comes first and the old one goes last, so a prefix change never leaves the
  * tunnel source without a local address. Teardown is the reverse: anchor,
@@ -184,6 +184,8 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
   if (!tunnelOk) {
     steps.push({ command: argv.gifTunnel(gifName, desired.ceIPv6, desired.br), effect: { kind: 'gif-configured' } });
   }
+  // Set on creation too: what `ifconfig create` starts with is the kernel's choice, not ours.
+  if (gif === null || gif.tunnelDf === true) steps.push({ command: argv.gifNoDf(gifName), effect: { kind: 'gif-configured' } });
   if (gif === null || gif.mtu !== desired.mtu) steps.push({ command: argv.gifMtu(gifName, desired.mtu), effect: { kind: 'gif-configured' } });
   const addressOk = gif !== null && gifAddressIsOurs(gif, desired.ipv4, peer);
   // Replacing the address purges the routes that use it (rt_ifa_purge), our

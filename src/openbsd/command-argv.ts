@@ -33,6 +33,14 @@ export const argv = {
   /** `deletetunnel` no longer exists; `-tunnel` is the only spelling (ifconfig.c). */
   gifDeleteTunnel: (gif: string): Command => ifconfig(gif, '-tunnel'),
   gifMtu: (gif: string, mtu: number): Command => ifconfig(gif, 'mtu', String(mtu)),
+  /**
+   * No DF on the outer IPv6 packets, so that the CE may fragment them as RFC
+   * 7597 §8.3.1 allows: gif(4) starts without (sys/net/if_gif.c 1.141
+   * gif_clone_create: `sc_df = htons(0)`), but a hostname.gif0 `tunneldf`
+   * would set it (gif_ioctl SIOCSLIFPHYDF), and gif_send then marks every
+   * encapsulated packet M_IPV6_DF_OUT, which ip6_output never fragments.
+   */
+  gifNoDf: (gif: string): Command => ifconfig(gif, '-tunneldf'),
   /** Without `alias`, ifconfig replaces the interface's first IPv4 address. */
   gifInet: (gif: string, ipv4: number, peer: number | string = GIF_PEER): Command =>
     ifconfig(gif, 'inet', formatIpv4(ipv4), peerText(peer), 'netmask', '255.255.255.255'),

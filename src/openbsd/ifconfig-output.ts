@@ -2,7 +2,8 @@
  * `ifconfig <if>` and `ifconfig -a` output (sbin/ifconfig/ifconfig.c): the header line
  * `gif0: flags=8051<UP,POINTOPOINT,RUNNING,MULTICAST> mtu 1460`, then
  * tab-indented lines, of which maped reads
- * - `tunnel: inet6 <src> --> <dst> ttl 64 nodf ecn` (`phys_status`; `(unset)` without a tunnel),
+ * - `tunnel: inet6 <src> --> <dst> ttl 64 nodf ecn` (`phys_status`; `(unset)` without a
+ *   tunnel; `df` or `nodf` whenever the SIOCGLIFPHYDF ioctl answers, as gif(4)'s does),
  * - `inet <addr> --> <peer> netmask 0xffffffff` (`in_status`),
  * - `inet6 <addr>[%if] [--> <peer>] prefixlen <n> [flags…]` (`in6_alias`).
  */
@@ -26,6 +27,8 @@ export interface InterfaceStatus {
   readonly flags: readonly string[];
   readonly mtu: number;
   readonly tunnel: { readonly source: bigint; readonly destination: bigint } | null;
+  /** The outer packets get DF (`tunneldf`); null when the tunnel line does not say. */
+  readonly tunnelDf: boolean | null;
   readonly inet: readonly InetAddress[];
   readonly inet6: readonly Inet6Address[];
 }
@@ -72,6 +75,7 @@ export function parseIfconfig(text: string): Result<InterfaceStatus> {
   const flags = header[2] === '' ? [] : header[2]!.split(',');
   const mtu = Number(header[3]);
   let tunnel: InterfaceStatus['tunnel'] = null;
+  let tunnelDf: boolean | null = null;
   const inet: InetAddress[] = [];
   const inet6: Inet6Address[] = [];
 
@@ -81,6 +85,8 @@ export function parseIfconfig(text: string): Result<InterfaceStatus> {
     const words = line.split(/\s+/);
     const where = `ifconfig ${name} output line ${n + 1}`;
     if (words[0] === 'tunnel:') {
+      if (words.includes('df')) tunnelDf = true;
+      else if (words.includes('nodf')) tunnelDf = false;
       if (words[1] === '(unset)') continue;
       if (words[1] !== 'inet6' || words[3] !== '-->') {
         // An IPv4 tunnel is not ours: report it as "some other tunnel" by address 0.
@@ -122,7 +128,7 @@ export function parseIfconfig(text: string): Result<InterfaceStatus> {
       inet6.push({ address: address.value, prefixlen: Number(words[at + 1]), flags: addressFlags });
     }
   }
-  return ok({ name, flags, mtu, tunnel, inet, inet6 });
+  return ok({ name, flags, mtu, tunnel, tunnelDf, inet, inet6 });
 }
 
 /**

@@ -83,6 +83,7 @@ describe('apply', () => {
       `ifconfig em0 inet6 ${CE} prefixlen 128 alias`,
       'ifconfig gif0 create',
       `ifconfig gif0 tunnel ${CE} 2a02:586::406`,
+      'ifconfig gif0 -tunneldf',
       'ifconfig gif0 mtu 1460',
       'ifconfig gif0 inet 87.202.58.210 0.0.0.1 netmask 255.255.255.255',
       'ifconfig gif0 up',
@@ -236,6 +237,20 @@ describe('apply', () => {
     expect(s.states.map((st) => st.wire[0][0])).toEqual(['87.202.58.211', '87.202.58.211', newCe]);
   });
 
+  it('a tunneldf set behind its back (hostname.gif0, by hand) is cleared at the next convergence, and only that', async () => {
+    const { fake, run } = await rig();
+    const desired = desiredFor(COSMOTE, 'kernel');
+    await run(desired);
+    expect(fake.state().interfaces.gif0!.df).toBe(false);
+    fake.editState((s) => {
+      s.interfaces.gif0!.df = true;
+    });
+    const report = await run(desired);
+    expect(lines(report)).toEqual(['ifconfig gif0 -tunneldf']);
+    expect(fake.state().interfaces.gif0!.df).toBe(false);
+    expect((await run(desired)).commands).toEqual([]);
+  });
+
   it('a new BR changes the tunnel and the tunnel pass rules, and keeps the NAT states', async () => {
     const { fake, run } = await rig();
     const desired = desiredFor(COSMOTE, 'kernel');
@@ -285,7 +300,7 @@ describe('apply', () => {
     const { run } = await rig({ kernelPortset: false });
     const kernel = await run(desiredFor(COSMOTE, 'kernel'));
     expect(kernel.ok).toBe(false);
-    expect(kernel.error).toBe('step 8 (pfctl -o none -a maped -f -): stdin:4: syntax error');
+    expect(kernel.error).toBe('step 9 (pfctl -o none -a maped -f -): stdin:4: syntax error');
     expect(kernel.rolledBack).toBe(true);
     expect((await run(desiredFor(COSMOTE, 'stock'))).ok).toBe(true);
   });
@@ -427,7 +442,7 @@ describe('dry run', () => {
     const { fake, stateDir, run } = await rig();
     const report = await run(desiredFor(COSMOTE, 'stock'), true);
     expect(report.ok).toBe(true);
-    expect(report.commands).toHaveLength(8);
+    expect(report.commands).toHaveLength(9);
     expect(report.anchorText).toContain('nat-to (gif0) port 2032:2047');
     expect(fake.mutations()).toEqual([]);
     expect((await readOwnership(stateDir)).ownership.applied).toBeNull();
@@ -440,7 +455,7 @@ describe('dry run', () => {
     const report = await reconcile({ desired: desiredFor(COSMOTE, 'kernel'), tools, stateDir, dryRun: true, timeoutMs: 1000 });
     expect(report.ok).toBe(true);
     expect(report.commands.map((c) => c.argv[0])).toContain('/nonexistent/sbin/route');
-    expect(report.commands).toHaveLength(8);
+    expect(report.commands).toHaveLength(9);
   });
 
   it('refuses relative tool paths', async () => {
@@ -459,7 +474,7 @@ const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 // Each case runs a few dozen tool processes; on a loaded machine that takes its time.
 describe.concurrent('a failure at every step is rolled back', { timeout: 180_000 }, () => {
-  const FIRST_APPLY_STEPS = 8;
+  const FIRST_APPLY_STEPS = 9;
   it.for(Array.from({ length: FIRST_APPLY_STEPS }, (_, k) => k + 1))('first apply, step %i: back to nothing', async (step, { onTestFinished }) => {
     const { fake, stateDir, run } = await rig({}, onTestFinished);
     const before = system(fake.state());
@@ -505,7 +520,7 @@ describe.concurrent('a failure at every step is rolled back', { timeout: 180_000
     const report = await run(desiredFor(COSMOTE, 'kernel'));
     expect(report.rolledBack).toBe(false);
     expect(report.error).toBe(
-      'step 8 (pfctl -o none -a maped -f -): pfctl: DIOCXCOMMIT: Device busy; rollback failed: step 2 (ifconfig gif0 destroy): ifconfig: SIOCIFDESTROY: Device busy',
+      'step 9 (pfctl -o none -a maped -f -): pfctl: DIOCXCOMMIT: Device busy; rollback failed: step 2 (ifconfig gif0 destroy): ifconfig: SIOCIFDESTROY: Device busy',
     );
   });
 });

@@ -44,6 +44,7 @@ describe('ifconfig output', () => {
         flags: ['UP', 'POINTOPOINT', 'RUNNING', 'MULTICAST'],
         mtu: 1460,
         tunnel: { source: v6('2001:db8:100:4200:0:c000:242:2a'), destination: v6('2001:db8:ffff::1') },
+        tunnelDf: false,
         inet: [{ address: v4('192.0.2.66'), peer: v4('0.0.0.1'), netmask: 0xffffffff }],
         inet6: [],
       },
@@ -51,8 +52,12 @@ describe('ifconfig output', () => {
   });
 
   it('reads a gif without tunnel and a WAN with scoped, autoconf and /128 addresses', () => {
-    const gif = parseIfconfig('gif1: flags=8010<POINTOPOINT,MULTICAST> mtu 1280\n\ttunnel: (unset) ttl 64 nodf ecn\n');
+    const gif = parseIfconfig('gif1: flags=8010<POINTOPOINT,MULTICAST> mtu 1280\n\ttunnel: (unset) ttl 64 df ecn\n');
     expect(gif.ok && gif.value.tunnel).toBe(null);
+    // ifconfig.c phys_status prints df/nodf (SIOCGLIFPHYDF) whether or not a tunnel is set.
+    expect(gif.ok && gif.value.tunnelDf).toBe(true);
+    const silent = parseIfconfig('gif2: flags=8010<POINTOPOINT,MULTICAST> mtu 1280\n');
+    expect(silent.ok && silent.value.tunnelDf).toBeNull();
     const wan = parseIfconfig(
       [
         'em0: flags=48843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST,AUTOCONF6> mtu 1500',

@@ -24,6 +24,8 @@ export interface FakeInterface {
   media?: string;
   gif?: boolean;
   tunnel: { source: string; destination: string } | null;
+  /** `tunneldf` set: ifconfig prints df instead of nodf. */
+  df?: boolean;
   inet: { address: string; peer: string | null; netmask: string }[];
   inet6: { address: string; prefixlen: number; extra?: string }[];
 }

@@ -55,7 +55,7 @@ function defaultFailure(tool, args) {
     return 'pfctl: DIOCXCOMMIT: Device busy';
   }
   if (tool === 'ifconfig') {
-    const ioctl = { create: 'SIOCIFCREATE', destroy: 'SIOCIFDESTROY', tunnel: 'SIOCSLIFPHYADDR', '-tunnel': 'SIOCDIFPHYADDR', mtu: 'SIOCSIFMTU', inet: 'SIOCAIFADDR', inet6: 'SIOCAIFADDR_IN6' }[args[1]];
+    const ioctl = { create: 'SIOCIFCREATE', destroy: 'SIOCIFDESTROY', tunnel: 'SIOCSLIFPHYADDR', '-tunnel': 'SIOCDIFPHYADDR', '-tunneldf': 'SIOCSLIFPHYDF', mtu: 'SIOCSIFMTU', inet: 'SIOCAIFADDR', inet6: 'SIOCAIFADDR_IN6' }[args[1]];
     return args.length === 1 ? `ifconfig: ${args[0]}: Device busy` : `ifconfig: ${ioctl ?? 'SIOCSIFFLAGS'}: Device busy`;
   }
   return `${tool}: Device busy`;
@@ -139,7 +139,8 @@ function showInterface(name, i) {
   if (i.gif) lines.push('\tencap: txprio payload rxprio payload');
   if (i.groups.length > 0) lines.push(`\tgroups: ${i.groups.join(' ')}`);
   if (i.media) lines.push(`\tmedia: ${i.media}`, '\tstatus: active');
-  if (i.gif) lines.push(`\ttunnel: ${i.tunnel ? `inet6 ${i.tunnel.source} --> ${i.tunnel.destination}` : '(unset)'} ttl 64 nodf ecn`);
+  // phys_status: df or nodf from SIOCGLIFPHYDF, which gif(4) answers with or without a tunnel.
+  if (i.gif) lines.push(`\ttunnel: ${i.tunnel ? `inet6 ${i.tunnel.source} --> ${i.tunnel.destination}` : '(unset)'} ttl 64 ${i.df ? 'df' : 'nodf'} ecn`);
   for (const a of i.inet) {
     lines.push(`\tinet ${a.address}${a.peer ? ` --> ${a.peer}` : ''} netmask ${a.netmask}`);
   }
@@ -196,6 +197,12 @@ function ifconfig(state, args) {
     }
     case '-tunnel':
       i.tunnel = null;
+      return { changed: true };
+    case 'tunneldf':
+    case '-tunneldf':
+      // if_gif.c gif_ioctl SIOCSLIFPHYDF: kept apart from the tunnel addresses; other interfaces answer ENOTTY.
+      if (!i.gif) throw new ToolError('ifconfig: SIOCSLIFPHYDF: Inappropriate ioctl for device');
+      i.df = verb === 'tunneldf';
       return { changed: true };
     case 'mtu': {
       const mtu = Number(params[0]);

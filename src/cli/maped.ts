@@ -13,6 +13,7 @@ import { Engine } from '../daemon/engine.js';
 import { followLease } from '../daemon/lease-follower.js';
 import { monitorRoutes } from '../daemon/route-monitor.js';
 import { createLogger } from '../daemon/log.js';
+import { createSyslogSink } from '../daemon/syslog-sink.js';
 import { createOpenBSDDriver } from '../daemon/openbsd-driver.js';
 import { acquirePidFile, releasePidFile } from '../daemon/pid-file.js';
 import { systemLeaseSources } from '../daemon/lease-reading.js';
@@ -68,7 +69,10 @@ if (flags.n) {
   process.exit(0);
 }
 
-const log = createLogger({ verbose: flags.v > 0, json: flags.logJson === true });
+// The daemon logs to syslogd(8) at each level's priority; -d, and the one-shot
+// --dry-run an admin runs by hand, log to stderr (maped(8) -d).
+const syslog = flags.d || flags.dryRun ? undefined : createSyslogSink(config.tools.logger);
+const log = createLogger({ verbose: flags.v > 0, json: flags.logJson === true, ...(syslog === undefined ? {} : { syslog }) });
 const driver = createOpenBSDDriver(log);
 
 if (flags.dryRun && !flags.d) {
@@ -247,6 +251,7 @@ async function shutdown(signal: string): Promise<void> {
   releasePidFile(pidFile);
   // The daemon's own share of the stop, apart from the process exit (issue: within 200 ms when idle).
   log.info(`${signal}: stopped in ${Math.round(performance.now() - started)} ms`);
+  await syslog?.close();
   process.exit(0);
 }
 

@@ -29,6 +29,7 @@ export const DEFAULT_TOOLS: Readonly<Record<ToolName, string>> = {
   pfctl: '/sbin/pfctl',
   dhcp6leasectl: '/usr/sbin/dhcp6leasectl',
   sysctl: '/sbin/sysctl',
+  logger: '/usr/bin/logger',
 };
 
 /** Limits on `include`: deeper nesting is refused, as is a file that includes itself. */

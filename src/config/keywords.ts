@@ -46,7 +46,7 @@ export const INTERFACE_ID_KEYWORDS = ['draft03', 'rfc7597'] as const;
 export const ON_EXIT_KEYWORDS = ['keep', 'teardown'] as const;
 export const METRICS_KEYWORDS = ['no', 'yes'] as const;
 export const FORWARD_KEYWORDS = ['tcp', 'tcp-udp', 'udp'] as const;
-export const TOOL_KEYWORDS = ['dhcp6leasectl', 'ifconfig', 'pfctl', 'route', 'sysctl'] as const;
+export const TOOL_KEYWORDS = ['dhcp6leasectl', 'ifconfig', 'logger', 'pfctl', 'route', 'sysctl'] as const;
 
 /**
  * Every word the grammar gives a meaning to, sorted like the keyword table of

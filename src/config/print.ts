@@ -95,7 +95,7 @@ export function printConfig(config: MapedConfig): string {
 }
 
 /** Tools in the order maped.conf(5) lists them. */
-const TOOL_ORDER = ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl', 'sysctl'];
+const TOOL_ORDER = ['ifconfig', 'route', 'pfctl', 'dhcp6leasectl', 'sysctl', 'logger'];
 function toolOrder(a: string, b: string): number {
   return TOOL_ORDER.indexOf(a) - TOOL_ORDER.indexOf(b);
 }

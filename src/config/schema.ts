@@ -515,6 +515,7 @@ export const mapedConfigSchema = z
       pfctl: absolutePath('tool pfctl'),
       dhcp6leasectl: absolutePath('tool dhcp6leasectl'),
       sysctl: absolutePath('tool sysctl'),
+      logger: absolutePath('tool logger'),
     }),
     stateDir: absolutePath('state-dir'),
   })

@@ -79,7 +79,7 @@ export type Forward = ForwardSpec;
 export type { ForwardProto };
 export type InterfaceIdMode = 'rfc7597' | 'draft03';
 export type OnExit = 'keep' | 'teardown';
-export type ToolName = 'ifconfig' | 'route' | 'pfctl' | 'dhcp6leasectl' | 'sysctl';
+export type ToolName = 'ifconfig' | 'route' | 'pfctl' | 'dhcp6leasectl' | 'sysctl' | 'logger';
 
 export interface MapedConfig {
   wan: string;

@@ -1,18 +1,41 @@
 /**
  * Logging: pino underneath, one plain sentence per line on the way out,
- * because rc.d(8) hands maped's output to logger(1) and operators grep
- * syslog for sentences, not JSON (STYLE.md). `--log-json` keeps pino's JSON.
+ * because operators grep syslog for sentences, not JSON. `--log-json` keeps
+ * pino's JSON. With -d the lines go to stderr; without it to syslogd(8),
+ * each at the priority of its level (src/daemon/syslog-sink.ts).
  */
 import { pino, type Logger } from 'pino';
+import type { SyslogSink } from './syslog-sink.js';
 
 interface LineSink {
   write(text: string): unknown;
 }
 
-export function createLogger(options: { verbose: boolean; json?: boolean; out?: LineSink }): Logger {
+export function createLogger(options: { verbose: boolean; json?: boolean; out?: LineSink; syslog?: SyslogSink }): Logger {
   const out = options.out ?? process.stderr;
+  const { syslog } = options;
   const level = options.verbose ? 'debug' : 'info';
-  if (options.json) return pino({ level, base: { pid: process.pid } }, { write: (s: string) => out.write(s) });
+  /** One finished line (no newline) at a level label. */
+  const emit = (label: string, text: string): void => {
+    if (syslog === undefined) out.write(`${text}\n`);
+    else syslog.write(label, text);
+  };
+  if (options.json) {
+    return pino(
+      { level, base: { pid: process.pid } },
+      {
+        write(line: string) {
+          let number: unknown;
+          try {
+            number = (JSON.parse(line) as { level?: unknown }).level;
+          } catch {
+            number = undefined;
+          }
+          emit(typeof number === 'number' ? (pino.levels.labels[number] ?? 'info') : 'info', line.replace(/\n$/, ''));
+        },
+      },
+    );
+  }
   return pino(
     { level, base: null, timestamp: false, formatters: { level: (label) => ({ level: label }) } },
     {
@@ -21,11 +44,12 @@ export function createLogger(options: { verbose: boolean; json?: boolean; out?: 
         try {
           record = JSON.parse(line) as typeof record;
         } catch {
-          out.write(line);
+          emit('info', line.replace(/\n$/, ''));
           return;
         }
-        const tag = record.level === 'info' || record.level === undefined ? '' : `${record.level}: `;
-        out.write(`${tag}${record.msg ?? record.err?.message ?? ''}\n`);
+        const label = record.level ?? 'info';
+        const tag = label === 'info' ? '' : `${label}: `;
+        emit(label, `${tag}${record.msg ?? record.err?.message ?? ''}`);
       },
     },
   );

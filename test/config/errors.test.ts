@@ -56,7 +56,7 @@ const syntax: Case[] = [
   ['keywords are bare words: a quoted one is a string', 'wan em0\npf portset "auto"\n', '/etc/maped.conf:2:12: pf portset: expected auto, kernel or stock, got quoted string "auto"'],
   ['interface-id takes rfc7597 or draft03', 'wan em0\ninterface-id rfc7598\n', '/etc/maped.conf:2:14: interface-id: expected draft03 or rfc7597, got "rfc7598" (did you mean "rfc7597"?)'],
   ['on-exit takes keep or teardown', 'wan em0\non-exit destroy\n', '/etc/maped.conf:2:9: on-exit: expected keep or teardown, got "destroy"'],
-  ['tool names one of five tools', 'wan em0\ntool ping "/sbin/ping"\n', '/etc/maped.conf:2:6: tool: expected dhcp6leasectl, ifconfig, pfctl, route or sysctl, got "ping"'],
+  ['tool names one of six tools', 'wan em0\ntool ping "/sbin/ping"\n', '/etc/maped.conf:2:6: tool: expected dhcp6leasectl, ifconfig, logger, pfctl, route or sysctl, got "ping"'],
   ['tool needs a path', 'wan em0\ntool pfctl\n', '/etc/maped.conf:2:11: tool pfctl: expected an absolute path, got end of line'],
   ['tunnel needs an interface', 'wan em0\ntunnel {\n', '/etc/maped.conf:2:8: tunnel: expected an interface name, got "{"'],
   ['mtu takes auto or a number', 'wan em0\ntunnel gif0 mtu big\n', '/etc/maped.conf:2:17: mtu: expected auto or a number, got "big"'],

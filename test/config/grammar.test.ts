@@ -39,7 +39,7 @@ const DEFAULTS: MapedConfig = {
   onExit: 'keep',
   forwards: [],
   metrics: false,
-  tools: { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl', sysctl: '/sbin/sysctl' },
+  tools: { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl', sysctl: '/sbin/sysctl', logger: '/usr/bin/logger' },
   stateDir: '/var/db/maped',
 };
 
@@ -127,6 +127,7 @@ describe('every keyword', () => {
         pfctl: '/tmp/fake tools/pfctl',
         dhcp6leasectl: '/tmp/fake-tools/dhcp6leasectl',
         sysctl: '/tmp/fake-tools/sysctl',
+        logger: '/tmp/fake-tools/logger',
       },
       stateDir: '/var/run/maped',
     } satisfies MapedConfig);
@@ -282,7 +283,7 @@ describe('CONFIG_KEYWORDS', () => {
     expect(CONFIG_KEYWORDS).toEqual([
       'aftr', 'anchor', 'auto', 'autoconf', 'bind-prefix', 'br', 'ca-file', 'dhcp6leasectl', 'dns', 'draft03', 'dslite',
       'ea-len', 'file', 'forward', 'from', 'hb46pp', 'ifconfig', 'include', 'interface-id', 'ipip', 'ipv4', 'ipv4-prefix',
-      'ipv6-prefix', 'keep', 'kernel', 'lease', 'local', 'lw4o6', 'map-e', 'metrics', 'mtu', 'nat', 'no',
+      'ipv6-prefix', 'keep', 'kernel', 'lease', 'local', 'logger', 'lw4o6', 'map-e', 'metrics', 'mtu', 'nat', 'no',
       'on-exit', 'password', 'peer', 'pf', 'pfctl', 'port', 'portset', 'prefix', 'product', 'provision', 'psid', 'psid-len',
       'psid-offset', 'remote', 'rfc7597', 'route', 'route-priority', 'rule', 'server-name', 'softwire', 'state-dir', 'stock', 'sysctl',
       'tcp', 'tcp-udp', 'teardown', 'to', 'tool', 'tunnel', 'udp', 'url', 'user', 'vendorid', 'wan', 'yes',

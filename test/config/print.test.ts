@@ -40,6 +40,7 @@ describe('printConfig', () => {
         'tool pfctl "/sbin/pfctl"',
         'tool dhcp6leasectl "/usr/sbin/dhcp6leasectl"',
         'tool sysctl "/sbin/sysctl"',
+        'tool logger "/usr/bin/logger"',
         'state-dir "/var/db/maped"',
         '',
       ].join('\n'),
@@ -231,7 +232,7 @@ function randomConfig(random: (n: number) => number): MapedConfig {
     onExit: pick(['keep', 'teardown'] as const),
     forwards: randomForwards(random),
     metrics: random(2) === 0,
-    tools: { ifconfig: path(), route: path(), pfctl: path(), dhcp6leasectl: path(), sysctl: path() },
+    tools: { ifconfig: path(), route: path(), pfctl: path(), dhcp6leasectl: path(), sysctl: path(), logger: path() },
     stateDir: path(),
   };
 }

@@ -66,9 +66,11 @@ describe('rc.d/maped', () => {
     expect(assignment('daemon')).toBe(`/usr/local/bin/node --max-semi-space-size=1 --lite-mode --no-expose-wasm /usr/local/lib/node_modules/${pkg.name}/${pkg.bin.maped}`);
   });
 
-  it('runs in the background with its output sent to syslog', () => {
+  it('runs in the background; what maped does not log itself (a refusal to start, a crash) reaches syslog as an error', () => {
     expect(assignment('rc_bg')).toBe('YES');
-    expect(assignment('daemon_logger')).toBe('daemon.info');
+    expect(assignment('daemon_logger')).toBe('daemon.err');
+    // maped logs to syslog itself unless told -d: the rc script must not pass it.
+    expect(script).not.toMatch(/maped\.js.* -d\b/);
   });
 
   it('finds the process by the title maped gives itself, as OpenBSD ps shows it', () => {

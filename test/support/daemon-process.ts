@@ -79,9 +79,11 @@ export function startMaped(
   extraArgs: string[] = [],
   entry: readonly string[] = ['--import', 'tsx', MAPED_ENTRY],
   through: readonly string[] = [],
+  /** Without -d maped logs to syslog through `tool logger` instead of stderr. */
+  logFlags: readonly string[] = ['-d', '-v'],
 ): MapedProcess {
   const [file, ...before] = [...through, process.execPath];
-  const child = spawn(file!, [...before, ...entry, '-d', '-v', '-f', configPath, '-s', socket, ...extraArgs], {
+  const child = spawn(file!, [...before, ...entry, ...logFlags, '-f', configPath, '-s', socket, ...extraArgs], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,122 @@
+/**
+ * Log lines to syslog at their own priority (issue 16 item 8): through
+ * fake logger(1) programs that write down their -p and -t and every line
+ * they read, as logger.c does when given no message.
+ */
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/daemon/log.js';
+import { createSyslogSink, MAX_SYSLOG_LINE, SYSLOG_PRIORITY } from '../../src/daemon/syslog-sink.js';
+import { fakeRouterConfig, MAPED_ENTRY, startMaped } from '../support/daemon-process.js';
+import { createFakeOpenBSD } from '../support/fake-openbsd/index.js';
+import { REPO_ROOT } from '../support/vectors.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A logger(1) stand-in: `<priority> <tag> <line>` per line read, appended to `logged`. */
+function fakeLogger(): { path: string; logged: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'maped-syslog-'));
+  dirs.push(dir);
+  const path = join(dir, 'logger');
+  const logged = join(dir, 'logged');
+  writeFileSync(path, `#!/bin/sh\nwhile IFS= read -r line; do printf '%s %s %s\\n' "$2" "$4" "$line" >> '${logged}'; done\n`);
+  chmodSync(path, 0o755);
+  return { path, logged };
+}
+
+async function linesOf(file: string, count: number): Promise<string[]> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : [];
+    if (lines.length >= count || Date.now() > deadline) return lines;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('syslog priorities', () => {
+  it('each pino level at its syslog priority, facility daemon, tag maped; the sentence unchanged', async () => {
+    const { path, logged } = fakeLogger();
+    const syslog = createSyslogSink(path);
+    const stderr: string[] = [];
+    const log = createLogger({ verbose: true, syslog, out: { write: (t: string) => stderr.push(t) } });
+    log.debug('planning');
+    log.info('applied with 9 commands');
+    log.warn('pf is not enabled');
+    log.error('step 3 failed');
+    log.fatal('cannot go on');
+    await syslog.close();
+    const lines = await linesOf(logged, 5);
+    expect(lines.sort()).toEqual(
+      [
+        'daemon.crit maped fatal: cannot go on',
+        'daemon.debug maped debug: planning',
+        'daemon.err maped error: step 3 failed',
+        'daemon.info maped applied with 9 commands',
+        'daemon.warning maped warn: pf is not enabled',
+      ].sort(),
+    );
+    expect(stderr).toEqual([]);
+    expect(SYSLOG_PRIORITY).toMatchObject({ debug: 'debug', info: 'info', warn: 'warning', error: 'err', fatal: 'crit' });
+  });
+
+  it('JSON lines too, by their numeric level; a line longer than syslog takes is cut', async () => {
+    const { path, logged } = fakeLogger();
+    const syslog = createSyslogSink(path);
+    const log = createLogger({ verbose: false, json: true, syslog });
+    log.warn('x'.repeat(MAX_SYSLOG_LINE * 2));
+    await syslog.close();
+    const [line] = await linesOf(logged, 1);
+    expect(line).toMatch(/^daemon\.warning maped \{"level":40,/);
+    expect(line!.length).toBe('daemon.warning maped '.length + MAX_SYSLOG_LINE);
+  });
+
+  it('without a logger program: says so once on stderr and logs there instead', async () => {
+    const stderr: string[] = [];
+    const syslog = createSyslogSink('/nonexistent/usr/bin/logger', { fallback: { write: (t: string) => stderr.push(t) } });
+    const log = createLogger({ verbose: false, syslog });
+    log.info('one');
+    log.warn('two');
+    await syslog.close();
+    expect(stderr[0]).toMatch(/^maped: cannot log to syslog through \/nonexistent\/usr\/bin\/logger: .*ENOENT.*; logging to stderr\n$/);
+    expect(stderr.slice(1)).toEqual(['one\n', 'warn: two\n']);
+  });
+});
+
+describe('maped without -d', () => {
+  it('logs to syslog at each line\'s priority, its stop included, and nothing to stderr', async () => {
+    const fake = await createFakeOpenBSD({ kernelPortset: true });
+    const { path, logged } = fakeLogger();
+    const dir = mkdtempSync(join(tmpdir(), 'maped-syslog-run-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'lease'));
+    // No anchor call in pf.conf: a warning to see at its own priority.
+    fake.editState((s) => {
+      s.mainRules = ['block return all', 'pass all flags S/SA'];
+    });
+    writeFileSync(join(dir, 'lease', 'em0'), readFileSync(join(REPO_ROOT, 'examples', 'lease', 'em0')));
+    fake.setLeasectl('em0', 'em0 [Bound]\n\tIA_PD 0: 2001:db8:12:3400::/56\n\tlease 7 days\n');
+    const config = join(dir, 'maped.conf');
+    writeFileSync(config, `${fakeRouterConfig(fake.tools, dir)}tool logger "${path}"\n`);
+    const maped = startMaped(config, join(dir, 'maped.sock'), [], ['--import', 'tsx', MAPED_ENTRY], [], ['-v']);
+    try {
+      await maped.waitFor((s) => s.state === 'active' && s.warnings.some((w) => w.includes('does not call anchor')), 'active, with the warning');
+      const lines = await linesOf(logged, 3);
+      expect(lines.find((l) => l.startsWith('daemon.info maped maped ') && l.includes(' starting: wan em0'))).toBeDefined();
+      expect(lines.filter((l) => l.startsWith('daemon.debug maped debug: run: ')).length).toBeGreaterThan(0);
+      const warned = (await linesOf(logged, 0)).filter((l) => l.includes('does not call anchor "maped"'));
+      expect(warned.map((l) => l.split(' ')[0])).toEqual(['daemon.warning']);
+      expect(maped.output()).toBe('');
+    } finally {
+      maped.signal('SIGTERM');
+      await maped.exited;
+      await fake.cleanup();
+    }
+    // The stop is logged too: the loggers get their last lines before maped exits.
+    expect((await linesOf(logged, 0)).some((l) => /^daemon\.info maped SIGTERM: stopping/.test(l))).toBe(true);
+  });
+});

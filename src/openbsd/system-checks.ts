@@ -55,7 +55,11 @@ export interface SystemFacts {
 export function systemWarnings(facts: SystemFacts, anchor: string): string[] {
   const warnings: string[] = [];
   if (typeof facts.pfInfo !== 'string') warnings.push(`cannot tell whether pf is enabled: pfctl -si: ${facts.pfInfo.error}`);
-  else if (pfEnabled(facts.pfInfo) !== true) warnings.push('pf is not enabled: nothing is translated; enable it with pfctl -e (pf=YES in rc.conf.local, the default)');
+  else {
+    const enabled = pfEnabled(facts.pfInfo);
+    if (enabled === null) warnings.push('cannot tell whether pf is enabled: pfctl -si printed no Status line');
+    else if (!enabled) warnings.push('pf is not enabled: nothing is translated; enable it with pfctl -e (pf=YES in rc.conf.local, the default)');
+  }
   if (typeof facts.mainRules !== 'string') warnings.push(`cannot read the main ruleset: pfctl -sr: ${facts.mainRules.error}`);
   else if (!callsAnchor(facts.mainRules, anchor)) {
     warnings.push(`the main pf ruleset does not call anchor "${anchor}": add it to /etc/pf.conf after your nat-to rules and before your filter rules`);

@@ -45,6 +45,9 @@ describe('warnings', () => {
       'the main pf ruleset does not call anchor "maped": add it to /etc/pf.conf after your nat-to rules and before your filter rules',
       'net.inet.ip.forwarding is 0, not 1: the LANs cannot reach the tunnel; set net.inet.ip.forwarding=1 (and in /etc/sysctl.conf)',
     ]);
+    expect(systemWarnings({ ...GOOD, pfInfo: 'pfctl: /dev/pf: Device busy\n' }, 'maped')).toEqual([
+      'cannot tell whether pf is enabled: pfctl -si printed no Status line',
+    ]);
     // 2 forwards IPsec traffic only.
     expect(systemWarnings({ ...GOOD, forwarding: 'net.inet.ip.forwarding=2\n' }, 'maped')).toHaveLength(1);
   });

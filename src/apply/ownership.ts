@@ -217,6 +217,44 @@ export type OwnershipRead = { readonly ownership: Ownership; readonly problem: s
  * (replaceFileDurably): each takes milliseconds to tens of milliseconds.
  */
 
+/** Where the record's text is kept: the state directory, or (the unprivileged child) the privileged parent's. */
+export interface OwnershipFiles {
+  /** The record's text; null when there is none. Throws on other errors. */
+  read(stateDir: string): Promise<string | null>;
+  /** Replaces the record durably; throws on any failure, leaving the previous one. */
+  write(stateDir: string, text: string): Promise<void>;
+}
+
+export const localOwnershipFiles: OwnershipFiles = {
+  async read(stateDir) {
+    try {
+      return readFileSync(join(stateDir, OWNERSHIP_FILE), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  },
+  async write(stateDir, text) {
+    const path = join(stateDir, OWNERSHIP_FILE);
+    const options = { mode: 0o600 };
+    try {
+      await replaceFileDurably(path, text, options);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      // The first write ever: the state directory is made on demand.
+      mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+      await replaceFileDurably(path, text, options);
+    }
+  },
+};
+
+let files: OwnershipFiles = localOwnershipFiles;
+
+/** The unprivileged child keeps the record through its parent (src/daemon/privsep-child.ts). */
+export function useOwnershipFiles(next: OwnershipFiles): void {
+  files = next;
+}
+
 /**
  * A missing file means nothing is owned. One that cannot be read, is cut
  * short, or is of another version comes back as nothing owned with the
@@ -224,13 +262,18 @@ export type OwnershipRead = { readonly ownership: Ownership; readonly problem: s
  */
 export async function readOwnership(stateDir: string): Promise<OwnershipRead> {
   const path = join(stateDir, OWNERSHIP_FILE);
-  let text: string;
+  let text: string | null;
   try {
-    text = readFileSync(path, 'utf8');
+    text = await files.read(stateDir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ownership: NOTHING_OWNED, problem: null };
     return { ownership: NOTHING_OWNED, problem: `${path}: ${(e as Error).message}` };
   }
+  if (text === null) return { ownership: NOTHING_OWNED, problem: null };
+  return parseOwnership(text, path);
+}
+
+/** The record's text checked against its schema; `path` names it in the problem. */
+export function parseOwnership(text: string, path: string): OwnershipRead {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -271,15 +314,5 @@ export async function readOwnership(stateDir: string): Promise<OwnershipRead> {
  * EROFS, EIO), leaving the previous record in place.
  */
 export async function writeOwnership(stateDir: string, o: Ownership): Promise<void> {
-  const path = join(stateDir, OWNERSHIP_FILE);
-  const text = serializeOwnership(o);
-  const options = { mode: 0o600 };
-  try {
-    await replaceFileDurably(path, text, options);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    // The first write ever: the state directory is made on demand.
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    await replaceFileDurably(path, text, options);
-  }
+  await files.write(stateDir, serializeOwnership(o));
 }

@@ -62,7 +62,26 @@ export function killRunningTools(): number {
   return groups.length;
 }
 
+export type ToolRunner = (file: string, args: readonly string[], options: ToolRunOptions) => Promise<ToolRun>;
+
+/** Who runs the tools of this process: itself, or (the unprivileged child) its privileged parent. */
+let runner: ToolRunner | null = null;
+
+/**
+ * In the unprivileged child of a privilege-separated maped every tool run
+ * goes to the parent (src/daemon/privsep-child.ts), which checks it against
+ * the allowlist and runs it here, with {@link runToolHere}.
+ */
+export function useToolRunner(next: ToolRunner): void {
+  runner = next;
+}
+
 export function runTool(file: string, args: readonly string[], options: ToolRunOptions): Promise<ToolRun> {
+  return runner === null ? runToolHere(file, args, options) : runner(file, args, options);
+}
+
+/** Runs the tool in this process (in its own process group), whoever asked. */
+export function runToolHere(file: string, args: readonly string[], options: ToolRunOptions): Promise<ToolRun> {
   return new Promise<ToolRun>((resolve) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -62,7 +62,21 @@ function drained(socket: Socket): Promise<void> {
   });
 }
 
-function serveConnection(socket: Socket, handle: CommandHandler): void {
+/** Connections being served by this process, for the cap when they are handed over one by one (privsep). */
+let serving = 0;
+
+/**
+ * Answers the requests of one connection. Also the unprivileged child's way
+ * in: its privileged parent accepts and hands each connection over
+ * (src/daemon/privsep-parent.ts), so the cap of MAX_CONNECTIONS is kept here too.
+ */
+export function serveConnection(socket: Socket, handle: CommandHandler): void {
+  if (serving >= MAX_CONNECTIONS) {
+    socket.destroy();
+    return;
+  }
+  serving++;
+  socket.once('close', () => serving--);
   let buffered = '';
   const queue: string[] = [];
   let busy = false;
@@ -161,15 +175,40 @@ export function socketPathProblem(path: string, platform: NodeJS.Platform = proc
  * a maped that was killed): a regular file, a directory or anything else at
  * the path is refused, and so is a socket some process still listens on.
  */
-export async function startControlServer(path: string, handle: CommandHandler): Promise<Server> {
+export function startControlServer(path: string, handle: CommandHandler): Promise<Server> {
+  return listenControlSocket(path, (socket) => serveConnection(socket, handle), { maxConnections: MAX_CONNECTIONS });
+}
+
+/** One refusal in the protocol's words, then the connection is closed (a privsep child restarting). */
+export function refuseConnection(socket: Socket, error: string): void {
+  socket.on('error', () => socket.destroy());
+  socket.end(refusal(error));
+}
+
+/**
+ * Listens on `path` as {@link startControlServer} does, handing each
+ * connection to `onConnection`. Without `maxConnections` the server itself
+ * sets no cap: a privsep parent hands its connections to the child, which
+ * keeps the cap (serveConnection), and Node counts a connection handed to a
+ * child that then died as open for ever (lib/internal/child_process.js,
+ * SocketListSend), which would end up refusing every connection.
+ * `handOver`: connections are passed to another process; they are not read
+ * here at all (net.createServer pauseOnConnect), so no request is read by
+ * this process and lost to the one that answers.
+ */
+export async function listenControlSocket(
+  path: string,
+  onConnection: (socket: Socket) => void,
+  options: { maxConnections?: number; handOver?: boolean } = {},
+): Promise<Server> {
   const existing = statOf(path);
   if (existing !== null) {
     if (!existing.isSocket()) throw new ControlSocketError('exists and is not a socket; not replacing it');
     if (await answers(path)) throw new ControlSocketError('another process answers on this socket');
     unlinkSync(path);
   }
-  const server = createServer((socket) => serveConnection(socket, handle));
-  server.maxConnections = MAX_CONNECTIONS;
+  const server = createServer({ pauseOnConnect: options.handOver === true }, onConnection);
+  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {

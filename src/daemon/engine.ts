@@ -47,6 +47,8 @@ export interface EngineOptions {
   dryRun?: boolean;
   /** Where AFTR names are resolved; default: a resolver of its own with the standard TTL bounds. */
   aftrResolver?: AftrResolver;
+  /** The pid status shows: maped's, the privileged parent's in a privilege-separated maped; default this process. */
+  pid?: number;
 }
 
 export class Engine {
@@ -55,6 +57,7 @@ export class Engine {
   private readonly log: Logger;
   private readonly sources: LeaseSources;
   private readonly dryRun: boolean;
+  private readonly pid: number;
   private provisioning: ProvisioningSource | null;
   /** Why the MAP-E rule in force was chosen (status rule.why). */
   private why = '';
@@ -91,6 +94,7 @@ export class Engine {
     this.log = options.log;
     this.sources = options.leaseSources;
     this.dryRun = options.dryRun ?? false;
+    this.pid = options.pid ?? process.pid;
     this.resolver = options.aftrResolver ?? new AftrResolver();
     this.provisioning = options.provisioning ?? null;
     this.rules = staticRuleViews(this.config.rules);
@@ -373,7 +377,7 @@ export class Engine {
       nextRetryAt: this.retryAt?.toISOString() ?? null,
       warnings: [...this.warnings],
       forwards: this.forwardStates().map(forwardView),
-      pid: process.pid,
+      pid: this.pid,
       version: VERSION,
     };
   }

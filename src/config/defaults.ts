@@ -22,6 +22,8 @@ export const DEFAULT_METRICS = false;
 /** HB46PP `product` (v6mig-prov §3.3: the CE's product name). */
 export const DEFAULT_PROVISION_PRODUCT = 'maped';
 export const DEFAULT_STATE_DIR = '/var/db/maped';
+/** The unprivileged user of maped's child process when maped starts as root (rc.d/install.sh creates it). */
+export const DEFAULT_USER = '_maped';
 
 export const DEFAULT_TOOLS: Readonly<Record<ToolName, string>> = {
   ifconfig: '/sbin/ifconfig',

@@ -22,6 +22,7 @@ export const TOP_LEVEL_KEYWORDS = [
   'state-dir',
   'tool',
   'tunnel',
+  'user',
   'wan',
 ] as const;
 

@@ -19,6 +19,7 @@ import {
   DEFAULT_STATE_DIR,
   DEFAULT_TOOLS,
   DEFAULT_TUNNEL_INTERFACE,
+  DEFAULT_USER,
   MAX_INCLUDE_DEPTH,
   defaultLeaseFile,
 } from './defaults.js';
@@ -143,6 +144,7 @@ class Parser {
   private readonly forwards: RawForward[] = [];
   private readonly tools: Partial<Record<ToolName, string>> = {};
   private stateDir: string | undefined;
+  private user: string | undefined;
 
   constructor(
     private readonly topFile: string,
@@ -395,6 +397,13 @@ class Parser {
         this.once(`tools.${tool.word}`, `tool ${tool.word}`, at);
         this.tools[tool.word] = path.text;
         this.record(`tools.${tool.word}`, path.at);
+        break;
+      }
+      case 'user': {
+        const name = this.value('user', 'a user name');
+        this.once('user', 'user', at);
+        this.user = name.text;
+        this.record('user', name.at);
         break;
       }
       case 'state-dir': {
@@ -705,6 +714,7 @@ class Parser {
       metrics: this.metrics ?? DEFAULT_METRICS,
       tools: { ...DEFAULT_TOOLS, ...this.tools },
       stateDir: this.stateDir ?? DEFAULT_STATE_DIR,
+      user: this.user ?? DEFAULT_USER,
     };
   }
 

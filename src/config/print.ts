@@ -90,6 +90,7 @@ export function printConfig(config: MapedConfig): string {
     `metrics ${config.metrics ? 'yes' : 'no'}`,
     ...[...TOOL_KEYWORDS].sort(toolOrder).map((tool) => `tool ${tool} ${quote(config.tools[tool])}`),
     `state-dir ${quote(config.stateDir)}`,
+    `user ${config.user}`,
   ];
   return lines.join('\n') + '\n';
 }

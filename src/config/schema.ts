@@ -112,6 +112,7 @@ export interface RawConfig {
   metrics: boolean;
   tools: Record<ToolName, string>;
   stateDir: string;
+  user: string;
 }
 
 export const MTU_MIN = GIF_MTU_MIN;
@@ -518,6 +519,11 @@ export const mapedConfigSchema = z
       logger: absolutePath('tool logger'),
     }),
     stateDir: absolutePath('state-dir'),
+    // A login name as useradd(8) takes it (at most 31 characters, LOGIN_NAME_MAX 32 in sys/syslimits.h); never root.
+    user: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,30}$/, { error: (iss) => `user: "${String(iss.input).slice(0, 40)}" is not a user name` })
+      .refine((name) => name !== 'root', { error: 'user: the unprivileged part of maped cannot run as root' }),
   })
   .superRefine((config, ctx) => {
     // Reported at "wan" (the tunnel may be the unwritten default gif0), or at

@@ -108,4 +108,6 @@ export interface MapedConfig {
   metrics: boolean;
   tools: Record<ToolName, string>;
   stateDir: string;
+  /** Whom the unprivileged child runs as when maped starts as root (docs/architecture.md §5). */
+  user: string;
 }

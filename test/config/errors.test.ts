@@ -19,6 +19,9 @@ const lexical: Case[] = [
 ];
 
 const provision: Case[] = [
+  ['user is never root', 'wan em0\nuser root\n', '/etc/maped.conf:2:6: user: the unprivileged part of maped cannot run as root'],
+  ['user is a login name', 'wan em0\nuser "a b"\n', '/etc/maped.conf:2:6: user: "a b" is not a user name'],
+  ['user is given once', 'wan em0\nuser _maped\nuser nobody\n', '/etc/maped.conf:3:1: duplicate user, first set at line 2'],
   ['prefix takes autoconf', 'wan em0\nprefix slaac\n', '/etc/maped.conf:2:8: prefix: expected autoconf, got "slaac"'],
   ['prefix is given once', 'wan em0\nprefix autoconf\nprefix autoconf\n', '/etc/maped.conf:3:1: duplicate prefix, first set at line 2'],
   ['provision names its protocol', 'wan em0\nprovision { }\n', '/etc/maped.conf:2:11: provision: expected hb46pp, got "{"'],

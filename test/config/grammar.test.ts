@@ -41,6 +41,7 @@ const DEFAULTS: MapedConfig = {
   metrics: false,
   tools: { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl', sysctl: '/sbin/sysctl', logger: '/usr/bin/logger' },
   stateDir: '/var/db/maped',
+  user: '_maped',
 };
 
 describe('defaults', () => {
@@ -130,6 +131,7 @@ describe('every keyword', () => {
         logger: '/tmp/fake-tools/logger',
       },
       stateDir: '/var/run/maped',
+      user: 'nobody',
     } satisfies MapedConfig);
   });
 
@@ -271,7 +273,7 @@ describe('CONFIG_KEYWORDS', () => {
 
   it('holds every bare word the printer writes except the values', () => {
     const config = parsed(fixture('everything.conf'));
-    const values = new Set([config.wan, config.tunnel.interface, ...Object.values(config.tools)]);
+    const values = new Set([config.wan, config.tunnel.interface, config.user, ...Object.values(config.tools)]);
     const words = printConfig(config)
       .split(/\s+/)
       .filter((word) => /^[a-z][a-z0-9-]*$/.test(word) && !values.has(word));

@@ -42,6 +42,7 @@ describe('printConfig', () => {
         'tool sysctl "/sbin/sysctl"',
         'tool logger "/usr/bin/logger"',
         'state-dir "/var/db/maped"',
+        'user _maped',
         '',
       ].join('\n'),
     );
@@ -234,5 +235,6 @@ function randomConfig(random: (n: number) => number): MapedConfig {
     metrics: random(2) === 0,
     tools: { ifconfig: path(), route: path(), pfctl: path(), dhcp6leasectl: path(), sysctl: path(), logger: path() },
     stateDir: path(),
+    user: pick(['_maped', 'nobody', 'maped-1', 'a.b_c']),
   };
 }

@@ -36,7 +36,8 @@ const zodEnglishOnly = {
 
 const result = await build({
   absWorkingDir: root,
-  entryPoints: ['src/cli/maped.ts', 'src/cli/mapedctl.ts'],
+  // maped-child: the unprivileged part maped forks when it runs as root (docs/architecture.md §5).
+  entryPoints: ['src/cli/maped.ts', 'src/cli/maped-child.ts', 'src/cli/mapedctl.ts'],
   outdir: 'dist/cli',
   bundle: true,
   platform: 'node',
@@ -81,5 +82,5 @@ const notices = [...packageDirs].sort().map((dir) => {
 });
 writeFileSync(
   join(root, 'dist', 'THIRD-PARTY-LICENSES'),
-  `maped's dist/cli/maped.js and dist/cli/mapedctl.js include code of these packages.\n\n${notices.join('\n' + '-'.repeat(72) + '\n\n')}`,
+  `maped's dist/cli/maped.js, dist/cli/maped-child.js and dist/cli/mapedctl.js include code of these packages.\n\n${notices.join('\n' + '-'.repeat(72) + '\n\n')}`,
 );

@@ -72,6 +72,11 @@ export interface MapedProcess {
  *   default, or a built file (the packaging test runs the bundle).
  * @param through a command that execs node with the arguments after it
  *   (e.g. `sh -c 'ulimit -n 100; exec "$@"' sh`): the pid stays maped's.
+ * @param options.privsep `split` (the default): maped in two processes as
+ *   when started as root, without the uid change, so that every end-to-end
+ *   test goes through the privileged parent's checks; `auto`: as maped
+ *   decides by itself (as root, the child under maped.conf's `user`).
+ * @param options.env variables added to maped's environment.
  */
 export function startMaped(
   configPath: string,
@@ -81,11 +86,16 @@ export function startMaped(
   through: readonly string[] = [],
   /** Without -d maped logs to syslog through `tool logger` instead of stderr. */
   logFlags: readonly string[] = ['-d', '-v'],
+  options: { privsep?: 'split' | 'auto'; env?: Readonly<Record<string, string>> } = {},
 ): MapedProcess {
+  const env = { ...process.env, ...options.env };
+  if ((options.privsep ?? 'split') === 'split') env.MAPED_PRIVSEP = 'split';
+  else delete env.MAPED_PRIVSEP;
   const [file, ...before] = [...through, process.execPath];
   const child = spawn(file!, [...before, ...entry, ...logFlags, '-f', configPath, '-s', socket, ...extraArgs], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env,
   });
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (output += s));

@@ -1,0 +1,204 @@
+/**
+ * Everything of the daemon that needs no privilege (docs/architecture.md
+ * §5): the engine, port usage, metrics, HB46PP provisioning and the answers
+ * to the control socket's requests. maped runs it in its one process, or in
+ * the unprivileged child of a privilege-separated maped, where the tools,
+ * the lease file and the ownership record are reached through the parent
+ * (src/daemon/privsep-child.ts).
+ */
+import type { Logger } from 'pino';
+import type { MapedConfig } from '../config/index.js';
+import type { CommandHandler } from '../control/server.js';
+import type { Hb46ppClient } from '../provision/index.js';
+import type { Result } from '../map/index.js';
+import type { Driver } from './driver.js';
+import { Engine } from './engine.js';
+import { followLease } from './lease-follower.js';
+import type { LeaseSources } from './lease-reading.js';
+import { countingDriver, MetricsPublisher, newApplyCounters } from './metrics.js';
+import { hb46ppSettings, startHb46pp } from './provisioning.js';
+import { monitorRoutes } from './route-monitor.js';
+import { UsageMonitor } from './usage-monitor.js';
+
+/** `prefix autoconf`: the look that backs up the routing socket, never more often than this. */
+const AUTOCONF_POLL_MS = 60_000;
+
+export interface Follower {
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * What tells the engine the prefix may have changed: the lease file's
+ * directory watch, or with `prefix autoconf` the routing socket (route -n
+ * monitor) and, in case a message is missed, a look once a minute.
+ */
+export function followPrefix(config: MapedConfig, wake: (why: string) => void, log: Logger): Follower {
+  if (config.prefix === 'lease') return followLease(config.leaseFile, () => wake('lease file changed'), log);
+  const monitor = monitorRoutes(config.tools.route, config.wan, () => wake(`address change on ${config.wan}`), log);
+  const poll = setInterval(() => wake('autoconf look'), AUTOCONF_POLL_MS);
+  poll.unref();
+  return {
+    ready: Promise.resolve(),
+    async close() {
+      clearInterval(poll);
+      await monitor.close();
+    },
+  };
+}
+
+/** What a follower depends on: when it changes on a reload, the follower is set up again. */
+export const followedBy = (c: MapedConfig): string => JSON.stringify([c.prefix, c.leaseFile, c.wan, c.tools.route]);
+
+export interface DaemonCoreOptions {
+  readonly config: MapedConfig;
+  readonly log: Logger;
+  readonly driver: Driver;
+  readonly leaseSources: LeaseSources;
+  readonly dryRun: boolean;
+  /** Reads maped.conf again (mapedctl reload): the configuration, or why not (a line each). */
+  readonly loadConfig: () => Promise<Result<MapedConfig>>;
+  /** Whether this process follows the lease itself; the privileged parent does when it runs the child. */
+  readonly follow: boolean;
+  /** The pid status shows (maped's: the privileged parent's when there is one); default this process. */
+  readonly pid?: number;
+}
+
+export interface DaemonCore {
+  /** The control socket's requests. */
+  readonly handle: CommandHandler;
+  /** Something the prefix depends on changed. */
+  wake(why: string): void;
+  /** The first convergence; resolves when it has run. */
+  start(): Promise<void>;
+  /** A configuration read and checked elsewhere (SIGHUP in the parent) takes effect. */
+  apply(next: MapedConfig): Promise<void>;
+  /** What on-exit asks for; the caller exits after it. `inFlightDone`: the apply in flight at the call is over. */
+  stop(teardown: boolean, inFlightDone?: () => void): Promise<void>;
+  config(): MapedConfig;
+}
+
+export function startDaemonCore(options: DaemonCoreOptions): DaemonCore {
+  const { log, driver } = options;
+  let config = options.config;
+  const counters = newApplyCounters();
+  // Built before the engine it reads from; `publish` is only called once both exist.
+  let metrics: MetricsPublisher | null = null;
+  const engine = new Engine({
+    config,
+    driver: countingDriver(driver, counters, () => metrics?.afterApply()),
+    log,
+    leaseSources: options.leaseSources,
+    dryRun: options.dryRun,
+    ...(options.pid === undefined ? {} : { pid: options.pid }),
+  });
+  const wake = (why: string): void => void engine.wake(why);
+  const usage = new UsageMonitor({
+    subject: () => {
+      // An address that is not shared (ipip, MAP-E with psid-len 0) has every
+      // port; DS-Lite has no address of its own and so no ports to count.
+      const map = engine.status().map;
+      if (map === null) return null;
+      if (map.portSets.length > 0) return { ipv4: map.ipv4, portSets: map.portSets };
+      return map.portCount === 65536 ? { ipv4: map.ipv4, portSets: [[0, 65535]] } : null;
+    },
+    readStates: () => driver.readStates?.(config) ?? Promise.resolve({ ok: false, error: 'pf states cannot be read' }),
+    log,
+  });
+  metrics = new MetricsPublisher({ status: () => engine.status(), counters, usage, log });
+  metrics.configure(config.metrics ? config.stateDir : null);
+
+  /** The HB46PP client, while maped.conf has a provision block; it wakes the engine when its data changes. */
+  let provisioner: Hb46ppClient | null = null;
+  async function startProvisioning(next: MapedConfig): Promise<Hb46ppClient | null> {
+    const settings = await hb46ppSettings(next, log);
+    if (settings === null) return null;
+    return startHb46pp(settings, next, log, () => wake('provisioning data changed'));
+  }
+
+  let watcher: Follower | null = options.follow ? followPrefix(config, wake, log) : null;
+
+  async function apply(next: MapedConfig): Promise<void> {
+    if (watcher !== null && followedBy(next) !== followedBy(config)) {
+      await watcher.close();
+      watcher = followPrefix(next, wake, log);
+    }
+    const provisionChanged = JSON.stringify(next.provision) !== JSON.stringify(config.provision) || next.stateDir !== config.stateDir;
+    config = next;
+    metrics?.configure(config.metrics ? config.stateDir : null);
+    if (provisionChanged) {
+      await provisioner?.stop();
+      provisioner = await startProvisioning(config);
+      await engine.reload(config, provisioner);
+    } else {
+      await engine.reload(config);
+    }
+  }
+
+  async function reload(): Promise<string> {
+    const next = await options.loadConfig();
+    if (!next.ok) {
+      const [first, ...more] = next.error.split('\n');
+      const summary = `${first}${more.length === 0 ? '' : ` (and ${more.length} more: maped -n shows them)`}`;
+      log.warn(`reload refused, keeping the running configuration: ${summary}`);
+      throw new Error(`reload refused: ${summary}`);
+    }
+    await apply(next.value);
+    return 'configuration reloaded';
+  }
+
+  const handle: CommandHandler = async (command) => {
+    switch (command) {
+      case 'status':
+        return engine.status();
+      case 'show rules':
+        return engine.showRules();
+      case 'show ports':
+        return engine.showPorts();
+      case 'show usage': {
+        const sampled = await usage.sample();
+        if (!sampled.ok) throw new Error(sampled.error);
+        metrics?.publish();
+        return sampled.value;
+      }
+      case 'metrics':
+        return { text: metrics?.text() ?? '' };
+      case 'show provisioning':
+        return { provisioning: provisioner?.status() ?? null };
+      case 'provision refresh':
+      case 'provision forget': {
+        if (provisioner === null) throw new Error('no provision block in maped.conf');
+        // Answered at once; the request goes on in the background, bounded by its own timeouts.
+        void (command === 'provision refresh' ? provisioner.refresh('mapedctl provision refresh') : provisioner.forget());
+        return { message: command === 'provision refresh' ? 'provisioning refresh started' : 'provisioning data forgotten; asking again' };
+      }
+      case 'reload':
+        return { message: await reload() };
+      case 'log verbose':
+        log.level = 'debug';
+        return { message: 'logging verbose' };
+      case 'log brief':
+        log.level = 'info';
+        return { message: 'logging brief' };
+    }
+  };
+
+  return {
+    handle,
+    wake,
+    async start() {
+      await watcher?.ready;
+      provisioner = await startProvisioning(config);
+      if (provisioner !== null) await engine.reload(config, provisioner);
+      await engine.wake('start');
+    },
+    apply,
+    async stop(teardown, inFlightDone) {
+      await watcher?.close();
+      metrics?.stop();
+      await provisioner?.stop();
+      await engine.stop(teardown, inFlightDone);
+    },
+    config: () => config,
+  };
+}

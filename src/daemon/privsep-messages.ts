@@ -1,0 +1,86 @@
+/**
+ * The messages between maped's privileged parent and its unprivileged child
+ * (docs/architecture.md §5), over the IPC channel of child_process.fork
+ * (JSON serialization). Each side validates what it receives with these
+ * schemas before it acts on it; every string and count is bounded, so a
+ * child that turns hostile can neither make the parent run something the
+ * allowlist refuses nor make it hold unbounded data.
+ *
+ * Child → parent: requests, each with an id the answer repeats.
+ * Parent → child: answers, the configuration, wake-ups, accepted control
+ * connections (the socket travels as the message's handle) and stop.
+ */
+import { z } from 'zod';
+import { MAX_STATES_OUTPUT } from '../apply/pf-states.js';
+import { MAX_ANCHOR_TEXT } from '../openbsd/index.js';
+import { MAX_CONFIG_BYTES } from '../config/load.js';
+
+/** An id of the child's; the parent answers with the same one. */
+const id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** A reason or a path: one line of text, not a document. */
+const line = z.string().max(4096);
+/** What a tool may print: the largest cap of a run, pf's whole state table (src/apply/pf-states.ts). */
+const MAX_TOOL_OUTPUT = MAX_STATES_OUTPUT;
+/** The ownership record: a few hundred bytes; a stock-mode record with every range stays far under this. */
+export const MAX_OWNERSHIP_TEXT = 4 * 1024 * 1024;
+
+export const ChildRequestSchema = z.discriminatedUnion('type', [
+  /** Run a tool: the parent checks the argv (and stdin) against the allowlist first. */
+  z.strictObject({
+    type: z.literal('run'),
+    id,
+    file: line,
+    args: z.array(z.string().max(4096)).max(64),
+    stdin: z.string().max(MAX_ANCHOR_TEXT).optional(),
+    timeoutMs: z.number().int().min(1).max(600_000),
+    maxOutput: z.number().int().min(1).max(MAX_TOOL_OUTPUT),
+  }),
+  /** The lease file of the configuration (the only file the parent reads for the child). */
+  z.strictObject({ type: z.literal('read-lease'), id, path: line }),
+  /** The ownership record's text, or null when there is none. */
+  z.strictObject({ type: z.literal('read-ownership'), id }),
+  /** Replace the ownership record; the parent validates it before writing. */
+  z.strictObject({ type: z.literal('write-ownership'), id, text: z.string().max(MAX_OWNERSHIP_TEXT) }),
+  /** Read maped.conf again (mapedctl reload); the answer is the configuration or why not. */
+  z.strictObject({ type: z.literal('reload'), id }),
+  /** The child is up and serving: the parent may hand it connections. */
+  z.strictObject({ type: z.literal('ready') }),
+  /** Stopping: the apply in flight at the stop is over (the parent no longer cuts its tools short). */
+  z.strictObject({ type: z.literal('in-flight-done') }),
+]);
+export type ChildRequest = z.infer<typeof ChildRequestSchema>;
+
+const toolRun = z.strictObject({
+  ok: z.boolean(),
+  exitCode: z.number().int().nullable(),
+  stdout: z.string().max(MAX_TOOL_OUTPUT),
+  stderr: z.string().max(MAX_TOOL_OUTPUT),
+  failure: line.nullable(),
+  timedOut: z.boolean(),
+  spawnError: line.nullable(),
+});
+
+/** The configuration travels as maped -nv prints it: the child parses it with the same parser (§3.7). */
+const configText = z.string().max(MAX_CONFIG_BYTES * 4);
+
+export const ParentMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ran'), id, run: toolRun }),
+  z.strictObject({ type: z.literal('file'), id, text: z.string().max(MAX_OWNERSHIP_TEXT).nullable(), error: line.nullable() }),
+  z.strictObject({ type: z.literal('done'), id, error: line.nullable() }),
+  z.strictObject({ type: z.literal('reloaded'), id, config: configText.nullable(), error: z.string().max(65536).nullable() }),
+  /** The configuration at start and after SIGHUP. */
+  z.strictObject({ type: z.literal('config'), config: configText }),
+  /** The lease file changed, or the WAN's addresses did (route -n monitor). */
+  z.strictObject({ type: z.literal('wake'), why: line }),
+  /** An accepted control-socket connection: the socket is the message's handle. */
+  z.strictObject({ type: z.literal('connection') }),
+  /** SIGTERM or SIGINT: stop, tearing down when on-exit teardown. */
+  z.strictObject({ type: z.literal('stop'), teardown: z.boolean() }),
+]);
+export type ParentMessage = z.infer<typeof ParentMessageSchema>;
+
+/** One line naming the first problem of a message that does not validate. */
+export function messageProblem(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'invalid'}`;
+}

@@ -1,0 +1,381 @@
+/**
+ * The privileged parent of a privilege-separated maped (docs/architecture.md
+ * §5). It reads maped.conf, follows the lease file (or the routing socket),
+ * and for its unprivileged child reads the lease file, runs the tools and
+ * keeps the ownership record: nothing else. It parses no DHCPv6 option, no
+ * lease line, no control request and no provisioning reply.
+ *
+ * - Every tool run the child asks for is checked against the allowlist
+ *   (src/openbsd/command-allowlist.ts) with the names of the configuration
+ *   and of the ownership record (what maped owns under an earlier
+ *   configuration must still be removable); a refusal is logged and answered
+ *   as a failed run, so the child's apply is degraded, never crashed.
+ * - A message that does not validate (privsep-messages.ts) is taken as a
+ *   child gone wrong: it is logged and the child replaced.
+ * - A child that dies is started again after 1 s, doubling to 5 min
+ *   (engine.ts retryDelayMs), the counter reset after it ran a minute. The
+ *   parent never tears anything down by itself: what is applied stays.
+ * - Control connections are accepted here and each handed to the child as
+ *   the handle of a message; the listening socket stays with the parent
+ *   across child restarts.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, constants, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import type { Server, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { localOwnershipFiles, OWNERSHIP_FILE, parseOwnership } from '../apply/ownership.js';
+import { runToolHere, type ToolRun } from '../apply/tool-process.js';
+import { loadConfig, printConfig, type MapedConfig } from '../config/index.js';
+import { refuseConnection } from '../control/server.js';
+import { MAX_LEASE_FILE_BYTES } from '../lease/index.js';
+import { err, ok, type Result } from '../map/index.js';
+import { commandRefusal, DEFAULT_LABEL, toolEnvironment, type AllowlistScope } from '../openbsd/index.js';
+import { followedBy, followPrefix, type Follower } from './daemon-core.js';
+import { retryDelayMs } from './engine.js';
+import { CHILD_ENV, type ChildArgs } from './privsep-child.js';
+import { ChildRequestSchema, MAX_OWNERSHIP_TEXT, messageProblem, type ChildRequest, type ParentMessage } from './privsep-messages.js';
+import { join } from 'node:path';
+
+/** A child that ran this long was healthy: the next restart starts the backoff again. */
+const HEALTHY_MS = 60_000;
+
+/** Whom the child runs as; null: as the parent (tests, and maped started unprivileged). */
+export interface ChildCredentials {
+  readonly user: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export interface PrivsepParentOptions {
+  readonly configPath: string;
+  readonly config: MapedConfig;
+  readonly log: Logger;
+  /** The child's entry: this file's sibling maped-child (.ts under tsx, .js built). */
+  readonly childEntry: string;
+  readonly childArgs: ChildArgs;
+  readonly credentials: ChildCredentials | null;
+  /** Node's options for the child; default this process's own (tsx's loader under the tests). */
+  readonly execArgv?: readonly string[];
+}
+
+const PASSWD = '/etc/passwd';
+
+/**
+ * The uid and gid of `user` from /etc/passwd (passwd(5): name:password:uid:gid:…;
+ * OpenBSD keeps this file, without the hashes, beside the master.passwd
+ * database). Bounded: a passwd file larger than a megabyte is refused.
+ */
+export function lookupUser(user: string, passwd = PASSWD): Result<ChildCredentials> {
+  const read = readBounded(passwd, 1024 * 1024);
+  if ('error' in read) return err(`user ${user}: ${passwd}: ${read.error}`);
+  if (read.text === null) return err(`user ${user}: no ${passwd}`);
+  for (const line of read.text.split('\n')) {
+    const fields = line.split(':');
+    if (fields[0] !== user || fields.length < 4) continue;
+    const uid = Number(fields[2]);
+    const gid = Number(fields[3]);
+    if (!/^[0-9]+$/.test(fields[2]!) || !/^[0-9]+$/.test(fields[3]!)) return err(`user ${user}: ${passwd}: a uid or gid that is not a number`);
+    if (uid === 0 || gid === 0) return err(`user ${user}: has uid or gid 0; the child must run unprivileged`);
+    return ok({ user, uid, gid });
+  }
+  return err(`user ${user}: no such user (rc.d/install.sh creates _maped; or set user in maped.conf)`);
+}
+
+/** A regular file of at most `max` bytes; text null when there is none. */
+function readBounded(path: string, max: number): { text: string | null } | { error: string } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { text: null };
+    return { error: `cannot read: ${code ?? (e as Error).message}` };
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return { error: 'not a regular file' };
+    const buffer = Buffer.alloc(max + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length <= max; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > max) return { error: `larger than ${max} bytes` };
+    return { text: buffer.toString('utf8', 0, length) };
+  } catch (e) {
+    return { error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What the tools may touch under a configuration. */
+function configScope(config: MapedConfig): AllowlistScope {
+  return { tools: config.tools, wan: config.wan, tunnel: config.tunnel.interface, anchor: config.pf.anchor, label: DEFAULT_LABEL };
+}
+
+const refused = (reason: string): ToolRun => ({
+  ok: false,
+  exitCode: null,
+  stdout: '',
+  stderr: '',
+  failure: `refused by maped's command allowlist: ${reason}`,
+  timedOut: false,
+  spawnError: null,
+});
+
+export class PrivsepParent {
+  private config: MapedConfig;
+  private readonly log: Logger;
+  private child: ChildProcess | null = null;
+  private ready = false;
+  private startedAt = 0;
+  private attempt = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private follower: Follower;
+  /** The names the ownership record holds: what maped owns may be removed whatever the configuration says now. */
+  private owned: AllowlistScope | null = null;
+  private childExited: Promise<void> = Promise.resolve();
+  /** Told when the stopping child says its apply in flight is over. */
+  private inFlightDone: (() => void) | null = null;
+
+  constructor(private readonly options: PrivsepParentOptions) {
+    this.config = options.config;
+    this.log = options.log;
+    this.prepareStateDir();
+    this.loadOwned();
+    this.follower = followPrefix(this.config, (why) => this.tell({ type: 'wake', why }), this.log);
+  }
+
+  currentConfig(): MapedConfig {
+    return this.config;
+  }
+
+  get childPid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  start(): void {
+    this.spawnChild();
+  }
+
+  /** A control connection: the child answers it, or it is told why not. */
+  connection(socket: Socket): void {
+    if (this.child === null || !this.ready || !this.child.connected) {
+      refuseConnection(socket, 'maped is restarting its unprivileged part; try again');
+      return;
+    }
+    this.child.send({ type: 'connection' } satisfies ParentMessage, socket, (error) => {
+      if (error !== null && error !== undefined) socket.destroy();
+    });
+  }
+
+  /** SIGHUP: read maped.conf again; the child gets it if it loads. */
+  reload(): void {
+    const next = this.readConfig();
+    if (!next.ok) return;
+    this.tell({ type: 'config', config: printConfig(next.value) });
+  }
+
+  /**
+   * SIGTERM or SIGINT: the child stops (and tears down if on-exit teardown
+   * says so, through this parent's checks); the parent waits for it until
+   * `deadline`, then ends it.
+   */
+  async stop(teardown: boolean, deadlineMs: number, inFlightDone?: () => void): Promise<void> {
+    this.stopping = true;
+    this.inFlightDone = inFlightDone ?? null;
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    await this.follower.close();
+    const child = this.child;
+    if (child === null) return;
+    if (child.connected) child.send({ type: 'stop', teardown } satisfies ParentMessage);
+    const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
+    await this.childExited;
+    clearTimeout(timer);
+  }
+
+  /** Reads maped.conf; on success it is the configuration from now on. */
+  private readConfig(): Result<MapedConfig> {
+    const next = loadConfig(this.options.configPath);
+    if (!next.ok) {
+      const [first, ...more] = next.error.split('\n');
+      this.log.warn(`reload refused, keeping the running configuration: ${first}${more.length === 0 ? '' : ` (and ${more.length} more: maped -n shows them)`}`);
+      return next;
+    }
+    const before = this.config;
+    this.config = next.value;
+    if (followedBy(before) !== followedBy(this.config)) {
+      void this.follower.close();
+      this.follower = followPrefix(this.config, (why) => this.tell({ type: 'wake', why }), this.log);
+    }
+    if (before.stateDir !== this.config.stateDir) {
+      this.prepareStateDir();
+      this.loadOwned();
+    }
+    return next;
+  }
+
+  /**
+   * The child writes its own files in state-dir (maped.prom, the HB46PP
+   * cache): under another uid the directory is given to its group, mode
+   * 0770; the ownership record in it stays root's, mode 0600.
+   */
+  private prepareStateDir(): void {
+    const credentials = this.options.credentials;
+    if (credentials === null) return;
+    try {
+      mkdirSync(this.config.stateDir, { recursive: true, mode: 0o770 });
+      chownSync(this.config.stateDir, process.getuid?.() ?? 0, credentials.gid);
+      chmodSync(this.config.stateDir, 0o770);
+    } catch (e) {
+      this.log.warn(`state-dir ${this.config.stateDir}: cannot give it to group ${credentials.gid}: ${(e as Error).message}`);
+    }
+  }
+
+  private loadOwned(): void {
+    const path = join(this.config.stateDir, OWNERSHIP_FILE);
+    const read = readBounded(path, MAX_OWNERSHIP_TEXT);
+    this.owned = 'text' in read && read.text !== null ? this.ownedScope(read.text) : null;
+  }
+
+  private ownedScope(text: string): AllowlistScope | null {
+    const record = parseOwnership(text, OWNERSHIP_FILE);
+    if (record.problem !== null) return null;
+    const o = record.ownership;
+    if (o.wan === null || o.tunnel === null || o.anchor === null) return null;
+    return { tools: this.config.tools, wan: o.wan, tunnel: o.tunnel, anchor: o.anchor, label: o.label ?? DEFAULT_LABEL };
+  }
+
+  private tell(message: ParentMessage): void {
+    if (this.child !== null && this.ready && this.child.connected) this.child.send(message);
+  }
+
+  private spawnChild(): void {
+    const credentials = this.options.credentials;
+    const child = fork(this.options.childEntry, [], {
+      execArgv: [...(this.options.execArgv ?? process.execArgv)],
+      env: { ...process.env, [CHILD_ENV]: JSON.stringify(this.options.childArgs) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'json',
+      // libuv drops the supplementary groups, then setgid(2) and setuid(2), before
+      // the child's first instruction (deps/uv/src/unix/process.c, uv__process_child_init).
+      ...(credentials === null ? {} : { uid: credentials.uid, gid: credentials.gid }),
+    });
+    this.child = child;
+    this.ready = false;
+    this.startedAt = Date.now();
+    this.childExited = new Promise((resolve) => child.once('exit', () => resolve()));
+    child.on('error', (e) => this.log.warn(`unprivileged child: ${e.message}`));
+    child.on('message', (raw: unknown) => void this.serve(child, raw));
+    child.once('exit', (code, signal) => this.exited(child, code, signal));
+    this.tellChild(child, { type: 'config', config: printConfig(this.config) });
+    this.log.debug(`unprivileged child ${child.pid ?? '?'} started${credentials === null ? '' : ` as ${credentials.user} (uid ${credentials.uid})`}`);
+  }
+
+  private tellChild(child: ChildProcess, message: ParentMessage): void {
+    if (child.connected) child.send(message);
+  }
+
+  private exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child !== child) return;
+    this.child = null;
+    this.ready = false;
+    if (this.stopping) return;
+    if (Date.now() - this.startedAt >= HEALTHY_MS) this.attempt = 0;
+    const delay = retryDelayMs(this.attempt++);
+    this.log.warn(
+      `unprivileged child ${child.pid ?? '?'} ended (${signal ?? `exit ${code}`}); what is applied stays; starting it again in ${Math.round(delay / 1000)} s`,
+    );
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (!this.stopping) this.spawnChild();
+    }, delay);
+  }
+
+  /** A child that sends what does not validate is not trusted further: it is replaced. */
+  private hostile(child: ChildProcess, why: string): void {
+    if (this.child !== child) return;
+    this.log.warn(`unprivileged child ${child.pid ?? '?'}: ${why}; ending it`);
+    this.ready = false;
+    child.kill('SIGKILL');
+  }
+
+  private async serve(child: ChildProcess, raw: unknown): Promise<void> {
+    const parsed = ChildRequestSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.hostile(child, `a message that does not validate (${messageProblem(parsed.error)})`);
+      return;
+    }
+    const request = parsed.data;
+    if (request.type === 'ready') {
+      this.ready = true;
+      return;
+    }
+    if (request.type === 'in-flight-done') {
+      this.inFlightDone?.();
+      return;
+    }
+    const answer = await this.answer(request);
+    if (this.child === child) this.tellChild(child, answer);
+  }
+
+  private async answer(request: Exclude<ChildRequest, { type: 'ready' | 'in-flight-done' }>): Promise<ParentMessage> {
+    switch (request.type) {
+      case 'run':
+        return { type: 'ran', id: request.id, run: await this.run(request) };
+      case 'read-lease': {
+        if (request.path !== this.config.leaseFile) {
+          return { type: 'file', id: request.id, text: null, error: `not the lease file of maped.conf: ${request.path.slice(0, 200)}` };
+        }
+        const read = readBounded(this.config.leaseFile, MAX_LEASE_FILE_BYTES);
+        return 'error' in read
+          ? { type: 'file', id: request.id, text: null, error: `${this.config.leaseFile}: ${read.error}` }
+          : { type: 'file', id: request.id, text: read.text, error: null };
+      }
+      case 'read-ownership': {
+        const read = readBounded(join(this.config.stateDir, OWNERSHIP_FILE), MAX_OWNERSHIP_TEXT);
+        return 'error' in read ? { type: 'file', id: request.id, text: null, error: read.error } : { type: 'file', id: request.id, text: read.text, error: null };
+      }
+      case 'write-ownership': {
+        const record = parseOwnership(request.text, OWNERSHIP_FILE);
+        if (record.problem !== null) {
+          this.log.warn(`ownership record from the child refused: ${record.problem}`);
+          return { type: 'done', id: request.id, error: `ownership record refused: ${record.problem}` };
+        }
+        try {
+          await localOwnershipFiles.write(this.config.stateDir, request.text);
+        } catch (e) {
+          return { type: 'done', id: request.id, error: (e as Error).message };
+        }
+        this.owned = this.ownedScope(request.text);
+        return { type: 'done', id: request.id, error: null };
+      }
+      case 'reload': {
+        const next = this.readConfig();
+        return next.ok
+          ? { type: 'reloaded', id: request.id, config: printConfig(next.value), error: null }
+          : { type: 'reloaded', id: request.id, config: null, error: next.error.slice(0, 65536) };
+      }
+    }
+  }
+
+  private async run(request: Extract<ChildRequest, { type: 'run' }>): Promise<ToolRun> {
+    const argv = [request.file, ...request.args];
+    const underConfig = commandRefusal(configScope(this.config), argv, request.stdin);
+    const refusal = underConfig === null || this.owned === null ? underConfig : commandRefusal(this.owned, argv, request.stdin) === null ? null : underConfig;
+    if (refusal !== null) {
+      this.log.warn(`refused to run ${argv.join(' ').slice(0, 300)}: ${refusal}`);
+      return refused(refusal);
+    }
+    return runToolHere(request.file, request.args, {
+      timeoutMs: request.timeoutMs,
+      maxOutput: request.maxOutput,
+      env: toolEnvironment(process.env.PATH),
+      ...(request.stdin === undefined ? {} : { stdin: request.stdin }),
+    });
+  }
+}
+
+/** Resolves the child's credentials for a parent running as `uid`; null: no uid change. */
+export function childCredentials(config: MapedConfig, uid: number | undefined, forceSplitOnly: boolean): Result<ChildCredentials | null> {
+  if (forceSplitOnly || uid !== 0) return ok(null);
+  return lookupUser(config.user);
+}

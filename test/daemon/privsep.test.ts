@@ -1,0 +1,288 @@
+/**
+ * Privilege separation (docs/architecture.md §5): maped as two processes,
+ * the root parent running only checked commands for the unprivileged child.
+ *
+ * - end to end through maped itself: the two processes, the child under an
+ *   unprivileged uid when the tests run as root (ps shows it), the control
+ *   socket answered by the child;
+ * - the parent with a test child (test/support/privsep-test-child.ts) that
+ *   sends malformed and hostile messages, or keeps dying: logged, the child
+ *   replaced with backoff, the applied state untouched.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from '../../src/control/client.js';
+import { StatusSchema, type Status } from '../../src/control/protocol.js';
+import { lookupUser } from '../../src/daemon/privsep-parent.js';
+import { ChildRequestSchema } from '../../src/daemon/privsep-messages.js';
+import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
+import { startMaped } from '../support/daemon-process.js';
+import { REPO_ROOT } from '../support/vectors.js';
+
+const run = promisify(execFile);
+const S46 = readFileSync(join(REPO_ROOT, 'examples', 'lease', 'em0'), 'utf8')
+  .split('\n')
+  .find((line) => line.startsWith('s46 '))!;
+const PARENT_RIG = resolve(REPO_ROOT, 'test', 'support', 'privsep-parent-rig.ts');
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Rig {
+  fake: FakeOpenBSD;
+  dir: string;
+  configPath: string;
+  socket: string;
+}
+
+/** A router of fake tools with a bound lease, its directory open to an unprivileged child. */
+async function rig(extra = ''): Promise<Rig> {
+  const fake = await createFakeOpenBSD({ kernelPortset: true });
+  const dir = await mkdtemp(join(tmpdir(), 'maped-privsep-'));
+  cleanups.push(() => fake.cleanup(), () => rm(dir, { recursive: true, force: true }));
+  // mkdtemp makes it 0700: a child under another uid could not reach its state-dir.
+  chmodSync(dir, 0o755);
+  mkdirSync(join(dir, 'lease'));
+  const configPath = join(dir, 'maped.conf');
+  writeFileSync(
+    configPath,
+    [
+      'wan em0',
+      `lease file "${join(dir, 'lease', 'em0')}"`,
+      'nat from { 192.168.1.0/24 }',
+      ...(['ifconfig', 'route', 'pfctl', 'dhcp6leasectl'] as const).map((t) => `tool ${t} "${fake.tools[t]}"`),
+      `state-dir "${join(dir, 'state')}"`,
+      'metrics yes',
+      extra,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'lease', 'tmp'), `ia_pd 0 2001:db8:12:3400:: 56\n${S46}\n`);
+  renameSync(join(dir, 'lease', 'tmp'), join(dir, 'lease', 'em0'));
+  fake.setLeasectl('em0', 'em0 [Bound]\n\tIA_PD 0: 2001:db8:12:3400::/56\n\tlease 7 days\n');
+  return { fake, dir, configPath, socket: join(dir, 'maped.sock') };
+}
+
+const status = async (socket: string): Promise<Status> => StatusSchema.parse(await request(socket, 'status', 2000));
+
+async function waitFor<T>(what: string, probe: () => Promise<T | null> | T | null, log: () => string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== null) return value;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what} (${last})\nlog:\n${log()}`);
+}
+
+/** The pids whose parent is `pid` (Linux procfs). */
+function childrenOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text === '' ? [] : text.split(/\s+/).map(Number);
+}
+
+async function uidOf(pid: number): Promise<number> {
+  const { stdout } = await run('ps', ['-o', 'uid=', '-p', String(pid)]);
+  return Number(stdout.trim());
+}
+
+const isRoot = process.getuid?.() === 0;
+const nobody = lookupUser('nobody');
+
+describe('maped as two processes, end to end', () => {
+  it('the split without a uid change: the child answers the control socket, the parent runs the tools', async () => {
+    const r = await rig();
+    const maped = startMaped(r.configPath, r.socket);
+    cleanups.push(async () => {
+      maped.signal('SIGKILL');
+      await maped.exited;
+    });
+    const active = await maped.waitFor((s) => s.state === 'active', 'active');
+    const parent = maped.child.pid!;
+    // status pid is maped's, the one in the pid file, not the child's.
+    expect(active.pid).toBe(parent);
+    const [child, ...more] = childrenOf(parent).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('node'));
+    expect(more).toEqual([]);
+    expect(child).toBeGreaterThan(0);
+    expect(r.fake.state().anchors['maped']?.join('\n')).toMatch(/map-e-portset 6\/8\/52/);
+    expect(readFileSync(join(r.dir, 'state', 'maped.prom'), 'utf8')).toMatch(/^maped_state\{state="active"\} 1$/m);
+
+    maped.signal('SIGTERM');
+    expect(await maped.exited).toBe(0);
+    // The child went first, and what maped configured stays (on-exit keep).
+    expect(() => process.kill(child!, 0)).toThrow(/ESRCH/);
+    expect(r.fake.state().anchors['maped']?.length).toBeGreaterThan(0);
+  });
+
+  it.runIf(isRoot && nobody.ok)('as root: the child runs as the user of maped.conf, ps shows its uid; the parent stays root', async () => {
+    const user = nobody.ok ? nobody.value : null;
+    // The run's temporary directory (test/support/temp-dir-check.ts) is 0700: the child must pass through it.
+    const runDir = tmpdir();
+    const mode = statSync(runDir).mode & 0o7777;
+    chmodSync(runDir, mode | 0o711);
+    cleanups.push(async () => chmodSync(runDir, mode));
+    const r = await rig('user nobody');
+    // tsx keeps its cache in the temporary directory, per uid: the child's must be one it can write.
+    const tmp = join(r.dir, 'tmp');
+    mkdirSync(tmp);
+    chmodSync(tmp, 0o1777);
+    const maped = startMaped(r.configPath, r.socket, [], undefined, [], undefined, { privsep: 'auto', env: { TMPDIR: tmp } });
+    cleanups.push(async () => {
+      maped.signal('SIGKILL');
+      await maped.exited;
+    });
+    await maped.waitFor((s) => s.state === 'active', 'active');
+    const parent = maped.child.pid!;
+    const [child] = childrenOf(parent);
+    expect(child).toBeDefined();
+    expect(await uidOf(parent)).toBe(0);
+    expect(await uidOf(child!)).toBe(user!.uid);
+    expect(maped.output()).not.toMatch(/refused to run/);
+    // The metrics file the child writes in state-dir, given to its group.
+    expect(readFileSync(join(r.dir, 'state', 'maped.prom'), 'utf8')).toMatch(/^maped_state\{state="active"\} 1$/m);
+    // The ownership record stays the parent's: root's, mode 0600.
+    const { stdout } = await run('stat', ['-c', '%u %a', join(r.dir, 'state', 'ownership.json')]);
+    expect(stdout.trim()).toBe('0 600');
+    maped.signal('SIGTERM');
+    expect(await maped.exited).toBe(0);
+  });
+
+  it('as root without the user: maped says so in one line and starts nothing', async () => {
+    if (!isRoot) return;
+    const r = await rig('user maped-test-no-such-user');
+    const maped = startMaped(r.configPath, r.socket, [], undefined, [], undefined, { privsep: 'auto' });
+    expect(await maped.exited).toBe(1);
+    expect(maped.output()).toMatch(/^maped: user maped-test-no-such-user: no such user/m);
+    expect(r.fake.mutations()).toEqual([]);
+  });
+});
+
+/** maped's parent with the test child, as a process of its own (test/support/privsep-parent-rig.ts). */
+async function parentRig(childEnv: Record<string, string>): Promise<Rig & { log: () => string; childPid: () => number | null }> {
+  const r = await rig();
+  let text = '';
+  const parent = spawn(process.execPath, ['--import', 'tsx', PARENT_RIG, r.configPath, r.socket], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...childEnv },
+  });
+  parent.stdout.setEncoding('utf8').on('data', (s: string) => (text += s));
+  parent.stderr.setEncoding('utf8').on('data', (s: string) => (text += s));
+  const exited = new Promise((done) => parent.once('exit', done));
+  cleanups.push(async () => {
+    parent.kill('SIGTERM');
+    await exited;
+  });
+  const childPid = (): number | null => {
+    const started = [...text.matchAll(/unprivileged child (\d+) started/g)];
+    const last = started.at(-1);
+    return last === undefined || new RegExp(`unprivileged child ${last[1]} ended`).test(text) ? null : Number(last[1]);
+  };
+  return { ...r, log: () => text, childPid };
+}
+
+/** What maped configured, as the fakes hold it. */
+const applied = (fake: FakeOpenBSD): string => {
+  const s = fake.state();
+  return JSON.stringify([s.interfaces, s.routes, s.anchors]);
+};
+
+describe('the parent and a child gone wrong', () => {
+  // Each replaced child waits longer (1 s, 2 s, 4 s): three kinds here, the rest of the schema below.
+  const hostile: [string, unknown][] = [
+    ['not an object', 'reboot'],
+    ['an unknown message', { type: 'exec', command: '/bin/sh -c reboot' }],
+    ['a run with a field too many', { type: 'run', id: 7, file: '/bin/sh', args: ['-c', 'reboot'], timeoutMs: 1000, maxOutput: 1000, shell: true }],
+  ];
+
+  it.each([
+    ['a run of a hundred arguments', { type: 'run', id: 8, file: '/sbin/pfctl', args: Array.from({ length: 100 }, () => '-F'), timeoutMs: 1000, maxOutput: 1000 }],
+    ['a run without a timeout', { type: 'run', id: 8, file: '/sbin/pfctl', args: ['-sr'], maxOutput: 1000 }],
+    ['an ownership record that is not text', { type: 'write-ownership', id: 9, text: { version: 1 } }],
+    ['a lease read of any path', { type: 'read-lease', id: 10 }],
+    ['an id that is not a number', { type: 'reload', id: 'x' }],
+  ])('the parent takes %s for a child gone wrong (the message does not validate)', (_name, message) => {
+    expect(ChildRequestSchema.safeParse(message).success).toBe(false);
+  });
+
+  it('each malformed message: logged, the child replaced, the applied state untouched', async () => {
+    const messageFile = join(tmpdir(), `maped-privsep-message-${process.pid}.json`);
+    cleanups.push(() => rm(messageFile, { force: true }));
+    const r = await parentRig({ PRIVSEP_TEST_MESSAGE: messageFile });
+    await waitFor('active', async () => ((await status(r.socket)).state === 'active' ? true : null), r.log);
+    const before = applied(r.fake);
+    const mutations = r.fake.mutations().length;
+
+    for (const [name, message] of hostile) {
+      const child = r.childPid()!;
+      writeFileSync(messageFile, JSON.stringify(message));
+      process.kill(child, 'SIGUSR2');
+      await waitFor(`a new child after ${name}`, () => (r.childPid() !== null && r.childPid() !== child ? true : null), r.log);
+      expect(r.log()).toMatch(new RegExp(`unprivileged child ${child}: a message that does not validate \\(.+\\); ending it`));
+      await waitFor(`active again after ${name}`, async () => ((await status(r.socket)).state === 'active' ? true : null), r.log);
+      expect(applied(r.fake), name).toBe(before);
+    }
+    // Nothing was torn down or applied again: the new children found it all in place.
+    expect(r.fake.mutations().length).toBe(mutations);
+  }, 90_000);
+
+  it('a well-formed request the allowlist refuses: logged and answered as a failed run; nothing runs, the child stays', async () => {
+    const messageFile = join(tmpdir(), `maped-privsep-refused-${process.pid}.json`);
+    cleanups.push(() => rm(messageFile, { force: true }));
+    const r = await parentRig({ PRIVSEP_TEST_MESSAGE: messageFile });
+    await waitFor('active', async () => ((await status(r.socket)).state === 'active' ? true : null), r.log);
+    const child = r.childPid()!;
+    const calls = r.fake.log().length;
+    const requests: unknown[] = [
+      { type: 'run', id: 1_000_001, file: r.fake.tools.pfctl, args: ['-F', 'all'], timeoutMs: 1000, maxOutput: 1000 },
+      { type: 'run', id: 1_000_002, file: r.fake.tools.ifconfig, args: ['em0', 'down'], timeoutMs: 1000, maxOutput: 1000 },
+      { type: 'run', id: 1_000_003, file: r.fake.tools.pfctl, args: ['-o', 'none', '-a', 'maped', '-f', '-'], stdin: 'pass all\n', timeoutMs: 1000, maxOutput: 1000 },
+      { type: 'run', id: 1_000_004, file: '/bin/sh', args: ['-c', 'id'], timeoutMs: 1000, maxOutput: 1000 },
+      { type: 'write-ownership', id: 1_000_005, text: '{"version": 1, "gifCreated": "yes"}' },
+    ];
+    for (const message of requests) {
+      writeFileSync(messageFile, JSON.stringify(message));
+      const said = r.log().length;
+      process.kill(child, 'SIGUSR2');
+      await waitFor('the refusal logged', () => (/refused/.test(r.log().slice(said)) ? true : null), r.log);
+    }
+    expect(r.log()).toMatch(/refused to run .*pfctl -F all: not a pfctl command maped runs/);
+    expect(r.log()).toMatch(/refused to run .*ifconfig em0 down: not a WAN command maped runs/);
+    expect(r.log()).toMatch(/refused to run .*pfctl -o none -a maped -f -: anchor line 1: a rule not bound to an interface/);
+    expect(r.log()).toMatch(/refused to run \/bin\/sh -c id: \/bin\/sh is not a tool path of maped.conf/);
+    expect(r.log()).toMatch(/ownership record from the child refused/);
+    expect(r.fake.log().slice(calls).filter(([tool, ...args]) => tool === 'pfctl' && args.includes('-F'))).toEqual([]);
+    expect(r.childPid()).toBe(child);
+    expect((await status(r.socket)).state).toBe('active');
+  }, 60_000);
+
+  it('a child that keeps dying: restarted after 1 s, 2 s, 4 s …, and the system left as it is', async () => {
+    const marker = join(tmpdir(), `maped-privsep-marker-${process.pid}`);
+    cleanups.push(() => rm(marker, { force: true }));
+    const r = await parentRig({ PRIVSEP_TEST_MARKER: marker });
+    await waitFor('active', async () => ((await status(r.socket)).state === 'active' ? true : null), r.log);
+    const before = applied(r.fake);
+    const mutations = r.fake.mutations().length;
+    process.kill(r.childPid()!, 'SIGKILL');
+    await waitFor('three restarts', () => ((r.log().match(/starting it again in/g) ?? []).length >= 3 ? true : null), r.log, 30_000);
+    expect(r.log()).toMatch(/ended \(SIGKILL\); what is applied stays; starting it again in 1 s/);
+    expect(r.log()).toMatch(/ended \(exit 3\); what is applied stays; starting it again in 2 s/);
+    expect(r.log()).toMatch(/ended \(exit 3\); what is applied stays; starting it again in 4 s/);
+    expect(applied(r.fake)).toBe(before);
+    expect(r.fake.mutations().length).toBe(mutations);
+    // Meanwhile the control socket says why it cannot answer, in the protocol's own words.
+    await expect(request(r.socket, 'status', 2000)).rejects.toThrow(/restarting its unprivileged part/);
+  }, 60_000);
+});

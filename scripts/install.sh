@@ -8,6 +8,14 @@
 #
 # It never writes /etc/maped.conf: the sample goes to /etc/examples.
 #
+# On the live system (no DESTDIR) it also creates the user and group
+# _maped, uid and gid 990, as OpenBSD's ports do for their daemons (a fixed
+# id from the ports' range 500-999, one that ports' infrastructure/db/user.list
+# does not hand out), and the state directory /var/db/maped, root's, group
+# _maped, mode 0770: the unprivileged part of maped runs as _maped and
+# writes maped.prom and the HB46PP cache there; the ownership record in it
+# stays root's (maped(8) PRIVILEGE SEPARATION).
+#
 # Environment:
 #	DESTDIR		staging root, prepended to every target (default: none)
 #	PREFIX		where node, the npm package and the manuals live
@@ -80,6 +88,21 @@ put 444 "$bin" "$root/man/mapedctl.8" "$DESTDIR$PREFIX/man/man8/mapedctl.8"
 put 444 "$bin" "$root/man/maped.conf.5" "$DESTDIR$PREFIX/man/man5/maped.conf.5"
 
 put 644 "$wheel" "$root/etc/maped.conf" "$DESTDIR/etc/examples/maped.conf"
+
+# The unprivileged user, once: useradd(8) and groupadd(8) as on OpenBSD.
+MAPED_ID=990
+if [ -z "$DESTDIR" ]; then
+	if ! grep -q '^_maped:' /etc/group; then
+		groupadd -g "$MAPED_ID" _maped
+		echo "created group _maped ($MAPED_ID)"
+	fi
+	if ! grep -q '^_maped:' /etc/passwd; then
+		useradd -u "$MAPED_ID" -g _maped -c 'maped unprivileged part' \
+		    -d /var/empty -s /sbin/nologin _maped
+		echo "created user _maped ($MAPED_ID)"
+	fi
+	install -d -o root -g _maped -m 770 /var/db/maped
+fi
 
 # Let man(1) and apropos(1) find the new pages on the live system.
 if [ -z "$DESTDIR" ] && command -v makewhatis >/dev/null 2>&1; then

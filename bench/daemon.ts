@@ -4,7 +4,8 @@
  *   the debounce, with the served fake tools (about a millisecond a call, as
  *   OpenBSD's own take; a Node process per call would cost 100 ms);
  * - CPU used while idle (target ≤ 20 ms over 60 s; MAPED_BENCH_IDLE_S shortens it);
- * - steady RSS against a bare node process holding one timer (target ≤ 1.3×).
+ * - steady RSS against a bare node process holding one timer (target ≤ 1.3×),
+ *   maped's two processes counted together (docs/architecture.md §5).
  * Linux /proc supplies CPU time (schedstat, ns) and RSS.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -13,22 +14,18 @@ import { request } from '../src/control/client.js';
 import { StatusSchema, type Status } from '../src/control/protocol.js';
 import { isMutation } from '../test/support/fake-openbsd/index.js';
 import { benchRouter } from './fake-router.js';
-import { cliArgv, figure, percentile, rcNodeFlags } from './support.js';
+import { cliArgv, PRIVSEP_ENV, processTree, rssKb, figure, percentile, rcNodeFlags } from './support.js';
 
 const DEBOUNCE_MS = 100;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** CPU time of maped: both of its processes (the privileged parent and the unprivileged child). */
 function cpuNs(pid: number): number {
-  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  return processTree(pid).reduce((sum, p) => sum + Number(readFileSync(`/proc/${p}/schedstat`, 'utf8').split(' ')[0]), 0);
 }
 
-function rssKb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.replace(/\D+/g, '') ?? NaN);
-}
+
 
 async function waitStatus(socket: string, predicate: (s: Status) => boolean, timeoutMs = 20_000, everyMs = 5): Promise<Status> {
   const deadline = Date.now() + timeoutMs;
@@ -54,7 +51,7 @@ export async function benchDaemon(): Promise<void> {
 
   lease('3400');
   const [command, ...args] = cliArgv('maped');
-  const child: ChildProcess = spawn(command!, [...rcNodeFlags(), ...args, '-d', '-f', config, '-s', socket], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(command!, [...rcNodeFlags(), ...args, '-d', '-f', config, '-s', socket], { stdio: 'ignore', env: PRIVSEP_ENV });
   try {
     await waitStatus(socket, (s) => s.state === 'active');
     const pid = child.pid!;

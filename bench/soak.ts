@@ -11,21 +11,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { request } from '../src/control/client.js';
 import { StatusSchema, type Status } from '../src/control/protocol.js';
 import { benchRouter } from './fake-router.js';
-import { cliArgv, figure, percentile, rcNodeFlags } from './support.js';
+import { cliArgv, PRIVSEP_ENV, rssKb, figure, percentile, rcNodeFlags } from './support.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function rssKb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.replace(/\D+/g, '') ?? NaN);
-}
 
 async function status(socket: string): Promise<Status> {
   return StatusSchema.parse(await request(socket, 'status', 5000));
@@ -76,7 +69,7 @@ export async function benchSoak(): Promise<void> {
 
   lease('3400');
   const [command, ...args] = cliArgv('maped');
-  const child: ChildProcess = spawn(command!, [...rcNodeFlags(), ...args, '-d', '-f', config, '-s', socket], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(command!, [...rcNodeFlags(), ...args, '-d', '-f', config, '-s', socket], { stdio: 'ignore', env: PRIVSEP_ENV });
   try {
     await waitStatus(socket, (s) => s.state === 'active');
     const pid = child.pid!;

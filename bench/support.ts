@@ -14,6 +14,35 @@ export function cliArgv(name: 'maped' | 'mapedctl'): string[] {
   return [process.execPath, '--import', 'tsx', resolve(ROOT, 'src', 'cli', `${name}.ts`)];
 }
 
+/**
+ * maped's environment in the benchmarks: two processes, as maped runs when
+ * started as root (docs/architecture.md §5), without the uid change (the
+ * benchmark machine has no _maped).
+ */
+export const PRIVSEP_ENV = { ...process.env, MAPED_PRIVSEP: 'split' };
+
+/** The pid and the pids of its children (Linux procfs): maped's parent and its unprivileged child. */
+export function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    children = text === '' ? [] : text.split(/\s+/).map(Number);
+  } catch {
+    // Gone: none.
+  }
+  return [pid, ...children.flatMap(processTree)];
+}
+
+/** Resident memory of a process and its children (Linux procfs): maped counts both of its processes. */
+export function rssKb(pid: number): number {
+  return processTree(pid).reduce((sum, p) => {
+    const line = readFileSync(`/proc/${p}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:'));
+    return sum + Number(line?.replace(/\D+/g, '') ?? NaN);
+  }, 0);
+}
+
 /** The node flags rc.d/maped runs the daemon with, so the benchmark measures what is deployed. */
 export function rcNodeFlags(): string[] {
   const line = readFileSync(resolve(ROOT, 'rc.d', 'maped'), 'utf8')

@@ -100,6 +100,8 @@ interface Daemon {
   stop(teardown: boolean, inFlightDone: () => void): Promise<void>;
   /** The configuration in force (a reload may have replaced the first). */
   config(): MapedConfig;
+  /** Whether control connections are handed to another process (stopControlServer). */
+  readonly handedOver: boolean;
 }
 
 /**
@@ -119,13 +121,15 @@ const SHUTDOWN_DEADLINE_MS = 4000;
  * (docs/architecture.md §5): this process stays root and only reads
  * maped.conf, follows and reads the lease file, runs checked commands and
  * keeps the ownership record; a child under `user` does everything else.
- * MAPED_PRIVSEP=split splits without the uid change (maped(8) ENVIRONMENT).
+ * MAPED_PRIVSEP=split splits without the uid change, MAPED_PRIVSEP=one
+ * keeps one process even as root (maped(8) ENVIRONMENT).
  */
 const splitOnly = process.env.MAPED_PRIVSEP === 'split';
+const oneProcess = process.env.MAPED_PRIVSEP === 'one';
 let daemon: Daemon;
 let server: Server;
 try {
-  if (!flags.dryRun && (splitOnly || process.getuid?.() === 0)) {
+  if (!flags.dryRun && !oneProcess && (splitOnly || process.getuid?.() === 0)) {
     const credentials = childCredentials(config, process.getuid?.(), splitOnly);
     if (!credentials.ok) throw new Error(credentials.error);
     const here = fileURLToPath(import.meta.url);
@@ -149,6 +153,7 @@ try {
       // The child stops first, its teardown run through this process; it is given the deadline less a margin.
       stop: (teardown, inFlightDone) => parent.stop(teardown, SHUTDOWN_DEADLINE_MS - 500, inFlightDone),
       config: () => parent.currentConfig(),
+      handedOver: true,
     };
   } else {
     const core = startDaemonCore({
@@ -171,6 +176,7 @@ try {
       reload: () => void Promise.resolve(core.handle('reload')).catch(() => undefined),
       stop: (teardown, inFlightDone) => core.stop(teardown, inFlightDone),
       config: () => core.config(),
+      handedOver: false,
     };
   }
 } catch (e) {
@@ -198,7 +204,7 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, SHUTDOWN_DEADLINE_MS).unref();
   await daemon.stop(onExit === 'teardown', () => clearTimeout(grace));
-  await stopControlServer(server, socketPath);
+  await stopControlServer(server, socketPath, { handedOver: daemon.handedOver });
   releasePidFile(pidFile);
   // The daemon's own share of the stop, apart from the process exit (issue: within 200 ms when idle).
   log.info(`${signal}: stopped in ${Math.round(performance.now() - started)} ms`);

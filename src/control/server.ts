@@ -241,7 +241,14 @@ export function removeOwnSocket(path: string): void {
   }
 }
 
-export async function stopControlServer(server: Server, path: string): Promise<void> {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+/**
+ * Stops listening and removes the socket. With `handedOver` (a privsep
+ * parent), the connections were the child's: Node would wait for the child
+ * to report each closed (lib/internal/child_process.js SocketListSend), a
+ * report a child that has exited never sends, so only the listening is stopped.
+ */
+export async function stopControlServer(server: Server, path: string, options: { handedOver?: boolean } = {}): Promise<void> {
+  if (options.handedOver === true) server.close();
+  else await new Promise<void>((resolve) => server.close(() => resolve()));
   removeOwnSocket(path);
 }

@@ -28,7 +28,7 @@ interface Router {
   readonly wrapped: WrappedTools;
   readonly dir: string;
   lease(hextet: string): void;
-  start(through?: readonly string[]): MapedProcess;
+  start(through?: readonly string[], options?: { privsep?: 'one' }): MapedProcess;
 }
 
 /** A router of fake tools behind fault wrappers (test/support/fault-wrapper.ts), leasing like dhcp6leased. */
@@ -44,8 +44,8 @@ async function router(extraConfig: readonly string[] = []): Promise<Router> {
     wrapped,
     dir,
     lease: fakeLeaser(fake, dir),
-    start(through = []) {
-      const maped = startMaped(config, join(dir, 'maped.sock'), [], undefined, through);
+    start(through = [], options = {}) {
+      const maped = startMaped(config, join(dir, 'maped.sock'), [], undefined, through, undefined, options);
       cleanups.push(async () => {
         if (maped.child.exitCode === null && maped.child.signalCode === null) {
           maped.signal('SIGKILL');
@@ -158,7 +158,9 @@ describe('out of file descriptors', () => {
     r.lease('3400');
     // The limit goes through sh's ulimit, node exec'd in its place (no shell word comes from outside).
     const LIMIT = 90;
-    const maped = r.start(['/bin/sh', '-c', `ulimit -n ${LIMIT} && exec "$@"`, 'sh']);
+    // One process: in two, the connections are the child's and the tools the parent's (maped.8
+    // PRIVILEGE SEPARATION), so connections cannot take the descriptors a tool needs.
+    const maped = r.start(['/bin/sh', '-c', `ulimit -n ${LIMIT} && exec "$@"`, 'sh'], { privsep: 'one' });
     await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === CE_A, 'active on A');
     const pid = maped.child.pid!;
     expect(readFileSync(`/proc/${pid}/limits`, 'utf8')).toMatch(new RegExp(`Max open files +${LIMIT} +${LIMIT}`));

@@ -113,11 +113,12 @@ describe('maped as two processes, end to end', () => {
     const parent = maped.child.pid!;
     // status pid is maped's, the one in the pid file, not the child's.
     expect(active.pid).toBe(parent);
-    const [child, ...more] = childrenOf(parent).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('node'));
+    const [child, ...more] = childrenOf(parent).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('maped-child'));
     expect(more).toEqual([]);
     expect(child).toBeGreaterThan(0);
     expect(r.fake.state().anchors['maped']?.join('\n')).toMatch(/map-e-portset 6\/8\/52/);
-    expect(readFileSync(join(r.dir, 'state', 'maped.prom'), 'utf8')).toMatch(/^maped_state\{state="active"\} 1$/m);
+    // Rewritten after the apply that made maped active.
+    await waitFor('maped.prom to say active', () => (/^maped_state\{state="active"\} 1$/m.test(readFileSync(join(r.dir, 'state', 'maped.prom'), 'utf8')) ? true : null), maped.output);
 
     maped.signal('SIGTERM');
     expect(await maped.exited).toBe(0);
@@ -151,7 +152,7 @@ describe('maped as two processes, end to end', () => {
     expect(await uidOf(child!)).toBe(user!.uid);
     expect(maped.output()).not.toMatch(/refused to run/);
     // The metrics file the child writes in state-dir, given to its group.
-    expect(readFileSync(join(r.dir, 'state', 'maped.prom'), 'utf8')).toMatch(/^maped_state\{state="active"\} 1$/m);
+    await waitFor('maped.prom to say active', () => (/^maped_state\{state="active"\} 1$/m.test(readFileSync(join(r.dir, 'state', 'maped.prom'), 'utf8')) ? true : null), maped.output);
     // The ownership record stays the parent's: root's, mode 0600.
     const { stdout } = await run('stat', ['-c', '%u %a', join(r.dir, 'state', 'ownership.json')]);
     expect(stdout.trim()).toBe('0 600');

@@ -75,7 +75,8 @@ export interface MapedProcess {
  * @param options.privsep `split` (the default): maped in two processes as
  *   when started as root, without the uid change, so that every end-to-end
  *   test goes through the privileged parent's checks; `auto`: as maped
- *   decides by itself (as root, the child under maped.conf's `user`).
+ *   decides by itself (as root, the child under maped.conf's `user`);
+ *   `one`: one process even as root.
  * @param options.env variables added to maped's environment.
  */
 export function startMaped(
@@ -86,11 +87,12 @@ export function startMaped(
   through: readonly string[] = [],
   /** Without -d maped logs to syslog through `tool logger` instead of stderr. */
   logFlags: readonly string[] = ['-d', '-v'],
-  options: { privsep?: 'split' | 'auto'; env?: Readonly<Record<string, string>> } = {},
+  options: { privsep?: 'split' | 'auto' | 'one'; env?: Readonly<Record<string, string>> } = {},
 ): MapedProcess {
   const env = { ...process.env, ...options.env };
-  if ((options.privsep ?? 'split') === 'split') env.MAPED_PRIVSEP = 'split';
-  else delete env.MAPED_PRIVSEP;
+  const privsep = options.privsep ?? 'split';
+  if (privsep === 'auto') delete env.MAPED_PRIVSEP;
+  else env.MAPED_PRIVSEP = privsep;
   const [file, ...before] = [...through, process.execPath];
   const child = spawn(file!, [...before, ...entry, ...logFlags, '-f', configPath, '-s', socket, ...extraArgs], {
     cwd: REPO_ROOT,
@@ -100,7 +102,8 @@ export function startMaped(
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (output += s));
   child.stderr?.setEncoding('utf8').on('data', (s: string) => (output += s));
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  // 'close': its output read to the end too (the unprivileged child shares the pipes and may write last).
+  const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
 
   const status = async (): Promise<Status> => StatusSchema.parse(await request(socket, 'status', 2000));
   const waitFor = async (predicate: (s: Status) => boolean, what: string, timeoutMs = 60_000): Promise<Status> => {

@@ -31,7 +31,7 @@ const server = await listenControlSocket(socket, (connection) => parent.connecti
 process.on('SIGTERM', () => {
   void parent
     .stop(false, 4000)
-    .then(() => stopControlServer(server, socket))
+    .then(() => stopControlServer(server, socket, { handedOver: true }))
     .then(() => process.exit(0));
 });
 parent.start();

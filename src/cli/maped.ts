@@ -138,7 +138,7 @@ try {
       config,
       log,
       childEntry: join(dirname(here), `maped-child${extname(here)}`),
-      childArgs: { configPath, verbose: flags.v > 0, json: flags.logJson === true },
+      childArgs: { configPath, verbose: flags.v > 0, json: flags.logJson === true, syslog: syslog === undefined ? null : config.tools.logger },
       credentials: credentials.value,
     });
     server = await listenControlSocket(socketPath, (socket) => parent.connection(socket), { handOver: true }).catch((e: Error) => {

@@ -18,6 +18,7 @@ import { err, type Result } from '../map/index.js';
 import { startDaemonCore, type DaemonCore } from './daemon-core.js';
 import { systemLeaseSources, type LeaseSources } from './lease-reading.js';
 import { createLogger } from './log.js';
+import { createSyslogSink } from './syslog-sink.js';
 import { createOpenBSDDriver } from './openbsd-driver.js';
 import { ChildRequestSchema, messageProblem, ParentMessageSchema, type ChildRequest, type ParentMessage } from './privsep-messages.js';
 
@@ -28,6 +29,8 @@ export const ChildArgsSchema = z.strictObject({
   configPath: z.string().max(4096),
   verbose: z.boolean(),
   json: z.boolean(),
+  /** logger(1)'s path when maped logs to syslogd(8) (without -d), as the parent does; null: stderr. */
+  syslog: z.string().max(4096).nullable(),
 });
 export type ChildArgs = z.infer<typeof ChildArgsSchema>;
 
@@ -115,7 +118,8 @@ function configFrom(text: string, path: string): Result<MapedConfig> {
 }
 
 export async function runPrivsepChild(args: ChildArgs): Promise<void> {
-  const log = createLogger({ verbose: args.verbose, json: args.json });
+  const syslog = args.syslog === null ? undefined : createSyslogSink(args.syslog);
+  const log = createLogger({ verbose: args.verbose, json: args.json, ...(syslog === undefined ? {} : { syslog }) });
   if (process.send === undefined) {
     log.error('privsep child: no IPC channel to the parent');
     process.exit(1);
@@ -182,7 +186,9 @@ export async function runPrivsepChild(args: ChildArgs): Promise<void> {
         return;
       }
       case 'stop':
-        void (core?.stop(message.teardown, () => process.send?.({ type: 'in-flight-done' })) ?? Promise.resolve()).finally(() => process.exit(0));
+        void (core?.stop(message.teardown, () => process.send?.({ type: 'in-flight-done' })) ?? Promise.resolve())
+          .then(() => syslog?.close())
+          .finally(() => process.exit(0));
         return;
       default:
         log.warn(`privsep: an unexpected ${message.type} from the parent dropped`);

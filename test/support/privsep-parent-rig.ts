@@ -23,7 +23,7 @@ const parent = new PrivsepParent({
   config: loaded.value,
   log,
   childEntry: resolve(REPO_ROOT, 'test', 'support', 'privsep-test-child.ts'),
-  childArgs: { configPath, verbose: true, json: false },
+  childArgs: { configPath, verbose: true, json: false, syslog: null },
   credentials: null,
   execArgv: ['--import', 'tsx'],
 });

@@ -1,20 +1,25 @@
 /**
  * The NAT rules of the anchor maped loads, evaluated for one new outbound
- * TCP SYN from a LAN host the way pf.c 1.1218 `pf_match_rule` evaluates them
+ * TCP SYN from a LAN host the way pf.c 1.1218 `pf_match_rule` (lines
+ * 4084–4354) evaluates them
  * (the anchor alone: the main ruleset is taken to call it and translate
  * nothing before it):
  * - rules are tried in order; a rule is skipped when its interface,
  *   direction, address family, protocol, source, destination or TCP flags do
  *   not fit. The source is compared with `pd->nsaddr`, the source as
- *   translated so far (`PF_MISMATCHAW(&r->src.addr, &ctx->pd->nsaddr, …)`);
- * - `probability`: skipped when `r->prob <= arc4random_uniform(UINT_MAX - 1) + 1`,
+ *   translated so far (`PF_MISMATCHAW(&r->src.addr, &ctx->pd->nsaddr, …)`,
+ *   lines 4109–4112; the other tests, lines 4097–4108 and 4134–4136);
+ * - `probability`: skipped when `r->prob <= arc4random_uniform(UINT_MAX - 1) + 1`
+ *   (lines 4211–4213),
  *   with r->prob the value pfctl stored for the rule's text
  *   (pf-probability.ts reproduces pfctl's rounding); then `tagged`: skipped
- *   unless the packet carries that tag (`pf_match_tag`); a matching rule's
- *   `tag` replaces the packet's for the rules after it (`ctx->tag = r->tag`);
- * - a matching `match … nat-to` calls pf_get_transaddr at once, which sets
- *   `pd->nsaddr` to the nat-to address — what later rules see as the source;
- * - a matching `quick` rule ends the evaluation.
+ *   unless the packet carries that tag (`pf_match_tag`, lines 4214–4216); a
+ *   matching rule's `tag` replaces the packet's for the rules after it
+ *   (`ctx->tag = r->tag`, lines 4233–4234);
+ * - a matching `match … nat-to` calls pf_get_transaddr at once (lines
+ *   4264–4269), which sets `pd->nsaddr` to the nat-to address (pf_lb.c 1.76
+ *   line 718) — what later rules see as the source;
+ * - a matching `quick` rule ends the evaluation (lines 4302–4303).
  * A rule using anything else (tables, negation, other protocols) is
  * refused with an error rather than guessed at.
  */

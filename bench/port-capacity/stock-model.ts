@@ -2,9 +2,10 @@
  * Stock pf (`pf portset stock`): which translated port a new outbound TCP
  * connection gets, or none.
  *
- * pf.c 1.1218 `pf_match_rule`: every `match` rule that matches calls
- * `pf_get_transaddr` at once, and a -1 from it ends the evaluation with
- * PFRES_TRANSLATE — the packet is dropped, even if a later rule would have
+ * pf.c 1.1218 `pf_match_rule` (lines 4084–4354): every `match` rule that
+ * matches calls `pf_get_transaddr` at once (lines 4264–4265), and a -1 from
+ * it ends the evaluation with PFRES_TRANSLATE (lines 4266–4268) — the packet
+ * is dropped, even if a later rule would have
  * translated it into a range with room. The state takes the port of the last
  * nat-to rule that matched. So a connection is carried only if the port
  * search of *every* nat-to rule it matches succeeds: {@link NatChain} says
@@ -30,8 +31,8 @@ export interface NatChain {
 export const NO_PORT = -1;
 
 /**
- * pf_lb.c 1.76 `pf_get_sport` for TCP with one translation address, the
- * `(gif0)` of maped's rules:
+ * pf_lb.c 1.76 `pf_get_sport` (lines 123–251) for TCP with one translation
+ * address, the `(gif0)` of maped's rules:
  * - lines 187–194: a one-port range is taken if no state uses it
  *   (no in_baddynamic() test on this path);
  * - lines 198–202: the ends are swapped if given high first;
@@ -41,9 +42,10 @@ export const NO_PORT = -1;
  *   destination that in_baddynamic() does not refuse;
  * - lines 231–249: with every port busy it asks pf_map_addr for the pool's
  *   next address; `(gif0)` holds one address, so that is the address it
- *   started from and the loop ends: return 1, no port.
+ *   started from and the loop ends (line 249): return 1, no port (line 250).
  * Lines 179–186 (low = high = 0: static-port) never apply: maped never
- * writes static-port, and a nat-to without `port` gets 50001:65535.
+ * writes static-port, and a nat-to without `port` gets 50001:65535. Lines
+ * 168–178 (protocols without ports) do not either: the model is TCP only.
  */
 export function searchRange(states: NatStates, destination: number, range: PortRange, rng: Prng): number {
   let [low, high] = range;

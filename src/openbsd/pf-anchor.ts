@@ -7,23 +7,31 @@
  * load and the `pfctl -a <anchor> -sr` we read back line up rule by rule and
  * can be compared field by field.
  *
- * What pf does with the rules (sys/net/pf.c 1.1218, `pf_match_rule`, called
- * from `pf_test_rule` for the main ruleset and, through `pf_step_into_anchor`,
- * for the anchor):
+ * What pf does with the rules (sys/net/pf.c 1.1218 `pf_match_rule`, lines
+ * 4084–4354, called from `pf_test_rule`, lines 4357–4584, at line 4419 for
+ * the main ruleset; an `anchor` rule is entered in pf_match_rule itself,
+ * lines 4305–4328: `pf_anchor_stack_push(…)`, `ruleset =
+ * &r->anchor->ruleset;`, `goto enter_ruleset;`):
  * - every rule's source is tested against `pd->nsaddr`
- *   (`PF_MISMATCHAW(&r->src.addr, &ctx->pd->nsaddr, …)`), the source as
- *   translated so far;
- * - a matching `match` rule applies its actions at once
- *   (`pf_rule_to_actions`) and, if it has a `nat-to`, calls
- *   `pf_get_transaddr`, which picks a port (sys/net/pf_lb.c 1.76
- *   `pf_get_sport`) and rewrites `pd->nsaddr`/`pd->nsport`; if no port of the
- *   pool is free the packet fails (`PFRES_TRANSLATE`);
+ *   (`PF_MISMATCHAW(&r->src.addr, &ctx->pd->nsaddr, …)`, lines 4109–4112),
+ *   the source as translated so far;
+ * - a matching `match` rule (`if (r->action == PF_MATCH)`, line 4251)
+ *   applies its actions at once (`pf_rule_to_actions(r, &ctx->act);`, line
+ *   4261; the function is lines 4049–4074) and, if it has a `nat-to`, calls
+ *   `pf_get_transaddr` (lines 4264–4269), which picks a port (sys/net/pf_lb.c
+ *   1.76 `pf_get_sport`, lines 123–251, called at lines 703–704 of
+ *   pf_get_transaddr) and rewrites `pd->nsaddr`/`pd->nsport` (pf_lb.c lines
+ *   718–719); if no port of the pool is free the packet fails
+ *   (`REASON_SET(&ctx->reason, PFRES_TRANSLATE); return (PF_TEST_FAIL);`,
+ *   pf.c lines 4266–4268);
  * - `probability` is tested before `tag`/`tagged` (`r->prob <=
- *   arc4random_uniform(UINT_MAX - 1) + 1` skips the rule), and a matching
- *   rule's `tag` replaces the packet's tag (`ctx->tag = r->tag`) for the
- *   rules after it (`pf_match_tag`);
- * - pass/block is decided by the last matching pass or block rule, unless a
- *   `quick` rule ends the evaluation first.
+ *   arc4random_uniform(UINT_MAX - 1) + 1` skips the rule, lines 4211–4213;
+ *   `tagged`, lines 4214–4216), and a matching rule's `tag` replaces the
+ *   packet's tag (`ctx->tag = r->tag`, lines 4233–4234) for the rules after
+ *   it (`pf_match_tag`, lines 3559–3566);
+ * - pass/block is decided by the last matching pass or block rule
+ *   (`*ctx->rm = r;`, line 4281), unless a `quick` rule ends the evaluation
+ *   first (lines 4302–4303).
  *
  * So the anchor holds:
  * - MSS clamp without a direction, `match on gif0 inet proto tcp flags S/SA
@@ -34,18 +42,22 @@
  *   `pass in quick on gif0 inet proto tcp from any to (gif0) port = 1233
  *   flags S/SA label "maped" rdr-to 192.168.1.10 port 22`. Their place:
  *   - after the clamp: a matching `quick` rule ends the evaluation
- *     (`if (r->quick) return (PF_TEST_QUICK);` in pf_match_rule), so a match
- *     rule after it would never see the SYN; before it, the clamp has put its
- *     `max-mss` into `ctx->act`, `pf_create_state` copies it into the state
- *     (`st->max_mss = act->max_mss;`), and pf_test clamps every TCP packet
- *     of the state with it (`if (st->max_mss) pf_normalize_mss(&pd,
- *     st->max_mss);`), the SYN-ACK the LAN host sends back included;
+ *     (`if (r->quick) return (PF_TEST_QUICK);` in pf_match_rule, pf.c
+ *     lines 4302–4303), so a match rule after it would never see the SYN;
+ *     before it, the clamp has put its `max-mss` into `ctx->act`
+ *     (`a->max_mss = r->max_mss;`, line 4065), `pf_create_state` (lines
+ *     4587–4794) copies it into the state (`st->max_mss = act->max_mss;`,
+ *     line 4622), and pf_test (lines 7567 ff.) clamps every TCP packet of the
+ *     state with it (`if (st->max_mss) pf_normalize_mss(&pd,
+ *     st->max_mss);`, lines 7839–7840), the SYN-ACK the LAN host sends back
+ *     included;
  *   - `quick`, because `rdr-to` on a pass rule is applied only once that
  *     rule has decided the packet: pf_test_rule translates for "the last
  *     matching pass/block rule" after the evaluation (`pf_get_transaddr(r,
- *     pd, ctx.sns, &ctx.nr)`), which rewrites `pd->ndaddr`/`pd->ndport`
- *     (sys/net/pf_lb.c 1.76 `pf_get_transaddr`: `((ndport - dst.port[0]) %
- *     div) + proxy_port[0]` for a range). Without `quick` the admin's filter
+ *     pd, ctx.sns, &ctx.nr)`, pf.c lines 4436–4439), which rewrites
+ *     `pd->ndaddr`/`pd->ndport` (sys/net/pf_lb.c 1.76 `pf_get_transaddr`,
+ *     lines 688–759: `((ndport - dst.port[0]) % div) + proxy_port[0]` for a
+ *     range, lines 730–743; `pd->ndport = nport;`, lines 754–755). Without `quick` the admin's filter
  *     rules after the anchor (`block in on egress`, the 7.8 default's `block
  *     return in on ! lo0 proto tcp to port 6000:6010`) would decide instead,
  *     and the forward would be dropped or passed unredirected. The admin's
@@ -53,12 +65,15 @@
  *   - `pass in` and `to (gif0) port …`: rdr-to is inbound only (parse.y
  *     1.719 `rule_consistent`: "rdr-to can only be used inbound"), and the
  *     destination is tested as translated so far (`PF_MISMATCHAW(&r->dst.addr,
- *     &ctx->pd->ndaddr, …)`, `pf_match_port(…, ctx->pd->ndport)`), which no
+ *     &ctx->pd->ndaddr, …)`, pf.c lines 4113–4115; `pf_match_port(…,
+ *     ctx->pd->ndport)`, lines 4149–4152), which no
  *     rule of the anchor has changed. Traffic to any other port meets no
  *     pass rule here and is the admin's to decide;
  *   - before the NAT rules, which are `match out`: an inbound packet never
  *     matches them, and the LAN host's replies belong to the forward's
- *     state (pf_test looks a packet's state up before any rule), so nothing
+ *     state (pf_test looks a packet's state up before any rule:
+ *     `pf_find_state(&pd, &key, &st)` at pf.c line 7783, pf_test_rule only
+ *     when none is found, lines 7829–7835), so nothing
  *     translates them again.
  * - NAT of the router's own traffic (`from (gif0)`: its ephemeral ports lie
  *   outside the port set too) and of every `nat from` network into the port

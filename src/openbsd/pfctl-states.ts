@@ -17,8 +17,10 @@
  *
  * where for an outbound state `nk` is the wire key and `sk` the stack key,
  * and for an inbound one the other way round. pf keys index the packet's
- * source by `sidx = (direction == PF_IN) ? 0 : 1` (sys/net/pf.c
- * pf_state_key_setup), so `addr[1]` is always this host's side. Hence:
+ * source by `sidx = (direction == PF_IN) ? 0 : 1` (sys/net/pf.c 1.1218
+ * pf_setup_pdesc, line 7319: `pd->sidx = (dir == PF_IN) ? 0 : 1;`; used by
+ * pf_state_key_setup, lines 927–998, at lines 938–941 and 958–962), so
+ * `addr[1]` is always this host's side. Hence:
  *
  *   out: `<our side on the wire> (<our side in the stack>) -> <peer>`, e.g. an
  *        outbound NAT state `all tcp 192.0.2.18:5700 (192.168.1.10:51234) ->

@@ -1,8 +1,10 @@
 /**
  * How much of the port set pf's states hold: the answer to "why do my
  * connections fail under load?". When every port of a range is taken,
- * pf_get_sport (sys/net/pf_lb.c) finds no free source port and the
- * translation fails (pfctl -si counts it under `translate`).
+ * pf_get_sport (sys/net/pf_lb.c 1.76, lines 123–251) finds no free source
+ * port (`return (1);`, line 250) and the translation fails (sys/net/pf.c
+ * 1.1218 lines 4266–4268 and 4437: PFRES_TRANSLATE, which pfctl -si counts
+ * under `translate`).
  *
  * A port is in use when some state has the MAP-E address and that port as
  * its own side on the wire: outbound NAT states (the translated source) and

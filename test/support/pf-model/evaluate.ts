@@ -1,37 +1,53 @@
 /**
  * pf's rule evaluation for the first packet of a connection, after
- * sys/net/pf.c 1.1218 `pf_test_rule` and `pf_match_rule` (the kernel sources
- * are not part of this project; the statements the model follows are quoted):
+ * sys/net/pf.c 1.1218 `pf_test_rule` (lines 4357–4584) and `pf_match_rule`
+ * (lines 4084–4354) (the kernel sources are not part of this project; the
+ * statements the model follows are quoted, with their line numbers in that
+ * revision):
  *
- * 1. `set skip on` interfaces are not filtered at all (pf_test: PFI_IFLAG_SKIP).
+ * 1. `set skip on` interfaces are not filtered at all (pf_test, lines
+ *    7600–7601: `if (kif->pfik_flags & PFI_IFLAG_SKIP) return (PF_PASS);`).
  * 2. Rules are tried in order; each test skips the rule when it fails
- *    (`PF_TEST_ATTRIB`): interface (`pfi_kif_match`), direction, af, proto,
- *    source against the source *as translated so far*
- *    (`PF_MISMATCHAW(&r->src.addr, &ctx->pd->nsaddr, …)`), destination
- *    likewise against the destination as translated so far
- *    (`PF_MISMATCHAW(&r->dst.addr, &ctx->pd->ndaddr, …)`, ports against
- *    `nsport`/`ndport`), TCP flags (`(r->flagset & th_flags) !=
- *    r->flags`), ICMP type,
- *    user, then `probability` (`r->prob <= arc4random_uniform(UINT_MAX - 1)
- *    + 1` skips: a stored s matches with (s − 1)/(2^32 − 2)), then `tagged`
- *    (`pf_match_tag`, against the tag set so far or the packet's own).
+ *    (`PF_TEST_ATTRIB`, lines 4076–4081): interface (`pfi_kif_match`,
+ *    lines 4097–4099), direction (4100–4101), af (4105–4106), proto
+ *    (4107–4108), source against the source *as translated so far*
+ *    (`PF_MISMATCHAW(&r->src.addr, &ctx->pd->nsaddr, …)`, lines 4109–4112),
+ *    destination likewise against the destination as translated so far
+ *    (`PF_MISMATCHAW(&r->dst.addr, &ctx->pd->ndaddr, …)`, lines 4113–4115;
+ *    ports against `nsport`/`ndport`, lines 4145–4152), TCP flags
+ *    (`(r->flagset & th_flags) != r->flags`, lines 4134–4136), ICMP type
+ *    (4171–4173, 4187–4189), user (4154–4159), then `probability`
+ *    (`r->prob <= arc4random_uniform(UINT_MAX - 1) + 1` skips, lines
+ *    4211–4213: a stored s matches with (s − 1)/(2^32 − 2)), then `tagged`
+ *    (`pf_match_tag`, lines 4214–4216; the function, lines 3559–3566,
+ *    compares against the tag set so far or the packet's own).
  * 3. A matching rule sets its `tag` for the rules after it
- *    (`ctx->tag = r->tag`). A `match` rule's actions apply at once
- *    (`pf_rule_to_actions`: the last `max-mss` wins) and it calls
- *    `pf_get_transaddr` (sys/net/pf_lb.c 1.76): a `nat-to` rewrites
- *    `pd->nsaddr`/`pd->nsport` (`pf_get_sport`), a translation without a
- *    free port failing the packet (`PFRES_TRANSLATE`); an `rdr-to` rewrites
- *    `pd->ndaddr` and, with a port, `pd->ndport`: `((ndport −
+ *    (`ctx->tag = r->tag`, lines 4233–4234). A `match` rule's actions apply
+ *    at once (`pf_rule_to_actions(r, &ctx->act);`, line 4261; in the
+ *    function, lines 4049–4074, `a->max_mss = r->max_mss;` at line 4065: the
+ *    last `max-mss` wins) and it calls `pf_get_transaddr` (lines 4264–4269;
+ *    sys/net/pf_lb.c 1.76 lines 688–759): a `nat-to` rewrites
+ *    `pd->nsaddr`/`pd->nsport` (`pf_get_sport`, pf_lb.c lines 703–719), a
+ *    translation without a free port failing the packet (`PFRES_TRANSLATE`,
+ *    pf.c lines 4266–4268); an `rdr-to` rewrites `pd->ndaddr` and, with a
+ *    port, `pd->ndport` (pf_lb.c lines 721–756): `((ndport −
  *    r->dst.port[0]) % (proxy_port[1] − proxy_port[0] + 1)) +
- *    proxy_port[0]` for a range, `proxy_port[0]` for one port. A matching pass or block rule becomes the
- *    deciding rule (`*ctx->rm = r`): the last one wins.
- * 4. A matching `quick` rule (match rules too) ends the evaluation, in an
- *    anchor as in the main ruleset. A matching `anchor` rule evaluates the
- *    anchor's rules in its place (`pf_step_into_anchor`).
+ *    proxy_port[0]` for a range (lines 730–743), `proxy_port[0]` for one
+ *    port (lines 744–745). A matching pass or block rule becomes the
+ *    deciding rule (`*ctx->rm = r`, pf.c line 4281): the last one wins.
+ * 4. A matching `quick` rule (match rules too) ends the evaluation (lines
+ *    4302–4303), in an anchor as in the main ruleset (lines 4337–4341). A
+ *    matching `anchor` rule evaluates the anchor's rules in its place
+ *    (pf_match_rule itself pushes the ruleset and jumps back to
+ *    `enter_ruleset`, lines 4305–4328; 1.1218 has no `pf_step_into_anchor`).
  * 5. Afterwards (`pf_test_rule`): the deciding rule's own actions and
- *    translations (`nat-to`, `rdr-to`) apply; no deciding rule means pf's default rule (pass, no
- *    state); a block drops; a pass keeps state unless `no state`, and the
- *    state takes the actions gathered (`s->max_mss = act->max_mss`, the tag).
+ *    translations (`nat-to`, `rdr-to`) apply (`r = *ctx.rm;`, line 4427;
+ *    `pf_rule_to_actions(r, &ctx.act);`, line 4433; `pf_get_transaddr`,
+ *    lines 4436–4439); no deciding rule means pf's default rule (pass, no
+ *    state); a block drops (lines 4488–4489); a pass keeps state unless `no
+ *    state` (`pf_create_state`, called at lines 4522–4523), and the state
+ *    takes the actions gathered (`st->max_mss = act->max_mss;`, line 4622;
+ *    the tag, `st->tag = tag;`, lines 4754–4757).
  *
  * {@link evaluate} runs this once, drawing each `probability` like pf
  * ({@link Environment.draw}); {@link outcomes} follows both branches of every

@@ -1,18 +1,25 @@
 /**
  * Source-port choice of a translation and the state keys it must not
- * collide with, after sys/net/pf_lb.c 1.76 `pf_get_sport`:
+ * collide with, after sys/net/pf_lb.c 1.76 `pf_get_sport` (lines 123–251;
+ * the model follows these lines of that revision):
  * - TCP and UDP (and ICMP echo, whose query id pf keys as a port) get a port;
- *   other protocols keep theirs;
- * - ICMP echo: `low = 1; high = 65535` whatever the rule says (stock pf; the
- *   map-e-portset patch draws from the port set instead);
- * - `low == high`: that port, if free;
- * - otherwise a random `cut` in [low, high] (`arc4random_uniform(1 + high -
- *   low) + low`), then upwards to high, then downwards from cut − 1 to low;
- *   a port is free when no state has the key (proto, nat address, port,
- *   destination, destination port) (`pf_find_state_all`) and it is not in
- *   the `baddynamic` list (`in_baddynamic`, TCP/UDP only);
- * - no free port: the translation fails (pf_test_rule: PFRES_TRANSLATE, the
- *   packet is dropped).
+ *   other protocols keep theirs (lines 168–178);
+ * - ICMP echo: `low = 1; high = 65535` whatever the rule says (lines 139–145,
+ *   ICMPv6 147–153; stock pf; the map-e-portset patch draws from the port
+ *   set instead);
+ * - `low == high`: that port, if free (lines 187–194);
+ * - otherwise the ends are swapped if given high first (lines 198–202), a
+ *   random `cut` in [low, high] (`arc4random_uniform(1 + high - low) +
+ *   low`, line 204), then upwards to high (lines 206–216), then downwards
+ *   from cut − 1 to low (lines 217–228); a port is free when no state has the
+ *   key (proto, nat address, port, destination, destination port) (key set
+ *   at lines 157–162, `pf_find_state_all` at lines 211 and 223) and it is
+ *   not in the `baddynamic` list (`in_baddynamic`, lines 212 and 224, TCP/UDP
+ *   only);
+ * - no free port: pf_get_sport returns 1 (line 250), pf_get_transaddr -1
+ *   (lines 703–710), and the translation fails (sys/net/pf.c 1.1218
+ *   pf_match_rule lines 4264–4269 or pf_test_rule lines 4436–4439:
+ *   PFRES_TRANSLATE, the packet is dropped).
  */
 import { randomInt } from 'node:crypto';
 import { portSetFor } from './portset.js';

@@ -4,10 +4,12 @@
  * `pfctl -k id -k <id>` (pfctl(8)).
  *
  * Why by id: `pfctl -k label` compares the label of the state's deciding
- * pass or block rule only (sys/net/pf_ioctl.c 1.423, DIOCKILLSTATES), and
- * maped writes no pass rule for IPv4; `pfctl -k <host>` compares, for an
- * outbound state, the stack key, i.e. the address *before* NAT (same
- * ioctl), so it cannot select "everything translated to 192.0.2.18".
+ * pass or block rule only (sys/net/pf_ioctl.c 1.423, DIOCKILLSTATES, lines
+ * 1762–1899: `st->rule.ptr->label`, lines 1886–1887), and maped writes no
+ * pass rule for IPv4; `pfctl -k <host>` compares, for an outbound state, the
+ * stack key, i.e. the address *before* NAT (same ioctl, `sk =
+ * st->key[PF_SK_STACK];`, lines 1854–1859), so it cannot select "everything
+ * translated to 192.0.2.18".
  * pfctl takes `-k` at most twice, so each id is one run.
  *
  * `pfctl -ss -vv` prints each state as sbin/pfctl/pf_print_state.c

@@ -10,9 +10,11 @@
  *    struct pf_pool 8 bytes larger, so a pfctl and a kernel built from
  *    different pfvar.h do not know each other's number, and the kernel
  *    answers an unknown ioctl on pfctl's read-only descriptor with EACCES,
- *    or with EPERM at securelevel > 1 (pf_ioctl.c 1.423 pfioctl()); pfctl
- *    prints strerror() alone (pfctl.c 1.397 pfctl_show_rules(), warnx of
- *    pf_strerror()). A missing anchor (EINVAL, "Anchor does not exist") or
+ *    or with EPERM at securelevel > 1 (pf_ioctl.c 1.423 pfioctl(), lines
+ *    1069 ff.: `return (EPERM);` under `if (securelevel > 1)`, lines
+ *    1074–1121; `return (EACCES);` under `if (!(flags & FWRITE))`, lines
+ *    1123–1170); pfctl prints strerror() alone (pfctl.c 1.397
+ *    pfctl_show_rules(), warnx of pf_strerror()). A missing anchor (EINVAL, "Anchor does not exist") or
  *    any other failure says nothing about the ABI and is left to the
  *    reading of the live state.
  */

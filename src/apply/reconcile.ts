@@ -104,6 +104,9 @@ function plan(target: Target, live: LiveState, owned: Ownership, adopted: readon
  */
 const unsaved = new Map<string, Ownership>();
 
+/** pfctl runs killing stale states side by side; each takes a moment of the kernel's pf lock and nothing else. */
+const KILLS_AT_ONCE = 8;
+
 const errorText = (e: unknown): string => {
   const code = (e as NodeJS.ErrnoException).code;
   const message = (e as Error).message ?? String(e);
@@ -278,11 +281,17 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
       if (step.killStale !== undefined) {
         const ids = await staleStateIds(step);
         if (typeof ids === 'string') return `step ${n}: ${ids}`;
-        for (const id of ids) {
-          const kill = argv.killStateId(id);
-          into.push(toApplyCommand(tools, kill));
-          const killed = await runCommand(tools, kill, runOptions);
-          if (!killed.ok) return `step ${n} (${describeCommand(kill)}): ${killed.reason ?? 'failed'}`;
+        // pfctl(8) `-k id -k <id>` kills one state per run: a few runs at once, not one after another.
+        for (let at = 0; at < ids.length; at += KILLS_AT_ONCE) {
+          const wave = ids.slice(at, at + KILLS_AT_ONCE).map((id) => argv.killStateId(id));
+          const results = await Promise.all(wave.map((kill) => runCommand(tools, kill, runOptions)));
+          // The commands run, the failed one last.
+          const failed = results.findIndex((r) => !r.ok);
+          wave.forEach((kill, i) => i !== failed && into.push(toApplyCommand(tools, kill)));
+          if (failed !== -1) {
+            into.push(toApplyCommand(tools, wave[failed]!));
+            return `step ${n} (${describeCommand(wave[failed]!)}): ${results[failed]!.reason ?? 'failed'}`;
+          }
         }
         if (ids.length > 0) log?.(`killed ${ids.length} pf states of the old address, port set or tunnel`);
         continue;

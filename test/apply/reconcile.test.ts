@@ -251,6 +251,23 @@ describe('apply', () => {
     expect((await run(desired)).commands).toEqual([]);
   });
 
+  it('many stale states: every one is killed, several pfctl runs at a time', async () => {
+    const { fake, run } = await rig();
+    await run(desiredFor(COSMOTE, 'kernel'));
+    // 30 connections of the router through the old port set, beside the imagined ones.
+    fake.editState((state) => {
+      const nat = state.states.find((st) => st.proto !== 'ipencap')!;
+      for (let i = 0; i < 30; i++) state.states.push({ ...nat, id: `00000000aaaa${String(i).padStart(4, '0')}`, wire: [[nat.wire[0][0], 1300 + i], nat.wire[1]] });
+    });
+    const stale = kills(fake);
+    expect(stale).toHaveLength(33);
+    const report = await run(desiredFor(withPrefix(COSMOTE, '2a02:586:6234:c100::/56'), 'kernel'));
+    expect(report.ok, report.error ?? '').toBe(true);
+    expect(lines(report).filter((l) => l.startsWith('pfctl -k')).sort()).toEqual([...stale].sort());
+    // No kill was lost to another running beside it: only the new address's states are left.
+    expect(fake.state().states.map((st) => st.id).filter((id) => stale.includes(`pfctl -k id -k ${id}`))).toEqual([]);
+  });
+
   it('a new BR changes the tunnel and the tunnel pass rules, and keeps the NAT states', async () => {
     const { fake, run } = await rig();
     const desired = desiredFor(COSMOTE, 'kernel');

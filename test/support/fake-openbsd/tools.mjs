@@ -3,7 +3,7 @@
 // call's argv is appended to <dir>/log.jsonl, injected failures are read from
 // <dir>/fail.json. Output follows sbin/ifconfig/ifconfig.c, sbin/route/route.c
 // print_getmsg and show.c p_rtentry, sbin/pfctl/pfctl_parser.c print_rule and usr.sbin/dhcp6leasectl.
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 
@@ -68,16 +68,61 @@ function defaultFailure(tool, args) {
 export function runTool(tool, dir, args, readStdin) {
   appendFileSync(join(dir, 'log.jsonl'), JSON.stringify([tool, ...args]) + '\n');
   try {
-    const injected = injectedFailure(dir, tool, args);
-    if (injected !== null) throw new ToolError(injected);
-    const state = load(dir);
-    const handler = { ifconfig, route, pfctl, dhcp6leasectl, sysctl }[tool];
-    const result = handler(state, args, readStdin);
-    if (result.changed) save(dir, state);
-    return { stdout: result.stdout ?? '', stderr: result.stderr ?? '', code: 0 };
+    return withStateLock(dir, () => {
+      const injected = injectedFailure(dir, tool, args);
+      if (injected !== null) throw new ToolError(injected);
+      const state = load(dir);
+      const handler = { ifconfig, route, pfctl, dhcp6leasectl, sysctl }[tool];
+      const result = handler(state, args, readStdin);
+      if (result.changed) save(dir, state);
+      return { stdout: result.stdout ?? '', stderr: result.stderr ?? '', code: 0 };
+    });
   } catch (e) {
     if (!(e instanceof ToolError)) throw e;
     return { stdout: e.stdout, stderr: e.stderr + '\n', code: e.code };
+  }
+}
+
+/**
+ * maped runs some calls side by side (it kills pf states in parallel), and
+ * the kernel serialises what they change: so does this lock around each
+ * call's read, change and write of the state (an exclusive create of
+ * <dir>/state.lock holding the holder's pid; one whose holder is gone, a
+ * call killed on a timeout, is taken over).
+ */
+function withStateLock(dir, fn) {
+  const lock = join(dir, 'state.lock');
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (const deadline = Date.now() + 20_000; ; ) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      if (Date.now() > deadline) throw new ToolError(`fake: ${lock} held for 20 s`);
+      let holder = NaN;
+      try {
+        holder = Number(readFileSync(lock, 'utf8'));
+      } catch {
+        continue;
+      }
+      if (holder > 0 && !alive(holder)) rmSync(lock, { force: true });
+      else Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
   }
 }
 

@@ -23,7 +23,7 @@ export async function dryRunReport(
   out.push(`lease ${config.wan}: ${formatIpv6Prefix(reading.endUserPrefix)}${reading.dhcpState ? ` (${reading.dhcpState})` : ''}`);
   for (const warning of reading.warnings) out.push(`warning: ${warning}`);
 
-  const lease = { interface: config.wan, endUserPrefix: reading.endUserPrefix, s46: reading.s46 };
+  const lease = { interface: config.wan, endUserPrefix: reading.endUserPrefix, wanAddress: reading.wanAddress, s46: reading.s46 };
   const selection = await selectResolving((lookup) => selectSoftwire(config, lease, lookup), new AftrResolver());
   if (!selection.ok) return { ok: false, report: [...out, `error: ${selection.reason}`].join('\n') + '\n' };
   const { softwire } = selection;

@@ -201,6 +201,7 @@ export class Engine {
     const lease = {
       interface: this.config.wan,
       endUserPrefix: reading.endUserPrefix,
+      wanAddress: reading.wanAddress,
       s46: reading.s46,
       provisioned: provisioned?.softwire ?? null,
     };

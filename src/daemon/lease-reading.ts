@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { MapedConfig } from '../config/index.js';
 import type { S46Options } from '../dhcpv6/index.js';
 import { runTool } from '../apply/tool-process.js';
-import { autoconfPrefix, parseLeaseFile, queryLeasectl, type LeasectlStatus } from '../lease/index.js';
+import { autoconfAddress, parseLeaseFile, queryLeasectl, type LeasectlStatus } from '../lease/index.js';
 import { parseIfconfig, toolEnvironment } from '../openbsd/index.js';
 import { formatIpv6Prefix, type Ipv6Prefix, type Result } from '../map/index.js';
 
@@ -19,6 +19,12 @@ export type LeaseReading =
       /** The dhcp6leased lease file, or the WAN's SLAAC address (`prefix autoconf`). */
       readonly source: 'file' | 'autoconf';
       readonly endUserPrefix: Ipv6Prefix;
+      /**
+       * The WAN's own global address the prefix was taken from (`prefix
+       * autoconf`): no prefix is delegated, so DS-Lite tunnels from it
+       * (src/softwire/dslite.ts). Null with a delegated prefix.
+       */
+      readonly wanAddress: bigint | null;
       readonly s46: S46Options;
       readonly dhcpState: string | null;
       readonly expiresAt: Date | null;
@@ -77,12 +83,13 @@ async function readAutoconf(sources: LeaseSources, config: MapedConfig): Promise
   }
   const status = parseIfconfig(text);
   if (!status.ok) return { kind: 'unreadable', error: `prefix autoconf: ${status.error}` };
-  const prefix = autoconfPrefix(status.value);
-  if (prefix === null) return { kind: 'none', reason: `no autoconf address on ${config.wan}` };
+  const slaac = autoconfAddress(status.value);
+  if (slaac === null) return { kind: 'none', reason: `no autoconf address on ${config.wan}` };
   return {
     kind: 'lease',
     source: 'autoconf',
-    endUserPrefix: prefix,
+    endUserPrefix: slaac.prefix,
+    wanAddress: slaac.address,
     s46: EMPTY_S46,
     dhcpState: null,
     expiresAt: null,
@@ -184,6 +191,7 @@ async function readLeaseOnce(
     kind: 'lease',
     source: 'file',
     endUserPrefix,
+    wanAddress: null,
     s46,
     dhcpState,
     expiresAt: remainingMs === null ? null : new Date(now.getTime() + remainingMs),

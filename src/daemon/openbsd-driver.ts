@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { detectPortsetSupport, readLiveState, readPfStates, reconcile, runCommand, type LiveNames, type LiveState, type ToolPaths } from '../apply/index.js';
-import { err, type Result } from '../map/index.js';
+import { err, formatIpv6, type Result } from '../map/index.js';
 import type { MapedConfig } from '../config/index.js';
 import { desiredState, softwireInput, systemCheckCommands, systemWarnings, type Command } from '../openbsd/index.js';
 import type { Softwire } from '../softwire/index.js';
@@ -117,6 +117,10 @@ export function createOpenBSDDriver(log: Logger, options: DriverOptions = {}): D
           if (read === null || !read.ok) read = await readLiveState(tools, names, { timeoutMs: COMMAND_TIMEOUT_MS });
           if (!read.ok) return failed(`reading the live state: ${read.error}`, warnings);
           live = read.value;
+        }
+        // A tunnel source that is the WAN's own address is never added: gone from the WAN, it is waited for.
+        if (softwire.tunnel.onWan === true && live !== undefined && live.wan !== null && !live.wan.inet6.some((a) => a.address === softwire.tunnel.source)) {
+          return failed(`the tunnel source ${formatIpv6(softwire.tunnel.source)} is no longer an address of ${config.wan}`, warnings);
         }
         let wanMtu: number | null = null;
         if (config.tunnel.mtu === 'auto') {

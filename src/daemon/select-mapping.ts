@@ -43,6 +43,8 @@ import type { ProvisionedMapE } from '../provision/reply.js';
 export interface LeaseFacts {
   readonly interface: string;
   readonly endUserPrefix: Ipv6Prefix;
+  /** The WAN's own global address when no prefix is delegated (`prefix autoconf`), else null. */
+  readonly wanAddress?: bigint | null;
   readonly s46: S46Options;
   /** What an HB46PP server provisioned, if anything. */
   readonly provisioned?: ProvisionedMapE | null;
@@ -245,7 +247,7 @@ function dslite(config: MapedConfig, lease: LeaseFacts, lookup: AftrLookup): Sel
   if (block === null) return null;
   const aftr = aftrAddress(block, lookup);
   if (!aftr.ok) return { ok: false, rules: [], reason: `dslite: ${aftr.error}`, retry: true };
-  const built = dsliteSoftwire({ aftr: aftr.value, aftrName: nameOf(block) }, lease.endUserPrefix, 'static');
+  const built = dsliteSoftwire({ aftr: aftr.value, aftrName: nameOf(block) }, lease.endUserPrefix, 'static', lease.wanAddress ?? null);
   return built.ok ? { ok: true, rules: [], softwire: built.value } : { ok: false, rules: [], reason: built.error };
 }
 

@@ -5,12 +5,17 @@
  * addresses reserved for B4 and AFTR (§5.7), and the default route points at
  * 192.0.0.1.
  *
- * The tunnel source is an address of the CE's own in its delegated prefix,
- * added to the WAN like the MAP-E CE address: the prefix's first /64 with
- * the RFC 7597 §6 interface identifier of 192.0.0.2 (`::c000:2:0`), an
- * identifier no SLAAC host or hand-numbered LAN interface picks by accident.
+ * The tunnel source is an IPv6 address of the B4's own (RFC 6333 §5: the
+ * B4 encapsulates from its IPv6 address). With a delegated prefix it is an
+ * address maped adds to the WAN like the MAP-E CE address: the prefix's
+ * first /64 with the RFC 7597 §6 interface identifier of 192.0.0.2
+ * (`::c000:2:0`), an identifier no SLAAC host or hand-numbered LAN
+ * interface picks by accident. Without one (`prefix autoconf`: the WAN has
+ * only its SLAAC address) it is that address itself: it is the one the
+ * access network knows this CE by, and an address maped made up beside it
+ * in the WAN's /64 would be an extra neighbour the router must resolve.
  */
-import { ceIPv6Address, interfaceId, ok, type Ipv6Prefix, type Result } from '../map/index.js';
+import { ceIPv6Address, err, interfaceId, ok, type Ipv6Prefix, type Result } from '../map/index.js';
 import type { Softwire, SoftwireOrigin } from './types.js';
 
 /** RFC 6333 §5.7: 192.0.0.2 for the B4, 192.0.0.1 for the AFTR. */
@@ -26,11 +31,25 @@ export function dsliteTunnelSource(endUserPrefix: Ipv6Prefix): bigint {
   return ceIPv6Address(endUserPrefix, interfaceId('rfc7597', B4_ADDRESS, 0));
 }
 
-export function dsliteSoftwire(params: DsliteParams, endUserPrefix: Ipv6Prefix, origin: SoftwireOrigin): Result<Softwire> {
+/**
+ * `wanAddress`: the WAN's own global address when no prefix is delegated
+ * (the tunnel source then), null with a delegated prefix.
+ */
+export function dsliteSoftwire(
+  params: DsliteParams,
+  endUserPrefix: Ipv6Prefix,
+  origin: SoftwireOrigin,
+  wanAddress: bigint | null = null,
+): Result<Softwire> {
+  const tunnel =
+    wanAddress === null
+      ? { source: dsliteTunnelSource(endUserPrefix), remote: params.aftr }
+      : { source: wanAddress, remote: params.aftr, onWan: true };
+  if (tunnel.source === params.aftr) return err('dslite: the AFTR is the tunnel source itself');
   return ok({
     kind: 'dslite',
     origin,
-    tunnel: { source: dsliteTunnelSource(endUserPrefix), remote: params.aftr },
+    tunnel,
     ipv4: { address: B4_ADDRESS, prefixLen: 32, peer: AFTR_ADDRESS },
     nat: { into: 'none' },
     rule: null,

@@ -46,7 +46,16 @@ export interface Softwire {
   readonly kind: SoftwireKind;
   readonly origin: SoftwireOrigin;
   /** The tunnel's local end, added to the WAN as a /128; the remote end: BR, lwAFTR, AFTR or IPIP peer. */
-  readonly tunnel: { readonly source: bigint; readonly remote: bigint };
+  readonly tunnel: {
+    readonly source: bigint;
+    readonly remote: bigint;
+    /**
+     * The source is the WAN's own address (DS-Lite without a delegated
+     * prefix): already there, so maped neither adds nor removes it, and
+     * one gone from the WAN is a fault to wait out, not an alias to add.
+     */
+    readonly onWan?: boolean;
+  };
   /**
    * The IPv4 address on gif, the length of what it stands for (32, or the
    * prefix the CE was given) and the point-to-point peer the default route

@@ -33,8 +33,8 @@ afterAll(async () => {
 const SLAAC = (prefix64: string) => `${prefix64}:20c:29ff:fe4d:6e01`;
 
 /** em0's global addresses: the SLAAC ones given, plus whatever maped added. */
-function setSlaac(addresses: { address: string; extra: string }[]): void {
-  fake.editState((s) => {
+function setSlaac(addresses: { address: string; extra: string }[], on: FakeOpenBSD = fake): void {
+  on.editState((s) => {
     const em0 = s.interfaces.em0!;
     em0.inet6 = [
       ...em0.inet6.filter((a) => a.address.startsWith('fe80:') || !(a.extra ?? '').includes('autoconf')),
@@ -43,8 +43,8 @@ function setSlaac(addresses: { address: string; extra: string }[]): void {
   });
 }
 
-const aliases = (): string[] =>
-  fake
+const aliases = (on: FakeOpenBSD = fake): string[] =>
+  on
     .state()
     .interfaces.em0!.inet6.filter((a) => a.prefixlen === 128)
     .map((a) => a.address);
@@ -118,5 +118,64 @@ describe('maped with prefix autoconf', () => {
     const deadline = Date.now() + 10_000;
     while (alive(monitor) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(alive(monitor)).toBe(false);
+  }, 180_000);
+});
+
+describe('DS-Lite with prefix autoconf (no delegated prefix)', () => {
+  it("tunnels from the WAN's own SLAAC address, never adds or removes it, follows it when it changes, withdraws when it goes", async () => {
+    const own = await createFakeOpenBSD({ kernelPortset: true });
+    const home = await mkdtemp(join(tmpdir(), 'maped-autoconf-dslite-'));
+    let b4: MapedProcess | null = null;
+    try {
+      const first = SLAAC('2001:db8:aa:bb00');
+      setSlaac([{ address: first, extra: 'autoconf pltime 604503 vltime 2591703' }], own);
+      const configPath = join(home, 'maped.conf');
+      writeFileSync(configPath, `${fakeRouterConfig(own.tools, home)}prefix autoconf\ndslite { aftr 2001:db8:ffff::2 }\n`);
+      b4 = startMaped(configPath, join(home, 'maped.sock'));
+      const active = await b4.waitFor((s) => s.state === 'active', 'active', 60_000);
+      expect(active).toMatchObject({ softwire: 'dslite', origin: 'static', lease: { source: 'autoconf', endUserPrefix: '2001:db8:aa:bb00::/64' } });
+      expect(active.map).toMatchObject({ ipv4: '192.0.0.2', ceIPv6: first, br: '2001:db8:ffff::2' });
+      expect(own.state().interfaces['gif0']?.tunnel).toEqual({ source: first, destination: '2001:db8:ffff::2' });
+      const mutations = (): string[] => own.mutations().map((argv) => argv.join(' '));
+      expect(mutations()).toEqual([
+        'ifconfig gif0 create',
+        `ifconfig gif0 tunnel ${first} 2001:db8:ffff::2`,
+        'ifconfig gif0 mtu 1460',
+        'ifconfig gif0 inet 192.0.0.2 192.0.0.1 netmask 255.255.255.255',
+        'ifconfig gif0 up',
+        'route -n add -inet default 192.0.0.1 -label maped',
+        'pfctl -o none -a maped -f -',
+      ]);
+      expect(aliases(own)).toEqual([]);
+
+      // slaacd replaces the address (a new prefix from the router): the tunnel follows it.
+      const second = SLAAC('2001:db8:aa:cc00');
+      own.clearLog();
+      setSlaac([{ address: second, extra: 'autoconf pltime 604503 vltime 2591703' }], own);
+      own.routeMessage('RTM_DELADDR', 'em0', first);
+      own.routeMessage('RTM_NEWADDR', 'em0', second);
+      const moved = await b4.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === second, 'the tunnel from the new address', 60_000);
+      expect(moved.lease?.endUserPrefix).toBe('2001:db8:aa:cc00::/64');
+      expect(own.state().interfaces['gif0']?.tunnel).toEqual({ source: second, destination: '2001:db8:ffff::2' });
+      expect(mutations().filter((line) => line.startsWith('ifconfig em0'))).toEqual([]);
+      expect(aliases(own)).toEqual([]);
+
+      // The address goes: withdrawn, and maped touches nothing on em0 (it never owned that address).
+      own.clearLog();
+      setSlaac([], own);
+      own.routeMessage('RTM_DELADDR', 'em0', second);
+      const withdrawn = await b4.waitFor((s) => s.state === 'withdrawn', 'withdrawn', 60_000);
+      expect(withdrawn.reason).toBe('no autoconf address on em0');
+      expect(own.state().interfaces['gif0']).toBeUndefined();
+      expect(own.state().defaultRoute).toBeNull();
+      expect(mutations().filter((line) => line.startsWith('ifconfig em0'))).toEqual([]);
+    } finally {
+      if (b4 !== null && b4.child.exitCode === null) {
+        b4.signal('SIGTERM');
+        await b4.exited;
+      }
+      await own.cleanup();
+      await rm(home, { recursive: true, force: true });
+    }
   }, 180_000);
 });

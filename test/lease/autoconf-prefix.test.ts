@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { autoconfPrefix } from '../../src/lease/index.js';
-import { formatIpv6Prefix } from '../../src/map/index.js';
+import { autoconfAddress, autoconfPrefix } from '../../src/lease/index.js';
+import { formatIpv6, formatIpv6Prefix } from '../../src/map/index.js';
 import { parseIfconfig } from '../../src/openbsd/index.js';
 
 /** `ifconfig em0` on OpenBSD 7.8 with SLAAC (sbin/ifconfig/ifconfig.c in6_alias prints the flags). */
@@ -42,5 +42,13 @@ describe('autoconfPrefix', () => {
   it('is null without a usable autoconf address', () => {
     expect(prefixOf(em0([]))).toBeNull();
     expect(prefixOf(em0(['inet6 240b:10:9999:9900:1:2:3:4 prefixlen 64 autoconf temporary pltime 86400 vltime 604800']))).toBeNull();
+  });
+
+  it("autoconfAddress also gives the address itself, the DS-Lite tunnel source without a delegated prefix", () => {
+    const status = parseIfconfig(em0(['inet6 240b:10:3251:6400:20c:29ff:fe4d:6e01 prefixlen 64 autoconf pltime 604503 vltime 2591703']));
+    if (!status.ok) throw new Error(status.error);
+    const slaac = autoconfAddress(status.value);
+    expect(slaac === null ? null : formatIpv6(slaac.address)).toBe('240b:10:3251:6400:20c:29ff:fe4d:6e01');
+    expect(slaac === null ? null : formatIpv6Prefix(slaac.prefix)).toBe('240b:10:3251:6400::/64');
   });
 });

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_LIVE_STATE, NOTHING_OWNED, planApply } from '../../src/apply/index.js';
 import type { MapedConfig } from '../../src/config/index.js';
-import { selectSoftwire, type AftrLookup } from '../../src/daemon/select-mapping.js';
+import { selectSoftwire, type AftrLookup, type LeaseFacts } from '../../src/daemon/select-mapping.js';
 import { decodeOptions, parseHex, NO_S46_OPTIONS, type S46Options } from '../../src/dhcpv6/index.js';
 import { describeCommand, desiredState, renderAnchor, softwireInput } from '../../src/openbsd/index.js';
 import { err, formatIpv4, formatIpv6, ok, parseIpv4Prefix, parseIpv6, parseIpv6Prefix, portInSet, type Result } from '../../src/map/index.js';
@@ -26,7 +26,7 @@ function lease(endUserPrefix: string, s46: S46Options = NO_S46_OPTIONS) {
   return { interface: 'em0', endUserPrefix: prefix6(endUserPrefix), s46 };
 }
 
-function selected(config: MapedConfig, facts: ReturnType<typeof lease>, lookup?: AftrLookup): Softwire {
+function selected(config: MapedConfig, facts: LeaseFacts, lookup?: AftrLookup): Softwire {
   const selection = selectSoftwire(config, facts, lookup);
   if (!selection.ok) throw new Error(selection.reason);
   return selection.softwire;
@@ -218,6 +218,28 @@ describe('DS-Lite B4 (RFC 6333)', () => {
   it('the tunnel source is the first /64 of the delegated prefix with the IID of 192.0.0.2', () => {
     const softwire = must(dsliteSoftwire({ aftr: 1n, aftrName: null }, prefix6('2001:db8:aa:bb00::/56'), 'static'));
     expect(formatIpv6(softwire.tunnel.source)).toBe('2001:db8:aa:bb00:0:c000:2:0');
+    expect(softwire.tunnel.onWan).toBeUndefined();
+  });
+
+  it("without a delegated prefix the tunnel source is the WAN's own address, which the plan never adds", () => {
+    const config = configFrom('wan em0\nprefix autoconf\ndslite { aftr 2001:db8:ffff::2 }\n');
+    const slaac = v6('2001:db8:aa:bb00:20c:29ff:fe4d:6e01');
+    const softwire = selected(config, { ...lease('2001:db8:aa:bb00::/64'), wanAddress: slaac });
+    expect(softwire.tunnel).toEqual({ source: slaac, remote: v6('2001:db8:ffff::2'), onWan: true });
+    const desired = must(
+      desiredState({ wan: 'em0', tunnel: 'gif0', mtu: 'auto', wanMtu: 1500, ...softwireInput(softwire), natFrom: [], anchor: 'maped', portset: 'kernel' }),
+    );
+    // em0 as slaacd left it: the SLAAC address is there, so nothing is added to em0.
+    const wan = { name: 'em0', flags: ['UP'], mtu: 1500, tunnel: null, inet: [], inet6: [{ address: slaac, prefixlen: 64, flags: ['autoconf'] }] };
+    const plan = must(planApply(desired, { ...EMPTY_LIVE_STATE, wan }, NOTHING_OWNED));
+    const commands = plan.steps.map((step) => describeCommand(step.command));
+    expect(commands.filter((line) => line.startsWith('ifconfig em0'))).toEqual([]);
+    expect(commands).toContain('ifconfig gif0 tunnel 2001:db8:aa:bb00:20c:29ff:fe4d:6e01 2001:db8:ffff::2');
+    // An AFTR at the tunnel source itself is nonsense, refused rather than configured.
+    expect(dsliteSoftwire({ aftr: slaac, aftrName: null }, prefix6('2001:db8:aa:bb00::/64'), 'static', slaac)).toEqual({
+      ok: false,
+      error: 'dslite: the AFTR is the tunnel source itself',
+    });
   });
 });
 

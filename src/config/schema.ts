@@ -22,7 +22,7 @@ import {
 } from '../map/index.js';
 import { parseServerUrl } from '../provision/discovery-record.js';
 import { VENDORID_PATTERN, WORD_PATTERN } from '../provision/request.js';
-import { SOFTWIRE_KINDS, checkPortParams } from '../softwire/index.js';
+import { SOFTWIRE_KINDS, checkPortParams, parseAftr, parseUnicastIpv6 } from '../softwire/index.js';
 import { forwardOverlap, forwardSchema, MAX_FORWARDS, type RawForward } from './forward.js';
 import {
   anchorNameProblem,
@@ -201,47 +201,22 @@ export const ipv6PrefixSchema = (keyword: string) =>
     return prefix.value;
   });
 
-/** Why an address cannot be a tunnel endpoint, or null if it is a global-scope unicast address. */
-function notUnicast(address: bigint): string | null {
-  if (address === 0n) return 'the unspecified address';
-  if (address === 1n) return 'the loopback address';
-  if (address >> 120n === 0xffn) return 'a multicast address';
-  if (address >> 118n === 0x3fan) return 'a link-local address';
-  if (address >> 32n === 0xffffn) return 'an IPv4-mapped address';
-  return null;
-}
-
 const unicastIpv6Schema = (keyword: string) =>
   z.string().transform((text, ctx): bigint => {
-    const address = parseIpv6(text);
-    if (!address.ok) {
-      ctx.addIssue({ code: 'custom', message: `${keyword}: invalid IPv6 address "${text}": ${address.error}` });
-      return z.NEVER;
-    }
-    const reason = notUnicast(address.value);
-    if (reason !== null) {
-      ctx.addIssue({ code: 'custom', message: `${keyword}: ${text} is ${reason}, not a unicast address` });
-      return z.NEVER;
-    }
-    return address.value;
+    const address = parseUnicastIpv6(keyword, text);
+    if (address.ok) return address.value;
+    ctx.addIssue({ code: 'custom', message: address.error });
+    return z.NEVER;
   });
 
 const brSchema = unicastIpv6Schema('br');
 
-/** RFC 1035 §2.3.1 labels (digits first allowed, RFC 1123 §2.1), 253 characters in all. */
-const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-
 /** An (lw)AFTR: an IPv6 address, or a host name maped resolves itself. */
 const aftrSchema = (keyword: string) =>
   z.string().transform((text, ctx): bigint | string => {
-    if (text.includes(':')) {
-      const address = unicastIpv6Schema(keyword).safeParse(text);
-      if (address.success) return address.data;
-      ctx.addIssue({ code: 'custom', message: address.error.issues[0]?.message ?? `${keyword}: invalid "${text}"` });
-      return z.NEVER;
-    }
-    if (HOST_NAME.test(text)) return text.toLowerCase().replace(/\.$/, '');
-    ctx.addIssue({ code: 'custom', message: `${keyword}: "${text}" is neither an IPv6 address nor a host name` });
+    const aftr = parseAftr(keyword, text);
+    if (aftr.ok) return aftr.value;
+    ctx.addIssue({ code: 'custom', message: aftr.error });
     return z.NEVER;
   });
 

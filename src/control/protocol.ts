@@ -156,7 +156,7 @@ export const ProvisioningStatusSchema = z.object({
   auth: z.string().nullable(),
   credentials: z.string(),
   order: z.array(z.string()).nullable(),
-  kind: z.enum(['map-e']).nullable(),
+  kind: z.enum(SOFTWIRE_KINDS).nullable(),
   why: z.string().nullable(),
   interfaceId: z.enum(['rfc7597', 'draft03']).nullable(),
   data: z.enum(['server', 'cache']).nullable(),

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { MapedConfig } from '../config/index.js';
 import type { CommandHandler } from '../control/server.js';
-import type { Hb46ppClient } from '../provision/index.js';
+import { newFetchCounters, type Hb46ppClient } from '../provision/index.js';
 import type { Result } from '../map/index.js';
 import type { Driver } from './driver.js';
 import { Engine } from './engine.js';
@@ -105,15 +105,17 @@ export function startDaemonCore(options: DaemonCoreOptions): DaemonCore {
     readStates: () => driver.readStates?.(config) ?? Promise.resolve({ ok: false, error: 'pf states cannot be read' }),
     log,
   });
-  metrics = new MetricsPublisher({ status: () => engine.status(), counters, usage, log });
-  metrics.configure(config.metrics ? config.stateDir : null);
-
   /** The HB46PP client, while maped.conf has a provision block; it wakes the engine when its data changes. */
   let provisioner: Hb46ppClient | null = null;
+  /** HB46PP fetches, counted across the clients that reloads replace. */
+  const fetches = newFetchCounters();
+  metrics = new MetricsPublisher({ status: () => engine.status(), counters, usage, log, provisioning: () => (provisioner === null ? null : fetches) });
+  metrics.configure(config.metrics ? config.stateDir : null);
+
   async function startProvisioning(next: MapedConfig): Promise<Hb46ppClient | null> {
     const settings = await hb46ppSettings(next, log);
     if (settings === null) return null;
-    return startHb46pp(settings, next, log, () => wake('provisioning data changed'));
+    return startHb46pp(settings, next, log, () => wake('provisioning data changed'), fetches);
   }
 
   let watcher: Follower | null = options.follow ? followPrefix(config, wake, log) : null;

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { replaceFile } from '../atomic-file.js';
 import { DAEMON_STATES, type Status } from '../control/protocol.js';
 import { renderPrometheusText, type MetricFamily } from '../control/prometheus-text.js';
+import { FETCH_OUTCOMES, type FetchCounters } from '../provision/hb46pp-client.js';
 import type { Driver } from './driver.js';
 import type { UsageMonitor, UsageReport } from './usage-monitor.js';
 
@@ -62,8 +63,16 @@ const seconds = (iso: string | null | undefined): number | null => {
 const one = (value: number | null, labels?: Record<string, string>): { value: number; labels?: Record<string, string> }[] =>
   value === null ? [] : [{ value, ...(labels === undefined ? {} : { labels }) }];
 
-/** The metric families of one moment: pure, from the status, the counters and the latest usage sample. */
-export function metricFamilies(status: Status, counters: ApplyCounters, usage: UsageReport | null): MetricFamily[] {
+/**
+ * The metric families of one moment: pure, from the status, the counters,
+ * the latest usage sample and, with a provision block, the HB46PP fetches.
+ */
+export function metricFamilies(
+  status: Status,
+  counters: ApplyCounters,
+  usage: UsageReport | null,
+  fetches: FetchCounters | null = null,
+): MetricFamily[] {
   return [
     { name: 'maped_info', help: 'maped version; always 1.', type: 'gauge', samples: [{ value: 1, labels: { version: status.version } }] },
     {
@@ -99,6 +108,18 @@ export function metricFamilies(status: Status, counters: ApplyCounters, usage: U
     { name: 'maped_ports_in_use', help: 'Ports of the set held by pf states at the last sample (mapedctl show usage).', type: 'gauge', samples: one(usage?.inUse ?? null) },
     { name: 'maped_ports_in_use_peak', help: 'The most ports of the set in use at one sample since the port set took effect.', type: 'gauge', samples: one(usage?.peak ?? null) },
     { name: 'maped_port_usage_timestamp_seconds', help: 'When the port usage was last sampled, in seconds since the epoch.', type: 'gauge', samples: one(seconds(usage?.at)) },
+    {
+      name: 'maped_provisioning_fetches_total',
+      help: 'HB46PP provisioning fetches (DNS discovery and HTTP request), by result (mapedctl show provisioning).',
+      type: 'counter',
+      samples: fetches === null ? [] : FETCH_OUTCOMES.map((result) => ({ value: fetches.byOutcome[result], labels: { result } })),
+    },
+    {
+      name: 'maped_provisioning_last_success_timestamp_seconds',
+      help: 'When an HB46PP fetch last gave valid data, in seconds since the epoch.',
+      type: 'gauge',
+      samples: one(fetches?.lastValidAt == null ? null : fetches.lastValidAt / 1000),
+    },
   ];
 }
 
@@ -107,6 +128,8 @@ export interface MetricsPublisherOptions {
   readonly counters: ApplyCounters;
   readonly usage: UsageMonitor;
   readonly log: Logger;
+  /** The HB46PP fetch counters while maped.conf has a provision block, else null. */
+  readonly provisioning?: () => FetchCounters | null;
 }
 
 /** Keeps `<state-dir>/maped.prom` current while metrics are on. */
@@ -123,7 +146,8 @@ export class MetricsPublisher {
   }
 
   text(): string {
-    return renderPrometheusText(metricFamilies(this.options.status(), this.options.counters, this.options.usage.latest()));
+    const fetches = this.options.provisioning?.() ?? null;
+    return renderPrometheusText(metricFamilies(this.options.status(), this.options.counters, this.options.usage.latest(), fetches));
   }
 
   /** Turns the file on (in `stateDir`) or off (null); on takes a first sample at once. */

@@ -9,7 +9,7 @@ import { runTool } from '../apply/tool-process.js';
 import type { Logger } from 'pino';
 import type { MapedConfig } from '../config/index.js';
 import { parseLladdr, toolEnvironment } from '../openbsd/index.js';
-import { CAPABILITY, Hb46ppClient, vendoridFromLladdr, versionParameter, type Hb46ppSettings } from '../provision/index.js';
+import { CAPABILITY, Hb46ppClient, vendoridFromLladdr, versionParameter, type FetchCounters, type Hb46ppSettings } from '../provision/index.js';
 import { VERSION } from '../version.js';
 
 /** Without a readable lladdr the OUI is unknown: all zeros says so plainly. */
@@ -47,9 +47,10 @@ export async function hb46ppSettings(config: MapedConfig, log: Logger): Promise<
   };
 }
 
-export function startHb46pp(settings: Hb46ppSettings, config: MapedConfig, log: Logger, onChange: () => void): Hb46ppClient {
+export function startHb46pp(settings: Hb46ppSettings, config: MapedConfig, log: Logger, onChange: () => void, counters?: FetchCounters): Hb46ppClient {
   const client = new Hb46ppClient({
     settings,
+    ...(counters === undefined ? {} : { counters }),
     stateDir: config.stateDir,
     onChange,
     log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },

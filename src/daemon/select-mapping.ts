@@ -6,15 +6,17 @@
  * through the lookup it is given.
  *
  * `softwire auto` takes what the lease carries — a MAP-E container (94)
- * first, then an lw4o6 one (96) — else the one static block maped.conf has.
- * A kind named in `softwire` takes only that kind: from DHCPv6 first (MAP-E,
- * lw4o6), else from its static block. Static blocks serve a stock
+ * first, then an lw4o6 one (96) — else what an HB46PP provisioning server
+ * gave (whichever kind its `order` chose), else the one static block
+ * maped.conf has. A kind named in `softwire` takes only that kind: from
+ * DHCPv6 first (MAP-E, lw4o6), then from provisioning when the server chose
+ * that kind, else from its static block. Static blocks serve a stock
  * dhcp6leased, where only the delegated prefix comes from the lease.
  *
- * MAP-E rules come from DHCPv6 first, then from an HB46PP provisioning
- * server, then from static `rule` blocks; a source that does not fit the
- * prefix hands over to the next, with a warning, and the reason for the
- * choice goes with the selection (status `rule.why`).
+ * MAP-E rules come from DHCPv6 first, then from provisioning, then from
+ * static `rule` blocks; a source that does not fit the prefix hands over to
+ * the next, with a warning, and the reason for the choice goes with the
+ * selection (status `rule.why`).
  */
 import type { AftrSpec, MapedConfig, StaticRule } from '../config/index.js';
 import { deriveMapE, type MapEDomain, type S46Options } from '../dhcpv6/index.js';
@@ -23,6 +25,7 @@ import {
   formatIpv4Prefix,
   formatIpv6,
   formatIpv6Prefix,
+  ipv6PrefixCovers,
   ok,
   selectBmr,
   type InterfaceIdFormat,
@@ -38,7 +41,7 @@ import {
   type SoftwireKind,
 } from '../softwire/index.js';
 import type { RuleView } from '../control/protocol.js';
-import type { ProvisionedMapE } from '../provision/reply.js';
+import type { ProvisionedIpipTunnel, ProvisionedMapE, ProvisionedSoftwire } from '../provision/reply.js';
 
 export interface LeaseFacts {
   readonly interface: string;
@@ -47,7 +50,7 @@ export interface LeaseFacts {
   readonly wanAddress?: bigint | null;
   readonly s46: S46Options;
   /** What an HB46PP server provisioned, if anything. */
-  readonly provisioned?: ProvisionedMapE | null;
+  readonly provisioned?: ProvisionedSoftwire | null;
 }
 
 /**
@@ -182,8 +185,19 @@ function fromStatic(config: MapedConfig, lease: LeaseFacts): Selection {
  * MAP-E: DHCPv6 rules first, then provisioned ones, then static rules; the
  * first source that fits our prefix wins, those before it say why not.
  */
+/** What provisioning gave when it is of `kind`, else null. */
+function provisionedOf<K extends ProvisionedSoftwire['kind']>(lease: LeaseFacts, kind: K): Extract<ProvisionedSoftwire, { kind: K }> | null {
+  const p = lease.provisioned ?? null;
+  return p !== null && p.kind === kind ? (p as Extract<ProvisionedSoftwire, { kind: K }>) : null;
+}
+
+/** The provisioning server's AFTR names are asked of the server `provision hb46pp { dns … }` names, if any. */
+const provisionDns = (config: MapedConfig): string | null => config.provision?.dns ?? null;
+
+const PROVISIONED_WHY = 'HB46PP provisioning';
+
 function mapE(config: MapedConfig, lease: LeaseFacts): Selection | null {
-  const provisioned = lease.provisioned ?? null;
+  const provisioned = provisionedOf(lease, 'map-e');
   const sources: (() => Selection)[] = [];
   if (lease.s46.mapE.length > 0) sources.push(() => fromDhcp(config, lease));
   if (provisioned !== null) sources.push(() => fromProvisioning(provisioned, lease));
@@ -213,7 +227,7 @@ function aftrAddress(spec: AftrSpec, lookup: AftrLookup): Result<bigint> {
 
 const nameOf = (spec: AftrSpec): string | null => (typeof spec.aftr === 'string' ? spec.aftr : null);
 
-/** lw4o6: the binding of DHCPv6 container 96 (RFC 7598 §5.3), else the static block. */
+/** lw4o6: the binding of DHCPv6 container 96 (RFC 7598 §5.3), else provisioning's, else the static block. */
 function lw4o6(config: MapedConfig, lease: LeaseFacts, lookup: AftrLookup): Selection | null {
   const rules: RuleView[] = [];
   const domain = lease.s46.lw4o6[0];
@@ -228,6 +242,14 @@ function lw4o6(config: MapedConfig, lease: LeaseFacts, lookup: AftrLookup): Sele
     );
     return built.ok ? { ok: true, rules, softwire: built.value } : { ok: false, rules, reason: `DHCPv6 ${built.error}` };
   }
+  const provisioned = provisionedOf(lease, 'lw4o6');
+  if (provisioned !== null) {
+    const spec = { aftr: provisioned.aftr, dns: provisionDns(config) };
+    const aftr = aftrAddress(spec, lookup);
+    if (!aftr.ok) return { ok: false, rules, reason: `provisioned lw4o6: ${aftr.error}`, retry: true };
+    const built = lw4o6Softwire({ ...provisioned, aftr: aftr.value, aftrName: nameOf(spec) }, lease.endUserPrefix, 'provisioning');
+    return built.ok ? { ok: true, rules, softwire: built.value, why: `${PROVISIONED_WHY} (lw4o6)` } : { ok: false, rules, reason: `provisioned ${built.error}` };
+  }
   const block = config.lw4o6;
   if (block === null) return null;
   const aftr = aftrAddress(block, lookup);
@@ -236,26 +258,50 @@ function lw4o6(config: MapedConfig, lease: LeaseFacts, lookup: AftrLookup): Sele
   return built.ok ? { ok: true, rules, softwire: built.value } : { ok: false, rules, reason: `static ${built.error}` };
 }
 
-function ipip(config: MapedConfig): Selection | null {
+/**
+ * Of the tunnels a provisioning server offers, the first whose local end
+ * lies in the CE's prefix (an address of this CE's); else the first, with a
+ * warning: the server said so, but the access network may drop its packets.
+ */
+function ipipTunnel(tunnels: readonly ProvisionedIpipTunnel[], lease: LeaseFacts): { tunnel: ProvisionedIpipTunnel; warning: string | null } {
+  const ours = tunnels.find((t) => ipv6PrefixCovers(lease.endUserPrefix, { address: t.local, length: 128 }));
+  if (ours !== undefined) return { tunnel: ours, warning: null };
+  const first = tunnels[0]!;
+  return { tunnel: first, warning: `provisioned ipip local ${formatIpv6(first.local)} is not in the end-user prefix ${formatIpv6Prefix(lease.endUserPrefix)}` };
+}
+
+function ipip(config: MapedConfig, lease: LeaseFacts): Selection | null {
+  const provisioned = provisionedOf(lease, 'ipip');
+  if (provisioned !== null) {
+    const { tunnel, warning } = ipipTunnel(provisioned.tunnels, lease);
+    const built = ipipSoftwire(tunnel, 'provisioning');
+    if (!built.ok) return { ok: false, rules: [], reason: `provisioned ${built.error}` };
+    const softwire = warning === null ? built.value : { ...built.value, warnings: [warning, ...built.value.warnings] };
+    return { ok: true, rules: [], softwire, why: `${PROVISIONED_WHY} (ipip)` };
+  }
   if (config.ipip === null) return null;
   const built = ipipSoftwire(config.ipip, 'static');
   return built.ok ? { ok: true, rules: [], softwire: built.value } : { ok: false, rules: [], reason: built.error };
 }
 
 function dslite(config: MapedConfig, lease: LeaseFacts, lookup: AftrLookup): Selection | null {
-  const block = config.dslite;
+  const provisioned = provisionedOf(lease, 'dslite');
+  const block: AftrSpec | null = provisioned === null ? config.dslite : { aftr: provisioned.aftr, dns: provisionDns(config) };
   if (block === null) return null;
+  const origin = provisioned === null ? 'static' : 'provisioning';
+  const what = provisioned === null ? 'dslite' : 'provisioned dslite';
   const aftr = aftrAddress(block, lookup);
-  if (!aftr.ok) return { ok: false, rules: [], reason: `dslite: ${aftr.error}`, retry: true };
-  const built = dsliteSoftwire({ aftr: aftr.value, aftrName: nameOf(block) }, lease.endUserPrefix, 'static', lease.wanAddress ?? null);
-  return built.ok ? { ok: true, rules: [], softwire: built.value } : { ok: false, rules: [], reason: built.error };
+  if (!aftr.ok) return { ok: false, rules: [], reason: `${what}: ${aftr.error}`, retry: true };
+  const built = dsliteSoftwire({ aftr: aftr.value, aftrName: nameOf(block) }, lease.endUserPrefix, origin, lease.wanAddress ?? null);
+  if (!built.ok) return { ok: false, rules: [], reason: provisioned === null ? built.error : `provisioned ${built.error}` };
+  return { ok: true, rules: [], softwire: built.value, ...(provisioned === null ? {} : { why: `${PROVISIONED_WHY} (dslite)` }) };
 }
 
 /** Each kind's source, in the order `auto` tries them once the lease's own options are taken. */
 const BY_KIND: Record<SoftwireKind, (config: MapedConfig, lease: LeaseFacts, lookup: AftrLookup) => Selection | null> = {
   'map-e': mapE,
   lw4o6,
-  ipip: (config) => ipip(config),
+  ipip: (config, lease) => ipip(config, lease),
   dslite,
 };
 
@@ -263,13 +309,13 @@ export function selectSoftwire(config: MapedConfig, lease: LeaseFacts, lookup: A
   if (config.softwire !== 'auto') {
     const chosen = BY_KIND[config.softwire](config, lease, lookup);
     if (chosen !== null) return chosen;
-    return { ok: false, rules: [], reason: `softwire ${config.softwire}: the lease carries no ${config.softwire} option and maped.conf has no ${config.softwire === 'map-e' ? 'rule' : config.softwire} block` };
+    return { ok: false, rules: [], reason: `softwire ${config.softwire}: the lease carries no ${config.softwire} option, provisioning gave none and maped.conf has no ${config.softwire === 'map-e' ? 'rule' : config.softwire} block` };
   }
   // The lease first: a MAP-E container wins over an lw4o6 one (both are rare together).
   if (lease.s46.mapE.length > 0) return mapE(config, lease)!;
-  // Then what a provisioning server gave (MAP-E only: the capability maped sends).
-  if (lease.provisioned) return mapE(config, lease)!;
   if (lease.s46.lw4o6.length > 0) return lw4o6(config, lease, lookup)!;
+  // Then what a provisioning server gave, of the kind its `order` chose.
+  if (lease.provisioned) return BY_KIND[lease.provisioned.kind](config, lease, lookup)!;
   // The configuration holds at most one static kind under `auto` (maped.conf(5)).
   for (const kind of ['map-e', 'lw4o6', 'ipip', 'dslite'] as const) {
     const chosen = BY_KIND[kind](config, lease, lookup);

@@ -62,6 +62,25 @@ export interface ProvisioningStatus {
   nextRefreshAt: string | null;
 }
 
+/** The kinds of outcome a fetch has (§3.6 c.2, c.3, f.2, h.2 and valid data), in the order metrics print them. */
+export const FETCH_OUTCOMES = ['valid', 'no-record', 'dns-failure', 'no-answer', 'bad-data'] as const satisfies readonly FetchOutcome['kind'][];
+
+/**
+ * Fetches by outcome and the time of the last valid reply, for maped's
+ * metrics. The caller keeps them, so that they outlive a client replaced by
+ * a reload (a Prometheus counter only goes up while the process lives).
+ */
+export interface FetchCounters {
+  readonly byOutcome: Record<FetchOutcome['kind'], number>;
+  /** ms since the epoch; null until a fetch gave valid data. */
+  lastValidAt: number | null;
+}
+
+export const newFetchCounters = (): FetchCounters => ({
+  byOutcome: { valid: 0, 'no-record': 0, 'dns-failure': 0, 'no-answer': 0, 'bad-data': 0 },
+  lastValidAt: null,
+});
+
 export interface ProvisionLog {
   info(message: string): void;
   warn(message: string): void;
@@ -78,6 +97,8 @@ export interface Hb46ppClientOptions {
   readonly limits?: HttpLimits;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Counted into; default: counters of the client's own. */
+  readonly counters?: FetchCounters;
 }
 
 interface Fetched {
@@ -94,6 +115,7 @@ export class Hb46ppClient {
   private readonly dns: DnsAsker;
   private readonly now: () => number;
   private readonly random: () => number;
+  readonly counters: FetchCounters;
 
   private snapshotValue: ProvisioningSnapshot = { softwire: null, from: null, reason: 'not fetched yet' };
   private reply: Reply | null = null;
@@ -118,6 +140,7 @@ export class Hb46ppClient {
     this.dns = options.dns ?? makeDnsAsker(options.settings.dns);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.counters = options.counters ?? newFetchCounters();
   }
 
   /** Publishes the cached reply, if any, then asks the server. */
@@ -230,6 +253,8 @@ export class Hb46ppClient {
       outcome: fetched.outcome.kind,
       error: fetched.error,
     };
+    this.counters.byOutcome[fetched.outcome.kind]++;
+    if (fetched.outcome.kind === 'valid') this.counters.lastValidAt = this.now();
     if (this.stopped) return;
     const outcome = fetched.outcome;
     if (outcome.kind === 'valid' && fetched.reply && fetched.choice) {
@@ -363,7 +388,7 @@ export class Hb46ppClient {
       order: reply ? [...reply.order] : null,
       kind: softwire?.kind ?? null,
       why: this.choice?.why ?? null,
-      interfaceId: softwire?.interfaceId ?? null,
+      interfaceId: softwire?.kind === 'map-e' ? softwire.interfaceId : null,
       data: this.snapshotValue.from,
       savedAt: this.savedAt,
       nextRefreshAt: this.nextAt === null ? null : new Date(this.nextAt).toISOString(),

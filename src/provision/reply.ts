@@ -7,20 +7,27 @@
  * rules ("the CPE MUST accept 256 rules").
  *
  * `order` lists the softwire kinds by preference; the first one maped
- * supports whose parameters are present and valid is chosen.
+ * supports whose parameters are present and valid is chosen. Each kind's
+ * object is checked only when its turn comes, so a kind maped does not run
+ * (or one it passes over) cannot spoil the reply.
  */
 import { z } from 'zod';
 import type { MapEDomain, S46Rule } from '../dhcpv6/index.js';
 import {
   MAX_EA_LEN,
   err,
+  ipv4Mask,
   ok,
+  parseIpv4,
   parseIpv4Prefix,
   parseIpv6,
   parseIpv6Prefix,
   type InterfaceIdFormat,
+  type Ipv4Prefix,
+  type Ipv6Prefix,
   type Result,
 } from '../map/index.js';
+import { checkPortParams, parseAftr, parseUnicastIpv6 } from '../softwire/index.js';
 
 /** §3.4 `ttl`: "MUST be 604800 (7 days) or less". */
 export const MAX_TTL_SECONDS = 604_800;
@@ -28,6 +35,8 @@ export const MAX_TTL_SECONDS = 604_800;
 export const MAX_MAP_E_RULES = 256;
 /** The kinds §3.4 names for `order`; a longer list is not a preference list but noise. */
 const MAX_ORDER = 16;
+/** §3.4 `ipip` is a list; a CE runs one tunnel, and a list longer than this is not a service offer. */
+export const MAX_IPIP_TUNNELS = 16;
 
 /** §3.4: each name is "a string of 256 bytes or less including the double quotes at both ends". */
 const name = z
@@ -68,6 +77,53 @@ const mapE = z.object({
   rules: z.array(mapERule).min(1).max(MAX_MAP_E_RULES),
 });
 
+/** A tunnel's far or near end: a global unicast address (src/softwire/endpoint.ts). */
+const unicast = parsed(64, (text) => parseUnicastIpv6('not a tunnel endpoint', text));
+/** §3.4 dslite/aftr, lw4o6/lwaftr: "a DNS name or an IPv6 address". */
+const aftr = parsed(253, (text) => parseAftr('not an AFTR', text));
+
+const dslite = z.object({ aftr });
+
+/**
+ * §3.4 lw4o6, after RFC 7598 §5.3–5.4 (S46_V4V6BIND, S46_PORTPARAMS): the
+ * address, the port set and the binding prefix are given. Without
+ * psid_length the address is not shared (RFC 7598 §4.5: PSID length 0).
+ */
+const lw4o6 = z
+  .object({
+    lwaftr: aftr,
+    ipv6: ipv6Prefix,
+    ipv4: parsed(15, parseIpv4),
+    psid: z.number().int().min(0).max(65535).optional(),
+    psid_length: z.number().int().min(0).max(16).optional(),
+    // RFC 7598 §4.5: the offset is 0–15; without one, RFC 7597 §5.1's default of 6.
+    psid_offset: z.number().int().min(0).max(15).optional(),
+  })
+  .superRefine((value, ctx) => {
+    if ((value.psid_length ?? 0) > 0 && value.psid === undefined) ctx.addIssue({ code: 'custom', path: ['psid'], message: 'missing with psid_length above 0' });
+    const bad = checkPortParams(value.psid_offset ?? 6, value.psid_length ?? 0, value.psid ?? 0);
+    if (bad !== null) ctx.addIssue({ code: 'custom', path: ['psid'], message: bad });
+  });
+
+/**
+ * §3.4 ipip/ipv4: "the fixed IPv4 address and its prefix length". A host
+ * part that is not zero names the CE's address; a zero one (the example's
+ * 203.0.113.0/29) leaves it to the CE, which takes the first host, as the
+ * static ipip block does (src/softwire/ipip.ts).
+ */
+function parseFixedIpv4(text: string): Result<{ prefix: Ipv4Prefix; host: number | null }> {
+  const slash = text.indexOf('/');
+  const prefix = parseIpv4Prefix(slash < 0 ? `${text}/32` : text);
+  if (!prefix.ok) return prefix;
+  const address = parseIpv4(slash < 0 ? text : text.slice(0, slash));
+  if (!address.ok) return address;
+  const host = (address.value & ~ipv4Mask(prefix.value.length)) >>> 0;
+  return ok({ prefix: prefix.value, host: host === 0 ? null : address.value >>> 0 });
+}
+
+const ipipTunnel = z.object({ ipv6_local: unicast, ipv6_remote: unicast, ipv4: parsed(18, parseFixedIpv4) });
+const ipip = z.array(ipipTunnel).min(1).max(MAX_IPIP_TUNNELS);
+
 export const replySchema = z.object({
   enabler_name: name.optional(),
   service_name: name.optional(),
@@ -79,6 +135,9 @@ export const replySchema = z.object({
   order: z.array(z.string().max(32)).max(MAX_ORDER),
   // Checked when chosen, so a kind maped does not use cannot spoil the reply.
   map_e: z.unknown().optional(),
+  lw4o6: z.unknown().optional(),
+  ipip: z.unknown().optional(),
+  dslite: z.unknown().optional(),
 });
 
 export type Reply = z.infer<typeof replySchema>;
@@ -91,7 +150,41 @@ export interface ProvisionedMapE {
   readonly mesh: boolean;
 }
 
-export type ProvisionedSoftwire = ProvisionedMapE;
+/** §3.4 lw4o6: the lwB4's binding, nothing derived (RFC 7596 §5.1). */
+export interface ProvisionedLw4o6 {
+  readonly kind: 'lw4o6';
+  readonly ipv4: number;
+  readonly psidOffset: number;
+  /** 0: the address is not shared. */
+  readonly psidLen: number;
+  readonly psid: number;
+  /** `ipv6`, the operator-assigned prefix the tunnel source is built from. */
+  readonly bindPrefix: Ipv6Prefix;
+  /** An address, or a name maped resolves (AAAA). */
+  readonly aftr: bigint | string;
+}
+
+export interface ProvisionedIpipTunnel {
+  readonly local: bigint;
+  readonly remote: bigint;
+  readonly ipv4: Ipv4Prefix;
+  /** The CE's address when the server named one inside the prefix; null: the first host. */
+  readonly host: number | null;
+}
+
+/** §3.4 ipip: the tunnels offered; the one whose local end lies in the CE's prefix is used. */
+export interface ProvisionedIpip {
+  readonly kind: 'ipip';
+  readonly tunnels: readonly ProvisionedIpipTunnel[];
+}
+
+/** §3.4 dslite: the AFTR alone (RFC 6333 B4). */
+export interface ProvisionedDslite {
+  readonly kind: 'dslite';
+  readonly aftr: bigint | string;
+}
+
+export type ProvisionedSoftwire = ProvisionedMapE | ProvisionedLw4o6 | ProvisionedIpip | ProvisionedDslite;
 
 export interface KindChoice {
   readonly softwire: ProvisionedSoftwire;
@@ -99,8 +192,6 @@ export interface KindChoice {
   readonly why: string;
 }
 
-/** The `order` names of §3.4 that maped can run (the `capability` it sends says the same). */
-export const SUPPORTED_ORDER_KINDS: readonly string[] = ['map_e'];
 
 /** Parses and validates a reply body; the first problem, with its path, is the error. */
 export function parseReply(body: string): Result<Reply> {
@@ -125,10 +216,16 @@ function describeIssue(issue: z.core.$ZodIssue | undefined): string {
   return `${where}: ${issue.message}`;
 }
 
+/** One kind's object of the reply, checked with its schema; the error names the path inside it. */
+function checked<T>(key: string, schema: z.ZodType<T>, value: unknown): Result<T> {
+  const parsed = schema.safeParse(value);
+  return parsed.success ? ok(parsed.data) : err(`${key}: ${describeIssue(parsed.error.issues[0])}`);
+}
+
 function mapEFrom(value: unknown): Result<ProvisionedMapE> {
-  const parsed = mapE.safeParse(value);
-  if (!parsed.success) return err(`map_e: ${describeIssue(parsed.error.issues[0])}`);
-  const m = parsed.data;
+  const parsed = checked('map_e', mapE, value);
+  if (!parsed.ok) return parsed;
+  const m = parsed.value;
   const mesh = m.mesh === 1 || m.mesh === true;
   const rules: S46Rule[] = m.rules.map((rule) => ({
     // In mesh mode every rule is also a Forwarding Mapping Rule (RFC 7597 §5).
@@ -148,6 +245,48 @@ function mapEFrom(value: unknown): Result<ProvisionedMapE> {
   });
 }
 
+function lw4o6From(value: unknown): Result<ProvisionedLw4o6> {
+  const parsed = checked('lw4o6', lw4o6, value);
+  if (!parsed.ok) return parsed;
+  const l = parsed.value;
+  const psidLen = l.psid_length ?? 0;
+  return ok({
+    kind: 'lw4o6',
+    ipv4: l.ipv4 >>> 0,
+    psidOffset: l.psid_offset ?? 6,
+    psidLen,
+    psid: psidLen === 0 ? 0 : l.psid!,
+    bindPrefix: l.ipv6,
+    aftr: l.lwaftr,
+  });
+}
+
+function ipipFrom(value: unknown): Result<ProvisionedIpip> {
+  const parsed = checked('ipip', ipip, value);
+  if (!parsed.ok) return parsed;
+  const tunnels = parsed.value.map((t) => ({ local: t.ipv6_local, remote: t.ipv6_remote, ipv4: t.ipv4.prefix, host: t.ipv4.host }));
+  return ok({ kind: 'ipip', tunnels });
+}
+
+function dsliteFrom(value: unknown): Result<ProvisionedDslite> {
+  const parsed = checked('dslite', dslite, value);
+  return parsed.ok ? ok({ kind: 'dslite', aftr: parsed.value.aftr }) : parsed;
+}
+
+/**
+ * The `order` names of §3.4 that maped can run, each with the reply key of
+ * its parameters and their reader (the `capability` maped sends says the same,
+ * src/provision/request.ts).
+ */
+const READERS: Readonly<Record<string, (reply: Reply) => Result<ProvisionedSoftwire> | null>> = {
+  map_e: (reply) => (reply.map_e === undefined ? null : mapEFrom(reply.map_e)),
+  lw4o6: (reply) => (reply.lw4o6 === undefined ? null : lw4o6From(reply.lw4o6)),
+  ipip: (reply) => (reply.ipip === undefined ? null : ipipFrom(reply.ipip)),
+  dslite: (reply) => (reply.dslite === undefined ? null : dsliteFrom(reply.dslite)),
+};
+
+export const SUPPORTED_ORDER_KINDS: readonly string[] = Object.keys(READERS);
+
 /**
  * §3.4 `order`: "the CPE tries the kinds in the order given". An empty order
  * is the server saying it has no service for this CE (§3.3).
@@ -156,15 +295,16 @@ export function chooseKind(reply: Reply): Result<KindChoice> {
   if (reply.order.length === 0) return err('order is empty: the server offers this CE no service');
   const passed: string[] = [];
   for (const [index, kind] of reply.order.entries()) {
-    if (!SUPPORTED_ORDER_KINDS.includes(kind)) {
+    const read = Object.hasOwn(READERS, kind) ? READERS[kind] : undefined;
+    if (read === undefined) {
       passed.push(`${kind} (not supported)`);
       continue;
     }
-    if (reply.map_e === undefined) {
+    const softwire = read(reply);
+    if (softwire === null) {
       passed.push(`${kind} (no ${kind} object)`);
       continue;
     }
-    const softwire = mapEFrom(reply.map_e);
     if (!softwire.ok) {
       passed.push(`${kind} (${softwire.error})`);
       continue;

@@ -15,10 +15,13 @@ export const WORD_PATTERN = /^[0-9A-Za-z_-]{1,32}$/;
 export const VERSION_PATTERN = /^[0-9_]{1,32}$/;
 
 /**
- * §3.3 capability: the kinds the CE supports. maped runs MAP-E as a
- * hub-and-spoke CE (all traffic through the BR), so `hubspoke`, not `mesh`.
+ * §3.3 capability: the kinds the CE supports, by the spec's names: MAP-E as
+ * a hub-and-spoke CE (all traffic through the BR), so `hubspoke`, not
+ * `mesh`; Lightweight 4over6, IPIP and DS-Lite (src/softwire). Not
+ * `map_t` nor `464xlat`: maped translates nothing statelessly. The same
+ * kinds src/provision/reply.ts reads from the reply.
  */
-export const CAPABILITY = 'map_e,hubspoke';
+export const CAPABILITY = 'map_e,hubspoke,lw4o6,ipip,dslite';
 
 export interface Credentials {
   readonly user: string;

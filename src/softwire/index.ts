@@ -8,3 +8,4 @@ export * from './lw4o6.js';
 export * from './ipip.js';
 export * from './dslite.js';
 export * from './describe.js';
+export * from './endpoint.js';

@@ -14,6 +14,8 @@ export interface IpipParams {
   readonly local: bigint;
   readonly remote: bigint;
   readonly ipv4: Ipv4Prefix;
+  /** The CE's address inside `ipv4` when the provider named one (HB46PP); absent or null: the first host. */
+  readonly host?: number | null;
 }
 
 export function ipipHostAddress(prefix: Ipv4Prefix): Result<number> {
@@ -24,13 +26,14 @@ export function ipipHostAddress(prefix: Ipv4Prefix): Result<number> {
 
 export function ipipSoftwire(params: IpipParams, origin: SoftwireOrigin): Result<Softwire> {
   if (params.local === params.remote) return err('ipip: local and remote are the same address');
-  const address = ipipHostAddress(params.ipv4);
-  if (!address.ok) return err(`ipip: ${address.error}`);
+  const first = ipipHostAddress(params.ipv4);
+  if (!first.ok) return err(`ipip: ${first.error}`);
+  const address = params.host === undefined || params.host === null ? first.value : params.host >>> 0;
   return ok({
     kind: 'ipip',
     origin,
     tunnel: { source: params.local, remote: params.remote },
-    ipv4: { address: address.value, prefixLen: params.ipv4.length, peer: PLACEHOLDER_PEER },
+    ipv4: { address, prefixLen: params.ipv4.length, peer: PLACEHOLDER_PEER },
     nat: { into: 'address' },
     rule: null,
     remoteName: null,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Status } from '../../src/control/protocol.js';
 import { renderPrometheusText } from '../../src/control/prometheus-text.js';
 import { metricFamilies, newApplyCounters } from '../../src/daemon/metrics.js';
+import { newFetchCounters } from '../../src/provision/index.js';
 import type { UsageReport } from '../../src/daemon/usage-monitor.js';
 import { parseMetrics } from '../support/prometheus.js';
 
@@ -79,6 +80,25 @@ describe('Prometheus text format', () => {
     for (const name of ['maped_port_set_ports', 'maped_ports_in_use', 'maped_lease_expiry_timestamp_seconds', 'maped_last_apply_duration_seconds']) {
       expect(m.has(name), name).toBe(false);
     }
+  });
+
+  it('with a provision block: HB46PP fetches by result (every result, zeros too) and the time of the last valid one', () => {
+    const fetches = newFetchCounters();
+    fetches.byOutcome.valid = 2;
+    fetches.byOutcome['bad-data'] = 1;
+    fetches.lastValidAt = Date.parse('2026-12-07T00:10:00.250Z');
+    const m = parseMetrics(renderPrometheusText(metricFamilies(status(), newApplyCounters(), null, fetches)));
+    expect(m.families.get('maped_provisioning_fetches_total')!.type).toBe('counter');
+    const byResult = Object.fromEntries(m.families.get('maped_provisioning_fetches_total')!.samples.map((s) => [s.labels.result, s.value]));
+    expect(byResult).toEqual({ valid: 2, 'no-record': 0, 'dns-failure': 0, 'no-answer': 0, 'bad-data': 1 });
+    expect(m.value('maped_provisioning_last_success_timestamp_seconds')).toBe(Date.parse('2026-12-07T00:10:00.250Z') / 1000);
+    // Before any valid reply the time is not known: left out, not 0.
+    const none = parseMetrics(renderPrometheusText(metricFamilies(status(), newApplyCounters(), null, newFetchCounters())));
+    expect(none.value('maped_provisioning_fetches_total', { result: 'valid' })).toBe(0);
+    expect(none.has('maped_provisioning_last_success_timestamp_seconds')).toBe(false);
+    // Without a provision block neither family is there.
+    const off = parseMetrics(renderPrometheusText(metricFamilies(status(), newApplyCounters(), null)));
+    expect(off.has('maped_provisioning_fetches_total')).toBe(false);
   });
 
   it('escapes label values and help text so a parser reads them back whole', () => {

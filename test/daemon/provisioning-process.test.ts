@@ -3,6 +3,10 @@
  * ::1 started here, the fake OpenBSD tools, the control socket. The rules
  * come from the server; DHCPv6 S46 options win over them; `mapedctl
  * provision forget` and a server that then refuses withdraw the softwire.
+ * With `prefix autoconf` (a SLAAC /64, no lease file, the access networks
+ * HB46PP was made for) the server's rules apply to the /64, a new prefix
+ * is asked about again, and a server that switches to DS-Lite moves the
+ * tunnel to the WAN's own address.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -84,7 +88,7 @@ describe('maped with provision hb46pp', () => {
     expect(active.map).toMatchObject({ ipv4: '106.72.50.81', psid: 100, psidLen: 8, psidOffset: 4, ceIPv6: '240b:10:3251:6400:6a:4832:5100:6400', br: '2404:9200:225:100::64' });
     expect(active.rule?.why).toMatch(/^HB46PP provisioning \(map_e version 0, draft-03 interface id\); BMR 240b:10::\/32/);
     // vendorid from the OUI of em0's lladdr (00:0c:29:…), version from maped's.
-    expect(Object.fromEntries(requests[0]!.searchParams)).toEqual({ vendorid: '000c29-maped', product: 'maped', version: '0_1_0', capability: 'map_e,hubspoke' });
+    expect(Object.fromEntries(requests[0]!.searchParams)).toEqual({ vendorid: '000c29-maped', product: 'maped', version: '0_1_0', capability: 'map_e,hubspoke,lw4o6,ipip,dslite' });
     expect(fake.state().interfaces.em0!.inet6.map((a) => a.address)).toContain('240b:10:3251:6400:6a:4832:5100:6400');
 
     const shown = ProvisioningStatusSchema.parse(JSON.parse((await ctl('show', 'provisioning', '--json')).stdout));
@@ -114,4 +118,76 @@ describe('maped with provision hb46pp', () => {
     const failing = ProvisioningStatusSchema.parse(JSON.parse((await ctl('show', 'provisioning', '--json')).stdout));
     expect(failing).toMatchObject({ state: 'failing', lastFetch: { httpStatus: 403, outcome: 'bad-data' }, token: false });
   }, 120_000);
+});
+
+describe('maped with provision hb46pp and prefix autoconf (SLAAC, no lease file)', () => {
+  it('applies the v6plus rules to the /64, asks again for a new prefix, follows the server to DS-Lite, and counts its fetches', async () => {
+    const own = await createFakeOpenBSD({ kernelPortset: true });
+    const home = await mkdtemp(join(tmpdir(), 'maped-hb46pp-slaac-'));
+    let ce: MapedProcess | null = null;
+    const slaac = (prefix64: string) => `${prefix64}:20c:29ff:fe4d:6e01`;
+    const setSlaac = (address: string | null): void =>
+      own.editState((state) => {
+        const em0 = state.interfaces.em0!;
+        em0.inet6 = [
+          ...em0.inet6.filter((a) => !(a.extra ?? '').includes('autoconf')),
+          ...(address === null ? [] : [{ address, prefixlen: 64, extra: 'autoconf pltime 604503 vltime 2591703' }]),
+        ];
+      });
+    const aliases = (): string[] => own.state().interfaces.em0!.inet6.filter((a) => a.prefixlen === 128).map((a) => a.address);
+    const seen = requests.length;
+    let reply: unknown = V6PLUS_REPLY;
+    handler = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(reply));
+    };
+    try {
+      setSlaac(slaac('240b:10:3251:6400'));
+      const configPath = join(home, 'maped.conf');
+      writeFileSync(configPath, `${fakeRouterConfig(own.tools, home)}prefix autoconf\nprovision hb46pp {\n\turl "http://[::1]:${port}/config"\n}\n`);
+      ce = startMaped(configPath, join(home, 'maped.sock'));
+      const active = await ce.waitFor((s) => s.state === 'active' && s.origin === 'provisioning', 'active from provisioning', 60_000);
+      // The issue's check: the v6plus rules on a SLAAC /64 give calc's answer with --iid draft03 (test/provision/reply.test.ts runs calc).
+      expect(active).toMatchObject({ softwire: 'map-e', lease: { source: 'autoconf', endUserPrefix: '240b:10:3251:6400::/64' } });
+      expect(active.map).toMatchObject({ ipv4: '106.72.50.81', psid: 100, ceIPv6: '240b:10:3251:6400:6a:4832:5100:6400', br: '2404:9200:225:100::64' });
+      expect(aliases()).toEqual(['240b:10:3251:6400:6a:4832:5100:6400']);
+
+      // A new SLAAC prefix: converged to it, and the server asked again for it (v6mig-prov §3.6).
+      const before = requests.length;
+      setSlaac(slaac('240b:10:1111:2200'));
+      own.routeMessage('RTM_DELADDR', 'em0', slaac('240b:10:3251:6400'));
+      own.routeMessage('RTM_NEWADDR', 'em0', slaac('240b:10:1111:2200'));
+      const moved = await ce.waitFor((s) => s.state === 'active' && s.lease?.endUserPrefix === '240b:10:1111:2200::/64', 'the new prefix', 60_000);
+      expect(moved.map?.ipv4).toBe('106.72.17.17');
+      expect(aliases()).toEqual([moved.map!.ceIPv6]);
+      await ce.waitFor(() => requests.length > before, 'a request for the new prefix', 60_000);
+
+      // The server now hands out DS-Lite: the tunnel leaves from em0's own SLAAC address, the MAP-E alias goes.
+      reply = { ttl: 86400, order: ['dslite', 'map_e'], dslite: { aftr: '2001:db8:ffff::2' }, map_e: V6PLUS_REPLY.map_e };
+      const sock = join(home, 'maped.sock');
+      const ctlHere = (...args: string[]) => run(process.execPath, ['--import', 'tsx', MAPEDCTL_ENTRY, '-s', sock, ...args], { cwd: REPO_ROOT });
+      await ctlHere('provision', 'refresh');
+      const dslite = await ce.waitFor((s) => s.state === 'active' && s.softwire === 'dslite', 'DS-Lite from provisioning', 60_000);
+      expect(dslite).toMatchObject({ origin: 'provisioning', map: { ipv4: '192.0.0.2', ceIPv6: slaac('240b:10:1111:2200'), br: '2001:db8:ffff::2' } });
+      expect(own.state().interfaces['gif0']?.tunnel).toEqual({ source: slaac('240b:10:1111:2200'), destination: '2001:db8:ffff::2' });
+      expect(aliases()).toEqual([]);
+      const shown = ProvisioningStatusSchema.parse(JSON.parse((await ctlHere('show', 'provisioning', '--json')).stdout));
+      expect(shown).toMatchObject({ state: 'active', kind: 'dslite', interfaceId: null, order: ['dslite', 'map_e'] });
+
+      // Every request was a valid fetch; the last success is the last of them.
+      const metrics = (await ctlHere('metrics')).stdout;
+      const valid = Number(/^maped_provisioning_fetches_total\{result="valid"\} ([0-9]+)$/m.exec(metrics)?.[1]);
+      expect(valid).toBe(requests.length - seen);
+      expect(metrics).toMatch(/^maped_provisioning_fetches_total\{result="bad-data"\} 0$/m);
+      const last = Number(/^maped_provisioning_last_success_timestamp_seconds ([0-9.e+]+)$/m.exec(metrics)?.[1]);
+      expect(Date.parse(shown.lastFetch!.at) / 1000).toBe(last);
+    } finally {
+      if (ce !== null && ce.child.exitCode === null) {
+        ce.signal('SIGTERM');
+        await ce.exited;
+      }
+      await own.cleanup();
+      await rm(home, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

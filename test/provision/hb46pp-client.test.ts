@@ -140,13 +140,13 @@ describe('HB46PP client', () => {
       vendorid: 'acde48-maped',
       product: 'maped',
       version: '0_1_0',
-      capability: 'map_e,hubspoke',
+      capability: 'map_e,hubspoke,lw4o6,ipip,dslite',
     });
     const snapshot = c.snapshot();
     expect(snapshot.from).toBe('server');
     expect(snapshot.softwire?.kind).toBe('map-e');
-    expect(snapshot.softwire?.interfaceId).toBe('draft03');
-    expect(snapshot.softwire?.domain.br.map(formatIpv6)).toEqual(['2404:9200:225:100::64']);
+    expect(snapshot.softwire?.kind === 'map-e' && snapshot.softwire.interfaceId).toBe('draft03');
+    expect(snapshot.softwire?.kind === 'map-e' && snapshot.softwire.domain.br.map(formatIpv6)).toEqual(['2404:9200:225:100::64']);
     expect(changes()).toBe(1);
     const status = c.status();
     expect(status).toMatchObject({
@@ -198,6 +198,8 @@ describe('HB46PP client', () => {
     expect(c.snapshot().softwire?.kind).toBe('map-e');
     // §3.6 f.2: 10–30 minutes.
     expect(nextIn(c)).toBe(10 * MINUTE);
+    // The last success stays the first fetch's time.
+    expect(c.counters).toEqual({ byOutcome: { valid: 1, 'no-answer': 1, 'no-record': 0, 'dns-failure': 0, 'bad-data': 0 }, lastValidAt: NOW });
   });
 
   it('t=a takes the same unsigned certificate', async () => {
@@ -220,7 +222,7 @@ describe('HB46PP client', () => {
     await c.refresh('redirect');
     expect(c.status()).toMatchObject({ state: 'active', lastFetch: { httpStatus: 200 } });
     expect(rogue.requests[0]!.url.pathname).toBe('/next');
-    expect(rogue.requests[0]!.url.searchParams.get('capability')).toBe('map_e,hubspoke');
+    expect(rogue.requests[0]!.url.searchParams.get('capability')).toBe('map_e,hubspoke,lw4o6,ipip,dslite');
 
     plain.handler = (_req, res) => {
       res.writeHead(307, { Location: '/again' });
@@ -334,6 +336,8 @@ describe('HB46PP client', () => {
     await c.refresh('nxdomain');
     expect(c.snapshot().softwire).toBeNull();
     expect(c.status().lastFetch?.error).toMatch(/NXDOMAIN/);
+    // Every fetch counted by its outcome (maped_provisioning_fetches_total), the first refresh of "good again" still NODATA.
+    expect(c.counters.byOutcome).toEqual({ valid: 2, 'dns-failure': 1, 'no-record': 3, 'no-answer': 0, 'bad-data': 0 });
   });
 
   it('starts from the state-dir cache while the server is unreachable; forget erases it', async () => {

@@ -21,7 +21,7 @@ describe('HB46PP request (v6mig-prov §3.3)', () => {
       vendorid: 'acde48-maped',
       product: 'maped',
       version: '0_1_0',
-      capability: 'map_e,hubspoke',
+      capability: 'map_e,hubspoke,lw4o6,ipip,dslite',
     });
   });
 

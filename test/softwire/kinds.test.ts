@@ -258,7 +258,7 @@ describe('which kind: softwire auto and named kinds', () => {
   it('a named kind with nothing to use says what is missing', () => {
     expect(selectSoftwire(configFrom('wan em0\nsoftwire lw4o6\n'), lease('2001:db8::/56'))).toMatchObject({
       ok: false,
-      reason: 'softwire lw4o6: the lease carries no lw4o6 option and maped.conf has no lw4o6 block',
+      reason: 'softwire lw4o6: the lease carries no lw4o6 option, provisioning gave none and maped.conf has no lw4o6 block',
     });
   });
 

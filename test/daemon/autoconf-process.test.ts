@@ -143,7 +143,7 @@ describe('DS-Lite with prefix autoconf (no delegated prefix)', () => {
         'ifconfig gif0 mtu 1460',
         'ifconfig gif0 inet 192.0.0.2 192.0.0.1 netmask 255.255.255.255',
         'ifconfig gif0 up',
-        'route -n add -inet default 192.0.0.1 -label maped',
+        'route -n add -inet default 192.0.0.1 -ifp gif0 -priority 7 -label maped',
         'pfctl -o none -a maped -f -',
       ]);
       expect(aliases(own)).toEqual([]);
@@ -167,7 +167,7 @@ describe('DS-Lite with prefix autoconf (no delegated prefix)', () => {
       const withdrawn = await b4.waitFor((s) => s.state === 'withdrawn', 'withdrawn', 60_000);
       expect(withdrawn.reason).toBe('no autoconf address on em0');
       expect(own.state().interfaces['gif0']).toBeUndefined();
-      expect(own.state().defaultRoute).toBeNull();
+      expect(own.state().routes).toEqual([]);
       expect(mutations().filter((line) => line.startsWith('ifconfig em0'))).toEqual([]);
     } finally {
       if (b4 !== null && b4.child.exitCode === null) {

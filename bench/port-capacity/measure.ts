@@ -2,7 +2,7 @@
  * Every (port set, workload, mode) cell of the bench: `runs` seeded runs
  * each, the same workloads for both modes.
  */
-import { anchorNatChain } from './anchor-chain.js';
+import { anchorNatChain } from './anchor-outcomes.js';
 import { runFigures, BINS, type RunFigures } from './figures.js';
 import type { KernelPicker } from './kernel-picker.js';
 import { stockAnchorText, type BenchSet } from './port-sets.js';

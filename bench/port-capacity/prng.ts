@@ -54,6 +54,11 @@ export class Prng {
     return r % bound;
   }
 
+  /** Uniform in [0, 1) with 53 bits, a double's whole precision. */
+  unit53(): number {
+    return (this.next32() * 2 ** 21 + (this.next32() >>> 11)) / 2 ** 53;
+  }
+
   /** Uniform in [0, 1) with 32 bits. */
   float(): number {
     return this.next32() / 2 ** 32;

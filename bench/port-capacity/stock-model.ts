@@ -12,6 +12,7 @@
  * which ranges those are, {@link searchRange} searches one.
  */
 import type { PortRange } from '../../src/map/index.js';
+import { searchPortRange } from '../../test/support/pf-model/index.js';
 import { inBadDynamicTcp } from './bad-dynamic.js';
 import type { NatStates } from './nat-states.js';
 import type { Prng } from './prng.js';
@@ -32,29 +33,19 @@ export const NO_PORT = -1;
 
 /**
  * pf_lb.c 1.76 `pf_get_sport` (lines 123–251) for TCP with one translation
- * address, the `(gif0)` of maped's rules:
- * - lines 187–194: a one-port range is taken if no state uses it
- *   (no in_baddynamic() test on this path);
- * - lines 198–202: the ends are swapped if given high first;
- * - line 204: the search starts at cut = arc4random_uniform(1 + high − low) + low;
- * - lines 206–216: it goes up from cut to high, then (217–228) down from
- *   cut − 1 to low, and takes the first port with no state for this
- *   destination that in_baddynamic() does not refuse;
- * - lines 231–249: with every port busy it asks pf_map_addr for the pool's
- *   next address; `(gif0)` holds one address, so that is the address it
- *   started from and the loop ends (line 249): return 1, no port (line 250).
+ * address, the `(gif0)` of maped's rules: the search of one range by
+ * test/support/pf-model's {@link searchPortRange} (which cites the lines),
+ * over the bench's state table, with in_baddynamic()'s TCP list and the
+ * bench's seeded draws; with every port busy, lines 231–249 ask pf_map_addr
+ * for the pool's next address, and `(gif0)` holds one: return 1, no port
+ * (line 250).
  * Lines 179–186 (low = high = 0: static-port) never apply: maped never
  * writes static-port, and a nat-to without `port` gets 50001:65535. Lines
  * 168–178 (protocols without ports) do not either: the model is TCP only.
  */
 export function searchRange(states: NatStates, destination: number, range: PortRange, rng: Prng): number {
-  let [low, high] = range;
-  if (low === high) return states.has(destination, low) ? NO_PORT : low;
-  if (low > high) [low, high] = [high, low];
-  const cut = rng.uniform(1 + high - low) + low;
-  for (let port = cut; port <= high; port++) if (!states.has(destination, port) && !inBadDynamicTcp(port)) return port;
-  for (let port = cut - 1; port >= low; port--) if (!states.has(destination, port) && !inBadDynamicTcp(port)) return port;
-  return NO_PORT;
+  const port = searchPortRange(range[0], range[1], (p) => states.has(destination, p), inBadDynamicTcp, (below) => rng.uniform(below));
+  return port ?? NO_PORT;
 }
 
 /**

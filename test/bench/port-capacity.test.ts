@@ -2,19 +2,21 @@
  * The port-capacity bench's models against what can be worked out by hand:
  * a single range holds exactly its size for one destination in both modes,
  * the kernel picker fails only with the set full, pf's range search walks
- * up then down from a random start and skips in_baddynamic() ports, and a
- * `probability` chain as pfctl stores it spreads connections evenly.
+ * up then down from a random start and skips in_baddynamic() ports, and the
+ * anchor maped loads, evaluated by the pf model, spreads connections evenly
+ * over its ranges with the probabilities pfctl stores.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portSet, type PortRange } from '../../src/map/index.js';
 import { idealStoredProbability, probabilityTextFor } from '../../src/openbsd/index.js';
-import { anchorNatChain } from '../../bench/port-capacity/anchor-chain.js';
+import { anchorNatChain } from '../../bench/port-capacity/anchor-outcomes.js';
 import { BINS, runFigures } from '../../bench/port-capacity/figures.js';
 import { compileKernelPicker, type KernelPicker } from '../../bench/port-capacity/kernel-picker.js';
 import { NatStates } from '../../bench/port-capacity/nat-states.js';
 import { Prng } from '../../bench/port-capacity/prng.js';
 import { runStock } from '../../bench/port-capacity/simulate.js';
-import { NO_PORT, searchRange, type NatChain } from '../../bench/port-capacity/stock-model.js';
+import { NO_PORT, searchRange, stockPick, type NatChain } from '../../bench/port-capacity/stock-model.js';
+import { benchSets, stockAnchorText } from '../../bench/port-capacity/port-sets.js';
 import { renderChart } from '../../bench/port-capacity/chart.js';
 import { README_BEGIN, README_END, replaceReadmeTable } from '../../bench/port-capacity/report.js';
 import { generateWorkload, type Workload } from '../../bench/port-capacity/workload.js';
@@ -160,7 +162,7 @@ describe("stock pf's range search (pf_get_sport, pf_lb.c 1.76)", () => {
   });
 });
 
-describe('the anchor evaluated as pf_match_rule does', () => {
+describe('the anchor maped loads, evaluated by the pf model (test/support/pf-model)', () => {
   /** n `match` rules, rule i with the probability maped stores for 1/i (last match wins). */
   function probabilityChain(n: number, from: string): string {
     const lines = [];
@@ -171,7 +173,25 @@ describe('the anchor evaluated as pf_match_rule does', () => {
     return lines.join('\n') + '\n';
   }
 
-  it('a chain keyed on the translated source: each of n ranges decides 1/n of the connections', () => {
+  it("maped's stock anchor for v6plus: every connection is searched in one range, each of the 15 with 1/15", () => {
+    const set = benchSets().find((s) => s.name === 'v6plus')!;
+    const lan = set.stock.natFrom[0]!;
+    const chain = anchorNatChain(stockAnchorText(set), { tunnel: 'gif0', tunnelAddress: set.stock.ipv4, source: (lan.address + 10) >>> 0 });
+    const rng = new Prng(7);
+    const counts = new Map<string, number>();
+    const draws = 60000;
+    for (let i = 0; i < draws; i++) {
+      const ranges = chain.natRanges(rng);
+      expect(ranges).toHaveLength(1);
+      const key = ranges[0]!.join(':');
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort()).toEqual(set.stock.portSets.map(([first, last]) => `${first}:${last}`).sort());
+    // 4000 expected each, sd ≈ 62.
+    for (const count of counts.values()) expect(Math.abs(count - draws / 15)).toBeLessThan(300);
+  });
+
+  it('a chain keyed on the translated source: each of n ranges decides 1/n, H_n ranges searched on average', () => {
     const n = 15;
     const chain = anchorNatChain(probabilityChain(n, '(gif0)'), { ...GIF, source: GIF.tunnelAddress });
     const rng = new Prng(8);
@@ -185,9 +205,8 @@ describe('the anchor evaluated as pf_match_rule does', () => {
       last.set(decider, (last.get(decider) ?? 0) + 1);
     }
     expect(last.size).toBe(n);
-    // 4000 expected each, sd ≈ 62.
     for (const count of last.values()) expect(Math.abs(count - draws / n)).toBeLessThan(300);
-    // Rule i matches with probability 1/i: on average H_n ranges are searched per connection.
+    // Rule i matches with probability 1/i, each searched in its turn.
     const harmonic = Array.from({ length: n }, (_, i) => 1 / (i + 1)).reduce((x, y) => x + y);
     expect(searched / draws).toBeCloseTo(harmonic, 1);
   });
@@ -202,16 +221,25 @@ describe('the anchor evaluated as pf_match_rule does', () => {
     const text = [
       '# a comment line',
       'pass out quick on em0 inet6 proto ipencap from 2001:db8::1 to 2001:db8::2',
-      'match in on gif0 inet from any to any nat-to (gif0) port 2000:2015',
+      'match out on em0 inet from any to any nat-to (em0) port 2000:2015',
+      'block in quick on gif0 inet from any to any',
       'match out on gif0 inet proto tcp all flags S/SA scrub (max-mss 1420)',
       'match out on gif0 inet from 192.168.1.0/24 to any nat-to (gif0)',
     ].join('\n');
     expect(anchorNatChain(text, GIF).natRanges(new Prng(1))).toEqual([[50001, 65535]]);
   });
 
-  it('refuses a rule it does not model instead of guessing', () => {
-    expect(() => anchorNatChain('match out on gif0 inet from any to 10.0.0.0/8 nat-to (gif0) port 1:2\n', GIF)).toThrow(/not modelled/);
-    expect(() => anchorNatChain('match out on gif0 inet from any to any nat-to 192.0.2.1 port 1:2\n', GIF)).toThrow(/not modelled/);
+  it("a connection the rules leave untranslated, or the admin's pf.conf blocks, is a failure", () => {
+    const untranslated = anchorNatChain('match out on gif0 inet proto tcp all flags S/SA scrub (max-mss 1420)\n', GIF);
+    expect(stockPick(untranslated, new NatStates(1), 0, new Prng(1))).toBe(NO_PORT);
+    // adminPfConf() blocks 192.168.1.66 on gif0 before the anchor.
+    const blocked = anchorNatChain('match out on gif0 inet from 192.168.1.0/24 to any nat-to (gif0) port 1:2\n', { ...GIF, source: 0xc0a80142 });
+    expect(blocked.natRanges(new Prng(1))).toEqual([]);
+  });
+
+  it('refuses what the bench cannot stand for: rules that tell destinations apart, another translation address', () => {
+    expect(() => anchorNatChain('match out on gif0 inet from any to 198.51.100.0/24 nat-to (gif0) port 1:2\n', GIF)).toThrow(/destinations differently/);
+    expect(() => anchorNatChain('match out on gif0 inet from any to any nat-to 192.0.2.1 port 1:2\n', GIF)).toThrow(/not \(gif0\)/);
   });
 });
 

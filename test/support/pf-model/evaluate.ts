@@ -92,6 +92,8 @@ export interface Verdict {
   readonly nat: Translation | null;
   /** How many rules translated the packet (each needs a free port). */
   readonly translations: number;
+  /** The pool of every translation, in order: each searched for a free port, the last one's kept. */
+  readonly pools: readonly Translation[];
   readonly tag: string | null;
   readonly maxMss: number | null;
   readonly keepState: boolean;
@@ -136,6 +138,7 @@ interface Context {
   readonly maxMss: number | null;
   readonly nat: Translation | null;
   readonly translations: number;
+  readonly pools: readonly Translation[];
   readonly failed: boolean;
   readonly done: boolean;
   readonly matched: readonly ModelRule[];
@@ -275,7 +278,7 @@ function translateSource(rule: ModelRule, packet: Packet, ctx: Context, env: Env
     });
     if (port === null) return { ...ctx, failed: true, done: true };
   }
-  return { ...ctx, nsaddr: address, nsport: port, nat: translation, translations: ctx.translations + 1 };
+  return { ...ctx, nsaddr: address, nsport: port, nat: translation, translations: ctx.translations + 1, pools: [...ctx.pools, translation] };
 }
 
 /** A rule that matched: its tag, actions, translation, decision, quick. */
@@ -299,6 +302,7 @@ function start(packet: Packet): Context {
     maxMss: null,
     nat: null,
     translations: 0,
+    pools: [],
     failed: false,
     done: false,
     matched: [],
@@ -314,7 +318,7 @@ function finish(ctx: Context, packet: Packet, env: Environment): Verdict {
   }
   const source = { address: addressText(c.nsaddr), port: c.nat === null ? c.nsport : env.ports === undefined ? null : c.nsport };
   const destination = { address: addressText(c.ndaddr), port: c.ndport };
-  const common = { matchRules: c.matched, source, destination, nat: c.nat, translations: c.translations, tag: c.tag, maxMss: c.maxMss };
+  const common = { matchRules: c.matched, source, destination, nat: c.nat, translations: c.translations, pools: c.pools, tag: c.tag, maxMss: c.maxMss };
   if (c.failed) return { ...common, action: 'block', reason: 'translate', rule, keepState: false };
   if (rule === null) return { ...common, action: 'pass', reason: 'default', rule: null, keepState: false };
   const pass = rule.action === 'pass';
@@ -326,7 +330,7 @@ function skipped(ruleset: Ruleset, packet: Packet, env: Environment): Verdict | 
   if (!skip) return null;
   const source = { address: packet.src, port: packet.srcPort ?? null };
   const destination = { address: packet.dst, port: packet.dstPort ?? null };
-  return { action: 'pass', reason: 'skip', rule: null, matchRules: [], source, destination, nat: null, translations: 0, tag: packet.tag ?? null, maxMss: null, keepState: false };
+  return { action: 'pass', reason: 'skip', rule: null, matchRules: [], source, destination, nat: null, translations: 0, pools: [], tag: packet.tag ?? null, maxMss: null, keepState: false };
 }
 
 /** pf's draw by default: arc4random_uniform(UINT_MAX - 1) + 1. */
@@ -370,7 +374,7 @@ export interface Outcome {
 }
 
 const contextKey = (c: Context): string =>
-  JSON.stringify([String(c.nsaddr.value), c.nsport, String(c.ndaddr.value), c.ndport, c.tag, c.decide?.text ?? null, c.decide?.ruleset ?? null, c.maxMss, c.nat, c.translations, c.failed, c.done]);
+  JSON.stringify([String(c.nsaddr.value), c.nsport, String(c.ndaddr.value), c.ndport, c.tag, c.decide?.text ?? null, c.decide?.ruleset ?? null, c.maxMss, c.nat, c.pools, c.failed, c.done]);
 
 /**
  * Every distinct verdict for the packet with its exact chance: each

@@ -16,6 +16,6 @@ export { evaluate, outcomes, type Environment, type Outcome, type Translation, t
 export { Fraction, ONE, ZERO } from './fraction.js';
 export { parseRule, parseRules, parseRuleset } from './parse.js';
 export { adminPfConf, OPENBSD_78_PF_CONF } from './pf-conf.js';
-export { StateTable, type PortAllocator, type PortRequest } from './ports.js';
+export { searchPortRange, StateTable, type PortAllocator, type PortRequest } from './ports.js';
 export { portSetFor } from './portset.js';
 export type * from './rules.js';

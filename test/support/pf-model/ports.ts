@@ -7,22 +7,50 @@
  * - ICMP echo: `low = 1; high = 65535` whatever the rule says (lines 139–145,
  *   ICMPv6 147–153; stock pf; the map-e-portset patch draws from the port
  *   set instead);
- * - `low == high`: that port, if free (lines 187–194);
- * - otherwise the ends are swapped if given high first (lines 198–202), a
- *   random `cut` in [low, high] (`arc4random_uniform(1 + high - low) +
- *   low`, line 204), then upwards to high (lines 206–216), then downwards
- *   from cut − 1 to low (lines 217–228); a port is free when no state has the
- *   key (proto, nat address, port, destination, destination port) (key set
- *   at lines 157–162, `pf_find_state_all` at lines 211 and 223) and it is
- *   not in the `baddynamic` list (`in_baddynamic`, lines 212 and 224, TCP/UDP
- *   only);
+ * - the search of one range, {@link searchPortRange}; a port is free when no
+ *   state has the key (proto, nat address, port, destination, destination
+ *   port) (key set at lines 157–162, `pf_find_state_all` at lines 211 and
+ *   223) and, in a range of more than one port, it is not in the
+ *   `baddynamic` list (`in_baddynamic`, lines 212 and 224, TCP/UDP only);
  * - no free port: pf_get_sport returns 1 (line 250), pf_get_transaddr -1
  *   (lines 703–710), and the translation fails (sys/net/pf.c 1.1218
  *   pf_match_rule lines 4264–4269 or pf_test_rule lines 4436–4439:
  *   PFRES_TRANSLATE, the packet is dropped).
+ * The port-capacity bench (bench/port-capacity) searches its ranges with
+ * the same function, over a state table of its own.
  */
 import { randomInt } from 'node:crypto';
 import { portSetFor } from './portset.js';
+
+/**
+ * pf_lb.c 1.76 `pf_get_sport`, the search of one range for a port whose
+ * state key is free:
+ * - lines 187–194: `low == high` is that port if no state has it
+ *   (`pf_find_state_all`; no `in_baddynamic` test on this path);
+ * - lines 198–202: the ends are swapped if given high first;
+ * - line 204: `cut = arc4random_uniform(1 + high - low) + low`;
+ * - lines 206–216: upwards from cut to high, then (217–228) downwards from
+ *   cut − 1 to low, the first port no state has and `in_baddynamic` does
+ *   not refuse;
+ * - null when none is free (lines 231–249: a pool of one address, such as
+ *   `(gif0)`, has no other address to try).
+ * `taken(port)`: a state has the key with that port; `bad(port)`:
+ * in_baddynamic; `random(n)`: arc4random_uniform(n).
+ */
+export function searchPortRange(
+  low: number,
+  high: number,
+  taken: (port: number) => boolean,
+  bad: (port: number) => boolean,
+  random: (below: number) => number,
+): number | null {
+  if (low === high) return taken(low) ? null : low;
+  if (low > high) [low, high] = [high, low];
+  const cut = random(1 + high - low) + low;
+  for (let port = cut; port <= high; port++) if (!taken(port) && !bad(port)) return port;
+  for (let port = cut - 1; port >= low; port--) if (!taken(port) && !bad(port)) return port;
+  return null;
+}
 
 export interface PortRequest {
   readonly proto: string;
@@ -68,8 +96,9 @@ export class StateTable implements PortAllocator {
   allocate(r: PortRequest): number | null {
     const ported = r.proto === 'tcp' || r.proto === 'udp' || r.icmpEcho;
     if (!ported) return r.srcPort;
-    const free = (port: number): boolean =>
-      !this.keys.has(key(r.proto, r.natAddress, port, r.dst, r.dstPort)) && !(r.proto !== 'icmp' && this.baddynamic.has(port));
+    const taken = (port: number): boolean => this.keys.has(key(r.proto, r.natAddress, port, r.dst, r.dstPort));
+    const bad = (port: number): boolean => r.proto !== 'icmp' && this.baddynamic.has(port);
+    const free = (port: number): boolean => !taken(port) && !bad(port);
     if (r.mapePortset !== null) {
       // The patch's pf_get_sport_mape: a random port of the set, then onwards through the set.
       const ports = portSetFor(r.mapePortset);
@@ -81,10 +110,6 @@ export class StateTable implements PortAllocator {
       return null;
     }
     const [low, high] = r.icmpEcho ? [1, 65535] : [r.low, r.high];
-    if (low === high) return free(low) ? low : null;
-    const cut = this.random(1 + high - low) + low;
-    for (let port = cut; port <= high; port++) if (free(port)) return port;
-    for (let port = cut - 1; port >= low; port--) if (free(port)) return port;
-    return null;
+    return searchPortRange(low, high, taken, bad, this.random);
   }
 }

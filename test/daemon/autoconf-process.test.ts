@@ -140,6 +140,7 @@ describe('DS-Lite with prefix autoconf (no delegated prefix)', () => {
       expect(mutations()).toEqual([
         'ifconfig gif0 create',
         `ifconfig gif0 tunnel ${first} 2001:db8:ffff::2`,
+        'ifconfig gif0 -tunneldf',
         'ifconfig gif0 mtu 1460',
         'ifconfig gif0 inet 192.0.0.2 192.0.0.1 netmask 255.255.255.255',
         'ifconfig gif0 up',

@@ -230,7 +230,7 @@ describe('DS-Lite B4 (RFC 6333)', () => {
       desiredState({ wan: 'em0', tunnel: 'gif0', mtu: 'auto', wanMtu: 1500, ...softwireInput(softwire), natFrom: [], anchor: 'maped', portset: 'kernel' }),
     );
     // em0 as slaacd left it: the SLAAC address is there, so nothing is added to em0.
-    const wan = { name: 'em0', flags: ['UP'], mtu: 1500, tunnel: null, inet: [], inet6: [{ address: slaac, prefixlen: 64, flags: ['autoconf'] }] };
+    const wan = { name: 'em0', flags: ['UP'], mtu: 1500, tunnel: null, tunnelDf: null, inet: [], inet6: [{ address: slaac, prefixlen: 64, flags: ['autoconf'] }] };
     const plan = must(planApply(desired, { ...EMPTY_LIVE_STATE, wan }, NOTHING_OWNED));
     const commands = plan.steps.map((step) => describeCommand(step.command));
     expect(commands.filter((line) => line.startsWith('ifconfig em0'))).toEqual([]);

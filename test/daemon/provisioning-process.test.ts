@@ -113,7 +113,8 @@ describe('maped with provision hb46pp', () => {
     expect((await ctl('provision', 'forget')).stdout).toMatch(/forgotten/);
     // The state says "withdrawn" only until the next wake finds no softwire to apply; the log line stays.
     const withdrawnLine = /softwire withdrawn: provisioning withdrawn/;
-    const withdrawn = await maped.waitFor(() => withdrawnLine.test(maped.output()), 'the withdrawal logged', 30_000);
+    const running = maped;
+    const withdrawn = await running.waitFor(() => withdrawnLine.test(running.output()), 'the withdrawal logged', 30_000);
     expect(withdrawn.map ?? null).toBeNull();
     expect(existsSync(join(dir, 'state', 'hb46pp.json'))).toBe(false);
     expect(fake.state().interfaces.em0!.inet6.map((a) => a.address)).not.toContain('240b:10:3251:6400:6a:4832:5100:6400');

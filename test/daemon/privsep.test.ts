@@ -13,7 +13,7 @@ import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from '../../src/control/client.js';
@@ -31,6 +31,13 @@ const S46 = readFileSync(join(REPO_ROOT, 'examples', 'lease', 'em0'), 'utf8')
 const PARENT_RIG = resolve(REPO_ROOT, 'test', 'support', 'privsep-parent-rig.ts');
 
 const cleanups: (() => Promise<void>)[] = [];
+
+/** A directory and each one above it, up to the root. */
+function ancestors(dir: string): string[] {
+  const found = [dir];
+  for (let up = dirname(dir); up !== found.at(-1); up = dirname(up)) found.push(up);
+  return found;
+}
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -130,10 +137,15 @@ describe('maped as two processes, end to end', () => {
   it.runIf(isRoot && nobody.ok)('as root: the child runs as the user of maped.conf, ps shows its uid; the parent stays root', async () => {
     const user = nobody.ok ? nobody.value : null;
     // The run's temporary directory (test/support/temp-dir-check.ts) is 0700: the child must pass through it.
-    const runDir = tmpdir();
-    const mode = statSync(runDir).mode & 0o7777;
-    chmodSync(runDir, mode | 0o711);
-    cleanups.push(async () => chmodSync(runDir, mode));
+    // So is a checkout in /root or in CI's mktemp directory: the child loads maped's code from it, as
+    // an installed maped's from a world-readable /usr/local. Each directory on the way gets o+x
+    // (traverse only) for the test, and its mode back afterwards.
+    for (const dir of [tmpdir(), ...ancestors(REPO_ROOT)]) {
+      const mode = statSync(dir).mode & 0o7777;
+      if ((mode & 0o001) !== 0) continue;
+      chmodSync(dir, mode | 0o001);
+      cleanups.push(async () => chmodSync(dir, mode));
+    }
     const r = await rig('user nobody');
     // tsx keeps its cache in the temporary directory, per uid: the child's must be one it can write.
     const tmp = join(r.dir, 'tmp');

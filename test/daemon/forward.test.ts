@@ -3,7 +3,7 @@
  * anchor it loads, status and show ports through mapedctl, the log.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,65 +11,18 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.js';
 import { PortsResultSchema } from '../../src/control/protocol.js';
-import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
-import { fakeRouterConfig, MAPED_ENTRY, MAPEDCTL_ENTRY, startMaped, type MapedProcess } from '../support/daemon-process.js';
+import type { FakeOpenBSD } from '../support/fake-openbsd/index.js';
+import { MAPED_ENTRY } from '../support/daemon-process.js';
+import { startExampleRouter, type ExampleRouter } from '../support/example-router.js';
 import { REPO_ROOT } from '../support/vectors.js';
 
 const run = promisify(execFile);
-const S46 = readFileSync(join(REPO_ROOT, 'examples', 'lease', 'em0'), 'utf8')
-  .split('\n')
-  .find((line) => line.startsWith('s46 '))!;
-
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-interface Rig {
-  fake: FakeOpenBSD;
-  dir: string;
-  socket: string;
-  maped: MapedProcess;
-  lease(prefix: string): void;
-  ctl(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }>;
-}
-
-async function rig(extra: string, kernelPortset = true): Promise<Rig> {
-  const fake = await createFakeOpenBSD({ kernelPortset });
-  const dir = await mkdtemp(join(tmpdir(), 'maped-forward-'));
-  cleanups.push(() => fake.cleanup(), () => rm(dir, { recursive: true, force: true }));
-  mkdirSync(join(dir, 'lease'));
-  mkdirSync(join(dir, 'state'));
-  const configPath = join(dir, 'maped.conf');
-  writeFileSync(configPath, fakeRouterConfig(fake.tools, dir) + extra);
-  let serial = 0;
-  const lease = (prefix: string): void => {
-    const [address, length] = prefix.split('/');
-    const temp = join(dir, 'lease', `tmp${serial++}`);
-    writeFileSync(temp, `ia_pd 0 ${address} ${length}\n${S46}\n`);
-    renameSync(temp, join(dir, 'lease', 'em0'));
-    fake.setLeasectl('em0', `em0 [Bound]\n\tIA_PD 0: ${prefix}\n\tlease 7 days\n`);
-  };
-  lease('2001:db8:12:3400::/56');
-  const socket = join(dir, 'maped.sock');
-  const maped = startMaped(configPath, socket);
-  cleanups.push(async () => {
-    if (maped.child.exitCode === null) {
-      maped.signal('SIGKILL');
-      await maped.exited;
-    }
-  });
-  const ctl = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', MAPEDCTL_ENTRY, '-s', socket, ...args], { cwd: REPO_ROOT });
-      return { stdout, stderr, code: 0 };
-    } catch (e) {
-      const failure = e as { stdout: string; stderr: string; code: number };
-      return { stdout: failure.stdout, stderr: failure.stderr, code: failure.code };
-    }
-  };
-  return { fake, dir, socket, maped, lease, ctl };
-}
+const rig = (extra: string, kernelPortset = true): Promise<ExampleRouter> => startExampleRouter(extra, cleanups, { kernelPortset, name: 'forward' });
 
 const FORWARDS = 'forward tcp port 1233 to 192.168.1.10 port 22\nforward udp port 80 to 192.168.1.10\n';
 const SSH_RULE = 'pass in quick on gif0 inet proto tcp from any to (gif0) port = 1233 flags S/SA label "maped" rdr-to 192.168.1.10 port 22';

@@ -2,74 +2,20 @@
  * `mapedctl show usage` and the metrics, end to end: maped as a real process
  * over fake tools whose pfctl lists a state table, mapedctl as a real process.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageResultSchema } from '../../src/control/protocol.js';
-import { createFakeOpenBSD, type FakeOpenBSD, type FakePfState } from '../support/fake-openbsd/index.js';
-import { fakeRouterConfig, MAPEDCTL_ENTRY, startMaped, type MapedProcess } from '../support/daemon-process.js';
+import type { FakePfState } from '../support/fake-openbsd/index.js';
 import { parseMetrics } from '../support/prometheus.js';
-import { REPO_ROOT } from '../support/vectors.js';
-
-const run = promisify(execFile);
-const S46 = readFileSync(join(REPO_ROOT, 'examples', 'lease', 'em0'), 'utf8')
-  .split('\n')
-  .find((line) => line.startsWith('s46 '))!;
+import { startExampleRouter, type ExampleRouter } from '../support/example-router.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-interface Rig {
-  fake: FakeOpenBSD;
-  dir: string;
-  socket: string;
-  maped: MapedProcess;
-  lease(prefix: string): void;
-  ctl(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }>;
-}
-
-async function rig(extra: string): Promise<Rig> {
-  const fake = await createFakeOpenBSD({ kernelPortset: true });
-  const dir = await mkdtemp(join(tmpdir(), 'maped-usage-'));
-  cleanups.push(() => fake.cleanup(), () => rm(dir, { recursive: true, force: true }));
-  mkdirSync(join(dir, 'lease'));
-  mkdirSync(join(dir, 'state'));
-  const configPath = join(dir, 'maped.conf');
-  writeFileSync(configPath, fakeRouterConfig(fake.tools, dir) + extra);
-  let serial = 0;
-  const lease = (prefix: string): void => {
-    const [address, length] = prefix.split('/');
-    const temp = join(dir, 'lease', `tmp${serial++}`);
-    writeFileSync(temp, `ia_pd 0 ${address} ${length}\n${S46}\n`);
-    renameSync(temp, join(dir, 'lease', 'em0'));
-    fake.setLeasectl('em0', `em0 [Bound]\n\tIA_PD 0: ${prefix}\n\tlease 7 days\n`);
-  };
-  lease('2001:db8:12:3400::/56');
-  const socket = join(dir, 'maped.sock');
-  const maped = startMaped(configPath, socket);
-  cleanups.push(async () => {
-    if (maped.child.exitCode === null) {
-      maped.signal('SIGKILL');
-      await maped.exited;
-    }
-  });
-  const ctl = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', MAPEDCTL_ENTRY, '-s', socket, ...args], { cwd: REPO_ROOT, timeout: 120_000 });
-      return { stdout, stderr, code: 0 };
-    } catch (e) {
-      const failure = e as { stdout: string; stderr: string; code: number };
-      return { stdout: failure.stdout, stderr: failure.stderr, code: failure.code };
-    }
-  };
-  return { fake, dir, socket, maped, lease, ctl };
-}
+const rig = (extra: string): Promise<ExampleRouter> => startExampleRouter(extra, cleanups, { name: 'usage' });
 
 /** psid 52/8 offset 6 (the example lease): ranges A·1024 + 208 … + 211, A = 1 … 63. */
 const PORT = (a: number, j: number): number => a * 1024 + 208 + j;

@@ -8,13 +8,11 @@
  *   maped's two processes counted together (docs/architecture.md §5).
  * Linux /proc supplies CPU time (schedstat, ns) and RSS.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { request } from '../src/control/client.js';
-import { StatusSchema, type Status } from '../src/control/protocol.js';
 import { isMutation } from '../test/support/fake-openbsd/index.js';
-import { benchRouter } from './fake-router.js';
-import { cliArgv, PRIVSEP_ENV, processTree, rssKb, figure, percentile, rcNodeFlags } from './support.js';
+import { benchRouter, startBenchMaped, waitStatus } from './fake-router.js';
+import { processTree, rssKb, figure, percentile } from './support.js';
 
 const DEBOUNCE_MS = 100;
 
@@ -27,33 +25,21 @@ function cpuNs(pid: number): number {
 
 
 
-async function waitStatus(socket: string, predicate: (s: Status) => boolean, timeoutMs = 20_000, everyMs = 5): Promise<Status> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const status = StatusSchema.parse(await request(socket, 'status', 2000));
-      if (predicate(status)) return status;
-    } catch {
-      // not up yet
-    }
-    await sleep(everyMs);
-  }
-  throw new Error('maped did not reach the expected state');
-}
 
 export async function benchDaemon(): Promise<void> {
   const changes = Number(process.env.MAPED_BENCH_CHANGES ?? 200);
   const idleSeconds = Number(process.env.MAPED_BENCH_IDLE_S ?? 60);
   const settleSeconds = 10;
   const router = await benchRouter('bench');
-  const { fake, config, socket } = router;
+  const { fake, socket } = router;
   const lease = (hextet: string): void => router.lease(hextet);
 
   lease('3400');
-  const [command, ...args] = cliArgv('maped');
-  const child: ChildProcess = spawn(command!, [...rcNodeFlags(), ...args, '-d', '-f', config, '-s', socket], { stdio: 'ignore', env: PRIVSEP_ENV });
+  const child = await startBenchMaped(router).catch(async (e: unknown) => {
+    await router.remove();
+    throw e;
+  });
   try {
-    await waitStatus(socket, (s) => s.state === 'active');
     const pid = child.pid!;
 
     // Timed from the fake tools' own records, not by watching: the served

@@ -4,12 +4,16 @@
  * a lease directory whose lease file is replaced by rename(2) as
  * dhcp6leased does, carrying the S46 option of the bundled example lease.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeLeaser, fakeRouterConfig } from '../test/support/daemon-process.js';
 import { createFakeOpenBSD, type FakeOpenBSD } from '../test/support/fake-openbsd/index.js';
+import { request } from '../src/control/client.js';
+import { StatusSchema, type Status } from '../src/control/protocol.js';
+import { cliArgv, PRIVSEP_ENV, rcNodeFlags } from './support.js';
 
 export interface BenchRouter {
   readonly fake: FakeOpenBSD;
@@ -37,4 +41,36 @@ export async function benchRouter(name: string): Promise<BenchRouter> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Asks maped for its status every `everyMs` until `predicate` holds; fails with the last answer. */
+export async function waitStatus(socket: string, predicate: (s: Status) => boolean, timeoutMs = 60_000, everyMs = 20): Promise<Status> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    try {
+      const s = StatusSchema.parse(await request(socket, 'status', 5000));
+      if (predicate(s)) return s;
+      last = `${s.state} ${s.reason ?? ''}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`maped did not reach the expected state (last: ${last})`);
+}
+
+/** maped in the foreground (as rc.d runs it, in two processes) on the router, once it is active. */
+export async function startBenchMaped(router: BenchRouter): Promise<ChildProcess> {
+  const [command, ...args] = cliArgv('maped');
+  const child = spawn(command!, [...rcNodeFlags(), ...args, '-d', '-f', router.config, '-s', router.socket], { stdio: 'ignore', env: PRIVSEP_ENV });
+  try {
+    await waitStatus(router.socket, (s) => s.state === 'active');
+  } catch (e) {
+    child.kill('SIGTERM');
+    throw e;
+  }
+  return child;
 }

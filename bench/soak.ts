@@ -9,13 +9,12 @@
  *   afterwards maped's RSS is back within 10 MB of where it started.
  * Prints the figures; like every bench it measures and does not fail.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { request } from '../src/control/client.js';
 import { StatusSchema, type Status } from '../src/control/protocol.js';
-import { benchRouter } from './fake-router.js';
-import { cliArgv, PRIVSEP_ENV, rssKb, figure, percentile, rcNodeFlags } from './support.js';
+import { benchRouter, startBenchMaped, waitStatus } from './fake-router.js';
+import { rssKb, figure, percentile } from './support.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,21 +23,6 @@ async function status(socket: string): Promise<Status> {
   return StatusSchema.parse(await request(socket, 'status', 5000));
 }
 
-async function waitStatus(socket: string, predicate: (s: Status) => boolean, timeoutMs = 60_000): Promise<Status> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    try {
-      const s = await status(socket);
-      if (predicate(s)) return s;
-      last = `${s.state} ${s.reason ?? ''}`;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await sleep(20);
-  }
-  throw new Error(`maped did not reach the expected state (last: ${last})`);
-}
 
 /** One hostile client: connects, writes garbage, goes. Never throws. */
 function garbageClient(socket: string): Promise<void> {
@@ -63,15 +47,16 @@ function garbageClient(socket: string): Promise<void> {
 
 export async function benchSoak(): Promise<void> {
   const router = await benchRouter('soak');
-  const { fake, config, socket } = router;
+  const { fake, socket } = router;
   const lease = (hextet: string): void => router.lease(hextet);
   const psidOf = (hextet: string): number => parseInt(hextet.slice(0, 2), 16);
 
   lease('3400');
-  const [command, ...args] = cliArgv('maped');
-  const child: ChildProcess = spawn(command!, [...rcNodeFlags(), ...args, '-d', '-f', config, '-s', socket], { stdio: 'ignore', env: PRIVSEP_ENV });
+  const child = await startBenchMaped(router).catch(async (e: unknown) => {
+    await router.remove();
+    throw e;
+  });
   try {
-    await waitStatus(socket, (s) => s.state === 'active');
     const pid = child.pid!;
 
     // 1. The lease storm.

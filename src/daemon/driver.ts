@@ -37,6 +37,12 @@ export interface ConvergeOptions {
    * addresses found on the WAN are adopted (src/daemon/own-addresses.ts).
    */
   readonly knownRules?: readonly RuleView[];
+  /**
+   * The softwires maped knows (the one to apply, the one applied last), of
+   * any kind: with a lost ownership record, the addresses they add to the
+   * WAN, under the prefix delegated now or an earlier one, are adopted.
+   */
+  readonly knownSoftwires?: readonly Softwire[];
 }
 
 /** A token for a look-ahead reading; what it holds only the driver that made it knows. */

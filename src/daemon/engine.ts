@@ -240,6 +240,7 @@ export class Engine {
       dryRun: this.dryRun,
       ...(lookAhead === undefined ? {} : { lookAhead }),
       knownRules: [...this.rules, ...this.appliedRules],
+      knownSoftwires: this.softwire === null ? [mapping] : [mapping, this.softwire],
     });
     this.lastReport = { at: new Date(), report };
     // What the plan warns about (stock pf leaves ICMP echo ids unconfined, …)

@@ -162,7 +162,7 @@ export function createOpenBSDDriver(log: Logger, options: DriverOptions = {}): D
         timeoutMs: COMMAND_TIMEOUT_MS,
         log: (line) => log.debug(line),
         warn: (line) => log.warn(line),
-        ours: ownAddressTest(options.knownRules ?? []),
+        ours: ownAddressTest(options.knownRules ?? [], options.knownSoftwires ?? []),
       });
       if (desired === null) checked = null;
       else if (report.ok && !options.dryRun && (checked === null || checked.config !== config || report.commands.length > 0)) {

@@ -10,7 +10,7 @@
  *   o + r > 32  a shared IPv4 address,           p = 32 - r, q = o - p
  */
 import { ipv6Mask, ipv6PrefixCovers, type Ipv6Prefix } from './address.js';
-import { ceIPv6Address, interfaceId } from './interface-id.js';
+import { ceIPv6Address, interfaceId, subnet64 } from './interface-id.js';
 import { portSet } from './port-set.js';
 import { err, ok, type Result } from './result.js';
 import { MAX_EA_LEN, type ExplicitPortParams, type InterfaceIdFormat, type MapParams, type MapRule } from './rule.js';
@@ -123,7 +123,7 @@ export function deriveAddressing(input: DeriveInput): Result<MapAddressing> {
  * interface identifier, the IPv4 address and PSID its own EA bits encode.
  */
 export function isMapCeAddress(rule: MapRule, address: bigint, portParams: ExplicitPortParams | null): boolean {
-  const endUserPrefix: Ipv6Prefix = { address: address & ipv6Mask(64), length: 64 };
+  const endUserPrefix = subnet64(address);
   return (['rfc7597', 'draft03'] as const).some((format) => {
     const derived = deriveAddressing({ rule, endUserPrefix, portParams, interfaceId: format });
     return derived.ok && derived.value.ceIPv6 === address;

@@ -22,6 +22,17 @@ export function interfaceId(format: InterfaceIdFormat, ipv4: number, psid: numbe
   return format === 'rfc7597' ? (v4 << 16n) | p : (v4 << 24n) | (p << 8n);
 }
 
+/**
+ * The /64 an address lies in, taken as the end-user prefix it was made from:
+ * a CE address is its prefix's first subnet with the interface identifier
+ * in the low 64 bits (§5.2, §6), so whatever prefix gave it, building the
+ * address again in this /64 gives it back. Used to recognise CE addresses
+ * of an earlier prefix (a lost ownership record).
+ */
+export function subnet64(address: bigint): Ipv6Prefix {
+  return { address: address & ipv6Mask(64), length: 64 };
+}
+
 export function ceIPv6Address(endUserPrefix: Ipv6Prefix, iid: bigint): bigint {
   const prefixLength = Math.max(64, endUserPrefix.length);
   return endUserPrefix.address | (iid & ~ipv6Mask(prefixLength) & ((1n << 64n) - 1n));

@@ -15,8 +15,8 @@
  * access network knows this CE by, and an address maped made up beside it
  * in the WAN's /64 would be an extra neighbour the router must resolve.
  */
-import { ceIPv6Address, err, interfaceId, ok, type Ipv6Prefix, type Result } from '../map/index.js';
-import type { Softwire, SoftwireOrigin } from './types.js';
+import { ceIPv6Address, err, interfaceId, ok, subnet64, type Ipv6Prefix, type Result } from '../map/index.js';
+import type { AddressTest, Softwire, SoftwireOrigin } from './types.js';
 
 /** RFC 6333 §5.7: 192.0.0.2 for the B4, 192.0.0.1 for the AFTR. */
 export const B4_ADDRESS = 0xc0000002;
@@ -30,6 +30,13 @@ export interface DsliteParams {
 export function dsliteTunnelSource(endUserPrefix: Ipv6Prefix): bigint {
   return ceIPv6Address(endUserPrefix, interfaceId('rfc7597', B4_ADDRESS, 0));
 }
+
+/**
+ * The B4 addresses maped adds under any delegated prefix: 192.0.0.2's
+ * interface identifier in the /64 the address lies in, as
+ * dsliteTunnelSource makes it for the prefix then delegated.
+ */
+export const dsliteSourcesElsewhere: AddressTest = (address) => dsliteTunnelSource(subnet64(address)) === address;
 
 /**
  * `wanAddress`: the WAN's own global address when no prefix is delegated

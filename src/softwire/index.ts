@@ -8,4 +8,5 @@ export * from './lw4o6.js';
 export * from './ipip.js';
 export * from './dslite.js';
 export * from './describe.js';
+export * from './added-address.js';
 export * from './endpoint.js';

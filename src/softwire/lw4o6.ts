@@ -19,10 +19,11 @@ import {
   ipv6PrefixCovers,
   ok,
   portSet,
+  subnet64,
   type Ipv6Prefix,
   type Result,
 } from '../map/index.js';
-import { PLACEHOLDER_PEER, type Softwire, type SoftwireOrigin } from './types.js';
+import { NO_ADDRESS, PLACEHOLDER_PEER, type AddressTest, type Softwire, type SoftwireOrigin } from './types.js';
 
 export interface Lw4o6Binding {
   readonly ipv4: number;
@@ -59,6 +60,27 @@ export function lw4o6TunnelSource(binding: Pick<Lw4o6Binding, 'ipv4' | 'psidLen'
   }
   const psid = binding.psidLen === 0 ? 0 : binding.psid;
   return ok(ceIPv6Address(base, interfaceId('rfc7597', binding.ipv4, psid)));
+}
+
+/**
+ * The tunnel sources an lw4o6 softwire's IPv4 address and PSID give under
+ * any delegated prefix (a binding prefix that changes with the lease):
+ * lw4o6TunnelSource built in the /64 the address lies in gives the address
+ * back. The interface identifier repeats the IPv4 address and PSID the
+ * lwAFTR bound to this lwB4 alone (RFC 7596 §5.1), so another host's /128
+ * on the WAN, in the same prefix or not, is not taken. A binding /128 is
+ * not made from a prefix: it has no other forms (the softwire's own source
+ * is recognised as such, src/softwire/added-address.ts).
+ */
+export function lw4o6SourcesElsewhere(softwire: Softwire): AddressTest {
+  const nat = softwire.nat;
+  const shared = nat.into === 'portset';
+  const binding = { ipv4: softwire.ipv4.address, psidLen: shared ? nat.psidLen : 0, psid: shared ? nat.psid : 0, bindPrefix: null };
+  const made = (address: bigint): boolean => {
+    const source = lw4o6TunnelSource(binding, subnet64(address));
+    return source.ok && source.value === address;
+  };
+  return made(softwire.tunnel.source) ? made : NO_ADDRESS;
 }
 
 export function lw4o6Softwire(binding: Lw4o6Binding, endUserPrefix: Ipv6Prefix, origin: SoftwireOrigin): Result<Softwire> {

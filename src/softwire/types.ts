@@ -78,3 +78,11 @@ export function portsText(nat: NatInto): string {
   if (nat.into === 'portset') return ` psid ${nat.psid}/${nat.psidLen} (${nat.portCount} ports)`;
   return nat.into === 'address' ? ' (all ports)' : ' (no NAT44 on the CE)';
 }
+
+/**
+ * Whether an address is one of ours: after a lost ownership record, the /128s
+ * on the WAN a test accepts are adopted (docs/architecture.md §3.6).
+ */
+export type AddressTest = (address: bigint) => boolean;
+
+export const NO_ADDRESS: AddressTest = () => false;

@@ -21,9 +21,12 @@ class RecordingDriver implements Driver {
   planWarnings: string[] = [];
   lookAhead?: Driver['lookAhead'];
   lookAheads: (object | undefined)[] = [];
+  /** The softwires each convergence was told maped knows (for adopting after a lost ownership record). */
+  knownSoftwires: (readonly Softwire[] | undefined)[] = [];
   async converge(mapping: Softwire | null, _config?: unknown, options?: ConvergeOptions): Promise<DriverReport> {
     this.calls.push(mapping);
     this.lookAheads.push(options?.lookAhead);
+    this.knownSoftwires.push(options?.knownSoftwires);
     return {
       ok: !this.failing,
       commands: this.failing ? [] : [['/sbin/ifconfig', 'gif0', 'up']],
@@ -64,6 +67,31 @@ describe('Engine', () => {
     expect(status.map).toMatchObject({ ipv4: '192.0.2.18', psid: 52, psidLen: 8, ceIPv6: '2001:db8:12:3400:0:c000:212:34', br: '2001:db8:ffff::1' });
     expect(status.rule?.origin).toBe('dhcpv6');
     expect(status.lastApply).toMatchObject({ ok: true, commands: 1, error: null });
+  });
+
+  it('each convergence knows the softwire to apply and the one applied last; a failed apply does not replace the last', async () => {
+    const driver = new RecordingDriver();
+    const sources = new Sources();
+    const config = configFrom('wan em0\nsoftwire lw4o6\nlw4o6 { ipv4 203.0.113.16 psid-offset 6 psid-len 8 psid 3 aftr 2001:db8:ffff::2 }\n');
+    const engine = new Engine({ config, driver, log: pino({ level: 'silent' }), leaseSources: sources });
+    const sources6 = (known: readonly Softwire[] | undefined) => known?.map((s) => `${s.kind} ${formatIpv6(s.tunnel.source)}`);
+    const lease = (hextet: string) => (sources.text = `ia_pd 0 2001:db8:12:${hextet}:: 56\n`);
+    lease('3400');
+    await engine.wake('first');
+    lease('5600');
+    await engine.wake('new prefix');
+    driver.failing = true;
+    lease('7800');
+    await engine.wake('fails');
+    driver.failing = false;
+    lease('9a00');
+    await engine.wake('retry');
+    expect(driver.knownSoftwires.map(sources6)).toEqual([
+      ['lw4o6 2001:db8:12:3400:0:cb00:7110:3'],
+      ['lw4o6 2001:db8:12:5600:0:cb00:7110:3', 'lw4o6 2001:db8:12:3400:0:cb00:7110:3'],
+      ['lw4o6 2001:db8:12:7800:0:cb00:7110:3', 'lw4o6 2001:db8:12:5600:0:cb00:7110:3'],
+      ['lw4o6 2001:db8:12:9a00:0:cb00:7110:3', 'lw4o6 2001:db8:12:5600:0:cb00:7110:3'],
+    ]);
   });
 
   it('a changed lease file starts a look-ahead read that converge receives; a renewal with the same text starts none', async () => {

@@ -204,7 +204,12 @@ export function serializeOwnership(o: Ownership): string {
   return JSON.stringify(record, null, 2) + '\n';
 }
 
-export type OwnershipRead = { readonly ownership: Ownership; readonly problem: string | null };
+export type OwnershipRead = {
+  readonly ownership: Ownership;
+  readonly problem: string | null;
+  /** There is no record: a first start, or one deleted with the state directory (the caller adopts from the live state). */
+  readonly missing?: boolean;
+};
 
 /*
  * The record is read at every reconcile and written before the steps that
@@ -256,9 +261,10 @@ export function useOwnershipFiles(next: OwnershipFiles): void {
 }
 
 /**
- * A missing file means nothing is owned. One that cannot be read, is cut
- * short, or is of another version comes back as nothing owned with the
- * reason: the caller warns and adopts from the live state.
+ * A missing file means nothing is on record (`missing`). One that cannot be
+ * read, is cut short, or is of another version comes back as nothing owned
+ * with the reason: the caller warns. Either way the caller adopts from the
+ * live state what it shows to be maped's.
  */
 export async function readOwnership(stateDir: string): Promise<OwnershipRead> {
   const path = join(stateDir, OWNERSHIP_FILE);
@@ -268,7 +274,7 @@ export async function readOwnership(stateDir: string): Promise<OwnershipRead> {
   } catch (e) {
     return { ownership: NOTHING_OWNED, problem: `${path}: ${(e as Error).message}` };
   }
-  if (text === null) return { ownership: NOTHING_OWNED, problem: null };
+  if (text === null) return { ownership: NOTHING_OWNED, problem: null, missing: true };
   return parseOwnership(text, path);
 }
 

@@ -131,11 +131,11 @@ function describeRoute(route: DefaultRoute): string {
 }
 
 /**
- * What the live state shows to be maped's when its record was lost: the CE
- * /128s on the WAN that `ours` recognises (derived from the rules maped
- * knows, or the one it wants), and a tunnel interface from such an address
- * or to the BR it wants, taken as created by maped (it is destroyed on
- * teardown).
+ * What the live state shows to be maped's when its record was lost or is
+ * missing: the /128s on the WAN that `ours` recognises (the addresses maped
+ * would add, src/daemon/own-addresses.ts) or the one it wants, and a tunnel
+ * interface from such an address or to the remote end it wants, taken as
+ * created by maped (it is destroyed on teardown).
  */
 export function adoptFromLive(desired: DesiredState, live: LiveState, owned: Ownership, ours: (address: bigint) => boolean): Effect[] {
   const effects: Effect[] = [];

@@ -5,6 +5,7 @@
  * change it runs no mutating command (reads only).
  */
 import { access, constants } from 'node:fs/promises';
+import { formatIpv6 } from '../map/index.js';
 import { argv, describeCommand, parseStatesWithIds, renderAnchor, staleStates, type Command, type DesiredState } from '../openbsd/index.js';
 import { LIVE_STATE_READS, readLiveState, type LiveNames } from './live-state.js';
 import {
@@ -42,10 +43,12 @@ export interface ReconcileOptions {
   /** What the operator must hear of (a lost ownership record); default: `log`. */
   readonly warn?: (line: string) => void;
   /**
-   * Recognises the CE addresses of the rules maped knows (isMapCeAddress):
-   * with a record that is lost, truncated or of another version, the /128s
-   * on the WAN it accepts are adopted as maped's, so that a prefix change or
-   * teardown removes them. Default: only `desired`'s own CE address.
+   * Recognises the addresses maped would add (src/daemon/own-addresses.ts:
+   * CE addresses of the MAP rules it knows, the tunnel sources of the
+   * softwires it knows under any prefix): with a record that is missing,
+   * lost, truncated or of another version, the /128s on the WAN it accepts
+   * are adopted as maped's, so that a prefix change or teardown removes
+   * them. Default: only `desired`'s own CE address.
    */
   readonly ours?: (address: bigint) => boolean;
 }
@@ -151,15 +154,23 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
 
   const kept = dryRun ? undefined : unsaved.get(stateDir);
   const record = kept !== undefined ? { ownership: kept, problem: null } : await readOwnership(stateDir);
-  /** The record cannot be trusted: what the live state shows to be ours is adopted by the first plan. */
-  let lost = record.problem !== null;
-  if (lost) {
-    (options.warn ?? log)?.(`ownership record lost: ${record.problem}; adopting what the live state shows to be maped's`);
-  }
+  /**
+   * The record cannot be trusted, or there is none (a first start, or a
+   * state directory wiped under a configured system): what the live state
+   * shows to be ours is adopted by the first plan.
+   */
+  let lost = record.problem !== null || record.missing === true;
+  const warn = options.warn ?? log;
+  if (record.problem !== null) warn?.(`ownership record lost: ${record.problem}; adopting what the live state shows to be maped's`);
   const adopt = (target: DesiredState, live: LiveState): Effect[] => {
     if (!lost) return [];
     lost = false;
-    return adoptFromLive(target, live, owned, options.ours ?? (() => false));
+    const adopted = adoptFromLive(target, live, owned, options.ours ?? (() => false));
+    // A first start finds nothing to adopt; finding something means a record went missing.
+    if (record.problem === null && adopted.length > 0) {
+      warn?.(`no ownership record; adopted from the live state: ${adopted.map((e) => (e.kind === 'alias-added' ? formatIpv6(e.address) : target.tunnel)).join(', ')}`);
+    }
+    return adopted;
   };
   const lastGood = record.ownership.applied;
   let owned = record.ownership;

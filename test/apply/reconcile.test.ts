@@ -143,18 +143,27 @@ describe('apply', () => {
     expect(fake.state().interfaces.gif1!.tunnel).toMatchObject({ source: CE });
   });
 
-  it('a restart converges without flapping, even when the ownership record was lost', async () => {
-    const { fake, stateDir, run } = await rig();
+  it('a restart converges without flapping, even when the ownership record was deleted; what it held is adopted, with a warning', async () => {
+    const { fake, stateDir } = await rig();
+    const warned: string[] = [];
+    const run = (d: DesiredState | null) => reconcile({ desired: d, tools: fake.tools, stateDir, dryRun: false, timeoutMs: 10_000, warn: (l) => warned.push(l) });
     const desired = desiredFor(COSMOTE, 'kernel');
     await run(desired);
+    // A first start with nothing configured adopts nothing and says nothing.
+    expect(warned).toEqual([]);
     await rm(join(stateDir, OWNERSHIP_FILE));
     fake.clearLog();
     const report = await run(desired);
     expect(report.commands).toEqual([]);
     expect(fake.mutations()).toEqual([]);
-    // The labelled route and the exact anchor are recognised as maped's.
+    expect(warned).toEqual([`no ownership record; adopted from the live state: ${CE}, gif0`]);
+    // The labelled route and the exact anchor are recognised as maped's; the CE address and the tunnel to the BR are adopted.
     const record = await readOwnership(stateDir);
-    expect(record.ownership).toMatchObject({ route: true, anchorLoaded: true, gifCreated: false, aliases: [] });
+    expect(record.ownership).toMatchObject({ route: true, anchorLoaded: true, gifCreated: true, aliases: [v6(CE)] });
+    // So teardown removes them all.
+    expect((await run(null)).ok).toBe(true);
+    expect(fake.state().interfaces.gif0).toBeUndefined();
+    expect(fake.state().interfaces.em0!.inet6.filter((a) => a.prefixlen === 128)).toEqual([]);
   });
 
   it('a record cut short: the old CE address and the tunnel are adopted, then a new prefix removes the old alias and teardown the tunnel', async () => {

@@ -6,9 +6,10 @@
  * maped, which must take under 200 ms.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readOwnership } from '../../src/apply/index.js';
 import { formatIpv6 } from '../../src/map/index.js';
+import { SOFTWIRE_KINDS, type SoftwireKind } from '../../src/softwire/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -84,7 +85,6 @@ async function stopTimed(maped: MapedProcess): Promise<{ ms: number; code: numbe
 
 const CE_A = '2001:db8:12:3400:0:c000:212:34';
 const CE_B = '2001:db8:12:5600:0:c000:212:56';
-const CE_C = '2001:db8:12:7800:0:c000:212:78';
 const wanAddresses = (fake: FakeOpenBSD): string[] => fake.state().interfaces['em0']?.inet6.map((a) => a.address) ?? [];
 /** The /128s on the WAN: the CE addresses maped added (the fake's em0 has only its link-local and SLAAC addresses besides). */
 const wanCeAddresses = (fake: FakeOpenBSD): string[] =>
@@ -202,7 +202,37 @@ describe('out of file descriptors', () => {
   });
 });
 
-describe('a lost ownership record', () => {
+/**
+ * Each softwire kind that adds an address to the WAN, as a static block
+ * (MAP-E from the lease's S46 option), and its tunnel source under the
+ * prefix 2001:db8:12:<hextet>::/56. DS-Lite on SLAAC adds none (its source
+ * is the WAN's own address, never adopted: test/daemon/own-addresses.test.ts).
+ */
+interface KindCase {
+  readonly config: readonly string[];
+  readonly remote: string;
+  ce(hextet: string): string;
+}
+const KINDS: Readonly<Record<SoftwireKind, KindCase>> = {
+  // RFC 7597 Appendix A Example 1: the EA bits 0x34 give 192.0.2.18, PSID 0x34; the IID repeats them.
+  'map-e': { config: [], remote: '2001:db8:ffff::1', ce: (h) => `2001:db8:12:${h}:0:c000:212:${h.slice(0, 2)}` },
+  // RFC 7596 §5.1: 203.0.113.16 (cb00:7110) and PSID 3, in the delegated prefix's first /64.
+  lw4o6: {
+    config: ['softwire lw4o6', 'lw4o6 { ipv4 203.0.113.16 psid-offset 6 psid-len 8 psid 3 aftr 2001:db8:ffff::2 }'],
+    remote: '2001:db8:ffff::2',
+    ce: (h) => `2001:db8:12:${h}:0:cb00:7110:3`,
+  },
+  // 192.0.0.2 (RFC 6333 §5.7) as the interface identifier, in the delegated prefix's first /64.
+  dslite: { config: ['softwire dslite', 'dslite { aftr 2001:db8:ffff::2 }'], remote: '2001:db8:ffff::2', ce: (h) => `2001:db8:12:${h}:0:c000:2:0` },
+  // `local` as given: the same under every prefix.
+  ipip: {
+    config: ['softwire ipip', 'ipip { local 2001:db8:12:3400::7 remote 2001:db8:ffff::3 ipv4 203.0.113.1 }'],
+    remote: '2001:db8:ffff::3',
+    ce: () => '2001:db8:12:3400::7',
+  },
+};
+
+describe('a lost ownership record, every softwire kind', () => {
   const RECORD = (r: Router) => join(r.dir, 'state', 'ownership.json');
 
   /** The next prefix change and `on-exit teardown` leave no old alias and no gif0. */
@@ -218,46 +248,69 @@ describe('a lost ownership record', () => {
     expect(r.fake.state().routes.filter((route) => route.interface === 'gif0')).toEqual([]);
   }
 
-  it('kill -9 between the alias and the next step: the alias was recorded before it was added', async () => {
-    const r = await router(['on-exit teardown']);
+  // IPIP's `local` does not follow the prefix: a prefix change adds no alias to be killed after.
+  it.each((['map-e', 'lw4o6', 'dslite'] as const).map((kind) => [kind]))(
+    '%s: kill -9 between the alias and the next step: the alias was recorded before it was added',
+    async (kind) => {
+      const k = KINDS[kind];
+      const [ceA, ceB, ceC] = [k.ce('3400'), k.ce('5600'), k.ce('7800')];
+      const r = await router(['on-exit teardown', ...k.config]);
+      r.lease('3400');
+      let maped = r.start();
+      await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === ceA, 'active on A');
+      // The step after the new alias hangs; maped dies there.
+      await r.wrapped.setFault(`ifconfig gif0 tunnel ${ceB} ${k.remote}`, 'hang');
+      r.lease('5600');
+      await until(async () => (await r.wrapped.hungPids()).length === 1, 'the tunnel step to hang');
+      expect(wanCeAddresses(r.fake).sort()).toEqual([ceA, ceB].sort());
+      maped.signal('SIGKILL');
+      await maped.exited;
+      for (const pid of await r.wrapped.hungPids()) process.kill(-pid, 'SIGKILL');
+      await r.wrapped.clearFault();
+      const record = await readOwnership(join(r.dir, 'state'));
+      expect(record.problem).toBeNull();
+      expect(record.ownership.aliases.map(formatIpv6).sort()).toEqual([ceA, ceB].sort());
+
+      r.lease('7800');
+      maped = r.start();
+      await convergesAndTearsDown(r, maped, ceC);
+    },
+  );
+
+  const DAMAGES = {
+    deleted: { damage: null, warning: (ceA: string) => `^warn: no ownership record; adopted from the live state: ${ceA}, gif0$` },
+    'cut short by a crash': {
+      damage: (text: string) => text.slice(0, Math.floor(text.length / 2)),
+      warning: () => "^warn: ownership record lost: .*ownership\\.json: not JSON; adopting what the live state shows to be maped's$",
+    },
+    'written by another version': {
+      damage: (text: string) => JSON.stringify({ ...JSON.parse(text), version: 0 }),
+      warning: () => "^warn: ownership record lost: .*ownership\\.json: version 0, not 1; adopting what the live state shows to be maped's$",
+    },
+  } as const;
+  type Damage = keyof typeof DAMAGES;
+  const CASES: [SoftwireKind, Damage][] = [
+    ...SOFTWIRE_KINDS.flatMap((kind) => [[kind, 'deleted'] as [SoftwireKind, Damage], [kind, 'cut short by a crash'] as [SoftwireKind, Damage]]),
+    ['map-e', 'written by another version'],
+  ];
+
+  it.each(CASES)('%s, record %s: a warning, then what the live state shows to be ours is adopted', async (kind, what) => {
+    const k = KINDS[kind];
+    const { damage, warning } = DAMAGES[what];
+    const [ceA, ceB] = [k.ce('3400'), k.ce('5600')];
+    const r = await router(['on-exit teardown', ...k.config]);
     r.lease('3400');
     let maped = r.start();
-    await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === CE_A, 'active on A');
-    // The step after the new alias hangs; maped dies there.
-    await r.wrapped.setFault(`ifconfig gif0 tunnel ${CE_B} 2001:db8:ffff::1`, 'hang');
-    r.lease('5600');
-    await until(async () => (await r.wrapped.hungPids()).length === 1, 'the tunnel step to hang');
-    expect(wanCeAddresses(r.fake).sort()).toEqual([CE_A, CE_B].sort());
+    await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === ceA, 'active on A');
     maped.signal('SIGKILL');
     await maped.exited;
-    for (const pid of await r.wrapped.hungPids()) process.kill(-pid, 'SIGKILL');
-    await r.wrapped.clearFault();
-    const record = await readOwnership(join(r.dir, 'state'));
-    expect(record.problem).toBeNull();
-    expect(record.ownership.aliases.map(formatIpv6).sort()).toEqual([CE_A, CE_B].sort());
-
-    r.lease('7800');
-    maped = r.start();
-    await convergesAndTearsDown(r, maped, CE_C);
-  });
-
-  it.each([
-    ['cut short by a crash', (text: string) => text.slice(0, Math.floor(text.length / 2)), /ownership\.json: not JSON/],
-    ['written by another version', (text: string) => JSON.stringify({ ...JSON.parse(text), version: 0 }), /ownership\.json: version 0, not 1/],
-  ])('%s: a warning, then what the live state shows to be ours is adopted', async (_what, damage, why) => {
-    const r = await router(['on-exit teardown']);
-    r.lease('3400');
-    let maped = r.start();
-    await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === CE_A, 'active on A');
-    maped.signal('SIGKILL');
-    await maped.exited;
-    writeFileSync(RECORD(r), damage(readFileSync(RECORD(r), 'utf8')));
+    if (damage === null) rmSync(RECORD(r));
+    else writeFileSync(RECORD(r), damage(readFileSync(RECORD(r), 'utf8')));
 
     r.lease('5600');
     maped = r.start();
-    await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === CE_B, 'active on B');
-    const warning = new RegExp(`^warn: ownership record lost: .*${why.source}; adopting what the live state shows to be maped's$`, 'm');
-    expect(maped.output()).toMatch(warning);
-    await convergesAndTearsDown(r, maped, CE_B);
+    await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === ceB, 'active on B');
+    expect(maped.output()).toMatch(new RegExp(warning(ceA), 'm'));
+    await convergesAndTearsDown(r, maped, ceB);
   });
 });

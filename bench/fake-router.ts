@@ -62,10 +62,33 @@ export async function waitStatus(socket: string, predicate: (s: Status) => boole
   throw new Error(`maped did not reach the expected state (last: ${last})`);
 }
 
+export interface BenchMapedOptions {
+  /** The node binary that runs maped (bench/support.ts privateNodeBinary); default this process's. */
+  readonly node?: string;
+  /** Each line maped writes on stderr (it runs with -d); without it stderr is not read. */
+  readonly stderrLine?: (line: string) => void;
+}
+
+/** The longest stderr line kept whole; maped's own are a few hundred bytes. */
+const MAX_STDERR_LINE = 64 * 1024;
+
 /** maped in the foreground (as rc.d runs it, in two processes) on the router, once it is active. */
-export async function startBenchMaped(router: BenchRouter): Promise<ChildProcess> {
-  const [command, ...args] = cliArgv('maped');
-  const child = spawn(command!, [...rcNodeFlags(), ...args, '-d', '-f', router.config, '-s', router.socket], { stdio: 'ignore', env: PRIVSEP_ENV });
+export async function startBenchMaped(router: BenchRouter, options: BenchMapedOptions = {}): Promise<ChildProcess> {
+  const [node, ...args] = cliArgv('maped');
+  const { stderrLine } = options;
+  const child = spawn(options.node ?? node!, [...rcNodeFlags(), ...args, '-d', '-f', router.config, '-s', router.socket], {
+    stdio: ['ignore', 'ignore', stderrLine === undefined ? 'ignore' : 'pipe'],
+    env: PRIVSEP_ENV,
+  });
+  if (stderrLine !== undefined) {
+    // Read as it comes, so that maped never waits on a full pipe.
+    let partial = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!.slice(-MAX_STDERR_LINE);
+      for (const line of lines) stderrLine(line);
+    });
+  }
   try {
     await waitStatus(router.socket, (s) => s.state === 'active');
   } catch (e) {

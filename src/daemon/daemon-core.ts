@@ -16,6 +16,7 @@ import { Engine } from './engine.js';
 import { followLease } from './lease-follower.js';
 import type { LeaseSources } from './lease-reading.js';
 import { countingDriver, MetricsPublisher, newApplyCounters } from './metrics.js';
+import { memoryUseLine } from './memory-use.js';
 import { hb46ppSettings, startHb46pp } from './provisioning.js';
 import { monitorRoutes } from './route-monitor.js';
 import { UsageMonitor } from './usage-monitor.js';
@@ -62,6 +63,10 @@ export interface DaemonCoreOptions {
   readonly follow: boolean;
   /** The pid status shows (maped's: the privileged parent's when there is one); default this process. */
   readonly pid?: number;
+  /** Which of maped's processes runs the core, for its memory line (memory-use.ts); default "maped". */
+  readonly who?: string;
+  /** mapedctl log verbose|brief changed the level: the privileged parent follows it. */
+  readonly logLevelChanged?: (verbose: boolean) => void;
 }
 
 export interface DaemonCore {
@@ -178,9 +183,12 @@ export function startDaemonCore(options: DaemonCoreOptions): DaemonCore {
         return { message: await reload() };
       case 'log verbose':
         log.level = 'debug';
+        log.debug(memoryUseLine(options.who ?? 'maped'));
+        options.logLevelChanged?.(true);
         return { message: 'logging verbose' };
       case 'log brief':
         log.level = 'info';
+        options.logLevelChanged?.(false);
         return { message: 'logging brief' };
     }
   };

@@ -205,6 +205,8 @@ export async function runPrivsepChild(args: ChildArgs): Promise<void> {
     follow: false,
     // maped's pid, the one in the pid file, is the parent's.
     pid: process.ppid,
+    who: 'unprivileged child',
+    logLevelChanged: (verbose) => process.send?.({ type: 'log-level', verbose } satisfies ChildRequest),
     async loadConfig() {
       const answer = await channel.ask({ type: 'reload' }, ANSWER_MARGIN_MS);
       if (answer?.type !== 'reloaded') return err(unanswered('reloading').message);

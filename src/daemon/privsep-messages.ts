@@ -47,6 +47,8 @@ export const ChildRequestSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready') }),
   /** Stopping: the apply in flight at the stop is over (the parent no longer cuts its tools short). */
   z.strictObject({ type: z.literal('in-flight-done') }),
+  /** mapedctl log verbose|brief: the parent logs at the same level (and its memory line when verbose). */
+  z.strictObject({ type: z.literal('log-level'), verbose: z.boolean() }),
 ]);
 export type ChildRequest = z.infer<typeof ChildRequestSchema>;
 

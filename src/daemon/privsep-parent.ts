@@ -32,6 +32,7 @@ import { err, ok, type Result } from '../map/index.js';
 import { commandRefusal, DEFAULT_LABEL, toolEnvironment, type AllowlistScope } from '../openbsd/index.js';
 import { followedBy, followPrefix, type Follower } from './daemon-core.js';
 import { retryDelayMs } from './engine.js';
+import { memoryUseLine } from './memory-use.js';
 import { CHILD_ENV, type ChildArgs } from './privsep-child.js';
 import { ChildRequestSchema, MAX_OWNERSHIP_TEXT, messageProblem, type ChildRequest, type ParentMessage } from './privsep-messages.js';
 import { join } from 'node:path';
@@ -313,11 +314,16 @@ export class PrivsepParent {
       this.inFlightDone?.();
       return;
     }
+    if (request.type === 'log-level') {
+      this.log.level = request.verbose ? 'debug' : 'info';
+      this.log.debug(memoryUseLine('privileged parent'));
+      return;
+    }
     const answer = await this.answer(request);
     if (this.child === child) this.tellChild(child, answer);
   }
 
-  private async answer(request: Exclude<ChildRequest, { type: 'ready' | 'in-flight-done' }>): Promise<ParentMessage> {
+  private async answer(request: Exclude<ChildRequest, { type: 'ready' | 'in-flight-done' | 'log-level' }>): Promise<ParentMessage> {
     switch (request.type) {
       case 'run':
         return { type: 'ran', id: request.id, run: await this.run(request) };

@@ -100,6 +100,17 @@ function childrenOf(pid: number): number[] {
   return text === '' ? [] : text.split(/\s+/).map(Number);
 }
 
+/** The unprivileged children of maped's parent `pid`, not the tools it runs. */
+function mapedChildren(pid: number): number[] {
+  return childrenOf(pid).filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('maped-child');
+    } catch {
+      return false; // Gone meanwhile.
+    }
+  });
+}
+
 async function uidOf(pid: number): Promise<number> {
   const { stdout } = await run('ps', ['-o', 'uid=', '-p', String(pid)]);
   return Number(stdout.trim());
@@ -120,7 +131,7 @@ describe('maped as two processes, end to end', () => {
     const parent = maped.child.pid!;
     // status pid is maped's, the one in the pid file, not the child's.
     expect(active.pid).toBe(parent);
-    const [child, ...more] = childrenOf(parent).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('maped-child'));
+    const [child, ...more] = mapedChildren(parent);
     expect(more).toEqual([]);
     expect(child).toBeGreaterThan(0);
     expect(r.fake.state().anchors['maped']?.join('\n')).toMatch(/map-e-portset 6\/8\/52/);
@@ -132,6 +143,46 @@ describe('maped as two processes, end to end', () => {
     // The child went first, and what maped configured stays (on-exit keep).
     expect(() => process.kill(child!, 0)).toThrow(/ESRCH/);
     expect(r.fake.state().anchors['maped']?.length).toBeGreaterThan(0);
+  });
+
+  it('mapedctl log verbose and brief reach both processes; each logs its memory when it turns verbose', async () => {
+    const r = await rig();
+    const maped = startMaped(r.configPath, r.socket, [], undefined, [], ['-d']);
+    cleanups.push(async () => {
+      maped.signal('SIGKILL');
+      await maped.exited;
+    });
+    await maped.waitFor((s) => s.state === 'active', 'active');
+    const parent = maped.child.pid!;
+    const [first] = mapedChildren(parent);
+    expect(maped.output()).not.toMatch(/^debug:/m);
+
+    expect(await request(r.socket, 'log verbose', 2000)).toEqual({ message: 'logging verbose' });
+    const memory = (pid: number, who: string) =>
+      waitFor(`the memory line of the ${who}`, () => new RegExp(`^debug: memory of pid ${pid} \\(${who}\\): rss ([\\d.]+) MiB, V8 heap used ([\\d.]+) MiB of ([\\d.]+) MiB, external [\\d.]+ MiB$`, 'm').exec(maped.output()), maped.output);
+    for (const [pid, who] of [[parent, 'privileged parent'], [first!, 'unprivileged child']] as const) {
+      const [, rss, used, total] = (await memory(pid, who)).map(Number);
+      // Figures of the process itself: a node process holds tens of MiB, its heap a part of them.
+      expect(rss).toBeGreaterThan(10);
+      expect(used).toBeGreaterThan(0);
+      expect(used).toBeLessThanOrEqual(total!);
+      expect(total).toBeLessThan(rss!);
+    }
+    // The parent logs at debug now: a child it starts again says so.
+    process.kill(first!, 'SIGKILL');
+    const second = await waitFor('a new child', () => mapedChildren(parent).find((pid) => pid !== first) ?? null, maped.output);
+    await waitFor('the new child said at debug', () => (maped.output().includes(`debug: unprivileged child ${second} started`) ? true : null), maped.output);
+    await maped.waitFor((s) => s.state === 'active', 'active again');
+
+    // Brief again, in both: the next child's start is not said.
+    expect(await request(r.socket, 'log brief', 2000)).toEqual({ message: 'logging brief' });
+    const debugLines = maped.output().match(/^debug:/gm)!.length;
+    process.kill(second, 'SIGKILL');
+    const third = await waitFor('a third child', () => mapedChildren(parent).find((pid) => pid !== first && pid !== second) ?? null, maped.output);
+    await maped.waitFor((s) => s.state === 'active', 'active a third time');
+    expect(maped.output()).toMatch(new RegExp(`unprivileged child ${second} ended`));
+    expect(maped.output()).not.toContain(`unprivileged child ${third} started`);
+    expect(maped.output().match(/^debug:/gm)!.length).toBe(debugLines);
   });
 
   it.runIf(isRoot && nobody.ok)('as root: the child runs as the user of maped.conf, ps shows its uid; the parent stays root', async () => {

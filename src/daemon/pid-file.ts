@@ -13,7 +13,11 @@ import { err, ok, type Result } from '../map/index.js';
 /** ps(1) by its absolute path: `-o command=` prints the command line alone, without a header. */
 export const PS_PATH = '/bin/ps';
 
-function alive(pid: number): boolean {
+/**
+ * Whether a process `pid` exists: signal 0 checks it without sending
+ * anything (kill(2)); EPERM means it exists but is another user's.
+ */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -69,7 +73,7 @@ export function acquirePidFile(stateDir: string, psPath = PS_PATH): Result<strin
       return err(`${path}: ${(e as Error).message}`);
     }
     const pid = Number.parseInt(text, 10);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) && isMaped(pid, psPath)) {
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid) && isMaped(pid, psPath)) {
       return err(`already running (pid ${pid}, ${path})`);
     }
     try {

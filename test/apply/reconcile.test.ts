@@ -13,6 +13,7 @@ import { parseIpv4, parseIpv6, portSet } from '../../src/map/index.js';
 import type { DesiredState } from '../../src/openbsd/index.js';
 import { createFakeOpenBSD, type FakeOpenBSD, type FakeNatState, type FakeRoute, type FakeState } from '../support/fake-openbsd/index.js';
 import { deriveSet, desiredFor, PARAMETER_SETS, type ParameterSet } from '../openbsd/parameter-sets.js';
+import { firstApplyCommands } from '../support/first-apply.js';
 
 const COSMOTE = PARAMETER_SETS[0]!;
 const CE = '2a02:586:6234:bf00:0:57ca:3ad2:3f';
@@ -79,17 +80,7 @@ describe('apply', () => {
     const { fake, run } = await rig();
     const report = await run(desiredFor(COSMOTE, 'kernel'));
     expect(report).toMatchObject({ ok: true, error: null, rolledBack: false });
-    expect(lines(report)).toEqual([
-      `ifconfig em0 inet6 ${CE} prefixlen 128 alias`,
-      'ifconfig gif0 create',
-      `ifconfig gif0 tunnel ${CE} 2a02:586::406`,
-      'ifconfig gif0 -tunneldf',
-      'ifconfig gif0 mtu 1460',
-      'ifconfig gif0 inet 87.202.58.210 0.0.0.1 netmask 255.255.255.255',
-      'ifconfig gif0 up',
-      'route -n add -inet default 0.0.0.1 -ifp gif0 -priority 7 -label maped',
-      'pfctl -o none -a maped -f -',
-    ]);
+    expect(lines(report)).toEqual(firstApplyCommands({ source: CE, remote: '2a02:586::406', ipv4: '87.202.58.210' }));
     expect(fake.mutations()).toEqual(asCalls(report));
     const s = fake.state();
     expect(s.interfaces.gif0).toMatchObject({

@@ -9,18 +9,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { PIPE_GRACE_MS, runTool, type ToolRunOptions } from '../../src/apply/index.js';
+import { processAlive } from '../../src/daemon/pid-file.js';
 import { REPO_ROOT } from '../support/vectors.js';
 
 const OPTIONS: ToolRunOptions = { timeoutMs: 1500, maxOutput: 64 * 1024, env: { PATH: '/usr/bin:/bin' } };
-
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 
 async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -38,7 +30,7 @@ describe('runTool', () => {
     expect(Date.now() - started).toBeLessThan(OPTIONS.timeoutMs + 5000);
     const child = Number.parseInt(run.stdout, 10);
     expect(child).toBeGreaterThan(1);
-    await eventually(() => gone(child), `the background sleep ${child} to be killed`);
+    await eventually(() => !processAlive(child), `the background sleep ${child} to be killed`);
   });
 
   it('a tool that exits 0 but leaves a child holding its pipes: its answer counts, the child is killed, no waiting for it', async () => {
@@ -48,7 +40,7 @@ describe('runTool', () => {
     const [child, word] = run.stdout.trim().split('\n');
     expect(word).toBe('applied');
     expect(Date.now() - started).toBeLessThan(OPTIONS.timeoutMs);
-    await eventually(() => gone(Number(child)), 'the background sleep to be killed');
+    await eventually(() => !processAlive(Number(child)), 'the background sleep to be killed');
   });
 
   it('a tool that exits 1 leaving a child: exit status 1 and its stderr, within the pipe grace', async () => {

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
 import { fakeRouterConfig, startMaped, type MapedProcess } from '../support/daemon-process.js';
+import { processAlive } from '../../src/daemon/pid-file.js';
+import { firstApplyCommands } from '../support/first-apply.js';
 
 let fake: FakeOpenBSD;
 let dir: string;
@@ -49,15 +51,6 @@ const aliases = (on: FakeOpenBSD = fake): string[] =>
     .interfaces.em0!.inet6.filter((a) => a.prefixlen === 128)
     .map((a) => a.address);
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 describe('maped with prefix autoconf', () => {
   it('follows the SLAAC address through route -n monitor: appears → active, changes → one new alias, goes → withdrawn', async () => {
     setSlaac([]);
@@ -95,8 +88,8 @@ describe('maped with prefix autoconf', () => {
     // The monitor ends; maped starts it again and goes on following.
     const first = fake.routeMonitorPids()[0]!;
     await fake.endRouteMonitors();
-    await maped.waitFor(() => fake.routeMonitorPids().length === 2 && alive(fake.routeMonitorPids()[1]!), 'route -n monitor started again', 30_000);
-    expect(alive(first)).toBe(false);
+    await maped.waitFor(() => fake.routeMonitorPids().length === 2 && processAlive(fake.routeMonitorPids()[1]!), 'route -n monitor started again', 30_000);
+    expect(processAlive(first)).toBe(false);
 
     setSlaac([{ address: SLAAC('240b:10:1111:2200'), extra: 'autoconf pltime 604503 vltime 2591703' }]);
     fake.routeMessage('RTM_DELADDR', 'em0', SLAAC('240b:10:3251:6400'));
@@ -116,8 +109,8 @@ describe('maped with prefix autoconf', () => {
     maped.signal('SIGTERM');
     expect(await maped.exited).toBe(0);
     const deadline = Date.now() + 10_000;
-    while (alive(monitor) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(alive(monitor)).toBe(false);
+    while (processAlive(monitor) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(processAlive(monitor)).toBe(false);
   }, 180_000);
 });
 
@@ -137,16 +130,7 @@ describe('DS-Lite with prefix autoconf (no delegated prefix)', () => {
       expect(active.map).toMatchObject({ ipv4: '192.0.0.2', ceIPv6: first, br: '2001:db8:ffff::2' });
       expect(own.state().interfaces['gif0']?.tunnel).toEqual({ source: first, destination: '2001:db8:ffff::2' });
       const mutations = (): string[] => own.mutations().map((argv) => argv.join(' '));
-      expect(mutations()).toEqual([
-        'ifconfig gif0 create',
-        `ifconfig gif0 tunnel ${first} 2001:db8:ffff::2`,
-        'ifconfig gif0 -tunneldf',
-        'ifconfig gif0 mtu 1460',
-        'ifconfig gif0 inet 192.0.0.2 192.0.0.1 netmask 255.255.255.255',
-        'ifconfig gif0 up',
-        'route -n add -inet default 192.0.0.1 -ifp gif0 -priority 7 -label maped',
-        'pfctl -o none -a maped -f -',
-      ]);
+      expect(mutations()).toEqual(firstApplyCommands({ source: first, remote: '2001:db8:ffff::2', ipv4: '192.0.0.2', peer: '192.0.0.1', onWan: true }));
       expect(aliases(own)).toEqual([]);
 
       // slaacd replaces the address (a new prefix from the router): the tunnel follows it.

@@ -12,6 +12,7 @@ import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { processAlive } from '../../../src/daemon/pid-file.js';
 
 export type FakeToolName = 'ifconfig' | 'route' | 'pfctl' | 'dhcp6leasectl' | 'sysctl';
 
@@ -312,14 +313,6 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
     existsSync(join(dir, 'route-monitor.pids'))
       ? readFileSync(join(dir, 'route-monitor.pids'), 'utf8').split('\n').filter((l) => l !== '').map(Number)
       : [];
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   const readState = (): FakeState => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
   const writeState = (s: FakeState): void => writeFileSync(join(dir, 'state.json'), JSON.stringify(s, null, 2));
   const log = (): string[][] =>
@@ -367,7 +360,7 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
       const marker = join(dir, 'route-monitor.exit');
       writeFileSync(marker, '');
       const deadline = Date.now() + 20_000;
-      while (monitorPids().some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      while (monitorPids().some(processAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
       rmSync(marker, { force: true });
     },
     routeMonitorPids: monitorPids,

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { ownAddressTest } from '../../src/daemon/own-addresses.js';
 import { selectSoftwire } from '../../src/daemon/select-mapping.js';
 import { NO_S46_OPTIONS } from '../../src/dhcpv6/index.js';
-import { parseIpv4, parseIpv6, parseIpv6Prefix, type Result } from '../../src/map/index.js';
+import { parseIpv4, parseIpv6, parseIpv6Prefix } from '../../src/map/index.js';
 import {
   dsliteSoftwire,
   ipipSoftwire,
@@ -22,11 +22,8 @@ import {
   type SoftwireKind,
 } from '../../src/softwire/index.js';
 import { configFrom } from '../support/config.js';
+import { must } from '../support/must.js';
 
-function must<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(result.error);
-  return result.value;
-}
 const v6 = (text: string): bigint => must(parseIpv6(text));
 const prefix6 = (text: string) => must(parseIpv6Prefix(text));
 

@@ -4,17 +4,13 @@ import type { MapedConfig, StaticRule } from '../../src/config/index.js';
 import { NO_S46_OPTIONS } from '../../src/dhcpv6/index.js';
 import { selectSoftwire, type AftrLookup } from '../../src/daemon/select-mapping.js';
 import { parseLeaseFile } from '../../src/lease/index.js';
-import { err, formatIpv4, formatIpv6, ok, parseIpv4Prefix, parseIpv6, parseIpv6Prefix, type Result } from '../../src/map/index.js';
+import { err, formatIpv4, formatIpv6, ok, parseIpv4Prefix, parseIpv6, parseIpv6Prefix } from '../../src/map/index.js';
 import { chooseKind, validateReply } from '../../src/provision/index.js';
 import { V6PLUS_REPLY } from '../provision/v6plus-reply.js';
 import { SPEC_REPLY_EXAMPLE } from '../provision/spec-example.js';
 import { configFrom } from '../support/config.js';
 import { vectorPath } from '../support/vectors.js';
-
-function must<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(result.error);
-  return result.value;
-}
+import { must } from '../support/must.js';
 
 function config(rules: StaticRule[] = [], interfaceId: 'rfc7597' | 'draft03' = 'rfc7597'): MapedConfig {
   return { ...configFrom(`wan em0\ninterface-id ${interfaceId}\n`), rules };

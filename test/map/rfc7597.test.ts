@@ -14,11 +14,7 @@ import {
   type MapParams,
   type Result,
 } from '../../src/map/index.js';
-
-function must<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(result.error);
-  return result.value;
-}
+import { must } from '../support/must.js';
 
 function rule(ipv6: string, ipv4: string, eaLen: number, psidOffset = 6) {
   return { ipv6Prefix: must(parseIpv6Prefix(ipv6)), ipv4Prefix: must(parseIpv4Prefix(ipv4)), eaLen, psidOffset };

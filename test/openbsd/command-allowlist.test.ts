@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { EMPTY_LIVE_STATE, NOTHING_OWNED, planApply } from '../../src/apply/index.js';
 import { selectSoftwire } from '../../src/daemon/select-mapping.js';
 import { NO_S46_OPTIONS } from '../../src/dhcpv6/index.js';
-import { parseIpv4Prefix, parseIpv6, parseIpv6Prefix, type Result } from '../../src/map/index.js';
+import { parseIpv4Prefix, parseIpv6, parseIpv6Prefix } from '../../src/map/index.js';
 import {
   anchorTextRefusal,
   argv,
@@ -21,14 +21,10 @@ import {
 } from '../../src/openbsd/index.js';
 import { configFrom } from '../support/config.js';
 import { deriveSet, desiredFor, PARAMETER_SETS } from './parameter-sets.js';
+import { must } from '../support/must.js';
 
 const TOOLS = { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl', sysctl: '/sbin/sysctl' };
 const SCOPE: AllowlistScope = { tools: TOOLS, wan: 'em0', tunnel: 'gif0', anchor: 'maped', label: 'maped' };
-
-function must<T>(r: Result<T>): T {
-  if (!r.ok) throw new Error(r.error);
-  return r.value;
-}
 
 const full = (c: Command): string[] => [TOOLS[c.tool], ...c.args];
 const refusal = (c: Command, scope = SCOPE): string | null => commandRefusal(scope, full(c), c.stdin);

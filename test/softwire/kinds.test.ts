@@ -10,15 +10,13 @@ import type { MapedConfig } from '../../src/config/index.js';
 import { selectSoftwire, type AftrLookup, type LeaseFacts } from '../../src/daemon/select-mapping.js';
 import { decodeOptions, parseHex, NO_S46_OPTIONS, type S46Options } from '../../src/dhcpv6/index.js';
 import { describeCommand, desiredState, renderAnchor, softwireInput } from '../../src/openbsd/index.js';
-import { err, formatIpv4, formatIpv6, ok, parseIpv4Prefix, parseIpv6, parseIpv6Prefix, portInSet, type Result } from '../../src/map/index.js';
+import { err, formatIpv4, formatIpv6, ok, parseIpv4Prefix, parseIpv6, parseIpv6Prefix, portInSet } from '../../src/map/index.js';
 import { checkPortParams, dsliteSoftwire, ipipSoftwire, lw4o6Softwire, lw4o6TunnelSource, type Softwire } from '../../src/softwire/index.js';
 import { configFrom } from '../support/config.js';
 import { readJsonLines } from '../support/vectors.js';
+import { firstApplyCommands } from '../support/first-apply.js';
+import { must } from '../support/must.js';
 
-function must<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(result.error);
-  return result.value;
-}
 const v6 = (text: string): bigint => must(parseIpv6(text));
 const prefix6 = (text: string) => must(parseIpv6Prefix(text));
 
@@ -66,17 +64,7 @@ describe('lw4o6 (RFC 7596, RFC 7598 §5.3-5.4)', () => {
     // a stock pf gets it as one port range rule.
     const { commands, anchor, desired } = firstApply(softwire);
     expect(desired.portset).toBe('kernel');
-    expect(commands).toEqual([
-      'ifconfig em0 inet6 2001:db8:ce00:4200:0:c000:221:34 prefixlen 128 alias',
-      'ifconfig gif0 create',
-      'ifconfig gif0 tunnel 2001:db8:ce00:4200:0:c000:221:34 2001:db8:ffff::1',
-      'ifconfig gif0 -tunneldf',
-      'ifconfig gif0 mtu 1460',
-      'ifconfig gif0 inet 192.0.2.33 0.0.0.1 netmask 255.255.255.255',
-      'ifconfig gif0 up',
-      'route -n add -inet default 0.0.0.1 -ifp gif0 -priority 7 -label maped',
-      'pfctl -o none -a maped -f -',
-    ]);
+    expect(commands).toEqual(firstApplyCommands({ source: '2001:db8:ce00:4200:0:c000:221:34', remote: '2001:db8:ffff::1', ipv4: '192.0.2.33' }));
     expect(anchor).toMatch(/^# maped: lw4o6 lwB4 192\.0\.2\.33, port set psid 52\/8 offset 0 via map-e-portset$/m);
     expect(natLines(anchor)).toEqual([
       'match out on gif0 inet from (gif0) to any label "maped" nat-to (gif0) map-e-portset 0/8/52',
@@ -141,17 +129,7 @@ describe('IPIP (RFC 2473) with a fixed address', () => {
     expect(softwire).toMatchObject({ kind: 'ipip', origin: 'static', nat: { into: 'address' }, ipv4: { prefixLen: 32 } });
     const { commands, anchor, desired } = firstApply(softwire);
     expect(desired.portset).toBe('unrestricted');
-    expect(commands).toEqual([
-      'ifconfig em0 inet6 2001:db8:7:100::7 prefixlen 128 alias',
-      'ifconfig gif0 create',
-      'ifconfig gif0 tunnel 2001:db8:7:100::7 2001:db8:7::1',
-      'ifconfig gif0 -tunneldf',
-      'ifconfig gif0 mtu 1460',
-      'ifconfig gif0 inet 203.0.113.1 0.0.0.1 netmask 255.255.255.255',
-      'ifconfig gif0 up',
-      'route -n add -inet default 0.0.0.1 -ifp gif0 -priority 7 -label maped',
-      'pfctl -o none -a maped -f -',
-    ]);
+    expect(commands).toEqual(firstApplyCommands({ source: '2001:db8:7:100::7', remote: '2001:db8:7::1', ipv4: '203.0.113.1' }));
     expect(natLines(anchor)).toEqual([
       'match out on gif0 inet from (gif0) to any label "maped" nat-to (gif0)',
       'match out on gif0 inet from 192.168.1.0/24 to any label "maped" nat-to (gif0)',
@@ -180,17 +158,7 @@ describe('DS-Lite B4 (RFC 6333)', () => {
     expect(softwire).toMatchObject({ kind: 'dslite', origin: 'static', nat: { into: 'none' }, rule: null });
     const { commands, anchor, desired } = firstApply(softwire);
     expect(desired.portset).toBe('none');
-    expect(commands).toEqual([
-      'ifconfig em0 inet6 2001:db8:12:3400:0:c000:2:0 prefixlen 128 alias',
-      'ifconfig gif0 create',
-      'ifconfig gif0 tunnel 2001:db8:12:3400:0:c000:2:0 2001:db8:ffff::2',
-      'ifconfig gif0 -tunneldf',
-      'ifconfig gif0 mtu 1460',
-      'ifconfig gif0 inet 192.0.0.2 192.0.0.1 netmask 255.255.255.255',
-      'ifconfig gif0 up',
-      'route -n add -inet default 192.0.0.1 -ifp gif0 -priority 7 -label maped',
-      'pfctl -o none -a maped -f -',
-    ]);
+    expect(commands).toEqual(firstApplyCommands({ source: '2001:db8:12:3400:0:c000:2:0', remote: '2001:db8:ffff::2', ipv4: '192.0.0.2', peer: '192.0.0.1' }));
     expect(natLines(anchor)).toEqual([]);
     expect(anchor).toContain('match on gif0 inet proto tcp all flags S/SA scrub (max-mss 1420) label "maped"');
     expect(anchor).toMatch(/^# maped: DS-Lite B4 192\.0\.0\.2, no NAT44 here/m);

@@ -1,6 +1,6 @@
 /**
  * Reading what OpenBSD has now: `ifconfig -a` (the tunnel and the WAN),
- * `route -n show -inet` (the default routes), `pfctl -a <anchor> -sr`. Reads only.
+ * `route -nv show -inet` (the default routes and their labels), `pfctl -a <anchor> -sr`. Reads only.
  */
 import { err, ok, type Result } from '../map/index.js';
 import {

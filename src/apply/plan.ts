@@ -117,12 +117,14 @@ export function stateIdentity(d: DesiredState): StateIdentity {
 }
 
 /**
- * maped's default route: through its tunnel, to its peer, at its priority.
- * Nothing else needs to match: the tunnel interface is maped's, and a route
- * at the same place would have kept maped's from being added.
+ * maped's defaults: its label on its tunnel (docs/architecture.md §3.6).
+ * The label alone is not enough: anyone may add a default labelled the
+ * same, and one on another interface is not maped's to change or remove.
+ * Through the tunnel the route was made with an IPv4 gateway; one without
+ * (`link#N`) could not be named on delete, and maped never makes one.
  */
-function findRoute(routes: readonly DefaultRoute[], tunnel: string, gateway: number, priority: number): DefaultRoute | null {
-  return routes.find((r) => r.interface === tunnel && r.gateway === gateway && r.priority === priority) ?? null;
+function ownRoutes(routes: readonly DefaultRoute[], tunnel: string, label: string): DefaultRoute[] {
+  return routes.filter((r) => r.label === label && r.interface === tunnel && r.gateway !== null);
 }
 
 function describeRoute(route: DefaultRoute): string {
@@ -156,18 +158,22 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
   const gif = live.gif;
 
   const { ipv4Peer: peer, routePriority } = desired;
-  const route = findRoute(live.defaultRoutes, gifName, peer, routePriority);
-  // maped's route as the last applied configuration made it, when the peer, priority or tunnel changed since.
+  // maped's routes: labelled as it labels them, on its tunnel, and on the
+  // tunnel and with the label of the last applied configuration, which the
+  // record says maped made. The one at the wanted priority through the
+  // wanted peer is kept; the others (an earlier priority, peer, tunnel or
+  // label, a second copy) are removed.
   const before = owned.applied;
-  const oldRoute =
-    owned.route && before !== null && (before.ipv4Peer !== peer || before.routePriority !== routePriority || before.tunnel !== gifName)
-      ? findRoute(live.defaultRoutes, before.tunnel, before.ipv4Peer, before.routePriority)
-      : null;
+  const earlier = owned.route && before !== null ? ownRoutes(live.defaultRoutes, before.tunnel, before.label) : [];
+  const ours = [...new Set([...ownRoutes(live.defaultRoutes, gifName, label), ...earlier])];
+  const route = ours.find((r) => r.interface === gifName && r.label === label && r.gateway === peer && r.priority === routePriority) ?? null;
+  const stale = ours.filter((r) => r !== route);
   // Other defaults stay (docs/architecture.md §3.6), but one at maped's priority
   // would make `route add` fail with EEXIST (sys/net/rtable.c 1.95
   // rtable_insert: one route per priority unless the new one is RTF_MPATH,
-  // and multipath would spread IPv4 over both): say so, change nothing.
-  const taken = live.defaultRoutes.find((r) => r !== route && r !== oldRoute && r.priority === routePriority);
+  // and multipath would spread IPv4 over both): say so, change nothing. A
+  // default with maped's label on another interface is someone else's too.
+  const taken = live.defaultRoutes.find((r) => !ours.includes(r) && r.priority === routePriority);
   if (taken !== undefined) {
     return err(`a ${describeRoute(taken)} already has priority ${routePriority}; give maped another route-priority in maped.conf (tunnel ${gifName} route-priority N)`);
   }
@@ -191,9 +197,8 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
   // Replacing the address purges the routes that use it (rt_ifa_purge), our
   // default route among them: remove it explicitly first, add it back after.
   const routeGoesWithAddress = !addressOk && route !== null && gif !== null && gif.inet.length > 0;
-  if (oldRoute !== null && oldRoute.gateway !== null) {
-    steps.push({ command: argv.routeDeleteDefault(oldRoute.interface, oldRoute.gateway, oldRoute.priority), effect: { kind: 'route-removed' } });
-  }
+  // The wanted route, when it is there, stays ours: removing the others changes nothing in the record.
+  for (const r of stale) steps.push({ command: argv.routeDeleteDefault(r.interface, r.gateway!, r.priority), effect: route === null ? { kind: 'route-removed' } : null });
   if (routeGoesWithAddress) steps.push({ command: argv.routeDeleteDefault(gifName, peer, routePriority), effect: { kind: 'route-removed' } });
   if (!addressOk) steps.push({ command: argv.gifInet(gifName, desired.ipv4, peer), effect: { kind: 'gif-configured' } });
   if (gif === null || !gif.flags.includes('UP')) steps.push({ command: argv.gifUp(gifName), effect: { kind: 'gif-configured' } });
@@ -243,16 +248,11 @@ export function planTeardown(live: LiveState, owned: Ownership): Plan {
     }
   }
   if (owned.route) {
-    const applied = owned.applied;
-    const tunnel = owned.tunnel;
-    // Without a record of what was applied (a first apply that failed after the
-    // route), every default through maped's own tunnel is the one it added.
-    const ours =
-      tunnel === null
-        ? []
-        : applied === null
-          ? live.defaultRoutes.filter((r) => r.interface === tunnel && r.gateway !== null)
-          : [findRoute(live.defaultRoutes, tunnel, applied.ipv4Peer, applied.routePriority)].filter((r) => r !== null);
+    // Every default with maped's label on maped's tunnel, whatever its gateway
+    // and priority: even without a record of what was applied (a first apply
+    // that failed after the route) the label tells maped's from the others.
+    const { tunnel, label } = owned;
+    const ours = tunnel === null || label === null ? [] : ownRoutes(live.defaultRoutes, tunnel, label);
     if (ours.length === 0) corrections.push({ kind: 'route-removed' });
     ours.forEach((r, i) =>
       steps.push({ command: argv.routeDeleteDefault(r.interface, r.gateway!, r.priority), effect: i === ours.length - 1 ? { kind: 'route-removed' } : null }),

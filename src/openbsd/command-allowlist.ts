@@ -72,7 +72,8 @@ const ifconfigGrammar: Grammar = (scope, args, stdin) => {
  */
 const routeGrammar: Grammar = (scope, args, stdin) => {
   if (stdin !== undefined) return 'route reads no standard input';
-  if (same(args, ['-n', 'get', '-inet', 'default']) || same(args, ['-n', 'show', '-inet']) || same(args, ['-n', 'monitor'])) return null;
+  // `-nv show -inet`: every IPv4 route with its label (command-argv.ts showRoutes).
+  if (same(args, ['-n', 'get', '-inet', 'default']) || same(args, ['-nv', 'show', '-inet']) || same(args, ['-n', 'monitor'])) return null;
   const [n, verb, inet, dest, gateway, ...options] = args;
   if (n !== '-n' || inet !== '-inet' || dest !== 'default' || !['add', 'change', 'delete'].includes(verb ?? '')) return `not a route command maped runs: route ${args.join(' ')}`;
   if (!isIpv4(gateway)) return `route ${verb}: gateway ${gateway ?? '(none)'} is not an IPv4 address`;

@@ -50,12 +50,13 @@ export const argv = {
   wanAliasAdd: (wan: string, ce: bigint): Command => ifconfig(wan, 'inet6', formatIpv6(ce), 'prefixlen', '128', 'alias'),
   wanAliasDelete: (wan: string, ce: bigint): Command => ifconfig(wan, 'inet6', formatIpv6(ce), 'delete'),
   /**
-   * Every IPv4 route with its interface and priority (sbin/route/show.c 1.123
-   * p_rtentry): `route get` shows only the route the kernel would use, and
-   * other defaults (dhcpleased(8), a PPPoE or static one) coexist with
-   * maped's at other priorities.
+   * Every IPv4 route with its interface, priority and, under -v, its label
+   * (sbin/route/show.c 1.123 p_rtentry, lines 348-351): `route get` shows
+   * only the route the kernel would use, and other defaults (dhcpleased(8),
+   * a PPPoE or static one) coexist with maped's at other priorities. maped
+   * knows its own by its label on its tunnel (docs/architecture.md §3.6).
    */
-  showRoutes: (): Command => route('-n', 'show', '-inet'),
+  showRoutes: (): Command => route('-nv', 'show', '-inet'),
   /**
    * maped's default route, named by gateway, interface and priority alike on
    * add and delete. `-ifp` picks the tunnel even when another interface has

@@ -420,6 +420,81 @@ describe('ownership', () => {
     ]);
   });
 
+  it('finds its route by its label beside dhcpleased\'s and a PPPoE default, even without its record', async () => {
+    const { fake, stateDir, run } = await rig();
+    foreignDefault(fake, { interface: 'em0', gateway: '192.168.0.1', label: 'dhcpleased', mpath: true });
+    foreignDefault(fake, { interface: 'pppoe0' });
+    const desired = desiredFor(COSMOTE, 'kernel');
+    expect((await run(desired)).ok).toBe(true);
+    // The read maped makes shows every default's label (show.c's -v column).
+    const shown = fake.log().filter((c) => c[0] === 'route' && c.includes('show'));
+    expect(shown[0]).toEqual(['route', '-nv', 'show', '-inet']);
+    await rm(join(stateDir, OWNERSHIP_FILE));
+    fake.clearLog();
+    const again = await run(desired);
+    expect(again.commands).toEqual([]);
+    expect(fake.mutations()).toEqual([]);
+    expect((await readOwnership(stateDir)).ownership).toMatchObject({ route: true });
+  });
+
+  it("removes a default with its label on its tunnel at another priority or gateway, record or not, and adds the one it wants", async () => {
+    const { fake, stateDir, run } = await rig();
+    foreignDefault(fake, { interface: 'pppoe0' });
+    const desired = desiredFor(COSMOTE, 'kernel');
+    await run(desired);
+    await rm(join(stateDir, OWNERSHIP_FILE));
+    // Left by an earlier configuration whose record is gone: maped's label, maped's tunnel, priority 12.
+    fake.editState((s) => {
+      s.routes[0]!.priority = 12;
+      s.routes.sort((a, b) => a.priority - b.priority);
+    });
+    const report = await run(desired);
+    expect(lines(report)).toEqual([
+      'route -n delete -inet default 0.0.0.1 -ifp gif0 -priority 12',
+      'route -n add -inet default 0.0.0.1 -ifp gif0 -priority 7 -label maped',
+    ]);
+    expect(fake.state().routes.map((r) => [r.interface, r.priority, r.label])).toEqual([['gif0', 7, 'maped'], ['pppoe0', 8, null]]);
+    // A second copy through another peer beside the wanted one: removed, the wanted one stays.
+    fake.editState((s) => {
+      s.routes.push({ gateway: '10.255.255.1', interface: 'gif0', ifa: '87.202.58.210', label: 'maped', priority: 30, mpath: false });
+    });
+    const copy = await run(desired);
+    expect(lines(copy)).toEqual(['route -n delete -inet default 10.255.255.1 -ifp gif0 -priority 30']);
+    expect(fake.state().routes.map((r) => [r.interface, r.gateway, r.priority])).toEqual([['gif0', '0.0.0.1', 7], ['pppoe0', '0.0.0.1', 8]]);
+    expect((await readOwnership(stateDir)).ownership).toMatchObject({ route: true });
+  });
+
+  it("leaves a default with its label on another interface alone, and refuses when it holds maped's priority", async () => {
+    const { fake, run } = await rig();
+    // The same gateway 0.0.0.1 and label on pppoe0: someone else's, not maped's.
+    foreignDefault(fake, { interface: 'pppoe0', label: 'maped', priority: 9 });
+    const before = system(fake.state());
+    const applied = await run(desiredFor(COSMOTE, 'kernel'));
+    expect(applied.ok).toBe(true);
+    expect(lines(applied).filter((l) => l.startsWith('route'))).toEqual(['route -n add -inet default 0.0.0.1 -ifp gif0 -priority 7 -label maped']);
+    const down = await run(null);
+    expect(lines(down).filter((l) => l.startsWith('route'))).toEqual(['route -n delete -inet default 0.0.0.1 -ifp gif0 -priority 7']);
+    expect(system(fake.state())).toEqual(before);
+
+    const { fake: other, run: runOther } = await rig();
+    foreignDefault(other, { interface: 'pppoe0', label: 'maped', priority: 7 });
+    const refused = await runOther(desiredFor(COSMOTE, 'kernel'));
+    expect(refused.error).toBe('a default route via 0.0.0.1 on pppoe0 already has priority 7; give maped another route-priority in maped.conf (tunnel gif0 route-priority N)');
+    expect(other.mutations()).toEqual([]);
+  });
+
+  it('a label with blanks and quotes on a foreign default is read and kept apart from its own', async () => {
+    const { fake, run } = await rig();
+    foreignDefault(fake, { interface: 'em0', gateway: '192.168.0.1', label: 'maped" 0 0 - 7 gif0 "x', priority: 9 });
+    const applied = await run(desiredFor(COSMOTE, 'kernel'));
+    expect(applied.ok, applied.error ?? '').toBe(true);
+    const live = await readLiveState(fake.tools, { wan: 'em0', tunnel: 'gif0', anchor: 'maped' }, { timeoutMs: 10_000 });
+    expect(live.ok && live.value.defaultRoutes.map((r) => [r.interface, r.priority, r.label])).toEqual([
+      ['gif0', 7, 'maped'],
+      ['em0', 9, 'maped" 0 0 - 7 gif0 "x'],
+    ]);
+  });
+
   it('keeps a gif the admin created: configures it, and on teardown only clears what it set', async () => {
     const { fake, run } = await rig();
     fake.editState((s) => {

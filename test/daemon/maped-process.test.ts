@@ -138,7 +138,7 @@ describe('maped, end to end', () => {
       'dhcp6leasectl -l em0',
       'ifconfig -a',
       'pfctl -a maped -sr',
-      'route -n show -inet',
+      'route -nv show -inet',
     ]);
     const after = mutationLines(r.fake).slice(before);
     expect(after).toContain('ifconfig gif0 tunnel 2001:db8:12:5600:0:c000:212:56 2001:db8:ffff::1');

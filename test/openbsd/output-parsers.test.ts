@@ -146,30 +146,32 @@ describe('ifconfig output', () => {
   });
 });
 
-describe('route -n show -inet output', () => {
-  // As sbin/route/show.c 1.123 prints it: maped's default at 7, dhcpleased's (multipath) and
-  // a PPPoE one at 8 with the same gateway as maped's, a locked MTU, and lo0's routes.
+describe('route -nv show -inet output', () => {
+  // As sbin/route/show.c 1.123 prints it under -n -v: maped's default at 7, dhcpleased's
+  // (multipath, labelled) and a PPPoE one at 8 with the same gateway as maped's and no
+  // label, a locked MTU, and lo0's routes; the header gains "Label" (pr_rthdr).
   const TABLE = [
     'Routing tables',
     '',
     'Internet:',
-    'Destination        Gateway            Flags   Refs      Use   Mtu  Prio Iface',
-    'default            0.0.0.1            UGS        0       12     -     7 gif0 ',
-    'default            192.168.0.1        UGSP       3      125     -     8 em0  ',
+    'Destination        Gateway            Flags   Refs      Use   Mtu  Prio Iface Label',
+    'default            0.0.0.1            UGS        0       12     -     7 gif0  "maped"',
+    'default            192.168.0.1        UGSP       3      125     -     8 em0   "dhcpleased"',
     'default            0.0.0.1            UGSP       1        4  1454 L   8 pppoe0',
     '127/8              127.0.0.1          UGRS       0        0 32768     8 lo0  ',
     '192.168.0/24       192.168.0.2        UCn        1        1     -     4 em0  ',
     '224/4              127.0.0.1          URS        0        0 32768     8 lo0  ',
     '',
   ].join('\n');
+  const line = (label: string): string => `Internet:\ndefault            192.168.0.1        UGS        0        0     -     8 em0   ${label}\n`;
 
-  it('reads every default with its gateway, interface, priority and multipath flag, and nothing else', () => {
+  it('reads every default with its gateway, interface, priority, multipath flag and label, and nothing else', () => {
     expect(parseRouteShow(TABLE)).toEqual({
       ok: true,
       value: [
-        { gateway: 1, interface: 'gif0', priority: 7, multipath: false },
-        { gateway: v4('192.168.0.1'), interface: 'em0', priority: 8, multipath: true },
-        { gateway: 1, interface: 'pppoe0', priority: 8, multipath: true },
+        { gateway: 1, interface: 'gif0', priority: 7, multipath: false, label: 'maped' },
+        { gateway: v4('192.168.0.1'), interface: 'em0', priority: 8, multipath: true, label: 'dhcpleased' },
+        { gateway: 1, interface: 'pppoe0', priority: 8, multipath: true, label: null },
       ],
     });
   });
@@ -181,11 +183,38 @@ describe('route -n show -inet output', () => {
       ok: false,
       error: 'route show output line 4: cannot read "default 0.0.0.1"',
     });
+    // Words after the interface that routename never prints: not a label.
+    expect(parseRouteShow(line('maped'))).toEqual({ ok: false, error: expect.stringContaining('route show output line 2: cannot read') });
   });
 
   it('keeps a default whose gateway is no IPv4 address: it still holds its priority', () => {
     const r = parseRouteShow('Internet:\ndefault            link#3             UCS        0        0     -    10 em1  \n');
-    expect(r).toEqual({ ok: true, value: [{ gateway: null, interface: 'em1', priority: 10, multipath: false }] });
+    expect(r).toEqual({ ok: true, value: [{ gateway: null, interface: 'em1', priority: 10, multipath: false, label: null }] });
+  });
+
+  it('takes a label as routename quotes it, unescaped: blanks, quotes and column-like words stay in the label', () => {
+    const labelOf = (text: string): string | null | undefined => {
+      const r = parseRouteShow(line(text));
+      return r.ok ? r.value[0]!.label : undefined;
+    };
+    expect(labelOf('"my label"')).toBe('my label');
+    expect(labelOf('"  padded  "')).toBe('  padded  ');
+    expect(labelOf('"say "hi""')).toBe('say "hi"');
+    expect(labelOf('"$(reboot);`id`|\\"')).toBe('$(reboot);`id`|\\');
+    // A label that reads like the end of another route's line: the columns come from the left.
+    const fake = parseRouteShow(line('"0 0 - 7 gif0 "maped"'));
+    expect(fake).toEqual({ ok: true, value: [expect.objectContaining({ interface: 'em0', priority: 8, label: '0 0 - 7 gif0 "maped' })] });
+    // RTLABEL_LEN 32: 31 characters print whole, more cannot come from show.c.
+    expect(labelOf(`"${'x'.repeat(31)}"`)).toBe('x'.repeat(31));
+    expect(labelOf(`"${'x'.repeat(32)}"`)).toBeUndefined();
+  });
+
+  it('reads a label cut short by a newline it holds as far as it goes, and the rest as no route', () => {
+    const r = parseRouteShow(`${line('"two').trimEnd()}\nlines"\ndefault            0.0.0.1            UGS        0        0     -     7 gif0  "maped"\n`);
+    expect(r).toEqual({
+      ok: true,
+      value: [expect.objectContaining({ interface: 'em0', label: 'two' }), expect.objectContaining({ interface: 'gif0', label: 'maped' })],
+    });
   });
 });
 

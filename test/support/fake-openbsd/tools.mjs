@@ -345,7 +345,7 @@ function setInet6(name, i, params) {
 //   priority without `-priority` (RTP_ANY; rtable_lookup), else ESRCH; a lone
 //   route left at a priority loses RTF_MPATH (rtable_delete);
 // - get: the first route, the one the kernel uses;
-// - show -inet: sbin/route/show.c 1.123 p_rttables/p_rtentry.
+// - show -inet: sbin/route/show.c 1.123 p_rttables/p_rtentry, labels under -v.
 
 /** route.c print_getmsg for the route the kernel would use. */
 function showDefaultRoute(r) {
@@ -364,15 +364,27 @@ function showDefaultRoute(r) {
   ].join('\n') + '\n';
 }
 
-/** One p_rtentry line: `%-18s %-18s %-6.6s %5u %8llu %5s` then the MTU lock mark, `  %2d %-5.16s`. */
-function routeLine(destination, gateway, flags, mtu, priority, iface) {
-  return `${destination.padEnd(18)} ${gateway.padEnd(18)} ${flags.padEnd(6).slice(0, 6)} ${'0'.padStart(5)} ${'0'.padStart(8)} ${String(mtu).padStart(5)}    ${String(priority).padStart(2)} ${iface.padEnd(5)}`;
+/**
+ * One p_rtentry line (sbin/route/show.c 1.123 lines 333-352): destination and
+ * gateway `%-18s ` (never cut under -n, line 431), flags `%-6.6s `, refs and
+ * use `%5u %8llu `, mtu `%5u ` or `%5s ` of "-", `L` or a blank for the MTU
+ * lock, `  %2d %-5.16s` priority and interface, then under -v ` %s` of the
+ * label for a route that has one: routename's `"%s"`, quoted, nothing
+ * escaped (lines 523-531).
+ */
+function routeLine(destination, gateway, flags, mtu, priority, iface, label, verbose) {
+  const tail = verbose && label ? ` "${label}"` : '';
+  return `${destination.padEnd(18)} ${gateway.padEnd(18)} ${flags.padEnd(6).slice(0, 6)} ${'0'.padStart(5)} ${'0'.padStart(8)} ${String(mtu).padStart(5)}    ${String(priority).padStart(2)} ${iface.slice(0, 16).padEnd(5)}${tail}`;
 }
 
-/** `route -n show -inet`: the defaults in kernel order, then lo0's routes, as a 7.8 system prints them. */
-function showRoutes(state) {
-  const lines = ['Routing tables', '', 'Internet:', `${'Destination'.padEnd(18)} ${'Gateway'.padEnd(18)} Flags   Refs      Use   Mtu  Prio Iface`];
-  for (const r of state.routes) lines.push(routeLine('default', r.gateway, `UGS${r.mpath ? 'P' : ''}`, '-', r.priority, r.interface));
+/**
+ * `route -n [-v] show -inet`: the defaults in kernel order, then lo0's routes, as a
+ * 7.8 system prints them; the header (pr_rthdr, lines 266-273) gains " Label" under -v.
+ */
+function showRoutes(state, verbose) {
+  const header = `${'Destination'.padEnd(18)} ${'Gateway'.padEnd(18)} Flags   Refs      Use   Mtu  Prio Iface${verbose ? ' Label' : ''}`;
+  const lines = ['Routing tables', '', 'Internet:', header];
+  for (const r of state.routes) lines.push(routeLine('default', r.gateway, `UGS${r.mpath ? 'P' : ''}`, '-', r.priority, r.interface, r.label, verbose));
   lines.push(routeLine('127/8', '127.0.0.1', 'UGRS', 32768, 8, 'lo0'), routeLine('127.0.0.1', '127.0.0.1', 'UHhl', 32768, 1, 'lo0'));
   lines.push(routeLine('224/4', '127.0.0.1', 'URS', 32768, 8, 'lo0'));
   return lines.join('\n') + '\n';
@@ -382,11 +394,15 @@ function showRoutes(state) {
 const PRIORITY_NAMES = { local: 1, connected: 4, static: 8, ospf: 32, bgp: 48, rip: 40 };
 
 function route(state, args) {
-  const words = args.filter((a) => a !== '-n');
-  const [cmd, ...rest] = words;
+  // route.c main: getopt(argc, argv, "dnqtT:v") before the command; -n and -v are the ones the fake knows.
+  const at = args.findIndex((a) => !a.startsWith('-'));
+  const options = at === -1 ? args : args.slice(0, at);
+  if (options.some((o) => !/^-[nv]+$/.test(o))) throw new ToolError(`route: ${options.join(' ')}: options unsupported by the fake`, '', 64);
+  const verbose = options.some((o) => o.includes('v'));
+  const [cmd, ...rest] = at === -1 ? [] : args.slice(at);
   if (cmd === 'show') {
     if (rest.length !== 1 || rest[0] !== '-inet') throw new ToolError('fake route: only show -inet is supported', '', 64);
-    return { stdout: showRoutes(state) };
+    return { stdout: showRoutes(state, verbose) };
   }
   let label = null;
   let ifp = null;

@@ -10,6 +10,7 @@ import {
   parseIfconfigAll,
   parsePfctlRules,
   parseRouteShow,
+  pfctlShowWarning,
   type AnchorListing,
   type DefaultRoute,
   type InterfaceStatus,
@@ -51,11 +52,12 @@ async function readDefaultRoutes(tools: ToolPaths, options: RunOptions): Promise
 async function readAnchor(tools: ToolPaths, anchor: string, options: RunOptions): Promise<Result<AnchorListing>> {
   const command = argv.showAnchor(anchor);
   const result = await runCommand(tools, command, options);
-  if (!result.ok) {
-    // An anchor nothing was ever loaded into does not exist yet (DIOCGETRULES: EINVAL).
-    if (/Invalid argument/.test(result.stderr)) return ok({ rules: [], foreign: [] });
-    return err(`${describeCommand(command)}: ${result.reason ?? 'failed'}`);
-  }
+  if (!result.ok) return err(`${describeCommand(command)}: ${result.reason ?? 'failed'}`);
+  // pfctl exits 0 even when the kernel refused the listing (pfctlShowWarning).
+  const warning = pfctlShowWarning(result.stderr);
+  // An anchor nothing was ever loaded into and pf.conf does not call does not exist yet: empty.
+  if (warning === 'no-anchor') return ok({ rules: [], foreign: [] });
+  if (warning !== null) return err(`${describeCommand(command)}: ${warning.error}`);
   return ok(parsePfctlRules(result.stdout));
 }
 

@@ -171,3 +171,21 @@ export function parsePfctlRules(text: string): AnchorListing {
   }
   return { rules, foreign };
 }
+
+/**
+ * What `pfctl -a <anchor> -sr` warned about while still exiting 0: main
+ * ignores pfctl_show_rules()'s -1 (sbin/pfctl/pfctl.c 1.397 lines
+ * 2808-2812), after which a failed DIOCGETRULES was printed as
+ * `warnx("%s", pf_strerror(errno))` (lines 894-899). pf_strerror says
+ * "Anchor does not exist" for EINVAL and ENOENT (lines 3021-3032), which
+ * DIOCGETRULES answers for an anchor nothing loaded and the main ruleset
+ * does not call, and strerror(3) otherwise (an ioctl the kernel does not
+ * know: "Permission denied", src/openbsd/portset-probe.ts).
+ */
+export type PfctlShowWarning = 'no-anchor' | { readonly error: string } | null;
+
+export function pfctlShowWarning(stderr: string): PfctlShowWarning {
+  const line = /^pfctl: (.*)$/m.exec(stderr)?.[1];
+  if (line === undefined) return null;
+  return line === 'Anchor does not exist' ? 'no-anchor' : { error: line };
+}

@@ -13,9 +13,10 @@
  *    or with EPERM at securelevel > 1 (pf_ioctl.c 1.423 pfioctl(), lines
  *    1069 ff.: `return (EPERM);` under `if (securelevel > 1)`, lines
  *    1074–1121; `return (EACCES);` under `if (!(flags & FWRITE))`, lines
- *    1123–1170); pfctl prints strerror() alone (pfctl.c 1.397
- *    pfctl_show_rules(), warnx of pf_strerror()). A missing anchor (EINVAL, "Anchor does not exist") or
- *    any other failure says nothing about the ABI and is left to the
+ *    1123–1170); pfctl prints strerror() alone and still exits 0
+ *    (pfctlShowWarning in pfctl-output.ts: pfctl.c 1.397 lines 894-899
+ *    and 2808-2812). A missing anchor (EINVAL, "Anchor does not exist")
+ *    or any other failure says nothing about the ABI and is left to the
  *    reading of the live state.
  */
 import { err, ok, type Result } from '../map/index.js';
@@ -30,7 +31,8 @@ export interface ProbeRun {
 const UNKNOWN_IOCTL = /^pfctl: (Permission denied|Operation not permitted)$/m;
 
 export function judgePortsetProbe(parse: ProbeRun, kernel: ProbeRun): Result<'kernel' | 'stock'> {
-  const refused = !kernel.ok && UNKNOWN_IOCTL.exec(kernel.stderr);
+  // Whatever the exit status: pfctl -sr exits 0 after the warning.
+  const refused = UNKNOWN_IOCTL.exec(kernel.stderr);
   if (refused) {
     const answer = `pfctl -sr: ${refused[1]}`;
     return err(

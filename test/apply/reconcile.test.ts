@@ -134,6 +134,20 @@ describe('apply', () => {
     expect(fake.state().interfaces.gif1!.tunnel).toMatchObject({ source: CE });
   });
 
+  it('reads an anchor pf.conf does not call and nothing loaded as empty, and a refused listing as an error, though pfctl exits 0 for both', async () => {
+    const { fake, run } = await rig();
+    fake.editState((s) => {
+      s.mainRules = ['block return all', 'pass all flags S/SA'];
+    });
+    const names = { wan: 'em0', tunnel: 'gif0', anchor: 'maped' };
+    expect(await readLiveState(fake.tools, names, { timeoutMs: 10_000 })).toMatchObject({ ok: true, value: { anchor: { rules: [], foreign: [] } } });
+    expect((await run(desiredFor(COSMOTE, 'kernel'))).ok).toBe(true);
+    fake.editState((s) => {
+      s.pfctlPortset = false;
+    });
+    expect(await readLiveState(fake.tools, names, { timeoutMs: 10_000 })).toEqual({ ok: false, error: 'pfctl -a maped -sr: Permission denied' });
+  });
+
   it('a restart converges without flapping, even when the ownership record was deleted; what it held is adopted, with a warning', async () => {
     const { fake, stateDir } = await rig();
     const warned: string[] = [];

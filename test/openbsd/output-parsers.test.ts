@@ -8,6 +8,7 @@ import {
   parsePfctlRules,
   parsePfRuleLine,
   parseRouteShow,
+  pfctlShowWarning,
   pfctlPrintedProbability,
   pfctlStoredProbability,
   renderRule,
@@ -215,6 +216,14 @@ describe('route -nv show -inet output', () => {
       ok: true,
       value: [expect.objectContaining({ interface: 'em0', label: 'two' }), expect.objectContaining({ interface: 'gif0', label: 'maped' })],
     });
+  });
+});
+
+describe('pfctl -a <anchor> -sr warnings (exit status 0)', () => {
+  it('names a missing anchor apart from a refusal, and sees nothing in a quiet stderr', () => {
+    expect(pfctlShowWarning('')).toBeNull();
+    expect(pfctlShowWarning('pfctl: Anchor does not exist\n')).toBe('no-anchor');
+    expect(pfctlShowWarning('pfctl: Permission denied\n')).toEqual({ error: 'Permission denied' });
   });
 });
 

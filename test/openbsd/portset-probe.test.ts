@@ -28,6 +28,11 @@ describe('judgePortsetProbe', () => {
     expect(verdict.error).toContain('boot the kernel built with the patch');
   });
 
+  it('the refusal counts whatever the exit status: pfctl -sr exits 0 after its warning', () => {
+    expect(judgePortsetProbe(passed, { ok: true, stderr: 'pfctl: Permission denied\n' })).toMatchObject({ ok: false });
+    expect(judgePortsetProbe(passed, { ok: true, stderr: 'pfctl: Anchor does not exist\n' })).toEqual({ ok: true, value: 'kernel' });
+  });
+
   it('stock pfctl, kernel built from another pfvar.h: an error too', () => {
     const verdict = judgePortsetProbe(syntaxError, { ok: false, stderr: 'pfctl: Permission denied\n' });
     expect(verdict).toMatchObject({ ok: false });

@@ -654,8 +654,9 @@ function parseRuleset(text, pfctlPortset) {
  * the DIOC*RULE* ioctl numbers do (_IOWR). The kernel answers an unknown
  * ioctl with EACCES on pfctl's read-only descriptor (-s) and ENODEV on a
  * read-write one (pf_ioctl.c 1.423 pfioctl()); pfctl.c 1.397 prints the first
- * as pf_strerror() alone (pfctl_show_rules) and the second as
- * err(1, "DIOCADDRULE") (pfctl_load_rule). Transactions, flushes and state
+ * as pf_strerror() alone and exits 0 (pfctl_show_rules, lines 894-899; main,
+ * lines 2808-2812) and the second as err(1, "DIOCADDRULE") (pfctl_load_rule,
+ * lines 1592-1599). Transactions, flushes and state
  * kills use other structures and still work. `pfctlPortset` absent: pfctl
  * and kernel were built together.
  */
@@ -762,10 +763,16 @@ function pfctl(state, args, readStdin) {
     return { changed: true };
   }
   if (o.show === 'rules') {
-    if (abiMismatch(state)) throw new ToolError('pfctl: Permission denied');
+    // pfctl.c 1.397: a failed DIOCGETRULES is a warnx (lines 894-899) and main
+    // ignores it (lines 2808-2812): the exit status stays 0.
+    if (abiMismatch(state)) return { stderr: 'pfctl: Permission denied\n' };
     // Without -a: the main ruleset, which the admin wrote (state.mainRules).
-    const rules = o.anchor === undefined ? state.mainRules ?? [] : state.anchors[o.anchor] ?? [];
-    return { stdout: rules.map((r) => r + '\n').join('') };
+    if (o.anchor === undefined) return { stdout: (state.mainRules ?? []).map((r) => r + '\n').join('') };
+    // An anchor exists once loaded, or while the main ruleset calls it; else
+    // DIOCGETRULES answers EINVAL, which pf_strerror names (lines 3021-3032).
+    const called = (state.mainRules ?? []).some((r) => r.startsWith(`anchor "${o.anchor}"`));
+    if (state.anchors[o.anchor] === undefined && !called) return { stderr: 'pfctl: Anchor does not exist\n' };
+    return { stdout: (state.anchors[o.anchor] ?? []).map((r) => r + '\n').join('') };
   }
   if (o.show === 'states') {
     // The tests' own table (show usage), then with -vv the states imagined at anchor loads, ids included.

@@ -35,7 +35,7 @@ const SCRIPT: Call[] = [
   { tool: 'pfctl', args: ['-o', 'none', '-a', 'maped', '-f', '-'], stdin: 'match out on gif0 nat-to (gif0) map-e-portset 16/6/63\n' },
   { tool: 'pfctl', args: ['-a', 'maped', '-sr'] },
   { tool: 'ifconfig', args: ['gif0'] },
-  { tool: 'route', args: ['-n', 'show', '-inet'] },
+  { tool: 'route', args: ['-nv', 'show', '-inet'] },
   { tool: 'dhcp6leasectl', args: ['-l', 'em0'] },
   { tool: 'route', args: ['-n', 'delete', '-inet', 'default', '0.0.0.1', '-ifp', 'gif0', '-priority', '7'] },
   { tool: 'pfctl', args: ['-ss', '-vv'] },
@@ -79,6 +79,7 @@ describe('served fake tools', () => {
     expect(served.runs).toBe(SCRIPT.length);
     // The script did what it says: the ruleset loaded, the bad one was refused, the failure was injected.
     expect(perProcess.answers[12]!.stdout).toContain('map-e-portset 6/6/63');
+    expect(perProcess.answers[14]!.stdout).toMatch(/ gif0  "maped"\n/);
     expect(perProcess.answers[11]).toMatchObject({ code: 1, stderr: 'stdin:1: map-e-portset 16/6/63: offset must be 0-15\n' });
     expect(perProcess.answers[16]).toMatchObject({ code: 1, stderr: 'route: writing to routing socket: Device busy\n' });
     expect(perProcess.answers[17]!.stdout).toContain('   id: 5f3a1b2c00000001 creatorid: 6fa5c2d1\n');

@@ -79,7 +79,8 @@ export function runTool(tool, dir, args, readStdin) {
     });
   } catch (e) {
     if (!(e instanceof ToolError)) throw e;
-    return { stdout: e.stdout, stderr: e.stderr + '\n', code: e.code };
+    // A tool that complains only on stdout (route's newroute) leaves stderr empty.
+    return { stdout: e.stdout, stderr: e.stderr === '' ? '' : e.stderr + '\n', code: e.code };
   }
 }
 
@@ -345,9 +346,16 @@ function setInet6(name, i, params) {
 //   priority without `-priority` (RTP_ANY; rtable_lookup), else ESRCH; a lone
 //   route left at a priority loses RTF_MPATH (rtable_delete);
 // - get: the first route, the one the kernel uses;
-// - show -inet: sbin/route/show.c 1.123 p_rttables/p_rtentry, labels under -v.
+// - show -inet: sbin/route/show.c 1.123 p_rttables/p_rtentry, labels under -v;
+// - a refused add, change, delete or get: sbin/route/route.c 1.267 rtmsg
+//   returns -1 without a word (lines 1357-1359) and newroute prints
+//   `<cmd> net default[: gateway <gw>]: <error>` on stdout, ESRCH as "not in
+//   table" and EBUSY as "entry in use", and exits 1 (lines 806-834).
 
-/** route.c print_getmsg for the route the kernel would use. */
+/** route.c 1.267 priorityname (lines 1632-1657): the names of sys/net/route.h's RTP_* print_getmsg shows. */
+const PRIORITY_SHOWN = { 0: 'none', 1: 'local', 4: 'connected', 8: 'static', 32: 'ospf', 36: 'is-is', 40: 'rip', 48: 'bgp', 56: 'default' };
+
+/** route.c 1.267 print_getmsg (lines 1693-1811) for the route the kernel would use. */
 function showDefaultRoute(r) {
   return [
     '   route to: default',
@@ -356,7 +364,8 @@ function showDefaultRoute(r) {
     `    gateway: ${r.gateway}`,
     `  interface: ${r.interface}`,
     ` if address: ${r.ifa}`,
-    `   priority: ${r.priority}${r.priority === 8 ? ' (static)' : ''}`,
+    // `%u (%s)`, lines 1781-1782: empty parentheses for a priority without a name.
+    `   priority: ${r.priority} (${PRIORITY_SHOWN[r.priority] ?? ''})`,
     `      flags: <UP,GATEWAY,DONE,STATIC${r.mpath ? ',MPATH' : ''}>`,
     ...(r.label ? [`      label: ${r.label}`] : []),
     '     use       mtu    expire',
@@ -390,8 +399,19 @@ function showRoutes(state, verbose) {
   return lines.join('\n') + '\n';
 }
 
-/** route.c getpriority: a number, or one of the names of sys/net/route.h's RTP_* it knows. */
+/**
+ * route.c 1.267 getpriority (lines 1659-1691): one of the names of sys/net/route.h's
+ * RTP_* it knows, else strtonum(-RTP_MAX, RTP_MAX), whose complaint it prints
+ * first: `priority is invalid: high`.
+ */
 const PRIORITY_NAMES = { local: 1, connected: 4, static: 8, ospf: 32, bgp: 48, rip: 40 };
+
+function getpriority(text) {
+  if (PRIORITY_NAMES[text] !== undefined) return PRIORITY_NAMES[text];
+  const problem = !/^-?[0-9]+$/.test(text) ? 'invalid' : Number(text) > 63 ? 'too large' : Number(text) < -63 ? 'too small' : null;
+  if (problem !== null) throw new ToolError(`route: priority is ${problem}: ${text}`, '', 1);
+  return Number(text);
+}
 
 function route(state, args) {
   // route.c main: getopt(argc, argv, "dnqtT:v") before the command; -n and -v are the ones the fake knows.
@@ -412,19 +432,17 @@ function route(state, args) {
   for (let k = 0; k < rest.length; k++) {
     if (rest[k] === '-label') label = rest[++k] ?? null;
     else if (rest[k] === '-ifp') ifp = rest[++k] ?? null;
-    else if (rest[k] === '-priority') {
-      const text = rest[++k] ?? '';
-      priority = PRIORITY_NAMES[text] ?? (/^[0-9]+$/.test(text) ? Number(text) : NaN);
-      if (Number.isNaN(priority)) throw new ToolError(`route: priority is ${text}: invalid`, '', 1);
-    } else if (rest[k] === '-mpath') mpath = true;
+    else if (rest[k] === '-priority') priority = getpriority(rest[++k] ?? '');
+    else if (rest[k] === '-mpath') mpath = true;
     else if (rest[k] === '-inet') continue;
     else if (rest[k].startsWith('-')) throw new ToolError(`route: ${rest[k]}: unsupported by the fake`, '', 64);
     else positional.push(rest[k]);
   }
   const [destination, gateway] = positional;
   if (destination !== 'default') throw new ToolError(`route: fake route only knows the default route, not ${destination}`, '', 64);
-  const fail = (verb, why) => new ToolError(`route: writing to routing socket: ${why}`, `${verb} net default${gateway ? `: gateway ${gateway}` : ''}: ${why}\n`);
-  if (priority !== null && (priority === 1 || priority > 63)) throw fail(cmd, 'Invalid argument');
+  const fail = (verb, why) => new ToolError('', `${verb} net default${gateway ? `: gateway ${gateway}` : ''}: ${why}\n`);
+  // route_output: RTP_LOCAL and the negative numbers getpriority lets through are EINVAL.
+  if (priority !== null && priority <= 1) throw fail(cmd, 'Invalid argument');
   // rtable_lookup: the first of that gateway at that priority (any without one).
   const find = () => state.routes.find((r) => (!gateway || r.gateway === gateway) && (priority === null || r.priority === priority));
   // rt_getifa: the -ifp interface, else the first up one whose peer is the gateway.
@@ -433,7 +451,7 @@ function route(state, args) {
   switch (cmd) {
     case 'get': {
       const best = state.routes[0];
-      if (!best) throw new ToolError('route: writing to routing socket: No such process', '   route to: default\n');
+      if (!best) throw fail('get', 'not in table');
       return { stdout: showDefaultRoute(best) };
     }
     case 'add': {
@@ -451,7 +469,7 @@ function route(state, args) {
     }
     case 'change': {
       const current = find();
-      if (!current) throw fail('change', 'No such process');
+      if (!current) throw fail('change', 'not in table');
       const via = reach();
       if (!via) throw fail('change', 'Network is unreachable');
       Object.assign(current, { interface: via[0], ifa: via[1].inet.find((a) => a.peer === gateway).address, ...(label ? { label } : {}) });
@@ -459,7 +477,7 @@ function route(state, args) {
     }
     case 'delete': {
       const current = find();
-      if (!current) throw fail('delete', 'No such process');
+      if (!current) throw fail('delete', 'not in table');
       dropRoute(state, current);
       return { changed: true, stdout: `delete net default${gateway ? `: gateway ${gateway}` : ''}\n` };
     }

@@ -4,8 +4,9 @@
  * report any changes to the routing information base, routing lookup misses,
  * or suspected network partitionings"). Each routing message is printed as a
  * line naming its type (`RTM_NEWADDR: address being added to iface: …`,
- * sbin/route/route.c print_rtmsg), followed by its addresses, among them the
- * interface by name. A message of type RTM_NEWADDR, RTM_DELADDR or
+ * sbin/route/route.c 1.267 print_rtmsg, lines 1434-1630; `name <if>` for
+ * RTM_IFINFO at lines 1461-1473 and RTM_NEWADDR/RTM_DELADDR at lines
+ * 1480-1490), followed by its addresses (pmsg_addrs, lines 1965-2006). A message of type RTM_NEWADDR, RTM_DELADDR or
  * RTM_IFINFO that names the WAN interface calls `onChange`.
  *
  * The monitor is a long-running child in a process group of its own, killed

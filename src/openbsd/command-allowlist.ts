@@ -41,7 +41,7 @@ const same = (args: readonly string[], words: readonly string[]): boolean => arg
 
 type Grammar = (scope: AllowlistScope, args: readonly string[], stdin: string | undefined) => string | null;
 
-/** sys/net/if_gif.c 1.141: GIF_MTU_MAX 8192 bounds `ifconfig gif0 mtu`. */
+/** sys/net/if_gif.c 1.141: GIF_MTU_MAX 8192 (line 73) bounds `ifconfig gif0 mtu` (gif_ioctl SIOCSIFMTU, lines 501-507). */
 const GIF_MTU_MAX = 8192;
 /** sys/net/route.h: RTP_MAX 63, the highest route priority route(8) `-priority` takes. */
 const RTP_MAX = 63;
@@ -244,7 +244,7 @@ export function ruleRefusal(scope: AllowlistScope, rule: string): string | null 
         if (!address(next())) return `${clause} ${words[at - 1] ?? ''}: not an address maped writes`;
         if (peek() === 'port') {
           next();
-          // One port is written as pfctl prints it, `port = N` (pfctl_parser.c print_op, PF_OP_EQ).
+          // One port is written as pfctl prints it, `port = N` (pfctl_parser.c 1.352 print_op, PF_OP_EQ, lines 361-362).
           if (peek() === '=') next();
           if (!PORT.test(next() ?? '')) return `${clause} port ${words[at - 1] ?? ''}: not a port or a range`;
         }

@@ -3,7 +3,7 @@
  * sysctl(8) read of the system checks is in system-checks.ts), as argv
  * arrays without the program path (the paths come from maped.conf `tool`).
  * Forms: docs/architecture.md §3.6; sources: ifconfig(8), route(8), pfctl(8)
- * and sbin/ifconfig/ifconfig.c, sys/net/if_gif.c 1.141, as noted per form.
+ * and sbin/ifconfig/ifconfig.c, sys/net/if_gif.c 1.141, lines noted per form.
  */
 import { formatIpv4, formatIpv6 } from '../map/index.js';
 import { GIF_PEER } from './desired-state.js';
@@ -28,7 +28,7 @@ export const argv = {
   showInterfaces: (): Command => ifconfig('-a'),
   gifCreate: (gif: string): Command => ifconfig(gif, 'create'),
   gifDestroy: (gif: string): Command => ifconfig(gif, 'destroy'),
-  /** Both ends must be IPv6; the source must not be :: or multicast (if_gif.c). */
+  /** Both ends of one family; an IPv6 source must not be :: or multicast, nor the destination multicast (sys/net/if_gif.c 1.141 gif_set_tunnel, lines 646-648 and 671-682). */
   gifTunnel: (gif: string, ce: bigint, br: bigint): Command => ifconfig(gif, 'tunnel', formatIpv6(ce), formatIpv6(br)),
   /** `deletetunnel` no longer exists; `-tunnel` is the only spelling (ifconfig.c). */
   gifDeleteTunnel: (gif: string): Command => ifconfig(gif, '-tunnel'),
@@ -36,9 +36,9 @@ export const argv = {
   /**
    * No DF on the outer IPv6 packets, so that the CE may fragment them as RFC
    * 7597 §8.3.1 allows: gif(4) starts without (sys/net/if_gif.c 1.141
-   * gif_clone_create: `sc_df = htons(0)`), but a hostname.gif0 `tunneldf`
-   * would set it (gif_ioctl SIOCSLIFPHYDF), and gif_send then marks every
-   * encapsulated packet M_IPV6_DF_OUT, which ip6_output never fragments.
+   * gif_clone_create: `sc_df = htons(0)`, line 150), but a hostname.gif0 `tunneldf`
+   * would set it (gif_ioctl SIOCSLIFPHYDF, lines 537-539), and gif_send then marks every
+   * encapsulated packet M_IPV6_DF_OUT (lines 366-367), which ip6_output never fragments.
    */
   gifNoDf: (gif: string): Command => ifconfig(gif, '-tunneldf'),
   /** Without `alias`, ifconfig replaces the interface's first IPv4 address. */
@@ -75,7 +75,11 @@ export const argv = {
    * and the order of the stock-mode probability rules is what makes them fair.
    */
   loadAnchor: (anchor: string, text: string): Command => ({ tool: 'pfctl', args: ['-o', 'none', '-a', anchor, '-f', '-'], stdin: text }),
-  /** With -a, `-F all` flushes only that anchor's rules and tables (pfctl.c). */
+  /**
+   * With -a, `-F all` flushes only that anchor's tables and rules; states,
+   * source nodes, statistics and the options are reset only without one
+   * (sbin/pfctl/pfctl.c 1.397 main, lines 2895-2916).
+   */
   flushAnchor: (anchor: string): Command => pfctl('-a', anchor, '-F', 'all'),
   /** pf's whole state table, one state a line (pf_print_state.c print_state); read by `show usage`. */
   showStates: (): Command => pfctl('-ss'),

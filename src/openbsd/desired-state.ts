@@ -25,7 +25,12 @@ export const ENCAPSULATION_OVERHEAD = 40;
 /** IPv4 + TCP headers without options: the MSS is the tunnel MTU minus these. */
 export const TCP_IPV4_HEADERS = 40;
 
-/** The point-to-point peer on gif: a placeholder, the tunnel has no IPv4 next hop (if_gif.c 1.141 routes by interface, not next hop). */
+/**
+ * The point-to-point peer on gif: a placeholder, the tunnel has no IPv4 next
+ * hop (sys/net/if_gif.c 1.141 gif_output looks only at the destination's
+ * family, lines 397-409, and gif_send writes the tunnel's own addresses,
+ * lines 302-383: a route through gif0 is by interface, not next hop).
+ */
 export const GIF_PEER = '0.0.0.1';
 const GIF_PEER_VALUE = (() => {
   const peer = parseIpv4(GIF_PEER);

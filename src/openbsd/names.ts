@@ -20,7 +20,7 @@ export const PF_ANCHOR_NAME_SIZE = 64;
  * shorter limit is the one that binds.
  */
 export const RTLABEL_LEN = 32;
-/** sys/net/if_gif.c: GIF_MTU_MIN 1280, GIF_MTU_MAX 8192; SIOCSIFMTU fails with EINVAL outside. */
+/** sys/net/if_gif.c 1.141: GIF_MTU_MIN 1280, GIF_MTU_MAX 8192 (lines 72-73); SIOCSIFMTU fails with EINVAL outside (lines 501-507). */
 export const GIF_MTU_MIN = 1280;
 export const GIF_MTU_MAX = 8192;
 /**
@@ -47,8 +47,9 @@ const INTERFACE = /^[a-z]+[0-9]+$/;
 /**
  * One component of an anchor path. pfctl(8) refuses to modify an anchor
  * whose path starts with "_" or has a component starting with "_"
- * (sbin/pfctl/pfctl.c main, "anchor names beginning with '_' cannot be
- * modified from the command line"); "/" nests anchors (pf.conf(5) ANCHORS).
+ * (sbin/pfctl/pfctl.c 1.397 main, lines 2759-2762: "anchor names beginning
+ * with '_' cannot be modified from the command line"); "/" nests anchors
+ * (pf.conf(5) ANCHORS).
  */
 const ANCHOR_PATH = /^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/;
 /** A label goes into argv and into pf.conf text: a plain word. */

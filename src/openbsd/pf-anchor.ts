@@ -3,7 +3,7 @@
  * (docs/architecture.md §3.6; pfctl(8), pf.conf(5)).
  *
  * Rules are built as values first, then written in the order pfctl's
- * `print_rule` (sbin/pfctl/pfctl_parser.c) prints them, so that the text we
+ * `print_rule` (sbin/pfctl/pfctl_parser.c 1.352, lines 719-1171) prints them, so that the text we
  * load and the `pfctl -a <anchor> -sr` we read back line up rule by rule and
  * can be compared field by field.
  *
@@ -259,10 +259,10 @@ export function renderRule(rule: PfRule): string {
   if (rule.quick) words.push('quick');
   words.push('on', rule.on, rule.af);
   if (rule.proto !== null) words.push('proto', rule.proto);
-  // print_fromto (pfctl_parser.c 1.352): `all` only without addresses or ports.
+  // print_fromto (pfctl_parser.c 1.352, lines 426-435): `all` only without addresses or ports.
   if (rule.from === 'any' && rule.to === 'any' && rule.toPort === null) words.push('all');
   else words.push('from', rule.from, 'to', rule.to);
-  // print_port/print_op: `port = 5000` for one port (PF_OP_EQ), `port 5000:5009` for a range (PF_OP_RRG).
+  // print_port/print_op (pfctl_parser.c 1.352, lines 354-375): `port = 5000` for one port (PF_OP_EQ), `port 5000:5009` for a range (PF_OP_RRG).
   if (rule.toPort !== null) words.push('port', ...(rule.toPort[0] === rule.toPort[1] ? ['=', String(rule.toPort[0])] : [`${rule.toPort[0]}:${rule.toPort[1]}`]));
   if (rule.flags !== null) words.push('flags', rule.flags);
   if (rule.probability !== null) words.push('probability', probabilityTextFor(rule.probability));

@@ -6,8 +6,9 @@
  * becomes 1). pf.c `pf_match_rule` skips the rule when
  * `r->prob <= arc4random_uniform(UINT_MAX - 1) + 1`, a draw uniform over
  * 1 .. UINT_MAX−1, so a stored value s matches with probability
- * (s − 1) / (2^32 − 2). pfctl_parser.c `print_rule` prints it back as
- * `printf("%f", s * 100.0 / (UINT_MAX + 1.0))` with trailing zeros cut, and a `%`.
+ * (s − 1) / (2^32 − 2). pfctl_parser.c 1.352 `print_rule` prints it back as
+ * `printf("%f", s * 100.0 / (UINT_MAX + 1.0))` with trailing zeros cut, and a `%`
+ * (lines 956-970).
  *
  * JavaScript numbers are IEEE 754 doubles and Number() rounds like strtod, so
  * the arithmetic below reproduces pfctl's bit for bit.

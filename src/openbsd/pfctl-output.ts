@@ -1,6 +1,6 @@
 /**
- * `pfctl -a <anchor> -sr` output, one rule a line in pfctl_parser.c
- * `print_rule` order: action, direction (none: both), quick, `on`, af, `proto`, `all` or
+ * `pfctl -a <anchor> -sr` output, one rule a line in pfctl_parser.c 1.352
+ * `print_rule` order (lines 719-1171): action, direction (none: both), quick, `on`, af, `proto`, `all` or
  * `from … to …` with `port = p` or `port p:q`, `flags`, `probability N%`, `scrub (…)`, `label "…"`, `tag t`, `tagged t`,
  * `nat-to <pool> [port lo[:hi]] [pool type] [map-e-portset a/k/p]`, `rdr-to <host> port p[:q]`.
  * Anything else maped never writes makes the line unrecognised, which the

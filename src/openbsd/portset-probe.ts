@@ -3,7 +3,7 @@
  * map-e-portset patch. Pure: the runs' outcomes in, a mode or an error out.
  *
  * 1. `pfctl -nf -` with PORTSET_PROBE asks pfctl alone (-n loads nothing,
- *    pfctl.c 1.397 pfctl_load_rule() skips DIOCADDRULE): does it parse
+ *    pfctl.c 1.397 pfctl_load_rule() skips DIOCADDRULE, lines 1592-1599): does it parse
  *    map-e-portset, offset 0 included?
  * 2. `pfctl -a <anchor> -sr` asks the kernel: DIOCGETRULES carries struct
  *    pfioc_rule, whose size is in the ioctl number (_IOWR). The patch makes

@@ -11,9 +11,9 @@ import type { Command } from './command-argv.js';
 
 /** The three reads, run side by side. */
 export const systemCheckCommands = {
-  /** The main ruleset (no `-a`); an anchor call prints as `anchor "name" …` (sbin/pfctl/pfctl_parser.c print_rule). */
+  /** The main ruleset (no `-a`); an anchor call prints as `anchor "name" …` (sbin/pfctl/pfctl_parser.c 1.352 print_rule, lines 738-748). */
   mainRules: (): Command => ({ tool: 'pfctl', args: ['-sr'] }),
-  /** sbin/pfctl/pfctl_parser.c print_status: the first line is `Status: Enabled …` or `Status: Disabled …`. */
+  /** sbin/pfctl/pfctl_parser.c 1.352 print_status: the first line is `Status: Enabled …` or `Status: Disabled …` (lines 537, 549-554). */
   pfInfo: (): Command => ({ tool: 'pfctl', args: ['-si'] }),
   /** sysctl(8) prints `net.inet.ip.forwarding=1`. */
   forwarding: (): Command => ({ tool: 'sysctl', args: ['net.inet.ip.forwarding'] }),

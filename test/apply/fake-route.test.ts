@@ -1,8 +1,9 @@
 /**
  * The fake route(8) of test/support/fake-openbsd answers as OpenBSD 7.8's
- * does: the table as sbin/route/show.c 1.123 p_rtentry prints it (labels
- * only under -v), `get` as route.c 1.267 print_getmsg, and a refused change
- * as route.c 1.267 newroute reports it (stdout, exit status 1).
+ * does: the table as sbin/route/show.c 1.123 p_rtentry prints it (lines
+ * 296-353, labels only under -v), `get` as route.c 1.267 print_getmsg (lines
+ * 1693-1811), and a refused change as route.c 1.267 newroute reports it
+ * (lines 806-834: stdout, exit status 1).
  */
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';

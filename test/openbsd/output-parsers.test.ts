@@ -148,7 +148,8 @@ describe('ifconfig output', () => {
 });
 
 describe('route -nv show -inet output', () => {
-  // As sbin/route/show.c 1.123 prints it under -n -v: maped's default at 7, dhcpleased's
+  // As sbin/route/show.c 1.123 prints it under -n -v (pr_rthdr, lines 266-273; p_rtentry,
+  // lines 296-353): maped's default at 7, dhcpleased's
   // (multipath, labelled) and a PPPoE one at 8 with the same gateway as maped's and no
   // label, a locked MTU, and lo0's routes; the header gains "Label" (pr_rthdr).
   const TABLE = [

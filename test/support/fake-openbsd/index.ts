@@ -131,7 +131,8 @@ export interface FakeOpenBSD {
   setLeasectl(iface: string, text: string | null): void;
   /**
    * Makes every running `route -n monitor` print a routing message about an
-   * address of `iface`, as sbin/route/route.c print_rtmsg and pmsg_addrs do.
+   * address of `iface`, as sbin/route/route.c 1.267 print_rtmsg (lines
+   * 1480-1490) and pmsg_addrs (lines 1965-2006) do.
    */
   routeMessage(type: 'RTM_NEWADDR' | 'RTM_DELADDR', iface: string, address: string): void;
   /** Ends every running `route -n monitor` (exit status 1); later ones run on. */

@@ -1,8 +1,9 @@
 // Fake OpenBSD 7.8 ifconfig(8), route(8), pfctl(8), sysctl(8) and dhcp6leasectl(8) for tests on Linux.
 // Plain JavaScript so each call starts fast. State lives in <dir>/state.json, every
 // call's argv is appended to <dir>/log.jsonl, injected failures are read from
-// <dir>/fail.json. Output follows sbin/ifconfig/ifconfig.c, sbin/route/route.c
-// print_getmsg and show.c p_rtentry, sbin/pfctl/pfctl_parser.c print_rule and usr.sbin/dhcp6leasectl.
+// <dir>/fail.json. Output follows sbin/ifconfig/ifconfig.c, sbin/route/route.c 1.267
+// print_getmsg and show.c 1.123 p_rtentry, sbin/pfctl/pfctl_parser.c 1.352 print_rule
+// and usr.sbin/dhcp6leasectl (line numbers where each is modelled).
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -129,8 +130,8 @@ function alive(pid) {
 
 /**
  * `route -n monitor`: runs until killed, printing what the test appends to
- * <dir>/route-monitor.txt (routing messages as sbin/route/route.c
- * print_rtmsg prints them), from the end the file had when it started. The
+ * <dir>/route-monitor.txt (routing messages as sbin/route/route.c 1.267
+ * print_rtmsg prints them, lines 1434-1630), from the end the file had when it started. The
  * test ends every running monitor by creating <dir>/route-monitor.exit.
  */
 function routeMonitor(dir, args) {
@@ -246,7 +247,7 @@ function ifconfig(state, args) {
       return { changed: true };
     case 'tunneldf':
     case '-tunneldf':
-      // if_gif.c gif_ioctl SIOCSLIFPHYDF: kept apart from the tunnel addresses; other interfaces answer ENOTTY.
+      // if_gif.c 1.141 gif_ioctl SIOCSLIFPHYDF (lines 537-542): kept apart from the tunnel addresses; other interfaces answer ENOTTY.
       if (!i.gif) throw new ToolError('ifconfig: SIOCSLIFPHYDF: Inappropriate ioctl for device');
       i.df = verb === 'tunneldf';
       return { changed: true };
@@ -332,7 +333,7 @@ function setInet6(name, i, params) {
 // ---------------------------------------------------------------- route
 //
 // The IPv4 default routes, a model of sys/net/rtable.c 1.95 and sys/net/rtsock.c
-// route_output as sbin/route/route.c drives them:
+// route_output as sbin/route/route.c 1.267 newroute (lines 571-835) drives them:
 // - state.routes lists them as the kernel chains them on the default's node:
 //   by priority, a new one after those of its own priority (rtable_mpath_insert);
 // - add: `-priority` 2..63 (route_output refuses 1, RTP_LOCAL, and above RTP_MAX
@@ -346,7 +347,8 @@ function setInet6(name, i, params) {
 //   priority without `-priority` (RTP_ANY; rtable_lookup), else ESRCH; a lone
 //   route left at a priority loses RTF_MPATH (rtable_delete);
 // - get: the first route, the one the kernel uses;
-// - show -inet: sbin/route/show.c 1.123 p_rttables/p_rtentry, labels under -v;
+// - show -inet: sbin/route/show.c 1.123 p_rttables/p_rtentry (lines 191-224,
+//   296-353), labels under -v;
 // - a refused add, change, delete or get: sbin/route/route.c 1.267 rtmsg
 //   returns -1 without a word (lines 1357-1359) and newroute prints
 //   `<cmd> net default[: gateway <gw>]: <error>` on stdout, ESRCH as "not in
@@ -414,7 +416,7 @@ function getpriority(text) {
 }
 
 function route(state, args) {
-  // route.c main: getopt(argc, argv, "dnqtT:v") before the command; -n and -v are the ones the fake knows.
+  // route.c 1.267 main: getopt(argc, argv, "dnqtT:v") before the command (lines 169-193); -n and -v are the ones the fake knows.
   const at = args.findIndex((a) => !a.startsWith('-'));
   const options = at === -1 ? args : args.slice(0, at);
   if (options.some((o) => !/^-[nv]+$/.test(o))) throw new ToolError(`route: ${options.join(' ')}: options unsupported by the fake`, '', 64);
@@ -626,7 +628,7 @@ function parseRule(line, n, pfctlPortset) {
   return r;
 }
 
-/** pfctl_parser.c print_rule order. */
+/** pfctl_parser.c 1.352 print_rule order (lines 719-1171). */
 function printRule(r) {
   const w = [r.action];
   if (r.direction) w.push(r.direction);
@@ -799,7 +801,7 @@ function pfctl(state, args, readStdin) {
     return { stdout: listed.join('') };
   }
   if (o.show === 'info') {
-    // pfctl_parser.c print_status: the first line says whether pf is on.
+    // pfctl_parser.c 1.352 print_status: the first line says whether pf is on (lines 537, 549-554).
     const enabled = state.pfEnabled ?? true;
     return { stdout: `Status: ${enabled ? 'Enabled' : 'Disabled'} for 12 days 03:04:05           Debug: err\n\nState Table                          Total             Rate\n  current entries                        ${state.states.length}               \n` };
   }
@@ -809,9 +811,11 @@ function pfctl(state, args, readStdin) {
     return { changed: true, stderr: 'rules cleared\n' };
   }
   if (o.kills.length === 2 && o.kills[0] === 'id') {
-    // pfctl.c pfctl_id_kill_states: a hexadecimal id (optionally /creatorid); a missing state kills 0.
+    // pfctl.c 1.397 pfctl_id_kill_states (lines 651-683): a hexadecimal id
+    // (optionally /creatorid), never 0; a missing state kills 0.
     const m = /^([0-9a-f]{1,16})(?:\/([0-9a-f]{1,8}))?$/i.exec(o.kills[1]);
-    if (!m) throw new ToolError(`pfctl: invalid id: ${o.kills[1]}`, '', 1);
+    if (!m) throw new ToolError('pfctl: wrong id format specified', '', 1);
+    if (/^0+$/.test(m[1])) throw new ToolError('pfctl: cannot kill id 0', '', 1);
     const id = m[1].toLowerCase().padStart(16, '0');
     const before = state.states.length;
     state.states = state.states.filter((s) => s.id !== id);

@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG_PATH, loadConfig, printConfig, type MapedConfig } from '
 import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
 import { listenControlSocket, removeOwnSocket, socketPathProblem, startControlServer, stopControlServer } from '../control/server.js';
 import { startDaemonCore } from '../daemon/daemon-core.js';
+import { programProblem, startInBackground, takeReadiness } from '../daemon/detach.js';
 import { createLogger } from '../daemon/log.js';
 import { createSyslogSink } from '../daemon/syslog-sink.js';
 import { createOpenBSDDriver } from '../daemon/openbsd-driver.js';
@@ -36,7 +37,7 @@ const program = new UsageLineCommand('maped')
   .usage('[-dnv] [-f file] [-s socket] [--dry-run] [--log-json]')
   .description('MAP-E Customer Edge daemon (RFC 7597, RFC 7598)')
   .version(VERSION, '-V, --version')
-  .option('-d', 'log to stderr instead of syslogd (maped never forks; rc.d backgrounds it)')
+  .option('-d', 'do not daemonize; log to stderr')
   .option('-n', 'check the configuration file and exit')
   .option('-v', 'verbose; with -n also print the configuration', (_value: string, previous: number) => previous + 1, 0)
   .option('-f <file>', 'configuration file', DEFAULT_CONFIG_PATH)
@@ -49,9 +50,19 @@ program.parse(process.argv);
 const flags = program.opts<Flags>();
 const configPath = flags.f ?? DEFAULT_CONFIG_PATH;
 const socketPath = flags.s ?? DEFAULT_SOCKET_PATH;
+/** Set in the daemon a maped without -d started in the background (src/daemon/detach.ts). */
+const readiness = takeReadiness();
 
-/** One line each: a configuration refused for several reasons lists them all. */
+/**
+ * One line each: a configuration refused for several reasons lists them
+ * all. The daemon in the background has no stderr: it tells the launcher,
+ * which prints the same lines.
+ */
 function die(message: string): never {
+  if (readiness !== null) {
+    readiness.failed(message);
+    process.exit(1);
+  }
   process.stderr.write(message.split('\n').map((line) => `maped: ${line}\n`).join(''));
   process.exit(1);
 }
@@ -66,26 +77,59 @@ if (flags.n) {
   process.exit(0);
 }
 
+/** --dry-run without -d: one plan printed, no daemon. */
+const oneShot = flags.dryRun === true && !flags.d;
+if (!oneShot) {
+  const socketProblem = socketPathProblem(socketPath);
+  if (socketProblem !== null) die(`control socket ${socketPath}: ${socketProblem}`);
+}
+
+// Without -d maped puts itself in the background once what can be checked
+// here is checked, and returns when the daemon is up or says why it is not
+// (maped(8) -d).
+if (!flags.d && !oneShot && readiness === null) {
+  // In the background stderr is /dev/null: a logger that cannot run would leave maped mute.
+  const loggerProblem = programProblem(config.tools.logger);
+  if (loggerProblem !== null) die(`tool logger ${config.tools.logger}: ${loggerProblem}; without -d maped logs through it`);
+  const started = await startInBackground({ execPath: process.execPath, execArgv: process.execArgv, args: process.argv.slice(1), env: process.env });
+  if (!started.ok) die(started.error);
+  process.exit(0);
+}
+
 // The daemon logs to syslogd(8) at each level's priority; -d, and the one-shot
 // --dry-run an admin runs by hand, log to stderr (maped(8) -d).
-const syslog = flags.d || flags.dryRun ? undefined : createSyslogSink(config.tools.logger);
+const syslog = flags.d || oneShot ? undefined : createSyslogSink(config.tools.logger);
 const log = createLogger({ verbose: flags.v > 0, json: flags.logJson === true, ...(syslog === undefined ? {} : { syslog }) });
 const driver = createOpenBSDDriver(log);
 
-if (flags.dryRun && !flags.d) {
+if (oneShot) {
   // One look, one plan, printed; nothing runs. The README's first command.
   const text = await dryRunReport(config, systemLeaseSources, driver);
   process.stdout.write(text.report);
   process.exit(text.ok ? 0 : 1);
 }
 
-const socketProblem = socketPathProblem(socketPath);
-if (socketProblem !== null) die(`control socket ${socketPath}: ${socketProblem}`);
-
 const acquired = acquirePidFile(config.stateDir);
 if (!acquired.ok) die(acquired.error);
 const pidFile = acquired.value;
 process.title = 'maped';
+
+/** Whether the launcher has been told the daemon is up. */
+let announced = false;
+if (readiness !== null) {
+  // The daemon in the background has /dev/null for stderr, where node would
+  // print a crash: it is told to the launcher before "ready", and logged at
+  // crit (syslog) after it.
+  process.on('uncaughtException', (e) => {
+    releasePidFile(pidFile);
+    if (!announced) die(`crashed: ${e.message}`);
+    removeOwnSocket(socketPath);
+    log.fatal(`crashed: ${e.stack ?? e.message}`);
+    const exit = (): never => process.exit(1);
+    setTimeout(exit, 2000).unref();
+    void syslog?.close().then(exit);
+  });
+}
 
 /** The running daemon, in one process or two. */
 interface Daemon {
@@ -219,4 +263,7 @@ process.on('SIGHUP', () => {
   daemon.reload();
 });
 
+// The pid file is written and the control socket listens: a launcher may return.
+readiness?.ready();
+announced = true;
 await daemon.start();

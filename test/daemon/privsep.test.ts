@@ -22,6 +22,7 @@ import { lookupUser } from '../../src/daemon/privsep-parent.js';
 import { ChildRequestSchema } from '../../src/daemon/privsep-messages.js';
 import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
 import { startMaped } from '../support/daemon-process.js';
+import { childrenOf } from '../support/procfs.js';
 import { REPO_ROOT } from '../support/vectors.js';
 
 const run = promisify(execFile);
@@ -92,12 +93,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null> | T | nul
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what} (${last})\nlog:\n${log()}`);
-}
-
-/** The pids whose parent is `pid` (Linux procfs). */
-function childrenOf(pid: number): number[] {
-  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-  return text === '' ? [] : text.split(/\s+/).map(Number);
 }
 
 /** The unprivileged children of maped's parent `pid`, not the tools it runs. */

@@ -3,39 +3,28 @@
  * fake logger(1) programs that write down their -p and -t and every line
  * they read, as logger.c does when given no message.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/daemon/log.js';
 import { createSyslogSink, MAX_SYSLOG_LINE, SYSLOG_PRIORITY } from '../../src/daemon/syslog-sink.js';
-import { fakeRouterConfig, MAPED_ENTRY, startMaped } from '../support/daemon-process.js';
+import { fakeRouterConfig, launchMaped, stopLaunchedMapeds } from '../support/daemon-process.js';
+import { createFakeLogger, loggedLines } from '../support/fake-logger.js';
 import { createFakeOpenBSD } from '../support/fake-openbsd/index.js';
 import { REPO_ROOT } from '../support/vectors.js';
 
 const dirs: string[] = [];
-afterEach(() => {
+afterEach(async () => {
+  await stopLaunchedMapeds();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A logger(1) stand-in: `<priority> <tag> <line>` per line read, appended to `logged`. */
+/** A fake logger(1) whose directory goes after the test. */
 function fakeLogger(): { path: string; logged: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'maped-syslog-'));
-  dirs.push(dir);
-  const path = join(dir, 'logger');
-  const logged = join(dir, 'logged');
-  writeFileSync(path, `#!/bin/sh\nwhile IFS= read -r line; do printf '%s %s %s\\n' "$2" "$4" "$line" >> '${logged}'; done\n`);
-  chmodSync(path, 0o755);
-  return { path, logged };
-}
-
-async function linesOf(file: string, count: number): Promise<string[]> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : [];
-    if (lines.length >= count || Date.now() > deadline) return lines;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const logger = createFakeLogger();
+  dirs.push(logger.dir);
+  return logger;
 }
 
 describe('syslog priorities', () => {
@@ -50,7 +39,7 @@ describe('syslog priorities', () => {
     log.error('step 3 failed');
     log.fatal('cannot go on');
     await syslog.close();
-    const lines = await linesOf(logged, 5);
+    const lines = await loggedLines(logged, 5);
     expect(lines.sort()).toEqual(
       [
         'daemon.crit maped fatal: cannot go on',
@@ -70,7 +59,7 @@ describe('syslog priorities', () => {
     const log = createLogger({ verbose: false, json: true, syslog });
     log.warn('x'.repeat(MAX_SYSLOG_LINE * 2));
     await syslog.close();
-    const [line] = await linesOf(logged, 1);
+    const [line] = await loggedLines(logged, 1);
     expect(line).toMatch(/^daemon\.warning maped \{"level":40,/);
     expect(line!.length).toBe('daemon.warning maped '.length + MAX_SYSLOG_LINE);
   });
@@ -88,7 +77,7 @@ describe('syslog priorities', () => {
 });
 
 describe('maped without -d', () => {
-  it('logs to syslog at each line\'s priority, its stop included, and nothing to stderr', async () => {
+  it('logs to syslog at each line\'s priority, its stop included; the command that put it in the background prints nothing', async () => {
     const fake = await createFakeOpenBSD({ kernelPortset: true });
     const { path, logged } = fakeLogger();
     const dir = mkdtempSync(join(tmpdir(), 'maped-syslog-run-'));
@@ -102,21 +91,24 @@ describe('maped without -d', () => {
     fake.setLeasectl('em0', 'em0 [Bound]\n\tIA_PD 0: 2001:db8:12:3400::/56\n\tlease 7 days\n');
     const config = join(dir, 'maped.conf');
     writeFileSync(config, `${fakeRouterConfig(fake.tools, dir)}tool logger "${path}"\n`);
-    const maped = startMaped(config, join(dir, 'maped.sock'), [], ['--import', 'tsx', MAPED_ENTRY], [], ['-v']);
+    const launch = await launchMaped(config, join(dir, 'maped.sock'), join(dir, 'state', 'maped.pid'));
+    expect(launch.output).toBe('');
+    expect(launch.code).toBe(0);
+    const maped = launch.daemon!;
     try {
       await maped.waitFor((s) => s.state === 'active' && s.warnings.some((w) => w.includes('does not call anchor')), 'active, with the warning');
-      const lines = await linesOf(logged, 3);
+      const lines = await loggedLines(logged, 3);
       expect(lines.find((l) => l.startsWith('daemon.info maped maped ') && l.includes(' starting: wan em0'))).toBeDefined();
       expect(lines.filter((l) => l.startsWith('daemon.debug maped debug: run: ')).length).toBeGreaterThan(0);
-      const warned = (await linesOf(logged, 0)).filter((l) => l.includes('does not call anchor "maped"'));
+      const warned = (await loggedLines(logged, 0)).filter((l) => l.includes('does not call anchor "maped"'));
       expect(warned.map((l) => l.split(' ')[0])).toEqual(['daemon.warning']);
-      expect(maped.output()).toBe('');
     } finally {
       maped.signal('SIGTERM');
-      await maped.exited;
+      await maped.gone();
       await fake.cleanup();
     }
     // The stop is logged too: the loggers get their last lines before maped exits.
-    expect((await linesOf(logged, 0)).some((l) => /^daemon\.info maped SIGTERM: stopping/.test(l))).toBe(true);
+    const stopping = (lines: string[]): boolean => lines.some((l) => /^daemon\.info maped SIGTERM: stopping/.test(l));
+    expect(stopping(await loggedLines(logged, stopping))).toBe(true);
   });
 });

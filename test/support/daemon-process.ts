@@ -3,10 +3,11 @@
  * real control socket, real signals. The OpenBSD tools are fakes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { request } from '../../src/control/client.js';
 import { StatusSchema, type Status } from '../../src/control/protocol.js';
+import { processGone } from './procfs.js';
 import { REPO_ROOT } from './vectors.js';
 
 export const MAPED_ENTRY = resolve(REPO_ROOT, 'src', 'cli', 'maped.ts');
@@ -105,23 +106,7 @@ export function startMaped(
   // 'close': its output read to the end too (the unprivileged child shares the pipes and may write last).
   const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
 
-  const status = async (): Promise<Status> => StatusSchema.parse(await request(socket, 'status', 2000));
-  const waitFor = async (predicate: (s: Status) => boolean, what: string, timeoutMs = 60_000): Promise<Status> => {
-    const deadline = Date.now() + timeoutMs;
-    let last: Status | string = 'no answer yet';
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`maped exited (${child.exitCode}) waiting for ${what}:\n${output}`);
-      try {
-        const current = await status();
-        last = current;
-        if (predicate(current)) return current;
-      } catch (e) {
-        last = (e as Error).message;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last)}\nlog:\n${output}`);
-  };
+  const { status, waitFor } = statusPoller(socket, () => (child.exitCode === null ? null : `maped exited (${child.exitCode})`), () => output);
   return {
     child,
     socket,
@@ -131,4 +116,147 @@ export function startMaped(
     exited,
     signal: (name) => child.kill(name),
   };
+}
+
+/**
+ * status, and waitFor: polls status until `predicate` holds; fails with the
+ * last status and the log, or at once when `ended` says maped is gone.
+ */
+function statusPoller(
+  socket: string,
+  ended: () => string | null,
+  log: () => string,
+): Pick<MapedProcess, 'status' | 'waitFor'> {
+  const status = async (): Promise<Status> => StatusSchema.parse(await request(socket, 'status', 2000));
+  const waitFor = async (predicate: (s: Status) => boolean, what: string, timeoutMs = 60_000): Promise<Status> => {
+    const deadline = Date.now() + timeoutMs;
+    let last: Status | string = 'no answer yet';
+    while (Date.now() < deadline) {
+      const gone = ended();
+      if (gone !== null) throw new Error(`${gone} waiting for ${what}:\n${log()}`);
+      try {
+        const current = await status();
+        last = current;
+        if (predicate(current)) return current;
+      } catch (e) {
+        last = (e as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last)}\nlog:\n${log()}`);
+  };
+  return { status, waitFor };
+}
+
+/** maped in the background: the daemon a launcher left, known by its pid file. */
+export interface BackgroundMaped {
+  readonly pid: number;
+  readonly socket: string;
+  status(): Promise<Status>;
+  waitFor(predicate: (status: Status) => boolean, what: string, timeoutMs?: number): Promise<Status>;
+  signal(name: NodeJS.Signals): void;
+  /** Resolves once the daemon has exited; fails after `timeoutMs`. */
+  gone(timeoutMs?: number): Promise<void>;
+}
+
+export interface Launch {
+  /** The launcher's exit status, once it has exited and its stdout and stderr have reached their end. */
+  readonly code: number | null;
+  readonly launcherPid: number;
+  /** Everything the launcher wrote on stdout and stderr. */
+  readonly output: string;
+  /** The daemon the pid file names; null when there is no pid file. */
+  readonly daemon: BackgroundMaped | null;
+}
+
+/** Daemons left in the background by launchMaped, for stopLaunchedMapeds. */
+const launched = new Set<number>();
+
+/**
+ * Runs maped without -d, as rc.d does: the command puts maped in the
+ * background and returns. Resolves when the launcher has exited and its
+ * output pipes have reached their end (fails after 90 s: a daemon that kept
+ * them open would hold them forever). Every daemon it leaves is stopped by
+ * {@link stopLaunchedMapeds}, which the test file calls after each test.
+ *
+ * @param pidFile `<state-dir>/maped.pid` of the configuration.
+ * @param options.logFlags flags before -f (default `-v`; never `-d`).
+ * @param options.privsep as for {@link startMaped} (default `split`).
+ */
+export async function launchMaped(
+  configPath: string,
+  socket: string,
+  pidFile: string,
+  options: { privsep?: 'split' | 'auto' | 'one'; env?: Readonly<Record<string, string>>; logFlags?: readonly string[] } = {},
+): Promise<Launch> {
+  const env = { ...process.env, ...options.env };
+  const privsep = options.privsep ?? 'split';
+  if (privsep === 'auto') delete env.MAPED_PRIVSEP;
+  else env.MAPED_PRIVSEP = privsep;
+  const launcher = spawn(process.execPath, ['--import', 'tsx', MAPED_ENTRY, ...(options.logFlags ?? ['-v']), '-f', configPath, '-s', socket], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
+  let output = '';
+  launcher.stdout.setEncoding('utf8').on('data', (s: string) => (output += s));
+  launcher.stderr.setEncoding('utf8').on('data', (s: string) => (output += s));
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([
+    new Promise<number | null>((done) => launcher.once('close', (status) => done(status))),
+    new Promise<never>((_, fail) => {
+      timer = setTimeout(() => {
+        launcher.kill('SIGKILL');
+        fail(new Error(`maped's launcher: its output did not end within 90 s (exited: ${launcher.exitCode}); output:\n${output}`));
+      }, 90_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  const daemon = backgroundMaped(pidFile, socket);
+  if (daemon !== null) launched.add(daemon.pid);
+  return { code, launcherPid: launcher.pid!, output, daemon };
+}
+
+/** The daemon whose pid `pidFile` holds; null when there is no pid file. */
+export function backgroundMaped(pidFile: string, socket: string): BackgroundMaped | null {
+  if (!existsSync(pidFile)) return null;
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+  const { status, waitFor } = statusPoller(socket, () => (processGone(pid) ? `maped (pid ${pid}) is gone` : null), () => `(maped ${pid} logs to syslog)`);
+  return {
+    pid,
+    socket,
+    status,
+    waitFor,
+    signal: (name) => process.kill(pid, name),
+    async gone(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!processGone(pid)) {
+        if (Date.now() > deadline) throw new Error(`maped (pid ${pid}) still runs after ${timeoutMs / 1000} s`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+/** Stops every daemon launchMaped left: SIGTERM, then after 10 s SIGKILL to its process group. */
+export async function stopLaunchedMapeds(): Promise<void> {
+  const pids = [...launched];
+  launched.clear();
+  await Promise.all(
+    pids.map(async (pid) => {
+      if (processGone(pid)) return;
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        return;
+      }
+      const deadline = Date.now() + 10_000;
+      while (!processGone(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (processGone(pid)) return;
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // Gone meanwhile.
+      }
+    }),
+  );
 }

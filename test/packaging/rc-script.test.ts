@@ -1,12 +1,17 @@
 /**
  * rc.d/maped: what rc.subr(8) needs to start, find, reload and check maped,
- * and its configtest command line run for real against the sample config.
+ * its configtest command line run for real against the sample config, and
+ * its start as rc.subr runs it with daemon_logger.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { backgroundMaped, fakeLeaser, fakeRouterConfig, type BackgroundMaped } from '../support/daemon-process.js';
+import { createFakeLogger } from '../support/fake-logger.js';
+import { createFakeOpenBSD } from '../support/fake-openbsd/index.js';
+import { processGone } from '../support/procfs.js';
 import { REPO_ROOT, readRepoFile } from './mdoc.js';
 
 const script = readRepoFile('rc.d/maped');
@@ -49,6 +54,38 @@ function configtest(flags: string[]): { status: number | null; stdout: string; s
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
+/**
+ * What rc.subr 1.162's rc_exec runs for start with daemon_logger set
+ * (`set -o pipefail; ${daemon} ${daemon_flags} 2>&1 | logger -isp …`), with
+ * this checkout's maped as ${daemon} and cat(1) as the logger: the
+ * pipeline's status once it has ended, and what reached the logger. Fails
+ * if the pipeline does not end within 90 s, as it would not if the daemon
+ * kept the pipe.
+ */
+async function rcStart(flags: string[]): Promise<{ status: number | null; logged: string }> {
+  const nodeFlags = assignment('daemon')!
+    .split(/\s+/)
+    .filter((word) => word.startsWith('--'));
+  const pipeline = spawn('bash', ['-c', 'set -o pipefail; "$@" 2>&1 | cat', 'rc_exec', process.execPath, ...nodeFlags, '--import', 'tsx', 'src/cli/maped.ts', ...flags], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, MAPED_PRIVSEP: 'split' },
+  });
+  let logged = '';
+  pipeline.stdout.setEncoding('utf8').on('data', (s: string) => (logged += s));
+  let timer: NodeJS.Timeout | undefined;
+  const status = await Promise.race([
+    new Promise<number | null>((done) => pipeline.once('close', (code) => done(code))),
+    new Promise<never>((_, fail) => {
+      timer = setTimeout(() => {
+        pipeline.kill('SIGKILL');
+        fail(new Error(`the start pipeline did not end within 90 s; logged:\n${logged}`));
+      }, 90_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  return { status, logged };
+}
+
 describe('rc.d/maped', () => {
   it('is a ksh script that sources rc.subr and ends with rc_cmd $1', () => {
     expect(script.startsWith('#!/bin/ksh\n')).toBe(true);
@@ -66,11 +103,45 @@ describe('rc.d/maped', () => {
     expect(assignment('daemon')).toBe(`/usr/local/bin/node --max-semi-space-size=1 --lite-mode --no-expose-wasm /usr/local/lib/node_modules/${pkg.name}/${pkg.bin.maped}`);
   });
 
-  it('runs in the background; what maped does not log itself (a refusal to start, a crash) reaches syslog as an error', () => {
-    expect(assignment('rc_bg')).toBe('YES');
+  it('leaves the backgrounding to maped (no rc_bg); what maped cannot log itself (why its start failed) reaches syslog as an error', () => {
+    expect(script).not.toMatch(/^rc_bg=/m);
     expect(assignment('daemon_logger')).toBe('daemon.err');
-    // maped logs to syslog itself unless told -d: the rc script must not pass it.
+    // maped logs to syslog and detaches itself unless told -d: the rc script must not pass it.
     expect(script).not.toMatch(/maped\.js.* -d\b/);
+  });
+
+  it("start as rc.subr runs it with daemon_logger: the pipeline returns 0 while maped runs on, or 1 with maped's reason for the logger", async () => {
+    const fake = await createFakeOpenBSD({ kernelPortset: true });
+    const dir = mkdtempSync(join(tmpdir(), 'maped-rc-start-'));
+    const logger = createFakeLogger();
+    let daemon: BackgroundMaped | null = null;
+    try {
+      fakeLeaser(fake, dir)('3400');
+      mkdirSync(join(dir, 'state'));
+      const config = join(dir, 'maped.conf');
+      writeFileSync(config, `${fakeRouterConfig(fake.tools, dir)}tool logger "${logger.path}"\n`);
+      const socket = join(dir, 'maped.sock');
+      const pidFile = join(dir, 'state', 'maped.pid');
+
+      const started = await rcStart(['-f', config, '-s', socket]);
+      // The pipeline ended (logger saw end-of-file) with maped's status, and maped runs on.
+      expect(started).toEqual({ status: 0, logged: '' });
+      daemon = backgroundMaped(pidFile, socket);
+      if (daemon === null) throw new Error('no pid file after a start that returned 0');
+      expect((await daemon.waitFor((s) => s.state === 'active', 'active')).pid).toBe(daemon.pid);
+
+      // A second start finds the first one's pid file: the reason goes down the pipe.
+      const again = await rcStart(['-f', config, '-s', join(dir, 'other.sock')]);
+      expect(again).toEqual({ status: 1, logged: `maped: already running (pid ${daemon.pid}, ${pidFile})\n` });
+
+      daemon.signal('SIGTERM');
+      await daemon.gone();
+    } finally {
+      if (daemon !== null && !processGone(daemon.pid)) process.kill(-daemon.pid, 'SIGKILL');
+      await fake.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(logger.dir, { recursive: true, force: true });
+    }
   });
 
   it('finds the process by the title maped gives itself, as OpenBSD ps shows it', () => {

@@ -21,7 +21,7 @@
  * is the daemon is told by an environment variable that maped removes
  * from its environment at once, so that nothing it starts inherits it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, fstatSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
@@ -68,11 +68,18 @@ export interface LaunchOptions {
 export function startInBackground(options: LaunchOptions): Promise<Result<number>> {
   const timeoutMs = options.timeoutMs ?? READY_TIMEOUT_MS;
   return new Promise((resolve) => {
-    const child = spawn(options.execPath, [...options.execArgv, ...options.args], {
-      detached: true,
-      stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-      env: { ...options.env, [DETACHED_ENV]: String(CHANNEL_FD) },
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(options.execPath, [...options.execArgv, ...options.args], {
+        detached: true,
+        stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+        env: { ...options.env, [DETACHED_ENV]: String(CHANNEL_FD) },
+      });
+    } catch (e) {
+      // Out of descriptors for the channel, say.
+      resolve(err(`cannot start the daemon: ${(e as Error).message}`));
+      return;
+    }
     // fd 3 is a socketpair(2) whose launcher end node reads as a stream.
     const channel = child.stdio[CHANNEL_FD] as Readable;
     let received = '';

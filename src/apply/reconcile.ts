@@ -16,6 +16,7 @@ import {
   serializeOwnership,
   writeOwnership,
   type Ownership,
+  type OwnershipRead,
 } from './ownership.js';
 import { adoptFromLive, applyEffect, EMPTY_LIVE_STATE, planApply, planTeardown, recordedBefore, type Effect, type LiveState, type Plan, type PlanStep } from './plan.js';
 import { checkToolPaths, commandArgv, runCommand, type RunOptions, type ToolPaths } from './run.js';
@@ -51,6 +52,16 @@ export interface ReconcileOptions {
    * them. Default: only `desired`'s own CE address.
    */
   readonly ours?: (address: bigint) => boolean;
+  /**
+   * The record as this process last read or wrote it, by state directory,
+   * kept by the caller from one reconcile to the next: with it the record is
+   * read from disk once, not at every lease change. maped is the record's
+   * only writer (the privileged parent writes only what its child sends), so
+   * what it wrote last is what the file holds; a process that starts again
+   * reads it afresh. Without it (tests that edit the file between runs) every
+   * reconcile reads the file.
+   */
+  readonly remembered?: Map<string, Ownership>;
 }
 
 export interface ApplyCommand {
@@ -153,7 +164,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
   if (pathProblem !== null) return report(false, pathProblem);
 
   const kept = dryRun ? undefined : unsaved.get(stateDir);
-  const record = kept !== undefined ? { ownership: kept, problem: null } : await readOwnership(stateDir);
+  // A dry run reads the file each time: it writes nothing, so its memory would only go stale.
+  const remembered = dryRun ? undefined : options.remembered;
+  const known = kept === undefined ? remembered?.get(stateDir) : undefined;
+  const record: OwnershipRead =
+    kept !== undefined ? { ownership: kept, problem: null } : known !== undefined ? { ownership: known, problem: null } : await readOwnership(stateDir);
+  // A missing record is not remembered: until one is written, each reconcile looks for what to adopt.
+  if (kept === undefined && record.problem === null && record.missing !== true) remembered?.set(stateDir, record.ownership);
   /**
    * The record cannot be trusted, or there is none (a first start, or a
    * state directory wiped under a configured system): what the live state
@@ -181,6 +198,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     try {
       await writeOwnership(stateDir, kept);
       unsaved.delete(stateDir);
+      remembered?.set(stateDir, kept);
       onDisk = serializeOwnership(kept);
       log?.('ownership record written again from memory');
     } catch (e) {
@@ -249,9 +267,12 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     try {
       await writeOwnership(stateDir, o);
       unsaved.delete(stateDir);
+      remembered?.set(stateDir, o);
       onDisk = serializeOwnership(o);
       return null;
     } catch (e) {
+      // What the file holds is no longer known for sure: read it again once the copy in memory is written.
+      remembered?.delete(stateDir);
       unsaved.set(stateDir, o);
       return `recording ${OWNERSHIP_FILE}: ${errorText(e)} (kept in memory)`;
     }

@@ -4,7 +4,17 @@
  * builds the desired state and reconciles to it.
  */
 import type { Logger } from 'pino';
-import { detectPortsetSupport, readLiveState, readPfStates, reconcile, runCommand, type LiveNames, type LiveState, type ToolPaths } from '../apply/index.js';
+import {
+  detectPortsetSupport,
+  readLiveState,
+  readPfStates,
+  reconcile,
+  runCommand,
+  type LiveNames,
+  type LiveState,
+  type Ownership,
+  type ToolPaths,
+} from '../apply/index.js';
 import { err, formatIpv6, type Result } from '../map/index.js';
 import type { MapedConfig } from '../config/index.js';
 import { desiredState, softwireInput, systemCheckCommands, systemWarnings, type Command } from '../openbsd/index.js';
@@ -62,6 +72,8 @@ export function createOpenBSDDriver(log: Logger, options: DriverOptions = {}): D
    * start, after a reload), not on every renewal; its warnings stand until then.
    */
   let checked: { config: MapedConfig; warnings: readonly string[] } | null = null;
+  /** The ownership record as this driver last read or wrote it: read from disk once, not at every change (reconcile.ts). */
+  const remembered = new Map<string, Ownership>();
 
   return {
     lookAhead(config: MapedConfig): LookAhead {
@@ -163,6 +175,7 @@ export function createOpenBSDDriver(log: Logger, options: DriverOptions = {}): D
         log: (line) => log.debug(line),
         warn: (line) => log.warn(line),
         ours: ownAddressTest(options.knownRules ?? [], options.knownSoftwires ?? []),
+        remembered,
       });
       if (desired === null) checked = null;
       else if (report.ok && !options.dryRun && (checked === null || checked.config !== config || report.commands.length > 0)) {

@@ -7,8 +7,18 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { OWNERSHIP_FILE, readLiveState, readOwnership, reconcile, type ApplyReport } from '../../src/apply/index.js';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import {
+  localOwnershipFiles,
+  OWNERSHIP_FILE,
+  readLiveState,
+  readOwnership,
+  reconcile,
+  serializeOwnership,
+  useOwnershipFiles,
+  type ApplyReport,
+  type Ownership,
+} from '../../src/apply/index.js';
 import { parseIpv4, parseIpv6, portSet } from '../../src/map/index.js';
 import type { DesiredState } from '../../src/openbsd/index.js';
 import { createFakeOpenBSD, type FakeOpenBSD, type FakeNatState, type FakeRoute, type FakeState } from '../support/fake-openbsd/index.js';
@@ -193,6 +203,29 @@ describe('apply', () => {
     expect((await run(null)).ok).toBe(true);
     expect(fake.state().interfaces.gif0).toBeUndefined();
     expect(fake.state().interfaces.em0!.inet6.filter((a) => a.prefixlen === 128)).toEqual([]);
+  });
+
+  it('with a memory of the record, reads it from disk once and writes it as before', async () => {
+    const { fake, stateDir } = await rig();
+    const counted = { reads: 0, writes: 0 };
+    useOwnershipFiles({
+      read: (dir) => (counted.reads++, localOwnershipFiles.read(dir)),
+      write: (dir, text) => (counted.writes++, localOwnershipFiles.write(dir, text)),
+    });
+    onTestFinished(() => useOwnershipFiles(localOwnershipFiles));
+    const remembered = new Map<string, Ownership>();
+    const run = (desired: DesiredState | null) => reconcile({ desired, tools: fake.tools, stateDir, dryRun: false, timeoutMs: 10_000, remembered });
+    const desired = desiredFor(COSMOTE, 'kernel');
+    const moved = desiredFor(withPrefix(COSMOTE, '2a02:586:6234:c100::/56'), 'kernel');
+    for (const target of [desired, desired, moved, desired, null]) expect((await run(target)).ok).toBe(true);
+    expect(counted.reads).toBe(1);
+    expect(counted.writes).toBeGreaterThanOrEqual(4);
+    // What it remembers is what the file holds.
+    expect(serializeOwnership(remembered.get(stateDir)!)).toBe(await readFile(join(stateDir, OWNERSHIP_FILE), 'utf8'));
+    // Without the memory each reconcile reads the file, as a new process does.
+    await reconcile({ desired, tools: fake.tools, stateDir, dryRun: false, timeoutMs: 10_000 });
+    await reconcile({ desired, tools: fake.tools, stateDir, dryRun: false, timeoutMs: 10_000 });
+    expect(counted.reads).toBe(3);
   });
 
   it('write-ahead: what a step creates is on record before the step runs, what it removes only after', async () => {

@@ -77,8 +77,8 @@ export class Engine {
   private warnings: readonly string[] = [];
   /** The lease warnings last logged, so a repeated one is said once. */
   private leaseWarnings = '';
-  /** The lease file's text at the last reading, to tell a change from a renewal. */
-  private leaseText: string | null = null;
+  /** The lease file's text at the last reading, to tell a change from a renewal; undefined before the first. */
+  private leaseText: string | undefined;
 
   private running: Promise<void> | null = null;
   private again = false;
@@ -172,10 +172,49 @@ export class Engine {
     // meanwhile, beside dhcp6leasectl, rather than after it. Not for a
     // renewal with the same text, which usually changes nothing.
     let lookAhead: LookAhead | undefined;
-    const reading = await readLease(this.sources, this.config, new Date(), (text) => {
-      if (text !== this.leaseText && !this.dryRun) lookAhead = this.driver.lookAhead?.(this.config);
-      this.leaseText = text;
+    const before = this.leaseText;
+    const reading = await readLease(this.sources, this.config, new Date(), {
+      onFileText: (text) => {
+        if (text !== this.leaseText && !this.dryRun) lookAhead = this.driver.lookAhead?.(this.config);
+        this.leaseText = text;
+      },
+      // Rewritten while maped watched (not the file found at start, which may
+      // be from before a reboot): dhcp6leased has just bound it; applied
+      // while dhcp6leasectl is asked, confirmed below.
+      fresh: (text) => before !== undefined && text !== before && !this.dryRun,
     });
+    await this.convergeOn(reading, lookAhead);
+    if (reading.kind === 'lease' && reading.confirmation !== undefined) await this.confirm(reading, reading.confirmation);
+  }
+
+  /**
+   * dhcp6leasectl's answer about a lease applied on the file's word: the
+   * lease as it says (its state, its time, the expiry timer), or, when it
+   * does not list the file's prefix, one more convergence, which asks it
+   * again before anything is applied and withdraws if the file still
+   * disagrees (readLease).
+   */
+  private async confirm(taken: LeaseReading, confirmation: Promise<LeaseReading>): Promise<void> {
+    const checked = await confirmation;
+    if (this.stopped || this.reading !== taken) return;
+    if (checked.kind !== 'lease') {
+      this.log.debug(`lease check after the apply: ${checked.kind === 'none' ? checked.reason : checked.error}; looking again`);
+      this.again = true;
+      return;
+    }
+    this.reading = checked;
+    this.scheduleExpiry(checked);
+    this.sayLeaseWarnings(checked);
+    this.warnings = [...checked.warnings.filter((w) => !this.warnings.includes(w)), ...this.warnings];
+  }
+
+  private sayLeaseWarnings(reading: Extract<LeaseReading, { kind: 'lease' }>): void {
+    const said = reading.warnings.join('\n');
+    if (said !== this.leaseWarnings) for (const warning of reading.warnings) this.log.warn(warning);
+    this.leaseWarnings = said;
+  }
+
+  private async convergeOn(reading: LeaseReading, lookAhead: LookAhead | undefined): Promise<void> {
     if (reading.kind === 'unreadable') {
       // Last good wins: keep what is applied, say why we do not move.
       this.log.warn(reading.error);
@@ -184,11 +223,8 @@ export class Engine {
     }
     this.reading = reading;
     this.scheduleExpiry(reading);
-    if (reading.kind === 'lease') {
-      const said = reading.warnings.join('\n');
-      if (said !== this.leaseWarnings) for (const warning of reading.warnings) this.log.warn(warning);
-      this.leaseWarnings = said;
-    }
+    // A reading still to be confirmed has no warnings of its own yet (confirm says them).
+    if (reading.kind === 'lease' && reading.confirmation === undefined) this.sayLeaseWarnings(reading);
 
     if (reading.kind === 'none') {
       await this.withdraw(reading.reason);

@@ -31,6 +31,12 @@ export type LeaseReading =
       /** Until the lease runs out, as dhcp6leasectl counts; null when unknown. */
       readonly remainingMs: number | null;
       readonly warnings: readonly string[];
+      /**
+       * Taken from a file that has just changed, before dhcp6leasectl
+       * answered (readLease's `fresh`): the same reading once it has, or
+       * its verdict against the file. Never rejects.
+       */
+      readonly confirmation?: Promise<LeaseReading>;
     }
   | { readonly kind: 'none'; readonly reason: string }
   | { readonly kind: 'unreadable'; readonly error: string };
@@ -100,10 +106,24 @@ async function readAutoconf(sources: LeaseSources, config: MapedConfig): Promise
 
 const EMPTY_S46: S46Options = { mapE: [], mapT: [], lw4o6: [] };
 
-/**
- * `onFileText` hears the file's text once it is read and dhcp6leasectl has
- * been started, before its answer (the engine starts reading the system then).
- */
+export interface ReadLeaseOptions {
+  /**
+   * Hears the file's text once it is read and dhcp6leasectl has been
+   * started, before its answer (the engine starts reading the system then).
+   */
+  readonly onFileText?: (text: string) => void;
+  /**
+   * Whether `text` is not what the file held at the last reading: then
+   * dhcp6leased has just written it, and only from configure_interfaces()
+   * (sbin/dhcp6leased/engine.c 1.34, the IMSG_WRITE_LEASE it sends once a
+   * Reply's prefixes are bound), so it names the lease dhcp6leased holds
+   * now. Such a file is taken at its word while dhcp6leasectl is asked,
+   * when it names its MAP-E rules itself (dhcp6leasectl's are used only when
+   * it does not); the reading's `confirmation` carries the answer.
+   */
+  readonly fresh?: (text: string) => boolean;
+}
+
 /**
  * How often a disagreement with dhcp6leasectl sends maped back to the file:
  * dhcp6leased writes the file and then answers for the new prefix, so a file
@@ -111,15 +131,13 @@ const EMPTY_S46: S46Options = { mapE: [], mapT: [], lw4o6: [] };
  */
 const REREADS_ON_DISAGREEMENT = 3;
 
-export async function readLease(
-  sources: LeaseSources,
-  config: MapedConfig,
-  now = new Date(),
-  onFileText?: (text: string) => void,
-): Promise<LeaseReading> {
+export async function readLease(sources: LeaseSources, config: MapedConfig, now = new Date(), options: ReadLeaseOptions = {}): Promise<LeaseReading> {
   if (config.prefix === 'autoconf') return readAutoconf(sources, config);
   const judged = (r: OnceReading): string | undefined => ('readText' in r ? r.readText : undefined);
-  let reading = await readLeaseOnce(sources, config, now, onFileText);
+  const { onFileText, fresh } = options;
+  let reading = await readLeaseOnce(sources, config, now, onFileText, fresh);
+  // Taken before dhcp6leasectl answered: there is no disagreement to look into yet.
+  if (reading.kind === 'lease' && reading.confirmation !== undefined) return reading;
   for (let tries = 0; tries < REREADS_ON_DISAGREEMENT && judged(reading) !== undefined; tries++) {
     // Never withdraw on a disagreement that a newer file explains (B read, C already leased).
     let again: string | null;
@@ -143,6 +161,7 @@ async function readLeaseOnce(
   config: MapedConfig,
   now: Date,
   onFileText: ((text: string) => void) | undefined,
+  fresh?: (text: string) => boolean,
 ): Promise<OnceReading> {
   let text: string | null;
   try {
@@ -156,16 +175,43 @@ async function readLeaseOnce(
   const first = [...parsed.value.prefixes].sort((a, b) => a.ia - b.ia)[0];
   if (first === undefined) return { kind: 'none', reason: `lease ${config.leaseFile} holds no delegated prefix` };
   const endUserPrefix = first.prefix;
-  let s46 = parsed.value.s46 ?? EMPTY_S46;
+  const s46 = parsed.value.s46 ?? EMPTY_S46;
 
+  // dhcp6leasectl first: its answer decides, and the look-ahead's reads can wait behind it.
+  const asked = sources.leasectl(config.tools.dhcp6leasectl, config.wan);
+  const early = s46.mapE.length > 0 && fresh?.(text) === true;
+  onFileText?.(text);
+  const judge = (status: Result<LeasectlStatus> | null | undefined): OnceReading => judgeLease(config, text, endUserPrefix, s46, status, now);
+  if (!early) return judge(await asked);
+  const confirmation = asked.then(
+    (status) => withoutReadText(judge(status)),
+    (e: unknown): LeaseReading => ({ kind: 'unreadable', error: `dhcp6leasectl: ${(e as Error).message}` }),
+  );
+  return { ...(judge(undefined) as Extract<LeaseReading, { kind: 'lease' }>), confirmation };
+}
+
+const withoutReadText = (r: OnceReading): LeaseReading => (r.kind === 'none' ? { kind: 'none', reason: r.reason } : r);
+
+/**
+ * The file's reading (its text, the prefix and S46 options it names)
+ * against dhcp6leasectl's answer: null when the tool is not installed,
+ * undefined when the answer has not come yet (the file alone).
+ */
+function judgeLease(
+  config: MapedConfig,
+  text: string,
+  endUserPrefix: Ipv6Prefix,
+  fileS46: S46Options,
+  status: Result<LeasectlStatus> | null | undefined,
+  now: Date,
+): OnceReading {
+  let s46 = fileS46;
   const warnings: string[] = [];
   let dhcpState: string | null = null;
   let remainingMs: number | null = null;
-  // dhcp6leasectl first: its answer decides, and the look-ahead's reads can wait behind it.
-  const asked = sources.leasectl(config.tools.dhcp6leasectl, config.wan);
-  onFileText?.(text);
-  const status = await asked;
-  if (status === null) {
+  if (status === undefined) {
+    // Not answered yet: the file's word (ReadLeaseOptions.fresh).
+  } else if (status === null) {
     warnings.push(`${config.tools.dhcp6leasectl} not found: lease validity is not checked`);
   } else if (!status.ok) {
     // A failing tool is not an expired lease: keep going on the file alone.

@@ -6,7 +6,7 @@ import type { Softwire } from '../../src/softwire/index.js';
 import { Engine, retryDelayMs } from '../../src/daemon/engine.js';
 import type { LeaseSources } from '../../src/daemon/lease-reading.js';
 import { ok } from '../../src/map/index.js';
-import type { LeasectlStatus } from '../../src/lease/index.js';
+import { parseLeaseFile, type LeasectlStatus } from '../../src/lease/index.js';
 import { formatIpv6, parseIpv6Prefix } from '../../src/map/index.js';
 
 const LEASE_FILE = '/var/db/dhcp6leased/em0';
@@ -244,6 +244,113 @@ describe('Engine', () => {
       expect.objectContaining({ ipv6Prefix: '2001:db8::/40', ipv4Prefix: '192.0.2.0/24', eaLen: 16, origin: 'dhcpv6', br: '2001:db8:ffff::1' }),
     ]);
     expect(engine.showPorts().portSets[0]).toEqual([1232, 1235]);
+  });
+});
+
+describe('Engine: a lease file rewritten while maped watches', () => {
+  const A = `ia_pd 0 2001:db8:12:3400:: 56\n${EXAMPLE_S46}\n`;
+  const B = `ia_pd 0 2001:db8:12:5600:: 56\n${EXAMPLE_S46}\n`;
+  const prefix = (text: string) => {
+    const p = parseIpv6Prefix(text);
+    if (!p.ok) throw new Error(p.error);
+    return p.value;
+  };
+  const bound = (p: string): LeasectlStatus => ({ interface: 'em0', state: 'Bound', prefixes: [prefix(p)], leaseSeconds: 600 });
+
+  /** dhcp6leasectl answers only when told to; `asked` counts the questions. */
+  class HeldSources extends Sources {
+    asked = 0;
+    private answers: (() => void)[] = [];
+    override async leasectl() {
+      this.asked++;
+      await new Promise<void>((resolve) => this.answers.push(resolve));
+      return this.leasectlStatus === null ? null : ok(this.leasectlStatus);
+    }
+    answer(): void {
+      for (const resolve of this.answers.splice(0)) resolve();
+    }
+    async until(what: () => boolean): Promise<void> {
+      for (let i = 0; i < 1000 && !what(); i++) await new Promise((r) => setImmediate(r));
+      expect(what()).toBe(true);
+    }
+  }
+
+  function held() {
+    const driver = new RecordingDriver();
+    const sources = new HeldSources();
+    sources.text = A;
+    sources.leasectlStatus = bound('2001:db8:12:3400::/56');
+    const engine = new Engine({ config: configFrom(), driver, log: pino({ level: 'silent' }), leaseSources: sources });
+    return { driver, sources, engine };
+  }
+
+  it('the file found at start waits for dhcp6leasectl (it may be from before a reboot); a rewritten one is applied while it is asked, then confirmed', async () => {
+    const { driver, sources, engine } = held();
+    const first = engine.wake('start');
+    await sources.until(() => sources.asked === 1);
+    expect(driver.calls).toHaveLength(0);
+    sources.answer();
+    await first;
+    expect(driver.calls).toHaveLength(1);
+
+    sources.text = B;
+    sources.leasectlStatus = bound('2001:db8:12:5600::/56');
+    const changed = engine.wake('lease file changed');
+    await sources.until(() => driver.calls.length === 2);
+    expect(sources.asked).toBe(2);
+    // Applied on the file's word: dhcp6leasectl has not answered yet.
+    expect(engine.status()).toMatchObject({ state: 'active', map: { psid: 0x56 }, lease: { dhcpState: null, expiresAt: null } });
+    sources.answer();
+    await changed;
+    expect(engine.status()).toMatchObject({ state: 'active', lease: { endUserPrefix: '2001:db8:12:5600::/56', dhcpState: 'Bound' } });
+    expect(engine.status().lease?.expiresAt).not.toBeNull();
+    expect(driver.calls).toHaveLength(2);
+    await engine.stop(false);
+  });
+
+  it('a rewritten file dhcp6leasectl then does not list: asked again before anything more is applied, and withdrawn', async () => {
+    const { driver, sources, engine } = held();
+    const first = engine.wake('start');
+    await sources.until(() => sources.asked === 1);
+    sources.answer();
+    await first;
+
+    sources.text = B;
+    sources.leasectlStatus = { interface: 'em0', state: 'Init', prefixes: [], leaseSeconds: null };
+    const changed = engine.wake('lease file changed');
+    await sources.until(() => driver.calls.length === 2);
+    sources.answer();
+    // The second look waits for the answer: nothing is applied before it.
+    await sources.until(() => sources.asked === 3);
+    expect(driver.calls).toHaveLength(2);
+    sources.answer();
+    await changed;
+    expect(sources.asked).toBe(3);
+    expect(driver.calls.at(-1)).toBeNull();
+    expect(engine.status()).toMatchObject({ state: 'withdrawn', reason: expect.stringMatching(/not current \(dhcp6leased: Init\)/) });
+    await engine.stop(false);
+  });
+
+  it('a rewritten file without MAP-E options of its own (they may come from dhcp6leasectl) waits for its answer', async () => {
+    const { driver, sources, engine } = held();
+    const first = engine.wake('start');
+    await sources.until(() => sources.asked === 1);
+    sources.answer();
+    await first;
+    sources.text = 'ia_pd 0 2001:db8:12:5600:: 56\n';
+    // The earlier Perl maped's patch: the MAP-E options in dhcp6leasectl's output only.
+    const file = parseLeaseFile(B, LEASE_FILE);
+    if (!file.ok || file.value.s46 === undefined) throw new Error('the example lease has S46 options');
+    sources.leasectlStatus = { ...bound('2001:db8:12:5600::/56'), s46: file.value.s46 };
+    const changed = engine.wake('lease file changed');
+    await sources.until(() => sources.asked === 2);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(driver.calls).toHaveLength(1);
+    sources.answer();
+    await changed;
+    expect(driver.calls).toHaveLength(2);
+    expect(engine.status()).toMatchObject({ state: 'active', map: { psid: 0x56 }, lease: { dhcpState: 'Bound' } });
+    await engine.stop(false);
   });
 });
 

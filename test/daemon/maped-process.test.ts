@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StatusSchema } from '../../src/control/protocol.js';
+import { parseIpv6 } from '../../src/map/index.js';
+import { argv, systemCheckCommands, type Command } from '../../src/openbsd/index.js';
 import { createFakeOpenBSD, isMutation, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
 import { MAPEDCTL_ENTRY, startMaped, type MapedProcess } from '../support/daemon-process.js';
 import { REPO_ROOT } from '../support/vectors.js';
@@ -91,6 +93,10 @@ async function rig(): Promise<Rig> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mutationLines = (fake: FakeOpenBSD) => fake.mutations().map((c) => c.join(' '));
+/** A command as the fake logs it: the tool's name, then its arguments. */
+const line = (command: Command): string => [command.tool, ...command.args].join(' ');
+const CE_34 = '2001:db8:12:3400:0:c000:212:34';
+const CE_56 = '2001:db8:12:5600:0:c000:212:56';
 
 describe('maped, end to end', () => {
   it('first lease → active; identical renewal → no command; new prefix → re-applied', async () => {
@@ -127,19 +133,42 @@ describe('maped, end to end', () => {
     expect((await maped.status()).lastApply?.at).toBe(status.lastApply?.at);
 
     const callsAtMove = r.fake.log().length;
+    const stale = r.fake.state().states.map((state) => line(argv.killStateId(state.id)));
+    expect(stale.length).toBeGreaterThan(0);
     r.lease('2001:db8:12:5600::/56');
-    const moved = await maped.waitFor((s) => s.map?.psid === 0x56, 'the new prefix');
+    const moved = await maped.waitFor((s) => s.map?.psid === 0x56 && s.lease?.dhcpState === 'Bound', 'the new prefix');
     expect(moved.map?.ceIPv6).toBe('2001:db8:12:5600:0:c000:212:56');
     expect(moved.state).toBe('active');
-    // Before the first change: the lease check and one look at each part of the system, no more.
-    const sinceMove = r.fake.log().slice(callsAtMove);
-    const firstMutation = sinceMove.findIndex(isMutation);
-    expect(sinceMove.slice(0, firstMutation).map((c) => c.join(' ')).sort()).toEqual([
-      'dhcp6leasectl -l em0',
-      'ifconfig -a',
-      'pfctl -a maped -sr',
-      'route -nv show -inet',
-    ]);
+    // Every tool run of the change, and where it runs. The file dhcp6leased has
+    // just rewritten names its MAP-E options: it is not held back for
+    // dhcp6leasectl, asked once beside the reads (it may still be running when
+    // the first command is). Before the first command: one look at each part of
+    // the system. After the last: the verification's look and the system
+    // checks, side by side.
+    const sinceMove = r.fake.log().slice(callsAtMove).map((c) => c.join(' '));
+    const leasectl = 'dhcp6leasectl -l em0';
+    const reads = [argv.showInterfaces(), argv.showRoutes(), argv.showAnchor('maped')].map(line);
+    const checks = [systemCheckCommands.mainRules(), systemCheckCommands.pfInfo(), systemCheckCommands.forwarding()].map(line);
+    const [oldCe, newCe] = [CE_34, CE_56].map((ce) => {
+      const parsed = parseIpv6(ce);
+      if (!parsed.ok) throw new Error(parsed.error);
+      return parsed.value;
+    });
+    const changes = [
+      line(argv.wanAliasAdd('em0', newCe!)),
+      `ifconfig gif0 tunnel ${CE_56} 2001:db8:ffff::1`,
+      'pfctl -o none -a maped -f -',
+      line(argv.showStatesWithIds()),
+      ...stale,
+      line(argv.wanAliasDelete('em0', oldCe!)),
+    ];
+    expect([...sinceMove].sort()).toEqual([leasectl, ...reads, ...changes, ...reads, ...checks].sort());
+    expect(sinceMove).toHaveLength(1 + 3 + changes.length + 3 + 3);
+    const withoutLeasectl = sinceMove.filter((call) => call !== leasectl);
+    const first = withoutLeasectl.findIndex((call) => isMutation(call.split(' ')));
+    const last = withoutLeasectl.length - 1 - [...withoutLeasectl].reverse().findIndex((call) => isMutation(call.split(' ')));
+    expect(withoutLeasectl.slice(0, first).sort()).toEqual([...reads].sort());
+    expect(withoutLeasectl.slice(last + 1).sort()).toEqual([...reads, ...checks].sort());
     const after = mutationLines(r.fake).slice(before);
     expect(after).toContain('ifconfig gif0 tunnel 2001:db8:12:5600:0:c000:212:56 2001:db8:ffff::1');
     expect(r.fake.state().interfaces['em0']?.inet6.map((a) => a.address)).toContain('2001:db8:12:5600:0:c000:212:56');

@@ -3,8 +3,9 @@
  * makes live equal desired, touching only what maped owns. Pure.
  *
  * Apply order: CE /128 alias on the WAN, gif (create, tunnel, -tunneldf, mtu, address,
- * up), default route, pf anchor, state kill, then the old alias. The new alias
- * comes first and the old one goes last, so a prefix change never leaves the
+ * up), default route, pf anchor, then the stale states and the old alias, side
+ * by side. The new alias comes first and the old one goes once the tunnel and
+ * the anchor have moved to the new, so a prefix change never leaves the
  * tunnel source without a local address. Teardown is the reverse: anchor,
  * route, gif, alias.
  */
@@ -58,6 +59,13 @@ export interface PlanStep {
    * (staleStates in src/openbsd/pf-states.ts). Which ones is only known then.
    */
   readonly killStale?: { readonly previous: StateIdentity; readonly next: StateIdentity | null };
+  /**
+   * Runs at the same time as the step after it: neither bears on what the
+   * other does. Only the end of a change has such steps: the stale states
+   * (pf's state table) and the old aliases (the WAN's addresses) go side by
+   * side, each once the tunnel and the anchor no longer use them.
+   */
+  readonly withNext?: true;
 }
 
 export interface Plan {
@@ -219,19 +227,23 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
     corrections.push({ kind: 'anchor-loaded' });
   }
 
-  // 5. States translated to an address or port that is no longer ours.
+  // 6. The aliases of earlier prefixes, now that nothing uses them.
+  const oldAliases: PlanStep[] = [];
+  for (const address of owned.aliases) {
+    if (address === desired.ceIPv6) continue;
+    if (wanHas(address)) oldAliases.push({ command: argv.wanAliasDelete(wan, address), effect: { kind: 'alias-removed', address } });
+    else corrections.push({ kind: 'alias-removed', address });
+  }
+
+  // 5. States translated to an address or port that is no longer ours, beside step 6:
+  // the kills touch only pf's state table, the removals only the WAN's addresses.
   const previous = owned.applied;
   // A new BR or AFTR keeps the translated flows but not the old tunnel's state.
   if (previous !== null && (natIdentity(previous) !== natIdentity(desired) || previous.br !== desired.br)) {
-    steps.push({ command: argv.showStatesWithIds(), effect: null, killStale: { previous: stateIdentity(previous), next: stateIdentity(desired) } });
+    const killStale = { previous: stateIdentity(previous), next: stateIdentity(desired) };
+    steps.push({ command: argv.showStatesWithIds(), effect: null, killStale, ...(oldAliases.length > 0 ? { withNext: true as const } : {}) });
   }
-
-  // 6. The aliases of earlier prefixes, now that nothing uses them.
-  for (const address of owned.aliases) {
-    if (address === desired.ceIPv6) continue;
-    if (wanHas(address)) steps.push({ command: argv.wanAliasDelete(wan, address), effect: { kind: 'alias-removed', address } });
-    else corrections.push({ kind: 'alias-removed', address });
-  }
+  oldAliases.forEach((step, i) => steps.push(i < oldAliases.length - 1 ? { ...step, withNext: true } : step));
   return ok({ steps, corrections });
 }
 

@@ -62,6 +62,12 @@ export interface ReconcileOptions {
    * reconcile reads the file.
    */
   readonly remembered?: Map<string, Ownership>;
+  /**
+   * Called once the commands that bring the system to `desired` have run
+   * and before they are verified: the reads that follow an apply (the
+   * driver's system checks) start then, beside the verification's.
+   */
+  readonly applied?: () => void;
 }
 
 export interface ApplyCommand {
@@ -307,9 +313,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
       const problem = await record_(o);
       return bestEffort ? null : problem;
     };
-    let n = numberFrom;
-    for (const step of p.steps) {
-      n++;
+    /** Runs step number `n`, adding the commands it ran to `ran` (the failed one last); the failure, or null. */
+    const runStep = async (step: PlanStep, n: number, ran: ApplyCommand[]): Promise<string | null> => {
       if (step.killStale !== undefined) {
         const ids = await staleStateIds(step);
         if (typeof ids === 'string') return `step ${n}: ${ids}`;
@@ -317,16 +322,15 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
         for (let at = 0; at < ids.length; at += KILLS_AT_ONCE) {
           const wave = ids.slice(at, at + KILLS_AT_ONCE).map((id) => argv.killStateId(id));
           const results = await Promise.all(wave.map((kill) => runCommand(tools, kill, runOptions)));
-          // The commands run, the failed one last.
           const failed = results.findIndex((r) => !r.ok);
-          wave.forEach((kill, i) => i !== failed && into.push(toApplyCommand(tools, kill)));
+          wave.forEach((kill, i) => i !== failed && ran.push(toApplyCommand(tools, kill)));
           if (failed !== -1) {
-            into.push(toApplyCommand(tools, wave[failed]!));
+            ran.push(toApplyCommand(tools, wave[failed]!));
             return `step ${n} (${describeCommand(wave[failed]!)}): ${results[failed]!.reason ?? 'failed'}`;
           }
         }
         if (ids.length > 0) log?.(`killed ${ids.length} pf states of the old address, port set or tunnel`);
-        continue;
+        return null;
       }
       const effect = step.effect;
       const ahead = effect !== null && recordedBefore(effect);
@@ -335,13 +339,44 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
         const problem = await note(effect);
         if (problem !== null) return `step ${n} (${describeCommand(step.command)}): ${problem}`;
       }
-      into.push(toApplyCommand(tools, step.command));
+      ran.push(toApplyCommand(tools, step.command));
       log?.(`run: ${describeCommand(step.command)}`);
       const result = await runCommand(tools, step.command, runOptions);
       if (!result.ok) return `step ${n} (${describeCommand(step.command)}): ${result.reason ?? 'failed'}`;
       if (effect !== null && !ahead) {
         const problem = await note(effect);
         if (problem !== null) return `step ${n} (${describeCommand(step.command)}): ${problem}`;
+      }
+      return null;
+    };
+
+    let n = numberFrom;
+    for (let first = 0; first < p.steps.length; ) {
+      // The step and those it runs beside (PlanStep.withNext).
+      let last = first;
+      while (p.steps[last]!.withNext === true && last + 1 < p.steps.length) last++;
+      const group = p.steps.slice(first, last + 1);
+      first = last + 1;
+      if (group.length === 1) {
+        const failure = await runStep(group[0]!, ++n, into);
+        if (failure !== null) return failure;
+        continue;
+      }
+      // What any of them creates is on record before the first starts.
+      for (const [i, step] of group.entries()) {
+        if (step.effect === null || !recordedBefore(step.effect)) continue;
+        const problem = await note(step.effect);
+        if (problem !== null) return `step ${n + 1 + i} (${describeCommand(step.command)}): ${problem}`;
+      }
+      const ran = group.map((): ApplyCommand[] => []);
+      const failures = await Promise.all(group.map((step, i) => runStep(step, n + 1 + i, ran[i]!)));
+      n += group.length;
+      // The commands run, in plan order, the failed step's last.
+      const failed = failures.findIndex((f) => f !== null);
+      ran.forEach((commandsRun, i) => i !== failed && into.push(...commandsRun));
+      if (failed !== -1) {
+        into.push(...ran[failed]!);
+        return failures[failed]!;
       }
     }
     return null;
@@ -369,6 +404,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
       return report(false, p.error);
     }
     failure = await execute(p.plan, target, commands, commands.length);
+    if (failure === null && target === desired && target !== null && commands.length > 0) options.applied?.();
     if (failure === null && p.plan.steps.length > 0) failure = await verify(target);
     if (failure !== null) break;
     if (target === null && target !== desired) failure = await record_({ ...NOTHING_OWNED });

@@ -164,6 +164,12 @@ export function createOpenBSDDriver(log: Logger, options: DriverOptions = {}): D
         desired = built.value;
       }
 
+      // Checked again after an apply that ran commands, or under a new
+      // configuration; started as soon as the commands have run, beside the
+      // verification's reads, so that neither waits for the other.
+      const wanted = desired;
+      let checking: Promise<string[]> | null = null;
+      const check = (anchor: string): Promise<string[]> => (checking ??= checkSystem(tools, anchor, COMMAND_TIMEOUT_MS));
       const report = await reconcile({
         desired,
         tools,
@@ -176,10 +182,11 @@ export function createOpenBSDDriver(log: Logger, options: DriverOptions = {}): D
         warn: (line) => log.warn(line),
         ours: ownAddressTest(options.knownRules ?? [], options.knownSoftwires ?? []),
         remembered,
+        ...(wanted === null || options.dryRun ? {} : { applied: () => void check(wanted.anchor) }),
       });
       if (desired === null) checked = null;
       else if (report.ok && !options.dryRun && (checked === null || checked.config !== config || report.commands.length > 0)) {
-        checked = { config, warnings: await checkSystem(tools, desired.anchor, COMMAND_TIMEOUT_MS) };
+        checked = { config, warnings: await check(desired.anchor) };
       }
       return {
         ok: report.ok,

@@ -21,7 +21,7 @@ import {
 } from '../../src/apply/index.js';
 import { parseIpv4, parseIpv6, portSet } from '../../src/map/index.js';
 import type { DesiredState } from '../../src/openbsd/index.js';
-import { createFakeOpenBSD, type FakeOpenBSD, type FakeNatState, type FakeRoute, type FakeState } from '../support/fake-openbsd/index.js';
+import { createFakeOpenBSD, isMutation, type FakeOpenBSD, type FakeNatState, type FakeRoute, type FakeState } from '../support/fake-openbsd/index.js';
 import { deriveSet, desiredFor, PARAMETER_SETS, type ParameterSet } from '../openbsd/parameter-sets.js';
 import { firstApplyCommands } from '../support/first-apply.js';
 
@@ -228,6 +228,27 @@ describe('apply', () => {
     expect(counted.reads).toBe(3);
   });
 
+  it('says when the commands have run, before it verifies them: once an apply ran some, never for a no-op or a failure', async () => {
+    const { fake, stateDir } = await rig();
+    const heard: string[][][] = [];
+    const run = (desired: DesiredState | null) =>
+      reconcile({ desired, tools: fake.tools, stateDir, dryRun: false, timeoutMs: 10_000, applied: () => heard.push(fake.log()) });
+    const desired = desiredFor(COSMOTE, 'kernel');
+    const first = await run(desired);
+    expect(first.ok).toBe(true);
+    expect(heard).toHaveLength(1);
+    // Every command of the apply had run; the verification's reads came after.
+    const atHook = heard[0]!;
+    expect(atHook.filter(isMutation)).toEqual(asCalls(first));
+    expect(fake.log().slice(atHook.length).map((c) => c.join(' ')).sort()).toEqual(['ifconfig -a', 'pfctl -a maped -sr', 'route -n show -inet']);
+
+    expect((await run(desired)).commands).toEqual([]);
+    expect(heard).toHaveLength(1);
+    fake.failNext('ifconfig', 'tunnel');
+    expect((await run(desiredFor(withPrefix(COSMOTE, '2a02:586:6234:c100::/56'), 'kernel'))).ok).toBe(false);
+    expect(heard).toHaveLength(1);
+  });
+
   it('write-ahead: what a step creates is on record before the step runs, what it removes only after', async () => {
     const { fake, stateDir, run } = await rig();
     await run(desiredFor(COSMOTE, 'kernel'));
@@ -282,6 +303,24 @@ describe('apply', () => {
     expect(s.routes).toEqual([expect.objectContaining({ interface: 'gif0', ifa: '87.202.58.211', label: 'maped' })]);
     // Only the states of the new address and tunnel are left.
     expect(s.states.map((st) => st.wire[0][0])).toEqual(['87.202.58.211', '87.202.58.211', newCe]);
+  });
+
+  it('the old alias goes beside the kills of the stale states, not after them', async () => {
+    const { fake, run } = await rig();
+    await run(desiredFor(COSMOTE, 'kernel'));
+    const stale = kills(fake);
+    const moved = desiredFor(withPrefix(COSMOTE, '2a02:586:6234:c100::/56'), 'kernel');
+    // Every kill fails: one after the other, the old alias would never be reached.
+    fake.failNext('pfctl', '-k id', Infinity);
+    const report = await run(moved);
+    expect(report.ok).toBe(false);
+    expect(report.error).toMatch(/^step \d+ \(pfctl -k id -k [0-9a-f]+\): /);
+    // Both ran, the failed kill last; then the rollback put the old alias back.
+    const ran = lines(report);
+    expect(ran).toContain(`ifconfig em0 inet6 ${CE} delete`);
+    expect(ran.at(-1)).toBe(stale[0]);
+    expect(report.rolledBack).toBe(true);
+    expect(fake.state().interfaces.em0!.inet6.map((a) => a.address)).toContain(CE);
   });
 
   it('a tunneldf set behind its back (hostname.gif0, by hand) is cleared at the next convergence, and only that', async () => {

@@ -186,10 +186,18 @@ describe('softwire kinds, end to end', { timeout: 240_000 }, () => {
         'match out on gif0 inet from 192.168.1.0/24 to any label "maped" nat-to (gif0) round-robin map-e-portset 0/8/52',
       ],
     });
-    // Converged like a prefix change: no new gif, the old alias last, the states of the old address killed.
+    // Converged like a prefix change: no new gif; the old alias removed, beside the kills of the
+    // old address's states, once the tunnel and the anchor have moved.
     const switched = mutationLines(r.fake);
     expect(switched).not.toContain('ifconfig gif0 create');
-    expect(switched.at(-1)).toBe('ifconfig em0 inet6 2001:db8:12:3400:0:c000:212:34 delete');
+    const [tunnel, anchor, removed] = [
+      'ifconfig gif0 tunnel 2001:db8:12:3400:0:c000:221:34 2001:db8:ffff::1',
+      'pfctl -o none -a maped -f -',
+      'ifconfig em0 inet6 2001:db8:12:3400:0:c000:212:34 delete',
+    ].map((line) => switched.indexOf(line));
+    expect(tunnel).toBeGreaterThan(-1);
+    expect(anchor).toBeGreaterThan(tunnel!);
+    expect(removed).toBeGreaterThan(anchor!);
     expect(switched.some((line) => line.startsWith('pfctl -k'))).toBe(true);
 
     const lwAt = status.lastApply?.at;

@@ -1,16 +1,24 @@
 /**
- * The second half of `npm run build`: maped and mapedctl each as one file,
- * dependencies included, replacing tsc's dist/cli/maped.js and mapedctl.js
- * (same paths, so rc.d/maped and package.json "bin" do not change).
+ * The second half of `npm run build`: maped, its unprivileged child and
+ * mapedctl as bundles, dependencies included, replacing tsc's
+ * dist/cli/maped.js, maped-child.js and mapedctl.js (same paths, so
+ * rc.d/maped and package.json "bin" do not change).
  *
  * Why: unbundled, Node loads every module of every dependency, used or not —
  * zod alone brings ~45 locale modules — and keeps their source and bytecode
- * for the life of the daemon. One tree-shaken, minified file starts ~70 ms
+ * for the life of the daemon. Tree-shaken, minified bundles start ~70 ms
  * sooner and the daemon holds ~3.5 MiB less (npm run bench: RSS 54 → 50 MiB
  * against 39 MiB for a bare node). Names are kept (keepNames) so stack
  * traces stay readable; a source map goes beside each file.
+ *
+ * Split into chunks (dist/cli/chunks/), so that each process loads only the
+ * code it runs: maped.ts imports the way it runs (src/cli/maped-privsep.ts
+ * or maped-one-process.ts) with import(), and the privileged parent of a
+ * privilege-separated maped (docs/architecture.md §5) never loads the
+ * daemon core, which its child runs (bench/README.md has what that saves).
+ * Code two entries share is in a chunk both import, never twice.
  */
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -34,12 +42,17 @@ const zodEnglishOnly = {
   },
 };
 
+// Chunks of an earlier build would otherwise stay beside the new ones, and be packed.
+rmSync(join(root, 'dist', 'cli', 'chunks'), { recursive: true, force: true });
+
 const result = await build({
   absWorkingDir: root,
   // maped-child: the unprivileged part maped forks when it runs as root (docs/architecture.md §5).
   entryPoints: ['src/cli/maped.ts', 'src/cli/maped-child.ts', 'src/cli/mapedctl.ts'],
   outdir: 'dist/cli',
   bundle: true,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
   format: 'esm',
   target: 'node20',
@@ -55,9 +68,9 @@ const result = await build({
   logLevel: 'warning',
 });
 
-// The two commands start with #!/usr/bin/env node: runnable from dist/ as they are.
+// The entries start with #!/usr/bin/env node: runnable from dist/ as they are.
 for (const output of Object.keys(result.metafile.outputs)) {
-  if (output.endsWith('.js')) chmodSync(join(root, output), 0o755);
+  if (/^dist\/cli\/[^/]+\.js$/.test(output)) chmodSync(join(root, output), 0o755);
 }
 
 /**
@@ -82,5 +95,5 @@ const notices = [...packageDirs].sort().map((dir) => {
 });
 writeFileSync(
   join(root, 'dist', 'THIRD-PARTY-LICENSES'),
-  `maped's dist/cli/maped.js, dist/cli/maped-child.js and dist/cli/mapedctl.js include code of these packages.\n\n${notices.join('\n' + '-'.repeat(72) + '\n\n')}`,
+  `maped's dist/cli/maped.js, dist/cli/maped-child.js, dist/cli/mapedctl.js and the chunks they import (dist/cli/chunks/) include code of these packages.\n\n${notices.join('\n' + '-'.repeat(72) + '\n\n')}`,
 );

@@ -4,7 +4,8 @@
  * maped itself with child_process.fork, never by hand. What it does is in
  * src/daemon/privsep-child.ts.
  */
-import { CHILD_ENV, ChildArgsSchema, runPrivsepChild } from '../daemon/privsep-child.js';
+import { runPrivsepChild } from '../daemon/privsep-child.js';
+import { CHILD_ENV, ChildArgsSchema } from '../daemon/privsep-messages.js';
 
 let args: unknown = null;
 try {

@@ -10,17 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { killRunningTools } from '../apply/tool-process.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, printConfig, type MapedConfig } from '../config/index.js';
 import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
-import { listenControlSocket, removeOwnSocket, socketPathProblem, startControlServer, stopControlServer } from '../control/server.js';
-import { startDaemonCore } from '../daemon/daemon-core.js';
+import { removeOwnSocket, socketPathProblem, stopControlServer } from '../control/server.js';
 import { programProblem, startInBackground, takeReadiness } from '../daemon/detach.js';
 import { createLogger } from '../daemon/log.js';
 import { createSyslogSink } from '../daemon/syslog-sink.js';
-import { createOpenBSDDriver } from '../daemon/openbsd-driver.js';
 import { acquirePidFile, releasePidFile } from '../daemon/pid-file.js';
-import { childCredentials, PrivsepParent } from '../daemon/privsep-parent.js';
-import { systemLeaseSources } from '../daemon/lease-reading.js';
-import { dryRunReport } from '../daemon/dry-run.js';
 import { VERSION } from '../version.js';
+import type { Daemon, DaemonStart } from './maped-daemon.js';
 import { UsageLineCommand } from './usage-line.js';
 
 interface Flags {
@@ -100,11 +96,11 @@ if (!flags.d && !oneShot && readiness === null) {
 // --dry-run an admin runs by hand, log to stderr (maped(8) -d).
 const syslog = flags.d || oneShot ? undefined : createSyslogSink(config.tools.logger);
 const log = createLogger({ verbose: flags.v > 0, json: flags.logJson === true, ...(syslog === undefined ? {} : { syslog }) });
-const driver = createOpenBSDDriver(log);
 
 if (oneShot) {
   // One look, one plan, printed; nothing runs. The README's first command.
-  const text = await dryRunReport(config, systemLeaseSources, driver);
+  const { dryRunOnce } = await import('./maped-one-process.js');
+  const text = await dryRunOnce(config, log);
   process.stdout.write(text.report);
   process.exit(text.ok ? 0 : 1);
 }
@@ -131,23 +127,6 @@ if (readiness !== null) {
   });
 }
 
-/** The running daemon, in one process or two. */
-interface Daemon {
-  /** The first convergence (in one process) or the child started (in two). */
-  start(): Promise<void>;
-  /** SIGHUP. */
-  reload(): void;
-  /**
-   * SIGTERM and SIGINT: what on-exit asks for; the caller exits after it.
-   * `inFlightDone` is called once the apply in flight at the signal is over.
-   */
-  stop(teardown: boolean, inFlightDone: () => void): Promise<void>;
-  /** The configuration in force (a reload may have replaced the first). */
-  config(): MapedConfig;
-  /** Whether control connections are handed to another process (stopControlServer). */
-  readonly handedOver: boolean;
-}
-
 /**
  * How long a stop may take. An apply in flight is let finish for
  * STOP_GRACE_MS (healthy tools answer in milliseconds); a tool still running
@@ -162,66 +141,38 @@ const SHUTDOWN_DEADLINE_MS = 4000;
 
 /**
  * Started as root (and not for a dry run), maped splits in two
- * (docs/architecture.md §5): this process stays root and only reads
- * maped.conf, follows and reads the lease file, runs checked commands and
- * keeps the ownership record; a child under `user` does everything else.
- * MAPED_PRIVSEP=split splits without the uid change, MAPED_PRIVSEP=one
- * keeps one process even as root (maped(8) ENVIRONMENT).
+ * (docs/architecture.md §5). MAPED_PRIVSEP=split splits without the uid
+ * change, MAPED_PRIVSEP=one keeps one process even as root (maped(8)
+ * ENVIRONMENT). Each way is a module of its own, loaded only when maped runs
+ * that way: the privileged parent loads none of the daemon core.
  */
 const splitOnly = process.env.MAPED_PRIVSEP === 'split';
 const oneProcess = process.env.MAPED_PRIVSEP === 'one';
+const start: DaemonStart = {
+  configPath,
+  config,
+  socketPath,
+  log,
+  verbose: flags.v > 0,
+  json: flags.logJson === true,
+  syslog: syslog === undefined ? null : config.tools.logger,
+};
 let daemon: Daemon;
 let server: Server;
 try {
   if (!flags.dryRun && !oneProcess && (splitOnly || process.getuid?.() === 0)) {
-    const credentials = childCredentials(config, process.getuid?.(), splitOnly);
-    if (!credentials.ok) throw new Error(credentials.error);
+    // The child's entry is this file's sibling, found from here: the module
+    // that starts it may be a chunk elsewhere in the bundle.
     const here = fileURLToPath(import.meta.url);
-    const parent = new PrivsepParent({
-      configPath,
-      config,
-      log,
+    const { startPrivsep } = await import('./maped-privsep.js');
+    ({ daemon, server } = await startPrivsep(start, {
+      splitOnly,
       childEntry: join(dirname(here), `maped-child${extname(here)}`),
-      childArgs: { configPath, verbose: flags.v > 0, json: flags.logJson === true, syslog: syslog === undefined ? null : config.tools.logger },
-      credentials: credentials.value,
-    });
-    server = await listenControlSocket(socketPath, (socket) => parent.connection(socket), { handOver: true }).catch((e: Error) => {
-      throw new Error(`control socket ${socketPath}: ${e.message}`);
-    });
-    daemon = {
-      async start() {
-        log.info(`maped ${VERSION} starting: wan ${config.wan}, lease ${config.leaseFile}; the unprivileged part as ${credentials.value?.user ?? 'this user'}`);
-        parent.start();
-      },
-      reload: () => parent.reload(),
-      // The child stops first, its teardown run through this process; it is given the deadline less a margin.
-      stop: (teardown, inFlightDone) => parent.stop(teardown, SHUTDOWN_DEADLINE_MS - 500, inFlightDone),
-      config: () => parent.currentConfig(),
-      handedOver: true,
-    };
+      shutdownDeadlineMs: SHUTDOWN_DEADLINE_MS,
+    }));
   } else {
-    const core = startDaemonCore({
-      config,
-      log,
-      driver,
-      leaseSources: systemLeaseSources,
-      dryRun: flags.dryRun === true,
-      follow: true,
-      loadConfig: async () => loadConfig(configPath),
-    });
-    server = await startControlServer(socketPath, core.handle).catch((e: Error) => {
-      throw new Error(`control socket ${socketPath}: ${e.message}`);
-    });
-    daemon = {
-      async start() {
-        log.info(`maped ${VERSION} starting: wan ${config.wan}, lease ${config.leaseFile}${flags.dryRun ? ', dry run' : ''}`);
-        await core.start();
-      },
-      reload: () => void Promise.resolve(core.handle('reload')).catch(() => undefined),
-      stop: (teardown, inFlightDone) => core.stop(teardown, inFlightDone),
-      config: () => core.config(),
-      handedOver: false,
-    };
+    const { startOneProcess } = await import('./maped-one-process.js');
+    ({ daemon, server } = await startOneProcess(start, flags.dryRun === true));
   }
 } catch (e) {
   releasePidFile(pidFile);

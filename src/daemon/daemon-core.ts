@@ -13,43 +13,13 @@ import { newFetchCounters, type Hb46ppClient } from '../provision/index.js';
 import type { Result } from '../map/index.js';
 import type { Driver } from './driver.js';
 import { Engine } from './engine.js';
-import { followLease } from './lease-follower.js';
 import type { LeaseSources } from './lease-reading.js';
 import { countingDriver, MetricsPublisher, newApplyCounters } from './metrics.js';
 import { memoryUseLine } from './memory-use.js';
+import type { followPrefix } from './prefix-follower.js';
+import { followedBy, type Follower } from './prefix-source.js';
 import { hb46ppSettings, startHb46pp } from './provisioning.js';
-import { monitorRoutes } from './route-monitor.js';
 import { UsageMonitor } from './usage-monitor.js';
-
-/** `prefix autoconf`: the look that backs up the routing socket, never more often than this. */
-const AUTOCONF_POLL_MS = 60_000;
-
-export interface Follower {
-  readonly ready: Promise<void>;
-  close(): Promise<void>;
-}
-
-/**
- * What tells the engine the prefix may have changed: the lease file's
- * directory watch, or with `prefix autoconf` the routing socket (route -n
- * monitor) and, in case a message is missed, a look once a minute.
- */
-export function followPrefix(config: MapedConfig, wake: (why: string) => void, log: Logger): Follower {
-  if (config.prefix === 'lease') return followLease(config.leaseFile, () => wake('lease file changed'), log);
-  const monitor = monitorRoutes(config.tools.route, config.wan, () => wake(`address change on ${config.wan}`), log);
-  const poll = setInterval(() => wake('autoconf look'), AUTOCONF_POLL_MS);
-  poll.unref();
-  return {
-    ready: Promise.resolve(),
-    async close() {
-      clearInterval(poll);
-      await monitor.close();
-    },
-  };
-}
-
-/** What a follower depends on: when it changes on a reload, the follower is set up again. */
-export const followedBy = (c: MapedConfig): string => JSON.stringify([c.prefix, c.leaseFile, c.wan, c.tools.route]);
 
 export interface DaemonCoreOptions {
   readonly config: MapedConfig;
@@ -59,8 +29,12 @@ export interface DaemonCoreOptions {
   readonly dryRun: boolean;
   /** Reads maped.conf again (mapedctl reload): the configuration, or why not (a line each). */
   readonly loadConfig: () => Promise<Result<MapedConfig>>;
-  /** Whether this process follows the lease itself; the privileged parent does when it runs the child. */
-  readonly follow: boolean;
+  /**
+   * How this process follows the prefix itself (prefix-follower.ts); none in
+   * the child, whose privileged parent follows it. Passed in, so that a child
+   * does not load the lease watch and route monitor it never runs.
+   */
+  readonly follow: typeof followPrefix | null;
   /** The pid status shows (maped's: the privileged parent's when there is one); default this process. */
   readonly pid?: number;
   /** Which of maped's processes runs the core, for its memory line (memory-use.ts); default "maped". */
@@ -123,12 +97,13 @@ export function startDaemonCore(options: DaemonCoreOptions): DaemonCore {
     return startHb46pp(settings, next, log, () => wake('provisioning data changed'), fetches);
   }
 
-  let watcher: Follower | null = options.follow ? followPrefix(config, wake, log) : null;
+  const follow = options.follow;
+  let watcher: Follower | null = follow === null ? null : follow(config, wake, log);
 
   async function apply(next: MapedConfig): Promise<void> {
-    if (watcher !== null && followedBy(next) !== followedBy(config)) {
+    if (follow !== null && watcher !== null && followedBy(next) !== followedBy(config)) {
       await watcher.close();
-      watcher = followPrefix(next, wake, log);
+      watcher = follow(next, wake, log);
     }
     const provisionChanged = JSON.stringify(next.provision) !== JSON.stringify(config.provision) || next.stateDir !== config.stateDir;
     config = next;

@@ -22,11 +22,10 @@ import { setLongTimeout, type LongTimer } from './long-timer.js';
 import { readLease, type LeaseSources, type LeaseReading } from './lease-reading.js';
 import { AftrResolver, selectResolving } from './aftr-resolver.js';
 import { selectSoftwire, staticRuleViews } from './select-mapping.js';
+import { retryDelayMs } from './retry-delay.js';
 
 /** Capped exponential backoff for failed applies: 1 s, 2 s, 4 s … 5 min. */
-export function retryDelayMs(attempt: number): number {
-  return Math.min(300_000, 1000 * 2 ** Math.min(attempt, 16));
-}
+export { retryDelayMs } from './retry-delay.js';
 
 /**
  * A rule source with its own timers (the HB46PP client): the engine reads its

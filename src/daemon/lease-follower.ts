@@ -5,7 +5,7 @@
  * 10 s to 5 min, until it can be. Once it can, there is no timer at all.
  */
 import type { Logger } from 'pino';
-import { watchLeaseFile, type LeaseWatch } from '../lease/index.js';
+import { watchLeaseFile, type LeaseWatch } from '../lease/lease-watch.js';
 
 const FIRST_RETRY_MS = 10_000;
 const LAST_RETRY_MS = 300_000;

@@ -9,7 +9,6 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { useOwnershipFiles } from '../apply/ownership.js';
 import { useToolRunner, type ToolRun, type ToolRunOptions } from '../apply/tool-process.js';
 import { parseConfig, type MapedConfig } from '../config/index.js';
@@ -20,19 +19,7 @@ import { systemLeaseSources, type LeaseSources } from './lease-reading.js';
 import { createLogger } from './log.js';
 import { createSyslogSink } from './syslog-sink.js';
 import { createOpenBSDDriver } from './openbsd-driver.js';
-import { ChildRequestSchema, messageProblem, ParentMessageSchema, type ChildRequest, type ParentMessage } from './privsep-messages.js';
-
-/** The environment variable that makes a maped process the child; its value is {@link ChildArgs} as JSON. */
-export const CHILD_ENV = 'MAPED_PRIVSEP_CHILD';
-
-export const ChildArgsSchema = z.strictObject({
-  configPath: z.string().max(4096),
-  verbose: z.boolean(),
-  json: z.boolean(),
-  /** logger(1)'s path when maped logs to syslogd(8) (without -d), as the parent does; null: stderr. */
-  syslog: z.string().max(4096).nullable(),
-});
-export type ChildArgs = z.infer<typeof ChildArgsSchema>;
+import { ChildRequestSchema, messageProblem, ParentMessageSchema, type ChildArgs, type ChildRequest, type ParentMessage } from './privsep-messages.js';
 
 /**
  * How long the child waits for an answer it asked for. A tool run is
@@ -202,7 +189,7 @@ export async function runPrivsepChild(args: ChildArgs): Promise<void> {
     driver: createOpenBSDDriver(log),
     leaseSources: leaseSources(channel),
     dryRun: false,
-    follow: false,
+    follow: null,
     // maped's pid, the one in the pid file, is the parent's.
     pid: process.ppid,
     who: 'unprivileged child',

@@ -6,6 +6,7 @@
  * child that turns hostile can neither make the parent run something the
  * allowlist refuses nor make it hold unbounded data.
  *
+ * Parent → child at the start: the child's arguments, in its environment.
  * Child → parent: requests, each with an id the answer repeats.
  * Parent → child: answers, the configuration, wake-ups, accepted control
  * connections (the socket travels as the message's handle) and stop.
@@ -14,6 +15,19 @@ import { z } from 'zod';
 import { MAX_STATES_OUTPUT } from '../apply/pf-states.js';
 import { MAX_ANCHOR_TEXT } from '../openbsd/index.js';
 import { MAX_CONFIG_BYTES } from '../config/load.js';
+
+/** The environment variable that makes a maped process the child; its value is {@link ChildArgs} as JSON. */
+export const CHILD_ENV = 'MAPED_PRIVSEP_CHILD';
+
+/** What the child is started with, in {@link CHILD_ENV}. */
+export const ChildArgsSchema = z.strictObject({
+  configPath: z.string().max(4096),
+  verbose: z.boolean(),
+  json: z.boolean(),
+  /** logger(1)'s path when maped logs to syslogd(8) (without -d), as the parent does; null: stderr. */
+  syslog: z.string().max(4096).nullable(),
+});
+export type ChildArgs = z.infer<typeof ChildArgsSchema>;
 
 /** An id of the child's; the parent answers with the same one. */
 const id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

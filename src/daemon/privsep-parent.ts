@@ -13,7 +13,7 @@
  * - A message that does not validate (privsep-messages.ts) is taken as a
  *   child gone wrong: it is logged and the child replaced.
  * - A child that dies is started again after 1 s, doubling to 5 min
- *   (engine.ts retryDelayMs), the counter reset after it ran a minute. The
+ *   (retry-delay.ts, as the engine's retries), the counter reset after it ran a minute. The
  *   parent never tears anything down by itself: what is applied stays.
  * - Control connections are accepted here and each handed to the child as
  *   the handle of a message; the listening socket stays with the parent
@@ -27,14 +27,13 @@ import { localOwnershipFiles, OWNERSHIP_FILE, parseOwnership } from '../apply/ow
 import { runToolHere, type ToolRun } from '../apply/tool-process.js';
 import { loadConfig, printConfig, type MapedConfig } from '../config/index.js';
 import { refuseConnection } from '../control/server.js';
-import { MAX_LEASE_FILE_BYTES } from '../lease/index.js';
+import { MAX_LEASE_FILE_BYTES } from '../lease/lease-file.js';
 import { err, ok, type Result } from '../map/index.js';
 import { commandRefusal, DEFAULT_LABEL, toolEnvironment, type AllowlistScope } from '../openbsd/index.js';
-import { followedBy, followPrefix, type Follower } from './daemon-core.js';
-import { retryDelayMs } from './engine.js';
+import { followedBy, followPrefix, type Follower } from './prefix-follower.js';
+import { retryDelayMs } from './retry-delay.js';
 import { memoryUseLine } from './memory-use.js';
-import { CHILD_ENV, type ChildArgs } from './privsep-child.js';
-import { ChildRequestSchema, MAX_OWNERSHIP_TEXT, messageProblem, type ChildRequest, type ParentMessage } from './privsep-messages.js';
+import { CHILD_ENV, ChildRequestSchema, MAX_OWNERSHIP_TEXT, messageProblem, type ChildArgs, type ChildRequest, type ParentMessage } from './privsep-messages.js';
 import { join } from 'node:path';
 
 /** A child that ran this long was healthy: the next restart starts the backoff again. */

@@ -23,9 +23,12 @@
  *   watches the directory (rename-safe), ignores dhcp6leased's temp files,
  *   debounces, compares content; reports the initial content once before
  *   `ready`, then one call per real change, `null` when the file is gone.
+ *   Imported from lease-watch.ts itself, not through this index: the
+ *   unprivileged child of a privilege-separated maped reads leases but
+ *   watches none, and the bundle's chunks follow imports (scripts/bundle.mjs),
+ *   so it would load the directory watcher (chokidar) for nothing.
  */
 export * from './compat-mape.js';
 export * from './lease-file.js';
-export * from './lease-watch.js';
 export * from './leasectl.js';
 export * from './autoconf-prefix.js';

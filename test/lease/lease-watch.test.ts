@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { watchLeaseFile, type LeaseWatch } from '../../src/lease/index.js';
+import { watchLeaseFile, type LeaseWatch } from '../../src/lease/lease-watch.js';
 
 const DEBOUNCE_MS = 60;
 /** Long enough for any pending debounce and read to have reported. */

@@ -7,7 +7,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, readRepoFile } from './mdoc.js';
@@ -75,8 +75,48 @@ describe('npm pack', () => {
     expect(files.map((f) => f.path)).toContain('dist/THIRD-PARTY-LICENSES');
     const notices = readFileSync(join(REPO_ROOT, 'dist', 'THIRD-PARTY-LICENSES'), 'utf8');
     for (const name of ['zod', 'pino', 'commander', 'chokidar']) expect(notices).toMatch(new RegExp(`^${name} \\d+\\.\\d+\\.\\d+ \\(MIT\\)$`, 'm'));
-    // Only the bundles: tsc's other modules would import packages that are not installed.
-    expect(files.filter((f) => f.path.startsWith('dist/') && !/^dist\/(cli\/maped(ctl|-child)?\.js(\.map)?|THIRD-PARTY-LICENSES)$/.test(f.path))).toEqual([]);
+    // Only the bundles and their chunks: tsc's other modules would import packages that are not installed.
+    const bundle = /^dist\/(cli\/maped(ctl|-child)?\.js(\.map)?|cli\/chunks\/[\w-]+\.js(\.map)?|THIRD-PARTY-LICENSES)$/;
+    expect(files.filter((f) => f.path.startsWith('dist/') && !bundle.test(f.path))).toEqual([]);
+    // Every chunk an entry imports is packed (scripts/bundle.mjs splits them).
+    const paths = new Set(files.map((f) => f.path));
+    for (const entry of ['dist/cli/maped.js', 'dist/cli/maped-child.js', 'dist/cli/mapedctl.js']) {
+      const text = readFileSync(join(REPO_ROOT, entry), 'utf8');
+      for (const [, chunk] of text.matchAll(/["']\.\/(chunks\/[\w-]+\.js)["']/g)) expect(paths, `${entry} imports ${chunk}`).toContain(`dist/cli/${chunk}`);
+    }
+  });
+
+  it("splits maped's bundle: the privileged parent loads none of the daemon core its child runs", () => {
+    const cli = join(REPO_ROOT, 'dist', 'cli');
+    // A relative import of a module beside it (chunks/ from an entry, a chunk from a chunk).
+    const chunkRef = /(import\(|from|import)\s*["']\.\/((?:chunks\/)?[\w-]+\.js)["']/g;
+    /** The files a module loads as it starts (static imports), and the ones it may import() later. */
+    const loads = (file: string, seen = new Set<string>()): Set<string> => {
+      if (seen.has(file)) return seen;
+      seen.add(file);
+      for (const [, how, chunk] of readFileSync(join(cli, file), 'utf8').matchAll(chunkRef)) if (how !== 'import(') loads(join(dirname(file), chunk!), seen);
+      return seen;
+    };
+    const dynamic = (file: string): string[] =>
+      [...readFileSync(join(cli, file), 'utf8').matchAll(chunkRef)].filter(([, how]) => how === 'import(').map(([, , chunk]) => join(dirname(file), chunk!));
+    const text = (files: Set<string>): string => [...files].map((f) => readFileSync(join(cli, f), 'utf8')).join('\n');
+    const [privsep, ...morePrivsep] = dynamic('maped.js').filter((c) => c.includes('maped-privsep'));
+    const [onePath] = dynamic('maped.js').filter((c) => c.includes('maped-one-process'));
+    expect(privsep, 'maped.js imports the privileged parent when it splits').toBeDefined();
+    expect(morePrivsep).toEqual([]);
+    const parent = text(loads(privsep!, loads('maped.js')));
+    const child = text(loads('maped-child.js'));
+    const oneProcess = text(loads(onePath!, loads('maped.js')));
+    // keepNames keeps each function's and class's name as a string in the bundle.
+    expect(parent).toContain('"PrivsepParent"');
+    for (const name of ['startDaemonCore', 'Engine', 'UsageMonitor', 'MetricsPublisher', 'createOpenBSDDriver', 'runPrivsepChild']) {
+      expect(parent, `the parent loads ${name}`).not.toContain(`"${name}"`);
+    }
+    for (const name of ['startDaemonCore', 'Engine', 'runPrivsepChild']) expect(child).toContain(`"${name}"`);
+    expect(oneProcess).toContain('"startDaemonCore"');
+    // The child follows nothing itself: no directory watch, no privileged parent.
+    expect(child).not.toContain('"PrivsepParent"');
+    expect(child).not.toContain('"followLease"');
   });
 
   it('holds the rc.d script, the sample, the manuals and the installer', () => {
@@ -162,9 +202,21 @@ describe('npm pack', () => {
       const config = join(dir, 'maped.conf');
       writeFileSync(config, fakeRouterConfig(fake.tools, dir));
       const socket = join(dir, 'maped.sock');
-      const maped = startMaped(config, socket, [], [join(unpacked, pkg.bin.maped!)]);
+      // With the node flags of rc.d/maped, which the parent passes on to its child (fork's execArgv).
+      const nodeFlags = /^daemon="(.*)"$/m.exec(readRepoFile('rc.d/maped'))![1]!.split(/\s+/).filter((w) => w.startsWith('--'));
+      expect(nodeFlags).toContain('--lite-mode');
+      const maped = startMaped(config, socket, [], [...nodeFlags, join(unpacked, pkg.bin.maped!)]);
       try {
         await maped.waitFor((s) => s.state === 'active', 'active');
+        const parent = maped.child.pid!;
+        const [child] = readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8')
+          .trim()
+          .split(/\s+/)
+          .filter((pid) => pid !== '' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('maped-child'));
+        expect(child, 'the unprivileged child').toBeDefined();
+        const childArgv = readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0');
+        expect(childArgv.slice(1, 1 + nodeFlags.length)).toEqual(nodeFlags);
+        expect(childArgv[1 + nodeFlags.length]).toBe(join(unpacked, 'dist', 'cli', 'maped-child.js'));
         const status = spawnSync(process.execPath, [join(unpacked, pkg.bin.mapedctl!), '-s', socket, 'status', '--json'], { encoding: 'utf8' });
         expect(status.status).toBe(0);
         expect(JSON.parse(status.stdout)).toMatchObject({ state: 'active', map: { ipv4: '192.0.2.18', psid: 0x34 } });

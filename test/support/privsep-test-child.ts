@@ -6,7 +6,8 @@
  * the ones started after it exit at once, as a child that keeps dying.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { CHILD_ENV, ChildArgsSchema, runPrivsepChild } from '../../src/daemon/privsep-child.js';
+import { runPrivsepChild } from '../../src/daemon/privsep-child.js';
+import { CHILD_ENV, ChildArgsSchema } from '../../src/daemon/privsep-messages.js';
 
 const marker = process.env.PRIVSEP_TEST_MARKER;
 if (marker !== undefined) {

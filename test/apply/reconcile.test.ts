@@ -20,7 +20,7 @@ import {
   type Ownership,
 } from '../../src/apply/index.js';
 import { parseIpv4, parseIpv6, portSet } from '../../src/map/index.js';
-import type { DesiredState } from '../../src/openbsd/index.js';
+import { argv, type DesiredState } from '../../src/openbsd/index.js';
 import { createFakeOpenBSD, isMutation, type FakeOpenBSD, type FakeNatState, type FakeRoute, type FakeState } from '../support/fake-openbsd/index.js';
 import { deriveSet, desiredFor, PARAMETER_SETS, type ParameterSet } from '../openbsd/parameter-sets.js';
 import { firstApplyCommands } from '../support/first-apply.js';
@@ -240,7 +240,8 @@ describe('apply', () => {
     // Every command of the apply had run; the verification's reads came after.
     const atHook = heard[0]!;
     expect(atHook.filter(isMutation)).toEqual(asCalls(first));
-    expect(fake.log().slice(atHook.length).map((c) => c.join(' ')).sort()).toEqual(['ifconfig -a', 'pfctl -a maped -sr', 'route -n show -inet']);
+    const reads = [argv.showInterfaces(), argv.showRoutes(), argv.showAnchor('maped')].map((c) => [c.tool, ...c.args].join(' '));
+    expect(fake.log().slice(atHook.length).map((c) => c.join(' ')).sort()).toEqual(reads.sort());
 
     expect((await run(desired)).commands).toEqual([]);
     expect(heard).toHaveLength(1);

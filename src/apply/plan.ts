@@ -4,10 +4,11 @@
  *
  * Apply order: CE /128 alias on the WAN, gif (create, tunnel, -tunneldf, mtu, address,
  * up), default route, pf anchor, then the stale states and the old alias, side
- * by side. The new alias comes first and the old one goes once the tunnel and
- * the anchor have moved to the new, so a prefix change never leaves the
- * tunnel source without a local address. Teardown is the reverse: anchor,
- * route, gif, alias.
+ * by side. The new alias is added no later than the tunnel moves to it (beside
+ * the first gif step) and the old one goes once the tunnel and the anchor have
+ * moved to the new, so a prefix change never leaves the tunnel source without
+ * a local address. The anchor is loaded beside the last gif or route step.
+ * Teardown is the reverse: anchor, route, gif, alias.
  */
 import { err, formatIpv4, ok, type Result } from '../map/index.js';
 import {
@@ -61,9 +62,17 @@ export interface PlanStep {
   readonly killStale?: { readonly previous: StateIdentity; readonly next: StateIdentity | null };
   /**
    * Runs at the same time as the step after it: neither bears on what the
-   * other does. Only the end of a change has such steps: the stale states
-   * (pf's state table) and the old aliases (the WAN's addresses) go side by
-   * side, each once the tunnel and the anchor no longer use them.
+   * other does (besideEachOther). Three places have such steps: the new CE
+   * alias beside the first gif step (the kernel takes a tunnel source that
+   * is not yet local, sys/net/if_gif.c 1.141 gif_set_tunnel checks only that
+   * it is neither unspecified nor multicast, lines 646-648 and 671-682; and
+   * a new alias is tentative, RFC 4862 §5.4, whichever runs first); the pf
+   * anchor beside the last gif or route step (pf binds rules to interface
+   * names and literal addresses, not to the interface's state); and, at the
+   * end, the stale states (pf's state table) beside the old aliases (the
+   * WAN's addresses), each once the tunnel and the anchor no longer use them.
+   * A failure in a group is rolled back as any other: from a fresh read of
+   * the live state, whatever else the group ran.
    */
   readonly withNext?: true;
 }
@@ -186,11 +195,12 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
     return err(`a ${describeRoute(taken)} already has priority ${routePriority}; give maped another route-priority in maped.conf (tunnel ${gifName} route-priority N)`);
   }
 
-  // 1. The CE address, local on the WAN before anything uses it as a tunnel source.
+  // 1. The CE address on the WAN, no later than the tunnel uses it as its source.
   const wanHas = (address: bigint): boolean => live.wan?.inet6.some((a) => a.address === address) ?? false;
   if (!wanHas(desired.ceIPv6)) {
     steps.push({ command: argv.wanAliasAdd(wan, desired.ceIPv6), effect: { kind: 'alias-added', address: desired.ceIPv6 } });
   }
+  const gifStepsFrom = steps.length;
 
   // 2. The tunnel interface.
   if (gif === null) steps.push({ command: argv.gifCreate(gifName), effect: { kind: 'gif-created' } });
@@ -218,6 +228,8 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
     corrections.push({ kind: 'route-added' });
   }
 
+  const gifStepsTo = steps.length;
+
   // 4. The pf anchor, loaded whole.
   const rules = anchorRules(desired);
   const anchorOk = live.anchor.foreign.length === 0 && anchorMatches(rules, live.anchor.rules);
@@ -226,6 +238,7 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
   } else if (!owned.anchorLoaded) {
     corrections.push({ kind: 'anchor-loaded' });
   }
+  besideEachOther(steps, gifStepsFrom, gifStepsTo);
 
   // 6. The aliases of earlier prefixes, now that nothing uses them.
   const oldAliases: PlanStep[] = [];
@@ -245,6 +258,23 @@ export function planApply(desired: DesiredState, live: LiveState, owned: Ownersh
   }
   oldAliases.forEach((step, i) => steps.push(i < oldAliases.length - 1 ? { ...step, withNext: true } : step));
   return ok({ steps, corrections });
+}
+
+/**
+ * Marks the steps of steps 1-4 that run at the same time (PlanStep.withNext):
+ * the alias (the step before `gifFrom`, if any) beside the first gif or route
+ * step, and the last of those beside the anchor (the step at `gifTo`, if
+ * any); with no gif or route step, the alias beside the anchor. The gif and
+ * route steps among themselves stay in order: each needs the one before it.
+ */
+function besideEachOther(steps: PlanStep[], gifFrom: number, gifTo: number): void {
+  const join = (at: number): void => {
+    if (at >= 0 && at + 1 < steps.length) steps[at] = { ...steps[at]!, withNext: true };
+  };
+  const hasAlias = gifFrom > 0;
+  const hasAnchor = gifTo < steps.length;
+  if (hasAlias && (gifTo > gifFrom || hasAnchor)) join(gifFrom - 1);
+  if (hasAnchor && gifTo > gifFrom) join(gifTo - 1);
 }
 
 /** Removes what the record says maped owns and what is still there, in reverse apply order. */

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import {
   localOwnershipFiles,
   OWNERSHIP_FILE,
+  planApply,
   readLiveState,
   readOwnership,
   reconcile,
@@ -19,7 +20,7 @@ import {
   type ApplyReport,
   type Ownership,
 } from '../../src/apply/index.js';
-import { parseIpv4, parseIpv6, portSet } from '../../src/map/index.js';
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, portSet } from '../../src/map/index.js';
 import { argv, type DesiredState } from '../../src/openbsd/index.js';
 import { createFakeOpenBSD, isMutation, type FakeOpenBSD, type FakeNatState, type FakeRoute, type FakeState } from '../support/fake-openbsd/index.js';
 import { deriveSet, desiredFor, PARAMETER_SETS, type ParameterSet } from '../openbsd/parameter-sets.js';
@@ -66,6 +67,27 @@ const system = (s: FakeState) => ({ interfaces: s.interfaces, routes: s.routes, 
 const kills = (fake: FakeOpenBSD, pick: (s: FakeNatState) => boolean = () => true): string[] =>
   fake.state().states.filter(pick).map((s) => `pfctl -k id -k ${s.id}`);
 
+/**
+ * The mutations the fake saw are the apply's, in its order but for what
+ * runs side by side (PlanStep.withNext): the new alias beside the first gif
+ * step, the anchor beside the last gif or route step. The gif and route
+ * steps keep their order.
+ */
+function expectAppliedInPlanOrder(executed: readonly (readonly string[])[], planned: readonly (readonly string[])[]): void {
+  const text = (calls: readonly (readonly string[])[]) => calls.map((c) => c.join(' '));
+  const [ran, plan] = [text(executed), text(planned)];
+  expect([...ran].sort()).toEqual([...plan].sort());
+  const isAlias = (c: string) => c.startsWith('ifconfig') && c.endsWith(' alias');
+  const isAnchor = (c: string) => c.startsWith('pfctl') && c.endsWith(' -f -');
+  const chain = (calls: string[]) => calls.filter((c) => !isAlias(c) && !isAnchor(c));
+  expect(chain(ran)).toEqual(chain(plan));
+  const gifAndRoute = chain(plan);
+  const alias = ran.findIndex(isAlias);
+  if (alias !== -1 && gifAndRoute.length > 1) expect(alias).toBeLessThan(ran.indexOf(gifAndRoute[1]!));
+  const anchorAt = ran.findIndex(isAnchor);
+  if (anchorAt !== -1 && gifAndRoute.length > 1) expect(anchorAt).toBeGreaterThan(ran.indexOf(gifAndRoute.at(-2)!));
+}
+
 const withPrefix = (set: ParameterSet, endUserPrefix: string): ParameterSet => ({ ...set, endUserPrefix });
 
 function withPsid(desired: DesiredState, psid: number): DesiredState {
@@ -91,7 +113,7 @@ describe('apply', () => {
     const report = await run(desiredFor(COSMOTE, 'kernel'));
     expect(report).toMatchObject({ ok: true, error: null, rolledBack: false });
     expect(lines(report)).toEqual(firstApplyCommands({ source: CE, remote: '2a02:586::406', ipv4: '87.202.58.210' }));
-    expect(fake.mutations()).toEqual(asCalls(report));
+    expectAppliedInPlanOrder(fake.mutations(), asCalls(report));
     const s = fake.state();
     expect(s.interfaces.gif0).toMatchObject({
       mtu: 1460,
@@ -114,6 +136,61 @@ describe('apply', () => {
     expect(report.reads).toBeGreaterThan(0);
     expect(fake.mutations()).toEqual([]);
     expect(fake.log().length).toBe(report.reads);
+  });
+
+  it('runs side by side only what does not depend on each other: the alias beside the first gif step, the anchor beside the last gif or route step, the stale states beside the old alias', async () => {
+    const { fake, stateDir, run } = await rig();
+    const first = desiredFor(COSMOTE, 'kernel');
+    const names = { wan: first.wan, tunnel: first.tunnel, anchor: first.anchor };
+    /** The plan's commands, those of one group (run at the same time) joined by " | ". */
+    const groups = async (desired: DesiredState): Promise<string[]> => {
+      const live = await readLiveState(fake.tools, names, { timeoutMs: 10_000 });
+      if (!live.ok) throw new Error(live.error);
+      const owned = (await readOwnership(stateDir)).ownership;
+      const plan = planApply(desired, live.value, owned);
+      if (!plan.ok) throw new Error(plan.error);
+      const out: string[] = [];
+      let joined = false;
+      for (const step of plan.value.steps) {
+        const text = step.command.tool + ' ' + step.command.args.join(' ');
+        if (joined) out[out.length - 1] += ` | ${text}`;
+        else out.push(text);
+        joined = step.withNext === true;
+      }
+      return out;
+    };
+
+    // First apply: the gif chain in order, the alias beside its first step, the anchor beside the route.
+    const creating = await groups(first);
+    expect(creating[0]).toBe(`ifconfig em0 inet6 ${CE} prefixlen 128 alias | ifconfig gif0 create`);
+    expect(creating.at(-1)).toMatch(/^route -n add -inet default .* \| pfctl -o none -a maped -f -$/);
+    expect(creating.slice(1, -1).every((group) => !group.includes(' | '))).toBe(true);
+    expect((await run(first)).ok).toBe(true);
+
+    // A new prefix that moves the IPv4 address too: the route goes before the
+    // address and comes back after it, in order; the alias runs beside the
+    // tunnel, the anchor beside the route; then the stale states beside the old alias.
+    const moved = desiredFor(withPrefix(COSMOTE, '2a02:586:6234:c100::/56'), 'kernel');
+    const movedCe = formatIpv6(moved.ceIPv6);
+    expect(await groups(moved)).toEqual([
+      `ifconfig em0 inet6 ${movedCe} prefixlen 128 alias | ifconfig gif0 tunnel ${movedCe} 2a02:586::406`,
+      'route -n delete -inet default 0.0.0.1 -ifp gif0 -priority 7',
+      `ifconfig gif0 inet ${formatIpv4(moved.ipv4)} 0.0.0.1 netmask 255.255.255.255`,
+      'route -n add -inet default 0.0.0.1 -ifp gif0 -priority 7 -label maped | pfctl -o none -a maped -f -',
+      `pfctl -ss -vv | ifconfig em0 inet6 ${CE} delete`,
+    ]);
+
+    // A new BR only: the tunnel and the anchor at once, then the states of the old tunnel.
+    const newBr = desiredFor(COSMOTE, 'kernel', { br: v6('2a02:586::407') });
+    expect(await groups(newBr)).toEqual([`ifconfig gif0 tunnel ${CE} 2a02:586::407 | pfctl -o none -a maped -f -`, 'pfctl -ss -vv']);
+    const applied = await run(newBr);
+    expect(applied.ok, applied.error ?? '').toBe(true);
+    expect(fake.state().interfaces.gif0!.tunnel).toEqual({ source: CE, destination: '2a02:586::407' });
+
+    // A new prefix that keeps the IPv4 address (only the PSID moves): three commands at once.
+    const psidOnly = { ...newBr, psid: newBr.psid ^ 1, ceIPv6: moved.ceIPv6 };
+    const psidOnlyGroups = await groups(psidOnly);
+    expect(psidOnlyGroups[0]).toBe(`ifconfig em0 inet6 ${movedCe} prefixlen 128 alias | ifconfig gif0 tunnel ${movedCe} 2a02:586::407 | pfctl -o none -a maped -f -`);
   });
 
   it("uses the caller's reading of the live state for the first plan instead of reading again", async () => {
@@ -239,7 +316,7 @@ describe('apply', () => {
     expect(heard).toHaveLength(1);
     // Every command of the apply had run; the verification's reads came after.
     const atHook = heard[0]!;
-    expect(atHook.filter(isMutation)).toEqual(asCalls(first));
+    expectAppliedInPlanOrder(atHook.filter(isMutation), asCalls(first));
     const reads = [argv.showInterfaces(), argv.showRoutes(), argv.showAnchor('maped')].map((c) => [c.tool, ...c.args].join(' '));
     expect(fake.log().slice(atHook.length).map((c) => c.join(' ')).sort()).toEqual(reads.sort());
 

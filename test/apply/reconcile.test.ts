@@ -24,7 +24,7 @@ import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, portSet } from '../../src
 import { argv, type DesiredState } from '../../src/openbsd/index.js';
 import { createFakeOpenBSD, isMutation, type FakeOpenBSD, type FakeNatState, type FakeRoute, type FakeState } from '../support/fake-openbsd/index.js';
 import { deriveSet, desiredFor, PARAMETER_SETS, type ParameterSet } from '../openbsd/parameter-sets.js';
-import { firstApplyCommands } from '../support/first-apply.js';
+import { expectInApplyOrder, firstApplyCommands } from '../support/first-apply.js';
 
 const COSMOTE = PARAMETER_SETS[0]!;
 const CE = '2a02:586:6234:bf00:0:57ca:3ad2:3f';
@@ -67,27 +67,6 @@ const system = (s: FakeState) => ({ interfaces: s.interfaces, routes: s.routes, 
 const kills = (fake: FakeOpenBSD, pick: (s: FakeNatState) => boolean = () => true): string[] =>
   fake.state().states.filter(pick).map((s) => `pfctl -k id -k ${s.id}`);
 
-/**
- * The mutations the fake saw are the apply's, in its order but for what
- * runs side by side (PlanStep.withNext): the new alias beside the first gif
- * step, the anchor beside the last gif or route step. The gif and route
- * steps keep their order.
- */
-function expectAppliedInPlanOrder(executed: readonly (readonly string[])[], planned: readonly (readonly string[])[]): void {
-  const text = (calls: readonly (readonly string[])[]) => calls.map((c) => c.join(' '));
-  const [ran, plan] = [text(executed), text(planned)];
-  expect([...ran].sort()).toEqual([...plan].sort());
-  const isAlias = (c: string) => c.startsWith('ifconfig') && c.endsWith(' alias');
-  const isAnchor = (c: string) => c.startsWith('pfctl') && c.endsWith(' -f -');
-  const chain = (calls: string[]) => calls.filter((c) => !isAlias(c) && !isAnchor(c));
-  expect(chain(ran)).toEqual(chain(plan));
-  const gifAndRoute = chain(plan);
-  const alias = ran.findIndex(isAlias);
-  if (alias !== -1 && gifAndRoute.length > 1) expect(alias).toBeLessThan(ran.indexOf(gifAndRoute[1]!));
-  const anchorAt = ran.findIndex(isAnchor);
-  if (anchorAt !== -1 && gifAndRoute.length > 1) expect(anchorAt).toBeGreaterThan(ran.indexOf(gifAndRoute.at(-2)!));
-}
-
 const withPrefix = (set: ParameterSet, endUserPrefix: string): ParameterSet => ({ ...set, endUserPrefix });
 
 function withPsid(desired: DesiredState, psid: number): DesiredState {
@@ -113,7 +92,7 @@ describe('apply', () => {
     const report = await run(desiredFor(COSMOTE, 'kernel'));
     expect(report).toMatchObject({ ok: true, error: null, rolledBack: false });
     expect(lines(report)).toEqual(firstApplyCommands({ source: CE, remote: '2a02:586::406', ipv4: '87.202.58.210' }));
-    expectAppliedInPlanOrder(fake.mutations(), asCalls(report));
+    expectInApplyOrder(fake.mutations().map((c) => c.join(' ')), lines(report));
     const s = fake.state();
     expect(s.interfaces.gif0).toMatchObject({
       mtu: 1460,
@@ -316,7 +295,7 @@ describe('apply', () => {
     expect(heard).toHaveLength(1);
     // Every command of the apply had run; the verification's reads came after.
     const atHook = heard[0]!;
-    expectAppliedInPlanOrder(atHook.filter(isMutation), asCalls(first));
+    expectInApplyOrder(atHook.filter(isMutation).map((c) => c.join(' ')), lines(first));
     const reads = [argv.showInterfaces(), argv.showRoutes(), argv.showAnchor('maped')].map((c) => [c.tool, ...c.args].join(' '));
     expect(fake.log().slice(atHook.length).map((c) => c.join(' ')).sort()).toEqual(reads.sort());
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
 import { fakeRouterConfig, startMaped, type MapedProcess } from '../support/daemon-process.js';
 import { processAlive } from '../../src/daemon/pid-file.js';
-import { firstApplyCommands } from '../support/first-apply.js';
+import { expectInApplyOrder, firstApplyCommands } from '../support/first-apply.js';
 
 let fake: FakeOpenBSD;
 let dir: string;
@@ -130,7 +130,7 @@ describe('DS-Lite with prefix autoconf (no delegated prefix)', () => {
       expect(active.map).toMatchObject({ ipv4: '192.0.0.2', ceIPv6: first, br: '2001:db8:ffff::2' });
       expect(own.state().interfaces['gif0']?.tunnel).toEqual({ source: first, destination: '2001:db8:ffff::2' });
       const mutations = (): string[] => own.mutations().map((argv) => argv.join(' '));
-      expect(mutations()).toEqual(firstApplyCommands({ source: first, remote: '2001:db8:ffff::2', ipv4: '192.0.0.2', peer: '192.0.0.1', onWan: true }));
+      expectInApplyOrder(mutations(), firstApplyCommands({ source: first, remote: '2001:db8:ffff::2', ipv4: '192.0.0.2', peer: '192.0.0.1', onWan: true }));
       expect(aliases(own)).toEqual([]);
 
       // slaacd replaces the address (a new prefix from the router): the tunnel follows it.

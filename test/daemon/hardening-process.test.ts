@@ -136,8 +136,8 @@ describe('SIGTERM', () => {
     // The prefix moves to B and the anchor load hangs, ignoring SIGTERM, its child holding the pipes.
     await r.wrapped.setFault('pfctl -o none -a maped -f -', 'hang-child');
     r.lease('5600');
-    await until(async () => (await r.wrapped.hungPids()).length === 2, 'the anchor load to hang');
-    expect(wanAddresses(r.fake)).toContain(CE_B);
+    // The new alias runs beside the anchor load (PlanStep.withNext): it is in once both have started.
+    await until(async () => (await r.wrapped.hungPids()).length === 2 && wanAddresses(r.fake).includes(CE_B), 'the anchor load to hang beside the new alias');
 
     const { ms, code } = await stopTimed(maped);
     expect(ms).toBeLessThan(5000);
@@ -258,10 +258,10 @@ describe('a lost ownership record, every softwire kind', () => {
       r.lease('3400');
       let maped = r.start();
       await maped.waitFor((s) => s.state === 'active' && s.map?.ceIPv6 === ceA, 'active on A');
-      // The step after the new alias hangs; maped dies there.
+      // The tunnel step, which runs beside the new alias (PlanStep.withNext), hangs; maped dies once the alias is in.
       await r.wrapped.setFault(`ifconfig gif0 tunnel ${ceB} ${k.remote}`, 'hang');
       r.lease('5600');
-      await until(async () => (await r.wrapped.hungPids()).length === 1, 'the tunnel step to hang');
+      await until(async () => (await r.wrapped.hungPids()).length === 1 && wanCeAddresses(r.fake).includes(ceB), 'the tunnel step to hang beside the new alias');
       expect(wanCeAddresses(r.fake).sort()).toEqual([ceA, ceB].sort());
       maped.signal('SIGKILL');
       await maped.exited;

@@ -1,6 +1,9 @@
+import { expect } from 'vitest';
+
 /**
  * The commands of a first apply on a machine with nothing of maped's, in
- * the order maped runs them (docs/architecture.md §3.6) and as the fake
+ * the order of maped's plan (docs/architecture.md §3.6; some run side by
+ * side, expectInApplyOrder) and as the fake
  * tools log them (tool name, then arguments): the tunnel source on em0
  * (unless it is the WAN's own address), gif0 created and configured with
  * mtu 1460, the default route at priority 7, the anchor loaded whole.
@@ -31,4 +34,24 @@ export function firstApplyCommands(apply: FirstApply): string[] {
     `route -n add -inet default ${peer} -ifp gif0 -priority 7 -label maped`,
     'pfctl -o none -a maped -f -',
   ];
+}
+
+/**
+ * `executed` (what the fake tools saw) is `planned` run as maped runs a plan:
+ * the same commands, the gif and route steps in their order, the new alias
+ * no later than the second of them and the anchor no earlier than the one
+ * before their last (PlanStep.withNext in src/apply/plan.ts: the alias runs
+ * beside the first gif step, the anchor beside the last gif or route step).
+ */
+export function expectInApplyOrder(executed: readonly string[], planned: readonly string[]): void {
+  expect([...executed].sort()).toEqual([...planned].sort());
+  const isAlias = (c: string): boolean => c.startsWith('ifconfig') && c.endsWith(' alias');
+  const isAnchor = (c: string): boolean => c.startsWith('pfctl') && c.endsWith(' -f -');
+  const chain = (calls: readonly string[]): string[] => calls.filter((c) => !isAlias(c) && !isAnchor(c));
+  expect(chain(executed)).toEqual(chain(planned));
+  const gifAndRoute = chain(planned);
+  const alias = executed.findIndex(isAlias);
+  if (alias !== -1 && gifAndRoute.length > 1) expect(alias).toBeLessThan(executed.indexOf(gifAndRoute[1]!));
+  const anchor = executed.findIndex(isAnchor);
+  if (anchor !== -1 && gifAndRoute.length > 1) expect(anchor).toBeGreaterThan(executed.indexOf(gifAndRoute.at(-2)!));
 }

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backgroundMaped, fakeLeaser, fakeRouterConfig, type BackgroundMaped } from '../support/daemon-process.js';
+import { backgroundMaped, closedWithin, fakeLeaser, fakeRouterConfig, type BackgroundMaped } from '../support/daemon-process.js';
 import { createFakeLogger } from '../support/fake-logger.js';
 import { createFakeOpenBSD } from '../support/fake-openbsd/index.js';
 import { processGone } from '../support/procfs.js';
@@ -73,16 +73,7 @@ async function rcStart(flags: string[]): Promise<{ status: number | null; logged
   });
   let logged = '';
   pipeline.stdout.setEncoding('utf8').on('data', (s: string) => (logged += s));
-  let timer: NodeJS.Timeout | undefined;
-  const status = await Promise.race([
-    new Promise<number | null>((done) => pipeline.once('close', (code) => done(code))),
-    new Promise<never>((_, fail) => {
-      timer = setTimeout(() => {
-        pipeline.kill('SIGKILL');
-        fail(new Error(`the start pipeline did not end within 90 s; logged:\n${logged}`));
-      }, 90_000);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  const status = await closedWithin(pipeline, 90_000, () => `the start pipeline did not end within 90 s; logged:\n${logged}`);
   return { status, logged };
 }
 

@@ -201,19 +201,28 @@ export async function launchMaped(
   let output = '';
   launcher.stdout.setEncoding('utf8').on('data', (s: string) => (output += s));
   launcher.stderr.setEncoding('utf8').on('data', (s: string) => (output += s));
-  let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([
-    new Promise<number | null>((done) => launcher.once('close', (status) => done(status))),
-    new Promise<never>((_, fail) => {
-      timer = setTimeout(() => {
-        launcher.kill('SIGKILL');
-        fail(new Error(`maped's launcher: its output did not end within 90 s (exited: ${launcher.exitCode}); output:\n${output}`));
-      }, 90_000);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  const code = await closedWithin(launcher, 90_000, () => `maped's launcher: its output did not end within 90 s (exited: ${launcher.exitCode}); output:\n${output}`);
   const daemon = backgroundMaped(pidFile, socket);
   if (daemon !== null) launched.add(daemon.pid);
   return { code, launcherPid: launcher.pid!, output, daemon };
+}
+
+/**
+ * The exit status of `child` once its output has ended ('close'); past
+ * `timeoutMs` it is killed and the promise fails with `why()`, as a
+ * process that a descendant's open pipe keeps alive would never close.
+ */
+export async function closedWithin(child: ChildProcess, timeoutMs: number, why: () => string): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    new Promise<number | null>((done) => child.once('close', (status) => done(status))),
+    new Promise<never>((_, fail) => {
+      timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        fail(new Error(why()));
+      }, timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** The daemon whose pid `pidFile` holds; null when there is no pid file. */

@@ -270,6 +270,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
    */
   const record_ = async (o: Ownership): Promise<string | null> => {
     owned = o;
+    if (serializeOwnership(o) === onDisk) {
+      // The file says so already (a removal kept for the next write, then
+      // undone, as the route around a new IPv4 address): no write, no fsync.
+      unsaved.delete(stateDir);
+      remembered?.set(stateDir, o);
+      return null;
+    }
     try {
       await writeOwnership(stateDir, o);
       unsaved.delete(stateDir);
@@ -296,17 +303,17 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
       if (problem !== null && !bestEffort) return problem;
     }
     /**
-     * Takes the effect's change of `o`, if any. A claim is written at once
-     * (write-ahead; a write that fails is the step's failure); a removal
-     * goes to disk with the next write: a record that still names what is
-     * gone is corrected by the next plan, and each write is two fsyncs
-     * (tens of milliseconds on a busy disk).
+     * Takes the effects' change of `o`, if any. Claims are written at once,
+     * in one write (write-ahead; a write that fails is the step's failure); a
+     * removal goes to disk with the next write: a record that still names
+     * what is gone is corrected by the next plan, and each write is two
+     * fsyncs (tens of milliseconds on a busy disk).
      */
-    const note = async (effect: Effect): Promise<string | null> => {
-      const next = applyEffect(o, effect, target);
+    const note = async (...effects: Effect[]): Promise<string | null> => {
+      const next = effects.reduce((acc: Ownership, e) => applyEffect(acc, e, target), o);
       if (serializeOwnership(next) === serializeOwnership(o)) return null;
       o = next;
-      if (!recordedBefore(effect)) {
+      if (!effects.some(recordedBefore)) {
         owned = o;
         return null;
       }
@@ -362,11 +369,12 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
         if (failure !== null) return failure;
         continue;
       }
-      // What any of them creates is on record before the first starts.
-      for (const [i, step] of group.entries()) {
-        if (step.effect === null || !recordedBefore(step.effect)) continue;
-        const problem = await note(step.effect);
-        if (problem !== null) return `step ${n + 1 + i} (${describeCommand(step.command)}): ${problem}`;
+      // What any of them creates is on record, in one write, before the first starts.
+      const claiming = group.filter((step) => step.effect !== null && recordedBefore(step.effect));
+      if (claiming.length > 0) {
+        const problem = await note(...claiming.map((step) => step.effect!));
+        const firstClaim = claiming[0]!;
+        if (problem !== null) return `step ${n + 1 + group.indexOf(firstClaim)} (${describeCommand(firstClaim.command)}): ${problem}`;
       }
       const ran = group.map((): ApplyCommand[] => []);
       const failures = await Promise.all(group.map((step, i) => runStep(step, n + 1 + i, ran[i]!)));

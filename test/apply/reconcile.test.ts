@@ -261,6 +261,33 @@ describe('apply', () => {
     expect(fake.state().interfaces.em0!.inet6.filter((a) => a.prefixlen === 128)).toEqual([]);
   });
 
+  it('writes the claims of steps that run side by side in one write, and nothing the file already says: three writes for a first apply, two for a prefix change', async () => {
+    const { stateDir, run } = await rig();
+    const written: Ownership[] = [];
+    useOwnershipFiles({
+      read: (dir) => localOwnershipFiles.read(dir),
+      write: (dir, text) => (written.push(JSON.parse(text) as Ownership), localOwnershipFiles.write(dir, text)),
+    });
+    onTestFinished(() => useOwnershipFiles(localOwnershipFiles));
+    expect((await run(desiredFor(COSMOTE, 'kernel'))).ok).toBe(true);
+    // Alias and gif0 claimed together, then route and anchor together, then what was applied.
+    expect(written.map((o) => [o.aliases.length, o.gifCreated, o.route, o.anchorLoaded, o.applied !== null])).toEqual([
+      [1, true, false, false, false],
+      [1, true, true, true, false],
+      [1, true, true, true, true],
+    ]);
+    written.length = 0;
+    expect((await run(desiredFor(withPrefix(COSMOTE, '2a02:586:6234:c100::/56'), 'kernel'))).ok).toBe(true);
+    // The new alias claimed before the group that adds it; the route, removed
+    // before the IPv4 address moved and added back beside the anchor, is
+    // claimed again, which the file already says; then the settled record
+    // without the old alias.
+    expect(written.map((o) => [o.aliases.length, o.route])).toEqual([
+      [2, true],
+      [1, true],
+    ]);
+  });
+
   it('with a memory of the record, reads it from disk once and writes it as before', async () => {
     const { fake, stateDir } = await rig();
     const counted = { reads: 0, writes: 0 };

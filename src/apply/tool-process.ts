@@ -45,7 +45,8 @@ const KILL_GRACE_MS = 2000;
 /** Process groups of tools still running, for {@link killRunningTools}. */
 const running = new Set<number>();
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+/** Sends `signal` to the process group `pid` leads (a child spawned detached, setsid(2)); a gone group is no error. */
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
   try {
     process.kill(-pid, signal);

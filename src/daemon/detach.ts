@@ -25,6 +25,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, fstatSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import { killGroup } from '../apply/tool-process.js';
 import { err, ok, type Result } from '../map/index.js';
 
 /** The launcher sets it to the readiness channel's descriptor; not for users (maped(8) ENVIRONMENT lists only MAPED_PRIVSEP). */
@@ -87,14 +88,6 @@ export function startInBackground(options: LaunchOptions): Promise<Result<number
     let settled = false;
     let grace: NodeJS.Timeout | undefined;
 
-    const killGroup = (): void => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // ESRCH: gone already.
-      }
-    };
     const finish = (result: Result<number>): void => {
       if (settled) return;
       settled = true;
@@ -107,7 +100,7 @@ export function startInBackground(options: LaunchOptions): Promise<Result<number
       resolve(result);
     };
     const give = (reason: string): void => {
-      killGroup();
+      killGroup(child.pid, 'SIGKILL');
       finish(err(reason));
     };
     function interrupted(): void {

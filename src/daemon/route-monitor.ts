@@ -16,6 +16,7 @@
  * minute.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { killGroup } from '../apply/tool-process.js';
 import { toolEnvironment } from '../openbsd/index.js';
 
 export const MAX_MONITOR_LINE = 4096;
@@ -142,13 +143,7 @@ export function monitorRoutes(
         current.kill('SIGTERM');
       }
       // A monitor that ignores SIGTERM is not waited for longer than two seconds.
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-current.pid!, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }, 2000);
+      const timer = setTimeout(() => killGroup(current.pid, 'SIGKILL'), 2000);
       await ended;
       clearTimeout(timer);
     },

@@ -24,9 +24,6 @@ import { AftrResolver, selectResolving } from './aftr-resolver.js';
 import { selectSoftwire, staticRuleViews } from './select-mapping.js';
 import { retryDelayMs } from './retry-delay.js';
 
-/** Capped exponential backoff for failed applies: 1 s, 2 s, 4 s … 5 min. */
-export { retryDelayMs } from './retry-delay.js';
-
 /**
  * A rule source with its own timers (the HB46PP client): the engine reads its
  * snapshot when it converges and tells it the end-user prefix it sees; the

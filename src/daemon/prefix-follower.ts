@@ -12,8 +12,6 @@ import { followLease } from './lease-follower.js';
 import { monitorRoutes } from './route-monitor.js';
 import type { Follower } from './prefix-source.js';
 
-export { followedBy, type Follower } from './prefix-source.js';
-
 /** `prefix autoconf`: the look that backs up the routing socket, never more often than this. */
 const AUTOCONF_POLL_MS = 60_000;
 

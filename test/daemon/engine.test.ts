@@ -285,6 +285,16 @@ describe('Engine: a lease file rewritten while maped watches', () => {
     return { driver, sources, engine };
   }
 
+  /** held(), started: its first look has had dhcp6leasectl's answer and is over. */
+  async function started() {
+    const h = held();
+    const first = h.engine.wake('start');
+    await h.sources.until(() => h.sources.asked === 1);
+    h.sources.answer();
+    await first;
+    return h;
+  }
+
   it('the file found at start waits for dhcp6leasectl (it may be from before a reboot); a rewritten one is applied while it is asked, then confirmed', async () => {
     const { driver, sources, engine } = held();
     const first = engine.wake('start');
@@ -310,11 +320,7 @@ describe('Engine: a lease file rewritten while maped watches', () => {
   });
 
   it('a rewritten file dhcp6leasectl then does not list: asked again before anything more is applied, and withdrawn', async () => {
-    const { driver, sources, engine } = held();
-    const first = engine.wake('start');
-    await sources.until(() => sources.asked === 1);
-    sources.answer();
-    await first;
+    const { driver, sources, engine } = await started();
 
     sources.text = B;
     sources.leasectlStatus = { interface: 'em0', state: 'Init', prefixes: [], leaseSeconds: null };
@@ -333,11 +339,7 @@ describe('Engine: a lease file rewritten while maped watches', () => {
   });
 
   it('a rewritten file without MAP-E options of its own (they may come from dhcp6leasectl) waits for its answer', async () => {
-    const { driver, sources, engine } = held();
-    const first = engine.wake('start');
-    await sources.until(() => sources.asked === 1);
-    sources.answer();
-    await first;
+    const { driver, sources, engine } = await started();
     sources.text = 'ia_pd 0 2001:db8:12:5600:: 56\n';
     // The earlier Perl maped's patch: the MAP-E options in dhcp6leasectl's output only.
     const file = parseLeaseFile(B, LEASE_FILE);

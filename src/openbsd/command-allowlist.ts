@@ -66,16 +66,17 @@ const ifconfigGrammar: Grammar = (scope, args, stdin) => {
 };
 
 /**
- * route(8): the default route maped owns (add, change and delete name its
- * gateway, and may name the tunnel with -ifp and a -priority), the reads,
- * and the routing-socket monitor of `prefix autoconf`.
+ * route(8): the default route maped owns (add and delete name its gateway,
+ * and may name the tunnel with -ifp and a -priority; maped never changes a
+ * route in place, nor asks `route get`: it reads them all, labels included),
+ * the read, and the routing-socket monitor of `prefix autoconf`.
  */
 const routeGrammar: Grammar = (scope, args, stdin) => {
   if (stdin !== undefined) return 'route reads no standard input';
   // `-nv show -inet`: every IPv4 route with its label (command-argv.ts showRoutes).
-  if (same(args, ['-n', 'get', '-inet', 'default']) || same(args, ['-nv', 'show', '-inet']) || same(args, ['-n', 'monitor'])) return null;
+  if (same(args, ['-nv', 'show', '-inet']) || same(args, ['-n', 'monitor'])) return null;
   const [n, verb, inet, dest, gateway, ...options] = args;
-  if (n !== '-n' || inet !== '-inet' || dest !== 'default' || !['add', 'change', 'delete'].includes(verb ?? '')) return `not a route command maped runs: route ${args.join(' ')}`;
+  if (n !== '-n' || inet !== '-inet' || dest !== 'default' || !['add', 'delete'].includes(verb ?? '')) return `not a route command maped runs: route ${args.join(' ')}`;
   if (!isIpv4(gateway)) return `route ${verb}: gateway ${gateway ?? '(none)'} is not an IPv4 address`;
   const seen = new Set<string>();
   for (let i = 0; i < options.length; i += 2) {

@@ -100,7 +100,6 @@ describe('every command maped produces is accepted', () => {
   it('the shapes of issues 16 and 20: -ifp/-priority, the pf and forwarding checks, -tunneldf, inbound forwards', () => {
     const accepted: string[][] = [
       [TOOLS.route, '-n', 'add', '-inet', 'default', '0.0.0.1', '-ifp', 'gif0', '-priority', '16', '-label', 'maped'],
-      [TOOLS.route, '-n', 'change', '-inet', 'default', '192.0.0.1', '-label', 'maped', '-priority', '16', '-ifp', 'gif0'],
       [TOOLS.route, '-n', 'delete', '-inet', 'default', '0.0.0.1', '-ifp', 'gif0', '-priority', '16'],
       // Every IPv4 route with its label (show.c's -v column): how maped finds its own.
       [TOOLS.route, '-nv', 'show', '-inet'],
@@ -141,6 +140,8 @@ describe('hostile commands are refused', () => {
     ['a route show of another family', [TOOLS.route, '-nv', 'show', '-inet6'], /not a route command/],
     ['a route show with a filter', [TOOLS.route, '-nv', 'show', '-inet', '-label', 'maped'], /not a route command/],
     ['a verbose route change', [TOOLS.route, '-nv', 'add', '-inet', 'default', '0.0.0.1', '-label', 'maped'], /not a route command/],
+    ['a route changed in place, which maped never does', [TOOLS.route, '-n', 'change', '-inet', 'default', '0.0.0.1', '-ifp', 'gif0', '-priority', '7', '-label', 'maped'], /not a route command/],
+    ['a route get maped no longer asks', [TOOLS.route, '-n', 'get', '-inet', 'default'], /not a route command/],
     ['a route to another gateway family', [TOOLS.route, '-n', 'add', '-inet', 'default', '2001:db8::1', '-label', 'maped'], /not an IPv4 address/],
     ['a route with another label', [TOOLS.route, '-n', 'add', '-inet', 'default', '0.0.0.1', '-label', 'dhcpleased'], /not maped's/],
     ['a route without a label', [TOOLS.route, '-n', 'add', '-inet', 'default', '0.0.0.1'], /no -label maped/],

@@ -177,10 +177,13 @@ async function readLeaseOnce(
   const endUserPrefix = first.prefix;
   const s46 = parsed.value.s46 ?? EMPTY_S46;
 
-  // dhcp6leasectl first: its answer decides, and the look-ahead's reads can wait behind it.
-  const asked = sources.leasectl(config.tools.dhcp6leasectl, config.wan);
+  // Whichever the next step waits for is asked first (runs asked at once start one after
+  // another): dhcp6leasectl's answer when it decides; the look-ahead's reads of the live
+  // state when the file is applied on its own word and dhcp6leasectl only confirms it.
   const early = s46.mapE.length > 0 && fresh?.(text) === true;
-  onFileText?.(text);
+  if (early) onFileText?.(text);
+  const asked = sources.leasectl(config.tools.dhcp6leasectl, config.wan);
+  if (!early) onFileText?.(text);
   const judge = (status: Result<LeasectlStatus> | null | undefined): OnceReading => judgeLease(config, text, endUserPrefix, s46, status, now);
   if (!early) return judge(await asked);
   const confirmation = asked.then(

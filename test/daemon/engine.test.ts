@@ -114,6 +114,24 @@ describe('Engine', () => {
     expect(driver.calls).toHaveLength(2);
   });
 
+  it('the live state is asked for before dhcp6leasectl when a rewritten file is applied on its word, after it when its answer decides', async () => {
+    const { driver, sources, engine } = setup();
+    const asked: string[] = [];
+    driver.lookAhead = () => {
+      asked.push('live state');
+      return {};
+    };
+    const leasectl = sources.leasectl.bind(sources);
+    sources.leasectl = () => {
+      asked.push('dhcp6leasectl');
+      return leasectl();
+    };
+    await engine.wake('the file found at start');
+    sources.text = `ia_pd 0 2001:db8:12:5600:: 56\n${EXAMPLE_S46}\n`;
+    await engine.wake('rewritten by dhcp6leased');
+    expect(asked).toEqual(['dhcp6leasectl', 'live state', 'live state', 'dhcp6leasectl']);
+  });
+
   it('renewal with identical lease runs no command', async () => {
     const { driver, engine } = setup();
     await engine.wake('first');

@@ -23,7 +23,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, constants, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { localOwnershipFiles, OWNERSHIP_FILE, parseOwnership } from '../apply/ownership.js';
+import { localOwnershipFiles, OWNERSHIP_FILE, parseOwnership, type OwnershipRead } from '../apply/ownership.js';
 import { runToolHere, type ToolRun } from '../apply/tool-process.js';
 import { loadConfig, printConfig, type MapedConfig } from '../config/index.js';
 import { refuseConnection } from '../control/server.js';
@@ -234,11 +234,10 @@ export class PrivsepParent {
   private loadOwned(): void {
     const path = join(this.config.stateDir, OWNERSHIP_FILE);
     const read = readBounded(path, MAX_OWNERSHIP_TEXT);
-    this.owned = 'text' in read && read.text !== null ? this.ownedScope(read.text) : null;
+    this.owned = 'text' in read && read.text !== null ? this.ownedScope(parseOwnership(read.text, OWNERSHIP_FILE)) : null;
   }
 
-  private ownedScope(text: string): AllowlistScope | null {
-    const record = parseOwnership(text, OWNERSHIP_FILE);
+  private ownedScope(record: OwnershipRead): AllowlistScope | null {
     if (record.problem !== null) return null;
     const o = record.ownership;
     if (o.wan === null || o.tunnel === null || o.anchor === null) return null;
@@ -351,7 +350,7 @@ export class PrivsepParent {
         } catch (e) {
           return { type: 'done', id: request.id, error: (e as Error).message };
         }
-        this.owned = this.ownedScope(request.text);
+        this.owned = this.ownedScope(record);
         return { type: 'done', id: request.id, error: null };
       }
       case 'reload': {

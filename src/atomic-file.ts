@@ -8,13 +8,19 @@
  * yet). On any failure (ENOSPC, EROFS, EIO) the temporary file is removed,
  * the old file stays, and the error is thrown.
  *
+ * The temporary file is made new: a file or symbolic link left at its name
+ * (a crash, or someone with write access to the directory) is removed
+ * first, and the open refuses to follow a link or reuse a file
+ * (O_CREAT|O_EXCL|O_NOFOLLOW), so the text never lands anywhere but in the
+ * directory given.
+ *
  * The durable form waits for its two fsync(2)s in libuv's thread pool: on
  * a busy disk each takes tens of milliseconds, which a synchronous call
  * would take from every other client of the event loop (`mapedctl status`
  * during an apply, npm run bench soak). The rest is synchronous: a few
  * microseconds for a file of a few hundred bytes.
  */
-import { closeSync, fsync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -28,7 +34,7 @@ export interface ReplaceFileOptions {
 export function replaceFile(path: string, text: string, options: ReplaceFileOptions): void {
   const temporary = temporaryBeside(path);
   try {
-    const fd = openSync(temporary, 'w', options.mode);
+    const fd = openNew(temporary, options.mode);
     try {
       writeWhole(fd, text);
     } finally {
@@ -45,7 +51,7 @@ export function replaceFile(path: string, text: string, options: ReplaceFileOpti
 export async function replaceFileDurably(path: string, text: string, options: ReplaceFileOptions): Promise<void> {
   const temporary = temporaryBeside(path);
   try {
-    const fd = openSync(temporary, 'w', options.mode);
+    const fd = openNew(temporary, options.mode);
     try {
       writeWhole(fd, text);
       await fsyncAsync(fd);
@@ -66,6 +72,12 @@ export async function replaceFileDurably(path: string, text: string, options: Re
 }
 
 const temporaryBeside = (path: string): string => join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+
+/** A new temporary file at `temporary`, never a link's target nor a file already there. */
+function openNew(temporary: string, mode: number): number {
+  removeQuietly(temporary);
+  return openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+}
 
 function writeWhole(fd: number, text: string): void {
   const bytes = Buffer.from(text, 'utf8');

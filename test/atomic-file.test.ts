@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -40,5 +40,24 @@ describe('replaceFile and replaceFileDurably', () => {
     const dir = scratch();
     await expect(replace(durable, join(dir, 'missing', 'maped.prom'), 'x', 0o644)).rejects.toThrow(/ENOENT/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it.each([false, true])('writes through no link planted at the temporary name, and replaces a stale temporary file (durable %s)', async (durable) => {
+    const dir = scratch();
+    const elsewhere = scratch();
+    const target = join(elsewhere, 'rc.local');
+    writeFileSync(target, 'untouched\n');
+    const path = join(dir, 'ownership.json');
+    // The temporary name is predictable: someone who may write in dir links it to a file of root's.
+    symlinkSync(target, join(dir, `.ownership.json.${process.pid}.tmp`));
+    await replace(durable, path, '{"planted":false}\n', 0o600);
+    expect(readFileSync(target, 'utf8')).toBe('untouched\n');
+    expect(lstatSync(path).isFile()).toBe(true);
+    expect(readFileSync(path, 'utf8')).toBe('{"planted":false}\n');
+    expect(readdirSync(dir)).toEqual(['ownership.json']);
+    writeFileSync(join(dir, `.ownership.json.${process.pid}.tmp`), 'left by a crash');
+    await replace(durable, path, 'third\n', 0o600);
+    expect(readFileSync(path, 'utf8')).toBe('third\n');
+    expect(readdirSync(dir)).toEqual(['ownership.json']);
   });
 });

@@ -11,10 +11,11 @@
 # On the live system (no DESTDIR) it also creates the user and group
 # _maped, uid and gid 990, as OpenBSD's ports do for their daemons (a fixed
 # id from the ports' range 500-999, one that ports' infrastructure/db/user.list
-# does not hand out), and the state directory /var/db/maped, root's, group
-# _maped, mode 0770: the unprivileged part of maped runs as _maped and
-# writes maped.prom and the HB46PP cache there; the ownership record in it
-# stays root's (maped(8) PRIVILEGE SEPARATION).
+# does not hand out), the state directory /var/db/maped, root's, mode 0755,
+# which holds the ownership record and the pid file, and in it
+# /var/db/maped/child, root's, group _maped, mode 0770: the unprivileged
+# part of maped runs as _maped and writes maped.prom and the HB46PP cache
+# there, and nowhere beside the record (maped(8) PRIVILEGE SEPARATION).
 #
 # Environment:
 #	DESTDIR		staging root, prepended to every target (default: none)
@@ -101,7 +102,8 @@ if [ -z "$DESTDIR" ]; then
 		    -d /var/empty -s /sbin/nologin _maped
 		echo "created user _maped ($MAPED_ID)"
 	fi
-	install -d -o root -g _maped -m 770 /var/db/maped
+	install -d -o root -g wheel -m 755 /var/db/maped
+	install -d -o root -g _maped -m 770 /var/db/maped/child
 fi
 
 # Let man(1) and apropos(1) find the new pages on the live system.

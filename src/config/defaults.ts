@@ -22,6 +22,17 @@ export const DEFAULT_METRICS = false;
 /** HB46PP `product` (v6mig-prov §3.3: the CE's product name). */
 export const DEFAULT_PROVISION_PRODUCT = 'maped';
 export const DEFAULT_STATE_DIR = '/var/db/maped';
+/**
+ * The one directory in state-dir that maped's unprivileged child may write
+ * (maped.prom, the HB46PP cache). state-dir itself is root's alone: it
+ * holds the ownership record and the pid file, which a child able to
+ * create, rename or link names beside them could redirect (docs/architecture.md §5).
+ */
+export const CHILD_FILES_SUBDIR = 'child';
+
+export function childFilesDir(stateDir: string): string {
+  return `${stateDir.replace(/\/+$/, '')}/${CHILD_FILES_SUBDIR}`;
+}
 /** The unprivileged user of maped's child process when maped starts as root (rc.d/install.sh creates it). */
 export const DEFAULT_USER = '_maped';
 

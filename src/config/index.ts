@@ -22,6 +22,7 @@ export {
   DEFAULT_TOOLS,
   DEFAULT_TUNNEL_INTERFACE,
   MAX_INCLUDE_DEPTH,
+  childFilesDir,
   defaultLeaseFile,
 } from './defaults.js';
 export { CONFIG_KEYWORDS } from './keywords.js';

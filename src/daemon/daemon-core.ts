@@ -7,7 +7,7 @@
  * (src/daemon/privsep-child.ts).
  */
 import type { Logger } from 'pino';
-import type { MapedConfig } from '../config/index.js';
+import { childFilesDir, type MapedConfig } from '../config/index.js';
 import type { CommandHandler } from '../control/server.js';
 import { newFetchCounters, type Hb46ppClient } from '../provision/index.js';
 import type { Result } from '../map/index.js';
@@ -89,7 +89,7 @@ export function startDaemonCore(options: DaemonCoreOptions): DaemonCore {
   /** HB46PP fetches, counted across the clients that reloads replace. */
   const fetches = newFetchCounters();
   metrics = new MetricsPublisher({ status: () => engine.status(), counters, usage, log, provisioning: () => (provisioner === null ? null : fetches) });
-  metrics.configure(config.metrics ? config.stateDir : null);
+  metrics.configure(config.metrics ? childFilesDir(config.stateDir) : null);
 
   async function startProvisioning(next: MapedConfig): Promise<Hb46ppClient | null> {
     const settings = await hb46ppSettings(next, log);
@@ -107,7 +107,7 @@ export function startDaemonCore(options: DaemonCoreOptions): DaemonCore {
     }
     const provisionChanged = JSON.stringify(next.provision) !== JSON.stringify(config.provision) || next.stateDir !== config.stateDir;
     config = next;
-    metrics?.configure(config.metrics ? config.stateDir : null);
+    metrics?.configure(config.metrics ? childFilesDir(config.stateDir) : null);
     if (provisionChanged) {
       await provisioner?.stop();
       provisioner = await startProvisioning(config);

@@ -9,7 +9,8 @@
  * is sampled; never more often than that, so metrics cost an idle maped one
  * `pfctl -ss` a minute and nothing when they are off.
  */
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { replaceFile } from '../atomic-file.js';
 import { DAEMON_STATES, type Status } from '../control/protocol.js';
@@ -182,6 +183,8 @@ export class MetricsPublisher {
   publish(): void {
     if (this.path === null) return;
     try {
+      // state-dir/child: made by the privileged parent for its child, or here the first time.
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
       replaceFile(this.path, this.text(), { mode: 0o644 });
       this.failureSaid = false;
     } catch (e) {

@@ -20,12 +20,12 @@
  *   across child restarts.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, constants, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, unlinkSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { localOwnershipFiles, OWNERSHIP_FILE, parseOwnership, type OwnershipRead } from '../apply/ownership.js';
+import { localOwnershipFiles, OWNERSHIP_FILE, parseOwnership, serializeOwnership, type OwnershipRead } from '../apply/ownership.js';
 import { runToolHere, type ToolRun } from '../apply/tool-process.js';
-import { loadConfig, printConfig, type MapedConfig } from '../config/index.js';
+import { childFilesDir, loadConfig, printConfig, type MapedConfig } from '../config/index.js';
 import { refuseConnection } from '../control/server.js';
 import { MAX_LEASE_FILE_BYTES } from '../lease/lease-file.js';
 import { err, ok, type Result } from '../map/index.js';
@@ -82,11 +82,14 @@ export function lookupUser(user: string, passwd = PASSWD): Result<ChildCredentia
   return err(`user ${user}: no such user (rc.d/install.sh creates _maped; or set user in maped.conf)`);
 }
 
-/** A regular file of at most `max` bytes; text null when there is none. */
-function readBounded(path: string, max: number): { text: string | null } | { error: string } {
+/**
+ * A regular file of at most `max` bytes; text null when there is none.
+ * `noFollow`: a symbolic link at `path` is refused (ELOOP), not read through.
+ */
+function readBounded(path: string, max: number, noFollow = false): { text: string | null } | { error: string } {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (noFollow ? constants.O_NOFOLLOW : 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { text: null };
@@ -101,6 +104,28 @@ function readBounded(path: string, max: number): { text: string | null } | { err
     return { text: buffer.toString('utf8', 0, length) };
   } catch (e) {
     return { error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Makes `path` a directory (if missing) owned by `uid`:`gid` (-1 keeps the
+ * group) with `mode`, changed through a descriptor opened with O_NOFOLLOW:
+ * a symbolic link at `path` is never followed, and removed (with a
+ * warning) when `log` is given, as a name a child could have planted there.
+ */
+function ownDirectory(path: string, uid: number, gid: number, mode: number, log?: Logger): void {
+  mkdirSync(path, { recursive: true, mode });
+  if (log !== undefined && lstatSync(path).isSymbolicLink()) {
+    log.warn(`${path}: a symbolic link where maped keeps a directory; removed`);
+    unlinkSync(path);
+    mkdirSync(path, { mode });
+  }
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    fchownSync(fd, uid, gid);
+    fchmodSync(fd, mode);
   } finally {
     closeSync(fd);
   }
@@ -215,25 +240,30 @@ export class PrivsepParent {
   }
 
   /**
-   * The child writes its own files in state-dir (maped.prom, the HB46PP
-   * cache): under another uid the directory is given to its group, mode
-   * 0770; the ownership record in it stays root's, mode 0600.
+   * state-dir is root's alone, mode 0755: the ownership record and the pid
+   * file are in it, and a child that could create, rename or link names
+   * beside them could have root write or read through its links. The child
+   * writes its own files (maped.prom, the HB46PP cache) in state-dir/child,
+   * given to its group, mode 0770. Each directory is changed through a
+   * descriptor opened without following a link.
    */
   private prepareStateDir(): void {
     const credentials = this.options.credentials;
     if (credentials === null) return;
+    const root = process.getuid?.() ?? 0;
+    const stateDir = this.config.stateDir;
     try {
-      mkdirSync(this.config.stateDir, { recursive: true, mode: 0o770 });
-      chownSync(this.config.stateDir, process.getuid?.() ?? 0, credentials.gid);
-      chmodSync(this.config.stateDir, 0o770);
+      // Its group is kept (-1): a group without write permission cannot touch the names in it.
+      ownDirectory(stateDir, root, -1, 0o755);
+      ownDirectory(childFilesDir(stateDir), root, credentials.gid, 0o770, this.log);
     } catch (e) {
-      this.log.warn(`state-dir ${this.config.stateDir}: cannot give it to group ${credentials.gid}: ${(e as Error).message}`);
+      this.log.warn(`state-dir ${stateDir}: cannot prepare it for the unprivileged child: ${(e as Error).message}`);
     }
   }
 
   private loadOwned(): void {
     const path = join(this.config.stateDir, OWNERSHIP_FILE);
-    const read = readBounded(path, MAX_OWNERSHIP_TEXT);
+    const read = readBounded(path, MAX_OWNERSHIP_TEXT, true);
     this.owned = 'text' in read && read.text !== null ? this.ownedScope(parseOwnership(read.text, OWNERSHIP_FILE)) : null;
   }
 
@@ -242,6 +272,31 @@ export class PrivsepParent {
     const o = record.ownership;
     if (o.wan === null || o.tunnel === null || o.anchor === null) return null;
     return { tools: this.config.tools, wan: o.wan, tunnel: o.tunnel, anchor: o.anchor, label: o.label ?? DEFAULT_LABEL };
+  }
+
+  /**
+   * The names a record from the child may hold: those of the configuration,
+   * or those of the record the parent holds now (what maped configured
+   * under an earlier configuration, still to be removed). The names of the
+   * record widen what the allowlist accepts (run), so a child may not
+   * choose them: null when they are the configuration's or the record's.
+   */
+  private foreignNames(record: OwnershipRead): string | null {
+    const o = record.ownership;
+    const config = configScope(this.config);
+    const held = this.owned;
+    const names: [string, string | null, string, string | undefined][] = [
+      ['wan', o.wan, config.wan, held?.wan],
+      ['tunnel', o.tunnel, config.tunnel, held?.tunnel],
+      ['anchor', o.anchor, config.anchor, held?.anchor],
+      ['label', o.label, config.label, held?.label],
+    ];
+    for (const [what, value, configured, recorded] of names) {
+      if (value !== null && value !== configured && value !== recorded) {
+        return `${what} ${value} is neither maped.conf's (${configured}) nor the recorded one${recorded === undefined ? '' : ` (${recorded})`}`;
+      }
+    }
+    return null;
   }
 
   private tell(message: ParentMessage): void {
@@ -336,17 +391,19 @@ export class PrivsepParent {
           : { type: 'file', id: request.id, text: read.text, error: null };
       }
       case 'read-ownership': {
-        const read = readBounded(join(this.config.stateDir, OWNERSHIP_FILE), MAX_OWNERSHIP_TEXT);
+        const read = readBounded(join(this.config.stateDir, OWNERSHIP_FILE), MAX_OWNERSHIP_TEXT, true);
         return 'error' in read ? { type: 'file', id: request.id, text: null, error: read.error } : { type: 'file', id: request.id, text: read.text, error: null };
       }
       case 'write-ownership': {
         const record = parseOwnership(request.text, OWNERSHIP_FILE);
-        if (record.problem !== null) {
-          this.log.warn(`ownership record from the child refused: ${record.problem}`);
-          return { type: 'done', id: request.id, error: `ownership record refused: ${record.problem}` };
+        const problem = record.problem ?? this.foreignNames(record);
+        if (problem !== null) {
+          this.log.warn(`ownership record from the child refused: ${problem}`);
+          return { type: 'done', id: request.id, error: `ownership record refused: ${problem}` };
         }
         try {
-          await localOwnershipFiles.write(this.config.stateDir, request.text);
+          // The record as the parent understood it, not the child's text: nothing unchecked reaches the disk.
+          await localOwnershipFiles.write(this.config.stateDir, serializeOwnership(record.ownership));
         } catch (e) {
           return { type: 'done', id: request.id, error: (e as Error).message };
         }

@@ -7,7 +7,7 @@
  */
 import { runTool } from '../apply/tool-process.js';
 import type { Logger } from 'pino';
-import type { MapedConfig } from '../config/index.js';
+import { childFilesDir, type MapedConfig } from '../config/index.js';
 import { parseLladdr, toolEnvironment } from '../openbsd/index.js';
 import { CAPABILITY, Hb46ppClient, vendoridFromLladdr, versionParameter, type FetchCounters, type Hb46ppSettings } from '../provision/index.js';
 import { VERSION } from '../version.js';
@@ -51,7 +51,7 @@ export function startHb46pp(settings: Hb46ppSettings, config: MapedConfig, log: 
   const client = new Hb46ppClient({
     settings,
     ...(counters === undefined ? {} : { counters }),
-    stateDir: config.stateDir,
+    stateDir: childFilesDir(config.stateDir),
     onChange,
     log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
     userAgent: `maped/${VERSION}`,

@@ -131,7 +131,7 @@ describe('maped as two processes, end to end', () => {
     expect(child).toBeGreaterThan(0);
     expect(r.fake.state().anchors['maped']?.join('\n')).toMatch(/map-e-portset 6\/8\/52/);
     // Rewritten after the apply that made maped active.
-    await waitFor('maped.prom to say active', () => (/^maped_state\{state="active"\} 1$/m.test(readFileSync(join(r.dir, 'state', 'maped.prom'), 'utf8')) ? true : null), maped.output);
+    await waitFor('maped.prom to say active', () => (/^maped_state\{state="active"\} 1$/m.test(readFileSync(join(r.dir, 'state', 'child', 'maped.prom'), 'utf8')) ? true : null), maped.output);
 
     maped.signal('SIGTERM');
     expect(await maped.exited).toBe(0);
@@ -209,11 +209,18 @@ describe('maped as two processes, end to end', () => {
     expect(await uidOf(parent)).toBe(0);
     expect(await uidOf(child!)).toBe(user!.uid);
     expect(maped.output()).not.toMatch(/refused to run/);
-    // The metrics file the child writes in state-dir, given to its group.
-    await waitFor('maped.prom to say active', () => (/^maped_state\{state="active"\} 1$/m.test(readFileSync(join(r.dir, 'state', 'maped.prom'), 'utf8')) ? true : null), maped.output);
+    // The metrics file the child writes in state-dir/child, given to its group.
+    await waitFor('maped.prom to say active', () => (/^maped_state\{state="active"\} 1$/m.test(readFileSync(join(r.dir, 'state', 'child', 'maped.prom'), 'utf8')) ? true : null), maped.output);
+    const owner = async (path: string): Promise<string> => (await run('stat', ['-c', '%u %g %a', path])).stdout.trim();
+    // state-dir is root's alone, the child's directory in it root's with the child's group.
+    expect(await owner(join(r.dir, 'state'))).toMatch(/^0 \d+ 755$/);
+    expect(await owner(join(r.dir, 'state', 'child'))).toBe(`0 ${user!.gid} 770`);
     // The ownership record stays the parent's: root's, mode 0600.
-    const { stdout } = await run('stat', ['-c', '%u %a', join(r.dir, 'state', 'ownership.json')]);
-    expect(stdout.trim()).toBe('0 600');
+    expect(await owner(join(r.dir, 'state', 'ownership.json'))).toMatch(/^0 \d+ 600$/);
+    // The child can write beside its own files, not beside the record.
+    const asChild = (path: string): Promise<unknown> => run('su', ['-s', '/bin/sh', '-c', `touch ${path}`, 'nobody']);
+    await asChild(join(r.dir, 'state', 'child', 'planted'));
+    await expect(asChild(join(r.dir, 'state', 'planted'))).rejects.toThrow(/Permission denied/);
     maped.signal('SIGTERM');
     expect(await maped.exited).toBe(0);
   });
@@ -325,6 +332,42 @@ describe('the parent and a child gone wrong', () => {
     expect(r.fake.log().slice(calls).filter(([tool, ...args]) => tool === 'pfctl' && args.includes('-F'))).toEqual([]);
     expect(r.childPid()).toBe(child);
     expect((await status(r.socket)).state).toBe('active');
+  }, 60_000);
+
+  it('a record from the child may not name other interfaces or anchors (they would widen the allowlist), and what reaches the disk is the parent\'s own serialization', async () => {
+    const messageFile = join(tmpdir(), `maped-privsep-record-${process.pid}.json`);
+    cleanups.push(() => rm(messageFile, { force: true }));
+    const r = await parentRig({ PRIVSEP_TEST_MESSAGE: messageFile });
+    await waitFor('active', async () => ((await status(r.socket)).state === 'active' ? true : null), r.log);
+    const child = r.childPid()!;
+    const recordPath = join(r.dir, 'state', 'ownership.json');
+    const record = JSON.parse(readFileSync(recordPath, 'utf8')) as Record<string, unknown>;
+    expect(record).toMatchObject({ wan: 'em0', tunnel: 'gif0', anchor: 'maped' });
+    const ask = async (message: unknown, said: RegExp): Promise<void> => {
+      writeFileSync(messageFile, JSON.stringify(message));
+      const from = r.log().length;
+      process.kill(child, 'SIGUSR2');
+      await waitFor(`the parent's word on ${JSON.stringify(message).slice(0, 80)}`, () => (said.test(r.log().slice(from)) ? true : null), r.log);
+    };
+    for (const [field, value] of [['wan', 'em1'], ['tunnel', 'gif1'], ['anchor', 'blocklist'], ['label', 'dhcpleased']] as const) {
+      await ask(
+        { type: 'write-ownership', id: 2_000_000, text: JSON.stringify({ ...record, [field]: value }) },
+        new RegExp(`ownership record from the child refused: ${field} ${value} is neither maped.conf's`),
+      );
+    }
+    expect(JSON.parse(readFileSync(recordPath, 'utf8'))).toEqual(record);
+    // The names stay maped.conf's: another anchor's rules can still not be flushed.
+    await ask({ type: 'run', id: 2_000_001, file: r.fake.tools.pfctl, args: ['-a', 'blocklist', '-F', 'all'], timeoutMs: 1000, maxOutput: 1000 }, /refused to run .*pfctl -a blocklist -F all: anchor blocklist is not maped's anchor maped/);
+    // A record with the configuration's names is written, but as the parent parsed it: a word of the child's own never reaches the disk.
+    const inode = statSync(recordPath).ino;
+    writeFileSync(messageFile, JSON.stringify({ type: 'write-ownership', id: 2_000_002, text: JSON.stringify({ ...record, x: '$(touch /tmp/pwned)' }) }));
+    process.kill(child, 'SIGUSR2');
+    // Replaced by rename(2): a new file.
+    await waitFor('the record written again', () => (statSync(recordPath).ino !== inode ? true : null), r.log);
+    expect(readFileSync(recordPath, 'utf8')).not.toMatch(/pwned|"x"/);
+    expect(JSON.parse(readFileSync(recordPath, 'utf8'))).toEqual(record);
+    expect(r.childPid()).toBe(child);
+    expect(r.fake.log().filter(([tool, ...args]) => tool === 'pfctl' && args.includes('blocklist'))).toEqual([]);
   }, 60_000);
 
   it('a child that keeps dying: restarted after 1 s, 2 s, 4 s …, and the system left as it is', async () => {

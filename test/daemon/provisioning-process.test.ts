@@ -104,7 +104,7 @@ describe('maped with provision hb46pp', () => {
 
     lease('240b:10:3251:6400::/56', null);
     await maped.waitFor((s) => s.state === 'active' && s.rule?.origin === 'provisioning', 'provisioning again', 30_000);
-    expect(existsSync(join(dir, 'state', 'hb46pp.json'))).toBe(true);
+    expect(existsSync(join(dir, 'state', 'child', 'hb46pp.json'))).toBe(true);
 
     handler = (_req, res) => {
       res.writeHead(403);
@@ -116,7 +116,7 @@ describe('maped with provision hb46pp', () => {
     const running = maped;
     const withdrawn = await running.waitFor(() => withdrawnLine.test(running.output()), 'the withdrawal logged', 30_000);
     expect(withdrawn.map ?? null).toBeNull();
-    expect(existsSync(join(dir, 'state', 'hb46pp.json'))).toBe(false);
+    expect(existsSync(join(dir, 'state', 'child', 'hb46pp.json'))).toBe(false);
     expect(fake.state().interfaces.em0!.inet6.map((a) => a.address)).not.toContain('240b:10:3251:6400:6a:4832:5100:6400');
     const failing = ProvisioningStatusSchema.parse(JSON.parse((await ctl('show', 'provisioning', '--json')).stdout));
     expect(failing).toMatchObject({ state: 'failing', lastFetch: { httpStatus: 403, outcome: 'bad-data' }, token: false });

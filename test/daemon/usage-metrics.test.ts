@@ -110,7 +110,7 @@ describe('port usage and metrics, end to end', { timeout: 180_000 }, () => {
 
   it('with metrics yes, maped.prom parses, matches mapedctl metrics, and changes after an apply', async () => {
     const r = await rig('metrics yes\n');
-    const prom = join(r.dir, 'state', 'maped.prom');
+    const prom = join(r.dir, 'state', 'child', 'maped.prom');
     await r.maped.waitFor((s) => s.state === 'active', 'active', 60_000);
     const first = await waitUntil('a maped.prom after the first apply', () => {
       if (!existsSync(prom)) return undefined;
@@ -144,7 +144,7 @@ describe('port usage and metrics, end to end', { timeout: 180_000 }, () => {
   it('without metrics, no maped.prom is written and no state table is read unasked', async () => {
     const r = await rig('');
     await r.maped.waitFor((s) => s.state === 'active', 'active', 60_000);
-    expect(existsSync(join(r.dir, 'state', 'maped.prom'))).toBe(false);
+    expect(existsSync(join(r.dir, 'state', 'child', 'maped.prom'))).toBe(false);
     expect(r.fake.log().filter((c) => c.includes('-ss'))).toEqual([]);
     const printed = await r.ctl('metrics');
     expect(parseMetrics(printed.stdout).value('maped_applies_total', { result: 'ok' })).toBe(1);

@@ -39,6 +39,13 @@ import { join } from 'node:path';
 
 /** A child that ran this long was healthy: the next restart starts the backoff again. */
 const HEALTHY_MS = 60_000;
+/**
+ * Requests of the child's the parent works on at once. maped asks for at
+ * most about fifteen (eight state kills side by side, the reads, the
+ * system checks, a usage listing); a child that asks for more is taken for
+ * one gone wrong: each run is a root process that may print up to 64 MiB.
+ */
+export const MAX_REQUESTS_AT_ONCE = 32;
 
 /** Whom the child runs as; null: as the parent (tests, and maped started unprivileged). */
 export interface ChildCredentials {
@@ -133,7 +140,7 @@ function ownDirectory(path: string, uid: number, gid: number, mode: number, log?
 
 /** What the tools may touch under a configuration. */
 function configScope(config: MapedConfig): AllowlistScope {
-  return { tools: config.tools, wan: config.wan, tunnel: config.tunnel.interface, anchor: config.pf.anchor, label: DEFAULT_LABEL };
+  return { tools: config.tools, wan: config.wan, tunnel: config.tunnel.interface, anchor: config.pf.anchor, label: DEFAULT_LABEL, forwards: config.forwards };
 }
 
 const refused = (reason: string): ToolRun => ({
@@ -161,6 +168,8 @@ export class PrivsepParent {
   private childExited: Promise<void> = Promise.resolve();
   /** Told when the stopping child says its apply in flight is over. */
   private inFlightDone: (() => void) | null = null;
+  /** Requests of the current child not answered yet. */
+  private working = 0;
 
   constructor(private readonly options: PrivsepParentOptions) {
     this.config = options.config;
@@ -271,7 +280,7 @@ export class PrivsepParent {
     if (record.problem !== null) return null;
     const o = record.ownership;
     if (o.wan === null || o.tunnel === null || o.anchor === null) return null;
-    return { tools: this.config.tools, wan: o.wan, tunnel: o.tunnel, anchor: o.anchor, label: o.label ?? DEFAULT_LABEL };
+    return { tools: this.config.tools, wan: o.wan, tunnel: o.tunnel, anchor: o.anchor, label: o.label ?? DEFAULT_LABEL, forwards: this.config.forwards };
   }
 
   /**
@@ -316,6 +325,7 @@ export class PrivsepParent {
     });
     this.child = child;
     this.ready = false;
+    this.working = 0;
     this.startedAt = Date.now();
     this.childExited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.on('error', (e) => this.log.warn(`unprivileged child: ${e.message}`));
@@ -347,7 +357,8 @@ export class PrivsepParent {
 
   /** A child that sends what does not validate is not trusted further: it is replaced. */
   private hostile(child: ChildProcess, why: string): void {
-    if (this.child !== child) return;
+    // Said once: the messages it sent before it was ended may still arrive.
+    if (this.child !== child || child.killed) return;
     this.log.warn(`unprivileged child ${child.pid ?? '?'}: ${why}; ending it`);
     this.ready = false;
     child.kill('SIGKILL');
@@ -373,7 +384,17 @@ export class PrivsepParent {
       this.log.debug(memoryUseLine('privileged parent'));
       return;
     }
-    const answer = await this.answer(request);
+    if (this.working >= MAX_REQUESTS_AT_ONCE) {
+      this.hostile(child, `more than ${MAX_REQUESTS_AT_ONCE} requests at once`);
+      return;
+    }
+    this.working++;
+    let answer: ParentMessage;
+    try {
+      answer = await this.answer(request);
+    } finally {
+      if (this.child === child) this.working--;
+    }
     if (this.child === child) this.tellChild(child, answer);
   }
 

@@ -9,8 +9,10 @@
  * Pure: a scope and an argv in, null (accepted) or the reason of the
  * refusal out. Nothing here runs anything.
  */
-import { PORTSET_PROBE } from './pf-anchor.js';
+import { forwardRuleTexts, PORTSET_PROBE } from './pf-anchor.js';
+import type { ForwardSpec } from './forwards.js';
 import { parseIpv4, parseIpv4Prefix, parseIpv6 } from '../map/index.js';
+import { notUnicast } from '../softwire/endpoint.js';
 
 /** What a command may touch: from the configuration the parent itself read. */
 export interface AllowlistScope {
@@ -20,6 +22,8 @@ export interface AllowlistScope {
   readonly tunnel: string;
   readonly anchor: string;
   readonly label: string;
+  /** maped.conf's `forward` lines: the only redirections (`rdr-to`) an anchor may hold. */
+  readonly forwards: readonly ForwardSpec[];
 }
 
 /** An argv word longer than this is no word maped writes (addresses, names, numbers). */
@@ -36,6 +40,18 @@ const WORD = /^[A-Za-z0-9._:/-]+$/;
 
 const isIpv4 = (w: string | undefined): boolean => w !== undefined && parseIpv4(w).ok;
 const isIpv6 = (w: string | undefined): boolean => w !== undefined && w.includes(':') && parseIpv6(w).ok;
+/**
+ * A global unicast IPv6 address: what maped adds to the WAN and puts at
+ * either end of the tunnel. Never a link-local, multicast, loopback,
+ * unspecified or IPv4-mapped one: removing the WAN's link-local address or
+ * dhcp6leased's would cut the router's IPv6, adding a multicast /128 would
+ * capture a group's traffic.
+ */
+const isUnicastIpv6 = (w: string | undefined): boolean => {
+  if (w === undefined || !w.includes(':')) return false;
+  const address = parseIpv6(w);
+  return address.ok && notUnicast(address.value) === null;
+};
 const isCount = (w: string | undefined, max: number): boolean => w !== undefined && /^[0-9]{1,6}$/.test(w) && Number(w) <= max;
 const same = (args: readonly string[], words: readonly string[]): boolean => args.length === words.length && words.every((w, i) => args[i] === w);
 
@@ -55,26 +71,31 @@ const ifconfigGrammar: Grammar = (scope, args, stdin) => {
   if (verb === undefined) return null;
   if (iface === scope.tunnel) {
     if (rest.length === 0 && ['create', 'destroy', 'up', '-tunnel', '-tunneldf', 'tunneldf'].includes(verb)) return null;
-    if (verb === 'tunnel' && rest.length === 2 && isIpv6(rest[0]) && isIpv6(rest[1])) return null;
+    if (verb === 'tunnel' && rest.length === 2 && isUnicastIpv6(rest[0]) && isUnicastIpv6(rest[1])) return null;
     if (verb === 'mtu' && rest.length === 1 && isCount(rest[0], GIF_MTU_MAX)) return null;
     if (verb === 'inet' && rest.length === 4 && isIpv4(rest[0]) && isIpv4(rest[1]) && rest[2] === 'netmask' && rest[3] === '255.255.255.255') return null;
     if (verb === 'inet' && rest.length === 2 && isIpv4(rest[0]) && rest[1] === 'delete') return null;
     return `not a tunnel command maped runs: ifconfig ${args.join(' ')}`;
   }
-  if (verb === 'inet6' && isIpv6(rest[0]) && (same(rest.slice(1), ['prefixlen', '128', 'alias']) || same(rest.slice(1), ['delete']))) return null;
+  if (verb === 'inet6' && isUnicastIpv6(rest[0]) && (same(rest.slice(1), ['prefixlen', '128', 'alias']) || same(rest.slice(1), ['delete']))) return null;
   return `not a WAN command maped runs: ifconfig ${args.join(' ')}`;
 };
 
 /**
- * route(8): the default route maped owns (add and delete name its gateway,
- * and may name the tunnel with -ifp and a -priority; maped never changes a
- * route in place, nor asks `route get`: it reads them all, labels included),
- * the read, and the routing-socket monitor of `prefix autoconf`.
+ * route(8): the default route maped owns, and the read. Add and delete name
+ * its gateway, the tunnel with -ifp and its -priority, as command-argv.ts
+ * writes them: without -ifp an add could send IPv4 to any on-link host,
+ * and without -ifp and -priority a delete removes the first default of that
+ * gateway at any priority (sys/net/rtsock.c route_output: RTP_ANY), a
+ * PPPoE or dhcpleased(8) default among them. maped never changes a route in
+ * place, nor asks `route get`: it reads them all, labels included. The
+ * routing-socket monitor of `prefix autoconf` is the parent's own
+ * (src/daemon/route-monitor.ts), never asked for: a child could hold many.
  */
 const routeGrammar: Grammar = (scope, args, stdin) => {
   if (stdin !== undefined) return 'route reads no standard input';
   // `-nv show -inet`: every IPv4 route with its label (command-argv.ts showRoutes).
-  if (same(args, ['-nv', 'show', '-inet']) || same(args, ['-n', 'monitor'])) return null;
+  if (same(args, ['-nv', 'show', '-inet'])) return null;
   const [n, verb, inet, dest, gateway, ...options] = args;
   if (n !== '-n' || inet !== '-inet' || dest !== 'default' || !['add', 'delete'].includes(verb ?? '')) return `not a route command maped runs: route ${args.join(' ')}`;
   if (!isIpv4(gateway)) return `route ${verb}: gateway ${gateway ?? '(none)'} is not an IPv4 address`;
@@ -90,6 +111,8 @@ const routeGrammar: Grammar = (scope, args, stdin) => {
   }
   // A default route maped adds is always labelled: that is how it is told from others.
   if (verb !== 'delete' && !seen.has('-label')) return `route ${verb}: no -label ${scope.label}`;
+  if (!seen.has('-ifp')) return `route ${verb}: no -ifp ${scope.tunnel}`;
+  if (!seen.has('-priority')) return `route ${verb}: no -priority`;
   return null;
 };
 
@@ -223,6 +246,7 @@ export function ruleRefusal(scope: AllowlistScope, rule: string): string | null 
   let label: string | null = null;
   let translates = false;
   let proto: string | null = null;
+  const endpoints: { from?: string; to?: string } = {};
   const tagPattern = new RegExp(`^${scope.label.replace(/[.]/g, '\\.')}-[0-9]{1,5}$`);
   const address = (w: string | undefined): boolean =>
     w === 'any' || w === `(${scope.tunnel})` || isIpv4(w) || (w !== undefined && w.includes('/') && !w.includes(':') && parseIpv4Prefix(w).ok) || isIpv6(w);
@@ -243,6 +267,7 @@ export function ruleRefusal(scope: AllowlistScope, rule: string): string | null 
       case 'from':
       case 'to': {
         if (!address(next())) return `${clause} ${words[at - 1] ?? ''}: not an address maped writes`;
+        endpoints[clause] = words[at - 1];
         if (peek() === 'port') {
           next();
           // One port is written as pfctl prints it, `port = N` (pfctl_parser.c 1.352 print_op, PF_OP_EQ, lines 361-362).
@@ -282,6 +307,9 @@ export function ruleRefusal(scope: AllowlistScope, rule: string): string | null 
       case 'rdr-to': {
         const target = next();
         if (!isIpv4(target)) return `rdr-to ${target ?? ''}: not an IPv4 address`;
+        // Only a redirection maped.conf asks for: anything else could open the router's own
+        // services (rdr-to 127.0.0.1) or send every inbound packet to one host.
+        if (!forwardRuleTexts(scope.forwards, scope.tunnel, scope.label).includes(words.join(' '))) return `rdr-to ${target}: not a forward of maped.conf`;
         translates = true;
         if (peek() === 'port') {
           next();
@@ -299,6 +327,9 @@ export function ruleRefusal(scope: AllowlistScope, rule: string): string | null 
     if (action !== 'pass' || !quick || direction === null || af !== 'inet6' || proto !== 'ipencap' || translates) {
       return `on the WAN ${scope.wan} maped writes only "pass in|out quick … inet6 proto ipencap" rules`;
     }
+    // Between the CE and the BR (or AFTR): two addresses, never `any` or a prefix, which
+    // would let IPv4-in-IPv6 from anyone reach any host behind the router.
+    if (!isUnicastIpv6(endpoints.from) || !isUnicastIpv6(endpoints.to)) return `on the WAN ${scope.wan} an ipencap rule passes only from one unicast address to another`;
     return null;
   }
   if (af !== 'inet') return `on the tunnel ${scope.tunnel} maped writes only inet rules`;

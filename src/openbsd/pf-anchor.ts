@@ -99,7 +99,7 @@
 import { formatIpv4, formatIpv6, parseIpv6, type PortRange } from '../map/index.js';
 import type { SoftwireKind } from '../softwire/index.js';
 import { ICMP_NOT_CONFINED, natRanges, type DesiredState } from './desired-state.js';
-import { forwardProtocols } from './forwards.js';
+import { forwardProtocols, type ForwardSpec } from './forwards.js';
 import { idealStoredProbability, pfctlPrintedProbability, probabilityTextFor } from './pf-probability.js';
 
 export interface NatTo {
@@ -212,7 +212,7 @@ function natRules(desired: DesiredState): PfRule[] {
 }
 
 /** One `pass in quick … rdr-to` per protocol of each forward in force (the order: see the top of this file). */
-function forwardRules(desired: DesiredState): PfRule[] {
+function forwardRules(desired: Pick<DesiredState, 'forwards' | 'tunnel' | 'label'>): PfRule[] {
   return desired.forwards.flatMap((forward) => {
     const [first, last] = forward.ports;
     const target = forward.toPort ?? first;
@@ -236,6 +236,15 @@ function forwardRules(desired: DesiredState): PfRule[] {
       }),
     );
   });
+}
+
+/**
+ * The rules maped.conf's `forward` lines can put in the anchor, as
+ * {@link renderRule} writes them: the only `rdr-to` rules the privileged
+ * parent loads (command-allowlist.ts), whichever of them are in force.
+ */
+export function forwardRuleTexts(forwards: readonly ForwardSpec[], tunnel: string, label: string): string[] {
+  return forwardRules({ forwards, tunnel, label }).map(renderRule);
 }
 
 export function anchorRules(desired: DesiredState): PfRule[] {

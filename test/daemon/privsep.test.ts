@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from '../../src/control/client.js';
 import { StatusSchema, type Status } from '../../src/control/protocol.js';
-import { lookupUser } from '../../src/daemon/privsep-parent.js';
+import { lookupUser, MAX_REQUESTS_AT_ONCE } from '../../src/daemon/privsep-parent.js';
 import { ChildRequestSchema } from '../../src/daemon/privsep-messages.js';
 import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
 import { startMaped } from '../support/daemon-process.js';
@@ -368,6 +368,24 @@ describe('the parent and a child gone wrong', () => {
     expect(JSON.parse(readFileSync(recordPath, 'utf8'))).toEqual(record);
     expect(r.childPid()).toBe(child);
     expect(r.fake.log().filter(([tool, ...args]) => tool === 'pfctl' && args.includes('blocklist'))).toEqual([]);
+  }, 60_000);
+
+  it(`a child that asks for more than ${MAX_REQUESTS_AT_ONCE} runs at once: logged once, replaced, the applied state untouched`, async () => {
+    const messageFile = join(tmpdir(), `maped-privsep-flood-${process.pid}.json`);
+    cleanups.push(() => rm(messageFile, { force: true }));
+    const r = await parentRig({ PRIVSEP_TEST_MESSAGE: messageFile });
+    await waitFor('active', async () => ((await status(r.socket)).state === 'active' ? true : null), r.log);
+    const before = applied(r.fake);
+    const child = r.childPid()!;
+    const flood = Array.from({ length: MAX_REQUESTS_AT_ONCE + 8 }, (_, i) => ({ type: 'run', id: 3_000_000 + i, file: r.fake.tools.pfctl, args: ['-sr'], timeoutMs: 1000, maxOutput: 1000 }));
+    writeFileSync(messageFile, JSON.stringify(flood));
+    process.kill(child, 'SIGUSR2');
+    await waitFor('a new child', () => (r.childPid() !== null && r.childPid() !== child ? true : null), r.log);
+    expect(r.log().match(new RegExp(`unprivileged child ${child}: more than ${MAX_REQUESTS_AT_ONCE} requests at once; ending it`, 'g'))).toHaveLength(1);
+    // Not one run past the limit was started.
+    expect(r.fake.log().filter(([tool, ...args]) => tool === 'pfctl' && args.join(' ') === '-sr').length).toBeLessThanOrEqual(MAX_REQUESTS_AT_ONCE);
+    await waitFor('active again', async () => ((await status(r.socket)).state === 'active' ? true : null), r.log);
+    expect(applied(r.fake)).toBe(before);
   }, 60_000);
 
   it('a child that keeps dying: restarted after 1 s, 2 s, 4 s …, and the system left as it is', async () => {

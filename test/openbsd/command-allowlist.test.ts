@@ -24,7 +24,12 @@ import { deriveSet, desiredFor, PARAMETER_SETS } from './parameter-sets.js';
 import { must } from '../support/must.js';
 
 const TOOLS = { ifconfig: '/sbin/ifconfig', route: '/sbin/route', pfctl: '/sbin/pfctl', dhcp6leasectl: '/usr/sbin/dhcp6leasectl', sysctl: '/sbin/sysctl' };
-const SCOPE: AllowlistScope = { tools: TOOLS, wan: 'em0', tunnel: 'gif0', anchor: 'maped', label: 'maped' };
+/** maped.conf's forwards (withForwards below, and the texts of the issue-20 shapes). */
+const FORWARDS = [
+  { proto: 'tcp', ports: [8080, 8080], to: 0xc0a8010a, toPort: 80 },
+  { proto: 'udp', ports: [5000, 5010], to: 0xc0a8010b, toPort: null },
+] as const;
+const SCOPE: AllowlistScope = { tools: TOOLS, wan: 'em0', tunnel: 'gif0', anchor: 'maped', label: 'maped', forwards: FORWARDS };
 
 const full = (c: Command): string[] => [TOOLS[c.tool], ...c.args];
 const refusal = (c: Command, scope = SCOPE): string | null => commandRefusal(scope, full(c), c.stdin);
@@ -69,11 +74,13 @@ describe('every command maped produces is accepted', () => {
   it.each(EVERY_DESIRED)('%s: the first apply and its anchor', (_name, desired) => {
     const plan = must(planApply(desired, EMPTY_LIVE_STATE, NOTHING_OWNED));
     expect(plan.steps.length).toBeGreaterThan(3);
-    for (const step of plan.steps) expect(refusal(step.command), full(step.command).join(' ')).toBeNull();
-    expect(anchorTextRefusal(SCOPE, renderAnchor(desired))).toBeNull();
+    // maped.conf's forwards: those in force are among them.
+    const scope = { ...SCOPE, forwards: desired.forwards };
+    for (const step of plan.steps) expect(refusal(step.command, scope), full(step.command).join(' ')).toBeNull();
+    expect(anchorTextRefusal(scope, renderAnchor(desired))).toBeNull();
   });
 
-  it('the reads, the teardown, the state kills, the probe, the lease query and the route monitor', () => {
+  it('the reads, the teardown, the state kills, the probe and the lease query', () => {
     const ce = must(parseIpv6('2001:db8::1'));
     const commands: Command[] = [
       argv.showInterfaces(),
@@ -91,7 +98,6 @@ describe('every command maped produces is accepted', () => {
       argv.routeDeleteDefault('gif0', 0xc0000001, 7),
       argv.routeAddDefault('gif0', 0xc0000001, 63, 'maped'),
       { tool: 'ifconfig', args: ['em0'] },
-      { tool: 'route', args: ['-n', 'monitor'] },
     ];
     for (const c of commands) expect(refusal(c), full(c).join(' ')).toBeNull();
     expect(commandRefusal(SCOPE, [TOOLS.dhcp6leasectl, '-l', 'em0'])).toBeNull();
@@ -111,8 +117,8 @@ describe('every command maped produces is accepted', () => {
     ];
     for (const a of accepted) expect(commandRefusal(SCOPE, a), a.join(' ')).toBeNull();
     const forwards = [
-      'pass in quick on gif0 inet proto tcp from any to (gif0) port 8080 label "maped" rdr-to 192.168.1.10 port 80',
-      'pass in on gif0 inet proto udp to (gif0) port 5000:5010 label "maped" rdr-to 192.168.1.11',
+      'pass in quick on gif0 inet proto tcp from any to (gif0) port = 8080 flags S/SA label "maped" rdr-to 192.168.1.10 port 80',
+      'pass in quick on gif0 inet proto udp from any to (gif0) port 5000:5010 label "maped" rdr-to 192.168.1.11 port 5000:5010',
     ];
     for (const rule of forwards) expect(anchorTextRefusal(SCOPE, `${rule}\n`), rule).toBeNull();
   });
@@ -146,12 +152,22 @@ describe('hostile commands are refused', () => {
     ['a route with another label', [TOOLS.route, '-n', 'add', '-inet', 'default', '0.0.0.1', '-label', 'dhcpleased'], /not maped's/],
     ['a route without a label', [TOOLS.route, '-n', 'add', '-inet', 'default', '0.0.0.1'], /no -label maped/],
     ['a route on another interface', [TOOLS.route, '-n', 'delete', '-inet', 'default', '0.0.0.1', '-ifp', 'em0'], /not maped's/],
+    ['a delete of whichever default has that gateway (a PPPoE one)', [TOOLS.route, '-n', 'delete', '-inet', 'default', '0.0.0.1'], /no -ifp gif0/],
+    ['a delete at any priority', [TOOLS.route, '-n', 'delete', '-inet', 'default', '0.0.0.1', '-ifp', 'gif0'], /no -priority/],
+    ['a default through a LAN host', [TOOLS.route, '-n', 'add', '-inet', 'default', '192.168.1.66', '-priority', '2', '-label', 'maped'], /no -ifp gif0/],
+    ['a labelled default on the tunnel at any priority', [TOOLS.route, '-n', 'add', '-inet', 'default', '0.0.0.1', '-ifp', 'gif0', '-label', 'maped'], /no -priority/],
+    ['a routing-socket monitor (the parent runs its own)', [TOOLS.route, '-n', 'monitor'], /not a route command/],
     ['a route that is not the default', [TOOLS.route, '-n', 'add', '-inet', '10.0.0.0/8', '0.0.0.1', '-label', 'maped'], /not a route command/],
     ['a sysctl write', [TOOLS.sysctl, 'net.inet.ip.forwarding=0'], /holds a character/],
     ['a sysctl read of something else', [TOOLS.sysctl, 'kern.securelevel'], /not a sysctl read/],
     ['a lease query that starts an exchange', [TOOLS.dhcp6leasectl, 'em0'], /not a lease query/],
     ['a lease query of another interface', [TOOLS.dhcp6leasectl, '-l', 'em1'], /not a lease query/],
     ['a kill of every state', [TOOLS.pfctl, '-k', '0.0.0.0/0'], /not a pfctl command/],
+    ['the WAN\'s link-local address removed', [TOOLS.ifconfig, 'em0', 'inet6', 'fe80::1', 'delete'], /not a WAN command/],
+    ['a multicast /128 on the WAN', [TOOLS.ifconfig, 'em0', 'inet6', 'ff02::1', 'prefixlen', '128', 'alias'], /not a WAN command/],
+    ['the loopback address on the WAN', [TOOLS.ifconfig, 'em0', 'inet6', '::1', 'prefixlen', '128', 'alias'], /not a WAN command/],
+    ['a tunnel to a multicast group', [TOOLS.ifconfig, 'gif0', 'tunnel', '2001:db8::1', 'ff02::1'], /not a tunnel command/],
+    ['a tunnel from an IPv4-mapped address', [TOOLS.ifconfig, 'gif0', 'tunnel', '::ffff:192.0.2.1', '2001:db8::1'], /not a tunnel command/],
     ['an over-long word', [TOOLS.ifconfig, `gif${'0'.repeat(200)}`], /longer than 128/],
     ['an empty command', [], /empty command/],
   ];
@@ -176,12 +192,18 @@ describe('hostile commands are refused', () => {
     ['a catch-all pass on the tunnel', 'pass out quick on gif0 inet all label "maped"', /forwards nothing/],
     ['a pass of IPv4 on the WAN', 'pass in quick on em0 inet all label "maped"', /only "pass in\|out quick … inet6 proto ipencap"/],
     ['a pass of anything on the WAN', 'pass in quick on em0 inet6 all label "maped"', /only "pass in\|out quick/],
+    ['IPv4-in-IPv6 from anyone on the WAN', 'pass in quick on em0 inet6 proto ipencap all label "maped"', /only from one unicast address to another/],
+    ['IPv4-in-IPv6 from a whole prefix on the WAN', 'pass in quick on em0 inet6 proto ipencap from any to 2001:db8::1 label "maped"', /only from one unicast address to another/],
     ['a nested anchor', 'anchor "evil" on gif0', /only match and pass/],
     ['a ruleset loaded from a file', 'load anchor "maped/x" from "/tmp/evil"', /only match and pass/],
     ['a table', 'table <t> persist { 0.0.0.0/0 }', /only match and pass/],
     ['a translation to another interface', 'match out on gif0 inet all label "maped" nat-to (em0)', /nat-to other than the tunnel's own address/],
     ['a translation to an address', 'match out on gif0 inet all label "maped" nat-to 198.51.100.1', /nat-to other than/],
-    ['a redirection out of the tunnel', 'match out on gif0 inet all label "maped" rdr-to 10.0.0.1', /rdr-to only in a "pass in" rule/],
+    ['a redirection out of the tunnel', 'match out on gif0 inet all label "maped" rdr-to 10.0.0.1', /rdr-to 10.0.0.1: not a forward of maped.conf/],
+    ['a redirection to the router itself', 'pass in quick on gif0 inet proto tcp from any to (gif0) port = 8080 flags S/SA label "maped" rdr-to 127.0.0.1 port 80', /rdr-to 127.0.0.1: not a forward of maped.conf/],
+    ['every inbound packet to a forward\'s host', 'pass in quick on gif0 inet all label "maped" rdr-to 192.168.1.10', /not a forward of maped.conf/],
+    ['a forward\'s host on another port', 'pass in quick on gif0 inet proto tcp from any to (gif0) port = 8080 flags S/SA label "maped" rdr-to 192.168.1.10 port 22', /not a forward of maped.conf/],
+    ['a forward of another protocol', 'pass in quick on gif0 inet proto udp from any to (gif0) port = 8080 label "maped" rdr-to 192.168.1.10 port 80', /not a forward of maped.conf/],
     ['another tag', 'match out on gif0 inet all label "maped" tag OTHER', /not one of maped's range tags/],
     ['an unknown option', 'match out on gif0 inet all label "maped" route-to (em1 10.0.0.1)', /not a word of the rules maped writes/],
     ['a macro', 'ext = "em1"\nmatch out on $ext inet all label "maped"', /macro/],

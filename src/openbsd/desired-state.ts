@@ -190,6 +190,17 @@ export function desiredState(input: DesiredStateInput): Result<DesiredState> {
   const forwards = activeForwards(input.forwards ?? [], forwardScope(forwardableNat(portset, map, portSets), input.softwire ?? 'map-e'));
   const ranges = natRanges({ portset, portSets, forwards });
   if (sharing && ranges.length === 0) return err('the forwards take every port of the set: none is left for outbound NAT');
+  // Stock pf spreads connections over the ranges with one rule per range and source (pf-anchor.ts
+  // natRules). RFC 7598 §4.5 allows psid-offset 15, 2^15 - 1 ranges: refused before anything runs.
+  if (portset === 'stock') {
+    const rules = stockRuleCount(ranges.length, input.natFrom.length);
+    if (rules > MAX_STOCK_RULES) {
+      return err(
+        `pf portset stock: the port set has ${ranges.length} ranges (psid-offset ${map.psidOffset}); with ${input.natFrom.length} nat from prefixes ` +
+          `the anchor would hold ${rules} rules, more than the ${MAX_STOCK_RULES} maped loads; pf portset kernel (the map-e-portset patch) needs one rule a source`,
+      );
+    }
+  }
   // Stock mode tags packets `<label>-<range>`; pf tag names hold 63 characters (PF_TAG_NAME_SIZE 64, pfvar.h).
   if (portset === 'stock' && label.length + 1 + String(ranges.length).length > 63) {
     return err(`label "${label}" is too long for the stock-mode tags "${label}-1".."${label}-${ranges.length}" (63 characters at most)`);
@@ -218,6 +229,18 @@ export function desiredState(input: DesiredStateInput): Result<DesiredState> {
     portset,
     warnings,
   });
+}
+
+/**
+ * The most rules a stock-mode anchor may hold: 2^14, about 2 MB of text,
+ * within what the privileged parent accepts to load (MAX_ANCHOR_TEXT,
+ * command-allowlist.ts) and far above the 63 ranges of psid-offset 6.
+ */
+export const MAX_STOCK_RULES = 16_384;
+
+/** Stock mode: for each range a tagged `nat-to`, and a `match … tag` for each source (the router itself and each nat from). */
+export function stockRuleCount(ranges: number, natFrom: number): number {
+  return ranges * (natFrom + 2);
 }
 
 /** What a port-set mode translates into, in the shape forwardScope takes. */

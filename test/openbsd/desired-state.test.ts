@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { anchorRules, desiredState, ICMP_NOT_CONFINED, resolveTunnelMtu, usablePortRanges } from '../../src/openbsd/index.js';
+import { anchorRules, desiredState, ICMP_NOT_CONFINED, MAX_STOCK_RULES, resolveTunnelMtu, stockRuleCount, usablePortRanges } from '../../src/openbsd/index.js';
+import { portSet } from '../../src/map/index.js';
 import { deriveSet, desiredFor, PARAMETER_SETS } from './parameter-sets.js';
 
 describe('tunnel MTU', () => {
@@ -39,6 +40,25 @@ describe('port-set mode', () => {
     const nat = anchorRules(r.value).flatMap((rule) => (rule.natTo === null ? [] : [rule.natTo]));
     expect(nat.length).toBeGreaterThan(0);
     for (const natTo of nat) expect([natTo.mapePortset, natTo.ports]).toEqual([[0, 8, 0], null]);
+  });
+
+  it('a port set stock pf would need tens of thousands of rules for is refused before anything runs, naming the way out', () => {
+    // RFC 7598 §4.5: psid-offset up to 15; with psid-len 1 that is 2^15 - 1 ranges.
+    const wide = { ...deriveSet(PARAMETER_SETS[0]!), psidOffset: 15, psidLen: 1, psid: 0, portSets: portSet(15, 1, 0).ranges };
+    const stock = desiredState({ ...base(), map: wide, portset: 'stock' });
+    expect(stock).toEqual({
+      ok: false,
+      error:
+        'pf portset stock: the port set has 32767 ranges (psid-offset 15); with 0 nat from prefixes the anchor would hold 65534 rules, ' +
+        'more than the 16384 maped loads; pf portset kernel (the map-e-portset patch) needs one rule a source',
+    });
+    expect(desiredState({ ...base(), map: wide, portset: 'kernel' }).ok).toBe(true);
+    // The rule count is the anchor's: psid-offset 12, 4095 ranges, with one nat from prefix.
+    const twelve = { ...wide, psidOffset: 12, psidLen: 4, portSets: portSet(12, 4, 0).ranges };
+    const loaded = desiredState({ ...base(), map: twelve, natFrom: [{ address: 0xc0a80100, length: 24 }], portset: 'stock' });
+    if (!loaded.ok) throw new Error(loaded.error);
+    expect(anchorRules(loaded.value).filter((r) => r.tag !== null || r.tagged !== null)).toHaveLength(stockRuleCount(4095, 1));
+    expect(stockRuleCount(4095, 1)).toBeLessThanOrEqual(MAX_STOCK_RULES);
   });
 
   it('psid-offset 0 in stock mode: one port range, starting at 1 instead of 0', () => {

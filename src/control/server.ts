@@ -97,16 +97,21 @@ export function serveConnection(socket: Socket, handle: CommandHandler): void {
     if (!socket.destroyed && socket.isPaused()) socket.resume();
   };
 
+  // Bytes as they came, not UTF-16 units: a request of 4096 "€" is 12 KiB.
+  const tooLong = (text: string): boolean => text.length > MAX_REQUEST_BYTES || Buffer.byteLength(text, 'utf8') > MAX_REQUEST_BYTES;
   socket.on('data', (chunk: string) => {
     buffered += chunk;
     let newline = buffered.indexOf('\n');
+    let overlong = false;
     while (newline !== -1) {
       const request = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
-      if (request.trim() !== '') queue.push(request);
+      // A whole line that came in one read is held to the limit as much as a partial one.
+      if (tooLong(request)) overlong = true;
+      else if (request.trim() !== '') queue.push(request);
       newline = buffered.indexOf('\n');
     }
-    if (buffered.length > MAX_REQUEST_BYTES) {
+    if (overlong || tooLong(buffered)) {
       queue.length = 0;
       buffered = '';
       socket.pause();

@@ -104,6 +104,15 @@ describe('control socket', () => {
     expect(lines).toEqual([JSON.stringify({ version: 1, ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes` })]);
   });
 
+  it.each([
+    ['a whole line in one write', `${JSON.stringify({ version: 1, command: 'status', pad: 'x'.repeat(MAX_REQUEST_BYTES) })}\n`],
+    ['a line short in characters but not in bytes', `${'€'.repeat(Math.ceil(MAX_REQUEST_BYTES / 2))}\n`],
+  ])('refuses %s over the limit, answering nothing else', async (_what, payload) => {
+    const path = await serve();
+    const lines = await raw(path, payload + `${JSON.stringify({ version: 1, command: 'status' })}\n`, 5);
+    expect(lines).toEqual([JSON.stringify({ version: 1, ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes` })]);
+  });
+
   it('passes a handler failure back as the error', async () => {
     const path = await serve(() => {
       throw new Error('reload refused: /etc/maped.conf:3:1: unknown keyword "tunel"');

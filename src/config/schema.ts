@@ -22,7 +22,7 @@ import {
 } from '../map/index.js';
 import { parseServerUrl } from '../provision/discovery-record.js';
 import { VENDORID_PATTERN, WORD_PATTERN } from '../provision/request.js';
-import { SOFTWIRE_KINDS, checkPortParams, parseAftr, parseUnicastIpv6 } from '../softwire/index.js';
+import { SOFTWIRE_KINDS, checkPortParams, notIpv4Unicast, parseAftr, parseUnicastIpv6 } from '../softwire/index.js';
 import { forwardOverlap, forwardSchema, MAX_FORWARDS, type RawForward } from './forward.js';
 import {
   anchorNameProblem,
@@ -233,15 +233,6 @@ const dnsServerSchema = (keyword: string) =>
     },
     { error: (iss) => `${keyword}: "${String(iss.input)}" is not ADDRESS, [ADDRESS]:PORT or IPV4:PORT` },
   );
-
-/** Why an IPv4 address cannot be the CE's, or null. */
-function notIpv4Unicast(address: number): string | null {
-  const first = address >>> 24;
-  if (first === 0) return 'in 0.0.0.0/8';
-  if (first === 127) return 'a loopback address';
-  if (first >= 224) return 'a multicast or reserved address';
-  return null;
-}
 
 const ipv4AddressSchema = (keyword: string) =>
   z.string().transform((text, ctx): number => {

@@ -1,7 +1,8 @@
 /**
  * What may stand at the far end of a tunnel, however it was given (maped.conf,
- * an HB46PP reply): a global unicast IPv6 address, or for an (lw)AFTR also a
- * host name that maped resolves itself (AAAA).
+ * a DHCPv6 lease, an HB46PP reply): a global unicast IPv6 address, or for an
+ * (lw)AFTR also a host name that maped resolves itself (AAAA); and what may
+ * be the CE's own IPv4 address, however it was given.
  */
 import { err, ok, parseIpv6, type Result } from '../map/index.js';
 
@@ -12,6 +13,19 @@ export function notUnicast(address: bigint): string | null {
   if (address >> 120n === 0xffn) return 'a multicast address';
   if (address >> 118n === 0x3fan) return 'a link-local address';
   if (address >> 32n === 0xffffn) return 'an IPv4-mapped address';
+  return null;
+}
+
+/**
+ * Why an IPv4 address cannot be the CE's, or null. The CE puts it on its
+ * tunnel interface and NATs into it, so it must be one a host may use as a
+ * source (RFC 1122 §3.2.1.3: not 0/8, not loopback; not class D or E).
+ */
+export function notIpv4Unicast(address: number): string | null {
+  const first = address >>> 24;
+  if (first === 0) return 'in 0.0.0.0/8';
+  if (first === 127) return 'a loopback address';
+  if (first >= 224) return 'a multicast or reserved address';
   return null;
 }
 

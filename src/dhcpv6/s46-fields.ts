@@ -4,7 +4,8 @@
  * option's payload (from splitOptions, so already inside its parent) and
  * checks every length and field range before reading.
  */
-import { err, ipv4Mask, ipv6Mask, ok, type Result } from '../map/index.js';
+import { err, formatIpv4, formatIpv6, ipv4Mask, ipv6Mask, ok, type Result } from '../map/index.js';
+import { notIpv4Unicast, notUnicast } from '../softwire/endpoint.js';
 import { OPTION_S46_PORTPARAMS, optionName } from './option-codes.js';
 import { splitOptions, type RawOption } from './option-list.js';
 import type { Lw4o6Binding, S46PortParams, S46Rule } from './s46-types.js';
@@ -42,11 +43,19 @@ function describe(option: RawOption): string {
   return `${optionName(option.code)} at byte ${option.at}`;
 }
 
-/** S46_BR (RFC 7598 §4.2): exactly one IPv6 address. */
+/**
+ * S46_BR (RFC 7598 §4.2): exactly one IPv6 address. It becomes the tunnel's
+ * remote end, which RFC 7597 §5.4 makes a unicast (or anycast) address of
+ * the BR, so the unspecified, loopback, multicast, link-local and
+ * IPv4-mapped addresses are refused as a maped.conf `br` is.
+ */
 export function decodeBr(bytes: Uint8Array, option: RawOption): Result<bigint> {
   const length = option.end - option.start;
   if (length !== 16) return err(`${describe(option)}: option-length ${length}, must be 16`);
-  return ok(leadingBytes(bytes, option.start, 16));
+  const address = leadingBytes(bytes, option.start, 16);
+  const reason = notUnicast(address);
+  if (reason !== null) return err(`${describe(option)}: ${formatIpv6(address)} is ${reason}, not a unicast address (RFC 7597 §5.4)`);
+  return ok(address);
 }
 
 /**
@@ -157,6 +166,9 @@ export function decodeBinding(bytes: Uint8Array, option: RawOption): Result<Lw4o
   const length = option.end - s;
   if (length < 5) return err(`${where}: option-length ${length}, the fixed part needs 5`);
   const ipv4 = u32(bytes, s);
+  // The lwB4's own address (RFC 7596 §5.1), NATed into: one a host may use, as for maped.conf's `ipv4`.
+  const notOurs = notIpv4Unicast(ipv4);
+  if (notOurs !== null) return err(`${where}: ipv4-address ${formatIpv4(ipv4)} is ${notOurs}`);
   const prefixLength = byte(bytes, s + 4);
   if (prefixLength > 128) return err(`${where}: bindprefix6-len ${prefixLength} out of range 0..128`);
   const v6Bytes = prefixBytes(prefixLength);

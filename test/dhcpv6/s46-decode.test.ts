@@ -133,6 +133,39 @@ describe('containers (RFC 7598 §5)', () => {
   });
 });
 
+describe('tunnel ends and addresses that cannot be one (RFC 7597 §5.4, RFC 7596 §5.1)', () => {
+  it.each([
+    ['ff020000000000000000000000000001', 'ff02::1 is a multicast address'],
+    ['00000000000000000000000000000000', ':: is the unspecified address'],
+    ['00000000000000000000000000000001', '::1 is the loopback address'],
+    ['fe800000000000000000000000000001', 'fe80::1 is a link-local address'],
+    ['00000000000000000000ffff01020304', '::ffff:102:304 is an IPv4-mapped address'],
+  ])('refuses S46_BR %s in a MAP-E and a lw4o6 container', (address, reason) => {
+    const br = option(90, address);
+    const binding = option(92, 'c000020140' + '20010db800000000');
+    expect(decodeOptions(hex(option(94, RULE_EX1 + br)))).toEqual({
+      ok: false,
+      error: `S46_CONT_MAPE at byte 0: S46_BR at byte ${4 + RULE_EX1.length / 2}: ${reason}, not a unicast address (RFC 7597 §5.4)`,
+    });
+    expect(decodeOptions(hex(option(96, br + binding)))).toEqual({ ok: false, error: expect.stringContaining(`S46_BR at byte 4: ${reason}`) });
+  });
+
+  it.each([
+    ['00000000', '0.0.0.0 is in 0.0.0.0/8'],
+    ['7f000001', '127.0.0.1 is a loopback address'],
+    ['e0000001', '224.0.0.1 is a multicast or reserved address'],
+    ['ffffffff', '255.255.255.255 is a multicast or reserved address'],
+  ])('refuses S46_V4V6BIND ipv4-address %s', (ipv4, reason) => {
+    const decoded = decodeOptions(hex(option(96, BR_1 + option(92, `${ipv4}40` + '20010db800000000'))));
+    expect(decoded).toEqual({ ok: false, error: `S46_CONT_LW at byte 0: S46_V4V6BIND at byte 24: ipv4-address ${reason}` });
+  });
+
+  it('takes a global unicast BR and a public binding address', () => {
+    const decoded = decodeOptions(hex(option(96, BR_1 + option(92, 'c000020140' + '20010db800000000'))));
+    expect(decoded.ok && formatIpv4(decoded.value.lw4o6[0]!.bindings[0]!.ipv4)).toBe('192.0.2.1');
+  });
+});
+
 describe('decodeContainer (a lease file s46 line payload)', () => {
   it('decodes the payload without its option header', () => {
     const decoded = decodeContainer(94, hex(RULE_EX1 + BR_1));

@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import type { MapEDomain, S46PortParams, S46Rule } from '../dhcpv6/index.js';
 import { err, formatIpv6, ok, parseIpv4Prefix, parseIpv6, parseIpv6Prefix, type Result } from '../map/index.js';
+import { notUnicast } from '../softwire/endpoint.js';
 
 /** A whole decimal number within a range, named in its error. */
 export function wholeNumber(name: string, min: number, max: number) {
@@ -81,10 +82,13 @@ export function compatPortParams(offsetText: string | undefined, psidLenText: st
   return ok({ psidOffset: psidOffset.value, psidLen: psidLen.value, psid: psidLen.value === 0 ? 0 : psid.value });
 }
 
+/** A BR is the tunnel's remote end, a unicast address (RFC 7597 §5.4), as S46_BR and maped.conf's `br` must be. */
 export function compatBr(text: string | undefined): Result<bigint> {
   if (text === undefined) return err('BR address missing');
   const address = parseIpv6(text);
-  return address.ok ? address : err(`BR address: ${address.error}`);
+  if (!address.ok) return err(`BR address: ${address.error}`);
+  const reason = notUnicast(address.value);
+  return reason === null ? address : err(`BR address: ${formatIpv6(address.value)} is ${reason}, not a unicast address (RFC 7597 §5.4)`);
 }
 
 /**

@@ -55,6 +55,8 @@ describe('parseLeaseFile: every bad input refuses the file with path:line: reaso
     ['a rule without its IPv6 prefix', 'ia_pd 0 2001:db8:: 56\nmape_rule 0 16 192.0.2.0 24', `${PATH}:2: mape_rule takes 6 fields, found 4`],
     ['a rule without its IPv6 prefix length', 'ia_pd 0 2001:db8:: 56\nmape_rule 0 16 192.0.2.0 24 2001:db8:100::', `${PATH}:2: mape_rule: rule without an IPv6 prefix length`],
     ['rules without any ia_pd', 'mape_br 2001:db8:ffff::1\nmape_rule 0 16 192.0.2.0 24 2001:db8:100:: 48', `${PATH}:2: MAP rules but no ia_pd line: no delegated prefix to apply them to`],
+    ['a multicast BR', 'ia_pd 0 2001:db8:: 56\nmape_br ff02::1', `${PATH}:2: mape_br: BR address: ff02::1 is a multicast address, not a unicast address (RFC 7597 §5.4)`],
+    ['an IPv4-mapped BR', 'ia_pd 0 2001:db8:: 56\nmape_br ::ffff:1.2.3.4', `${PATH}:2: mape_br: BR address: ::ffff:102:304 is an IPv4-mapped address, not a unicast address (RFC 7597 §5.4)`],
     ['a BR without a rule', 'ia_pd 0 2001:db8:: 56\nmape_br 2001:db8:ffff::1', `${PATH}: MAP-E BR given without any rule`],
     ['a rule without a BR', 'ia_pd 0 2001:db8:: 56\nmape_rule 0 16 192.0.2.0 24 2001:db8:100:: 48', `${PATH}: MAP-E rule given without any BR`],
     ['port parameters before a rule', 'ia_pd 0 2001:db8:: 56\nmape_portparams 6 8 42', `${PATH}:2: mape_portparams: port parameters before any rule`],

@@ -43,6 +43,8 @@ describe('parseLeasectl', () => {
     ['a bad lease-seconds', 'em0 [Bound]\n\tlease-seconds: soon\n', `dhcp6leasectl:2: lease seconds 'soon' is not a whole number`],
     ['a MAP-E block with a duplicate BR', 'em0 [Bound]\n\tMAP-E\n\t\tBR: 2001:db8::1\n\t\tBR: 2001:db8::1\n', 'dhcp6leasectl:4: duplicate BR 2001:db8::1'],
     ['a MAP-E block with a garbled rule', 'em0 [Bound]\n\tMAP-E\n\t\trule: flags 0 ea-len 16 192.0.2.0/24\n', 'dhcp6leasectl:3: rule: expected "flags <n> ea-len <n> <ipv4>/<len> <ipv6>/<len>"'],
+    ['a MAP-E block with a link-local BR', 'em0 [Bound]\n\tMAP-E\n\t\tBR: fe80::1\n', 'dhcp6leasectl:3: BR address: fe80::1 is a link-local address, not a unicast address (RFC 7597 §5.4)'],
+    ['a MAP-E block with the unspecified BR', 'em0 [Bound]\n\tMAP-E\n\t\tBR: ::\n', 'dhcp6leasectl:3: BR address: :: is the unspecified address, not a unicast address (RFC 7597 §5.4)'],
     ['a MAP-E block with a BR only', 'em0 [Bound]\n\tMAP-E\n\t\tBR: 2001:db8::1\n', 'dhcp6leasectl: MAP-E block: MAP-E BR given without any rule'],
   ])('refuses %s', (_what, text, message) => {
     expect(parseLeasectl(text)).toEqual({ ok: false, error: message });

@@ -20,14 +20,13 @@ import {
   ok,
   parseIpv4,
   parseIpv4Prefix,
-  parseIpv6,
   parseIpv6Prefix,
   type InterfaceIdFormat,
   type Ipv4Prefix,
   type Ipv6Prefix,
   type Result,
 } from '../map/index.js';
-import { checkPortParams, parseAftr, parseUnicastIpv6 } from '../softwire/index.js';
+import { checkPortParams, notIpv4Unicast, parseAftr, parseUnicastIpv6 } from '../softwire/index.js';
 
 /** §3.4 `ttl`: "MUST be 604800 (7 days) or less". */
 export const MAX_TTL_SECONDS = 604_800;
@@ -58,7 +57,6 @@ function parsed<T>(maxLength: number, parse: (text: string) => Result<T>) {
 
 const ipv6Prefix = parsed(64, parseIpv6Prefix);
 const ipv4Prefix = parsed(32, parseIpv4Prefix);
-const ipv6Address = parsed(64, parseIpv6);
 /** `version`, `mesh`: 0 or 1, some servers write booleans (§3.4's example has `"mesh": true`). */
 const flag = z.union([z.literal(0), z.literal(1), z.boolean()]);
 
@@ -70,15 +68,27 @@ const mapERule = z.object({
   psid_offset: z.number().int().min(0).max(15),
 });
 
+/** A tunnel's far or near end: a global unicast address (src/softwire/endpoint.ts). */
+const unicast = parsed(64, (text) => parseUnicastIpv6('not a tunnel endpoint', text));
+
+/**
+ * The CE's own IPv4 address: one a host may use (src/softwire/endpoint.ts),
+ * as maped.conf's `ipv4` must be. For a prefix the address part is checked:
+ * a CE prefix is /8 or longer (src/softwire/ipip.ts), so it lies in one /8.
+ */
+function ceIpv4(text: string): string | null {
+  const address = parseIpv4(text.includes('/') ? text.slice(0, text.indexOf('/')) : text);
+  const reason = address.ok ? notIpv4Unicast(address.value) : null;
+  return reason === null ? null : `${text} is ${reason}`;
+}
+
 const mapE = z.object({
   version: flag.optional(),
   mesh: flag.optional(),
-  br: ipv6Address,
+  // RFC 7597 §5.4: the BR is the tunnel's remote end, a unicast (or anycast) address.
+  br: unicast,
   rules: z.array(mapERule).min(1).max(MAX_MAP_E_RULES),
 });
-
-/** A tunnel's far or near end: a global unicast address (src/softwire/endpoint.ts). */
-const unicast = parsed(64, (text) => parseUnicastIpv6('not a tunnel endpoint', text));
 /** §3.4 dslite/aftr, lw4o6/lwaftr: "a DNS name or an IPv6 address". */
 const aftr = parsed(253, (text) => parseAftr('not an AFTR', text));
 
@@ -93,7 +103,11 @@ const lw4o6 = z
   .object({
     lwaftr: aftr,
     ipv6: ipv6Prefix,
-    ipv4: parsed(15, parseIpv4),
+    ipv4: parsed(15, (text) => {
+      const address = parseIpv4(text);
+      const bad = address.ok ? ceIpv4(text) : null;
+      return bad === null ? address : err(bad);
+    }),
     psid: z.number().int().min(0).max(65535).optional(),
     psid_length: z.number().int().min(0).max(16).optional(),
     // RFC 7598 §4.5: the offset is 0–15; without one, RFC 7597 §5.1's default of 6.
@@ -117,6 +131,8 @@ function parseFixedIpv4(text: string): Result<{ prefix: Ipv4Prefix; host: number
   if (!prefix.ok) return prefix;
   const address = parseIpv4(slash < 0 ? text : text.slice(0, slash));
   if (!address.ok) return address;
+  const bad = ceIpv4(text);
+  if (bad !== null) return err(bad);
   const host = (address.value & ~ipv4Mask(prefix.value.length)) >>> 0;
   return ok({ prefix: prefix.value, host: host === 0 ? null : address.value >>> 0 });
 }

@@ -94,6 +94,17 @@ describe('HB46PP reply (v6mig-prov §3.4)', () => {
     });
     const badBr = chooseKind(mustReply({ ...V6PLUS_REPLY, map_e: { ...V6PLUS_REPLY.map_e, br: '106.72.0.1' } }));
     expect(badBr).toMatchObject({ ok: false, error: expect.stringMatching(/map_e: br: /) });
+    // RFC 7597 §5.4: the BR is a unicast tunnel end, as maped.conf's br must be.
+    for (const [br, reason] of [
+      ['ff02::1', 'a multicast address'],
+      ['::', 'the unspecified address'],
+      ['::1', 'the loopback address'],
+      ['fe80::1', 'a link-local address'],
+      ['::ffff:1.2.3.4', 'an IPv4-mapped address'],
+    ]) {
+      const notUnicast = chooseKind(mustReply({ ...V6PLUS_REPLY, order: ['map_e'], map_e: { ...V6PLUS_REPLY.map_e, br } }));
+      expect(notUnicast).toEqual({ ok: false, error: `no usable kind in order [map_e]: map_e (map_e: br: not a tunnel endpoint: ${br} is ${reason}, not a unicast address)` });
+    }
     const badEa = chooseKind(mustReply({ ...V6PLUS_REPLY, map_e: { br: '2001:db8::1', rules: [{ ipv6: '2001:db8::/32', ipv4: '192.0.2.0/24', ea_length: 49, psid_offset: 4 }] } }));
     expect(badEa).toMatchObject({ ok: false, error: expect.stringMatching(/rules\.0\.ea_length/) });
   });
@@ -206,6 +217,12 @@ describe('HB46PP reply: lw4o6, ipip and dslite (v6mig-prov §3.4)', () => {
     ['17 ipip tunnels', ['ipip'], { ipip: Array(17).fill(SPEC_REPLY_EXAMPLE.ipip[0]) }, /^ipip \(ipip: top level: /],
     ['an ipip object, not a list', ['ipip'], { ipip: SPEC_REPLY_EXAMPLE.ipip[0] }, /^ipip \(ipip: top level: /],
     ['a multicast ipip remote', ['ipip'], { ipip: [{ ...SPEC_REPLY_EXAMPLE.ipip[0], ipv6_remote: 'ff02::1' }] }, 'ipip (ipip: 0.ipv6_remote: not a tunnel endpoint: ff02::1 is a multicast address, not a unicast address)'],
+    ['a loopback lw4o6 ipv4', ['lw4o6'], { lw4o6: { ...SPEC_REPLY_EXAMPLE.lw4o6, ipv4: '127.0.0.1' } }, 'lw4o6 (lw4o6: ipv4: 127.0.0.1 is a loopback address)'],
+    ['an lw4o6 ipv4 in 0/8', ['lw4o6'], { lw4o6: { ...SPEC_REPLY_EXAMPLE.lw4o6, ipv4: '0.0.0.0' } }, 'lw4o6 (lw4o6: ipv4: 0.0.0.0 is in 0.0.0.0/8)'],
+    ['a multicast lw4o6 ipv4', ['lw4o6'], { lw4o6: { ...SPEC_REPLY_EXAMPLE.lw4o6, ipv4: '224.0.0.1' } }, 'lw4o6 (lw4o6: ipv4: 224.0.0.1 is a multicast or reserved address)'],
+    ['the broadcast address as ipip ipv4', ['ipip'], { ipip: [{ ...SPEC_REPLY_EXAMPLE.ipip[0], ipv4: '255.255.255.255' }] }, 'ipip (ipip: 0.ipv4: 255.255.255.255 is a multicast or reserved address)'],
+    ['an ipip ipv4 prefix in 0/8', ['ipip'], { ipip: [{ ...SPEC_REPLY_EXAMPLE.ipip[0], ipv4: '0.0.0.0/29' }] }, 'ipip (ipip: 0.ipv4: 0.0.0.0/29 is in 0.0.0.0/8)'],
+    ['a loopback ipip ipv4 host', ['ipip'], { ipip: [{ ...SPEC_REPLY_EXAMPLE.ipip[0], ipv4: '127.0.0.1/8' }] }, 'ipip (ipip: 0.ipv4: 127.0.0.1/8 is a loopback address)'],
     ['an ipip ipv4 that is not IPv4', ['ipip'], { ipip: [{ ...SPEC_REPLY_EXAMPLE.ipip[0], ipv4: '2001:db8::/64' }] }, /^ipip \(ipip: 0\.ipv4: /],
   ])('refuses %s, naming the field', (_what, order, change, reason) => {
     const result = chosen(order, change);

@@ -9,7 +9,8 @@
  * no AAAA record, ETIMEOUT: no answer).
  */
 import { Resolver } from 'node:dns/promises';
-import { err, ok, parseIpv6, type Result } from '../map/index.js';
+import { err, formatIpv6, ok, parseIpv6, type Result } from '../map/index.js';
+import { notUnicast } from '../softwire/index.js';
 import type { Selection } from './select-mapping.js';
 
 /** Per query attempt; two attempts. A DNS answer takes milliseconds when the server is up. */
@@ -90,6 +91,9 @@ export class AftrResolver {
       if (first === undefined) return err(`AFTR ${name}: no AAAA record`);
       const address = parseIpv6(first.address);
       if (!address.ok) return err(`AFTR ${name}: answer "${first.address}" is not an IPv6 address`);
+      // The AFTR is the tunnel's remote end (RFC 6333 §5, RFC 7596 §5.1): a unicast address, as given one must be.
+      const reason = notUnicast(address.value);
+      if (reason !== null) return err(`AFTR ${name}: answer ${formatIpv6(address.value)} is ${reason}, not a unicast address`);
       const ttl = Math.min(MAX_TTL_S, Math.max(this.minTtlS, first.ttl));
       if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
       this.entries.set(this.key(name, dns), { address: address.value, expiresAt: this.now() + ttl * 1000 });

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AftrResolver, MIN_TTL_S, selectResolving } from '../../src/daemon/aftr-resolver.js';
 import { selectSoftwire } from '../../src/daemon/select-mapping.js';
 import { NO_S46_OPTIONS } from '../../src/dhcpv6/index.js';
-import { formatIpv6, parseIpv6Prefix } from '../../src/map/index.js';
+import { formatIpv6, parseIpv6, parseIpv6Prefix } from '../../src/map/index.js';
 import { configFrom } from '../support/config.js';
 import { startDnsServer, type DnsServer } from '../support/dns-server.js';
 
@@ -58,6 +58,23 @@ describe('AftrResolver', () => {
     server.set('v4only.example.net', 'A', ['192.0.2.1']);
     server.mode = behaviour;
     expect(await new AftrResolver().resolve(name, server.endpoint)).toEqual({ ok: false, error: reason.replace('SERVER', server.endpoint) });
+  });
+
+  it.each([
+    ['ff02::1', 'a multicast address'],
+    ['::1', 'the loopback address'],
+    ['fe80::1', 'a link-local address'],
+    ['::ffff:1.2.3.4', 'an IPv4-mapped address'],
+  ])('an answer that is no tunnel end (%s) is refused and not kept', async (answer, reason) => {
+    const server = await dns();
+    server.set('aftr.example.net', 'AAAA', [answer], 120);
+    const resolver = new AftrResolver();
+    const shown = formatIpv6((parseIpv6(answer) as { value: bigint }).value);
+    expect(await resolver.resolve('aftr.example.net', server.endpoint)).toEqual({
+      ok: false,
+      error: `AFTR aftr.example.net: answer ${shown} is ${reason}, not a unicast address`,
+    });
+    expect(resolver.cached('aftr.example.net', server.endpoint)).toBeUndefined();
   });
 
   it('a silent server: a timeout within the bound, not a hang', async () => {

@@ -15,7 +15,10 @@
  *   \tMAP-E / \t\tBR: … / \t\trule: flags … / \t\tportparams: offset …
  *
  * Lines this parser does not know are skipped (a later dhcp6leasectl may
- * add some); a known line with a bad value refuses the whole output.
+ * add some); a known line with a bad value refuses the whole output, and so
+ * does one that starts like a known line but is garbled (`portparams:
+ * offset 6 psid-len 8`, `S46 94 00`): it was meant to say something, and
+ * acting on the rest of the lease without it is acting on part of a lease.
  */
 import { err, ok, parseIpv6Prefix, type Ipv6Prefix, type Result } from '../map/index.js';
 import { withContainers, type S46Container, type S46Options } from '../dhcpv6/index.js';
@@ -94,12 +97,14 @@ export function parseLeasectl(text: string): Result<LeasectlStatus> {
         prefixes.push(prefix.value);
         return null;
       }
+      if (line.startsWith('IA_PD ')) return 'IA_PD: expected "IA_PD <n>: <ipv6>/<len>"';
       if ((m = /^lease-seconds: (\S+)$/.exec(line)) !== null) {
         const seconds = field(SECONDS, m[1]);
         if (!seconds.ok) return seconds.error;
         leaseSeconds = seconds.value;
         return null;
       }
+      if (line.startsWith('lease-seconds:')) return 'lease-seconds: expected "lease-seconds: <n>"';
       if ((m = /^lease (\S+) (\S+)$/.exec(line)) !== null) {
         const count = field(COUNT, m[1]);
         if (!count.ok) return count.error;
@@ -114,6 +119,7 @@ export function parseLeasectl(text: string): Result<LeasectlStatus> {
         containers.push(container.value);
         return null;
       }
+      if (line.startsWith('S46 ')) return 'S46: expected "S46 <code>: <hex>"';
       if (line === 'MAP-E') {
         inMapE = true;
         return null;
@@ -124,6 +130,7 @@ export function parseLeasectl(text: string): Result<LeasectlStatus> {
         if (!br.ok) return br.error;
         return mapE.addBr(br.value);
       }
+      if (line.startsWith('BR:')) return 'BR: expected "BR: <ipv6>"';
       if ((m = /^rule: flags (\S+) ea-len (\S+) ([^/\s]+)\/(\S+) ([^/\s]+)\/(\S+)$/.exec(line)) !== null) {
         const rule = compatRule(m[1], m[2], m[3], m[4], m[5], m[6]);
         if (!rule.ok) return `rule: ${rule.error}`;
@@ -135,6 +142,7 @@ export function parseLeasectl(text: string): Result<LeasectlStatus> {
         if (!portParams.ok) return `portparams: ${portParams.error}`;
         return mapE.addPortParams(portParams.value);
       }
+      if (line.startsWith('portparams:')) return 'portparams: expected "offset <n> psid-len <n> psid <n>"';
       return null;
     })();
     if (problem !== null) return err(`dhcp6leasectl:${index + 1}: ${problem}`);

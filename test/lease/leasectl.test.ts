@@ -45,6 +45,13 @@ describe('parseLeasectl', () => {
     ['a MAP-E block with a garbled rule', 'em0 [Bound]\n\tMAP-E\n\t\trule: flags 0 ea-len 16 192.0.2.0/24\n', 'dhcp6leasectl:3: rule: expected "flags <n> ea-len <n> <ipv4>/<len> <ipv6>/<len>"'],
     ['a MAP-E block with a link-local BR', 'em0 [Bound]\n\tMAP-E\n\t\tBR: fe80::1\n', 'dhcp6leasectl:3: BR address: fe80::1 is a link-local address, not a unicast address (RFC 7597 §5.4)'],
     ['a MAP-E block with the unspecified BR', 'em0 [Bound]\n\tMAP-E\n\t\tBR: ::\n', 'dhcp6leasectl:3: BR address: :: is the unspecified address, not a unicast address (RFC 7597 §5.4)'],
+    ['a portparams line without its psid', 'em0 [Bound]\n\tMAP-E\n\t\tportparams: offset 6 psid-len 8\n', 'dhcp6leasectl:3: portparams: expected "offset <n> psid-len <n> psid <n>"'],
+    ['a portparams line with a word after it', 'em0 [Bound]\n\tMAP-E\n\t\tportparams: offset 6 psid-len 8 psid 42 x\n', 'dhcp6leasectl:3: portparams: expected "offset <n> psid-len <n> psid <n>"'],
+    ['a portparams line with key=value', 'em0 [Bound]\n\tMAP-E\n\t\tportparams: offset=6 psid-len=8 psid=42\n', 'dhcp6leasectl:3: portparams: expected "offset <n> psid-len <n> psid <n>"'],
+    ['a BR line with two addresses', 'em0 [Bound]\n\tMAP-E\n\t\tBR: 2001:db8::1 2001:db8::2\n', 'dhcp6leasectl:3: BR: expected "BR: <ipv6>"'],
+    ['an S46 line without its colon', 'em0 [Bound]\n\tS46 94 00\n', 'dhcp6leasectl:2: S46: expected "S46 <code>: <hex>"'],
+    ['an IA_PD line without its colon', 'em0 [Bound]\n\tIA_PD 0 2001:db8::/56\n', 'dhcp6leasectl:2: IA_PD: expected "IA_PD <n>: <ipv6>/<len>"'],
+    ['a lease-seconds line with a unit', 'em0 [Bound]\n\tlease-seconds: 60 s\n', 'dhcp6leasectl:2: lease-seconds: expected "lease-seconds: <n>"'],
     ['a MAP-E block with a BR only', 'em0 [Bound]\n\tMAP-E\n\t\tBR: 2001:db8::1\n', 'dhcp6leasectl: MAP-E block: MAP-E BR given without any rule'],
   ])('refuses %s', (_what, text, message) => {
     expect(parseLeasectl(text)).toEqual({ ok: false, error: message });

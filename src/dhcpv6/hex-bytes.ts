@@ -2,7 +2,7 @@
  * Hex text to bytes, for `mapedctl decode --hex` and the lease file's
  * `s46 <code> <hex>` lines. Pure; errors say what is wrong with the text.
  */
-import { err, ok, type Result } from '../map/index.js';
+import { err, ok, shown, type Result } from '../map/index.js';
 
 /**
  * Accepts upper or lower case; `separators` allows spaces, colons and an
@@ -15,7 +15,7 @@ export function parseHex(text: string, separators = false): Result<Uint8Array> {
   }
   if (digits.length === 0) return err('no hex digits');
   const bad = digits.search(/[^0-9a-fA-F]/);
-  if (bad !== -1) return err(`not a hex digit: '${digits[bad]}' at position ${bad + 1}`);
+  if (bad !== -1) return err(`not a hex digit: '${shown(digits[bad] ?? '')}' at position ${bad + 1}`);
   if (digits.length % 2 !== 0) return err(`odd number of hex digits (${digits.length}): truncated`);
   const bytes = new Uint8Array(digits.length / 2);
   for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(digits.slice(2 * i, 2 * i + 2), 16);

@@ -15,14 +15,14 @@
  */
 import { z } from 'zod';
 import type { MapEDomain, S46PortParams, S46Rule } from '../dhcpv6/index.js';
-import { err, formatIpv6, ok, parseIpv4Prefix, parseIpv6, parseIpv6Prefix, type Result } from '../map/index.js';
+import { err, formatIpv6, ok, parseIpv4Prefix, parseIpv6, parseIpv6Prefix, shown, type Result } from '../map/index.js';
 import { notUnicast } from '../softwire/endpoint.js';
 
 /** A whole decimal number within a range, named in its error. */
 export function wholeNumber(name: string, min: number, max: number) {
   return z
     .string()
-    .regex(/^[0-9]{1,10}$/, { error: (issue) => `${name} '${String(issue.input)}' is not a whole number` })
+    .regex(/^[0-9]{1,10}$/, { error: (issue) => `${name} '${shown(String(issue.input))}' is not a whole number` })
     .transform(Number)
     .refine((n) => n >= min && n <= max, { error: (issue) => `${name} ${String(issue.input)} out of range ${min}..${max}` });
 }

@@ -16,7 +16,7 @@
  * to. A file with no line at all is a valid, empty lease.
  */
 import { decodeContainer, parseHex, withContainers, type S46Container, type S46Options } from '../dhcpv6/index.js';
-import { err, ok, parseIpv6Prefix, type Ipv6Prefix, type Result } from '../map/index.js';
+import { err, ok, parseIpv6Prefix, shown, type Ipv6Prefix, type Result } from '../map/index.js';
 import { compatBr, compatPortParams, compatRule, CompatMapEDomain, field, wholeNumber } from './compat-mape.js';
 
 export interface LeasePrefix {
@@ -132,7 +132,7 @@ export function parseLeaseFile(text: string, path: string): Result<LeaseFile> {
           return added === null ? null : `mape_portparams: ${added}`;
         }
         default:
-          return `unknown keyword '${keyword.slice(0, 40)}'`;
+          return `unknown keyword '${shown(keyword, 40)}'`;
       }
     })();
     if (problem !== null) return err(`${path}:${lineNumber}: ${problem}`);

@@ -20,7 +20,7 @@
  * offset 6 psid-len 8`, `S46 94 00`): it was meant to say something, and
  * acting on the rest of the lease without it is acting on part of a lease.
  */
-import { err, ok, parseIpv6Prefix, type Ipv6Prefix, type Result } from '../map/index.js';
+import { err, ok, parseIpv6Prefix, shown, type Ipv6Prefix, type Result } from '../map/index.js';
 import { withContainers, type S46Container, type S46Options } from '../dhcpv6/index.js';
 import { decodeS46Text } from './lease-file.js';
 import { compatBr, compatPortParams, compatRule, CompatMapEDomain, field, wholeNumber } from './compat-mape.js';
@@ -69,8 +69,7 @@ export function parseLeasectl(text: string): Result<LeasectlStatus> {
   const first = lines.findIndex((line) => line.trim() !== '');
   const header = /^(\S+) \[(\w+)\]$/.exec((lines[first] ?? '').trim());
   if (first === -1 || header === null) {
-    const shown = (lines[first] ?? '').trim().slice(0, 80);
-    return err(`dhcp6leasectl: expected "<interface> [<state>]" on the first line, got '${shown}'`);
+    return err(`dhcp6leasectl: expected "<interface> [<state>]" on the first line, got '${shown((lines[first] ?? '').trim(), 80)}'`);
   }
   const iface = header[1] ?? '';
   const stateText = header[2] ?? '';
@@ -109,7 +108,7 @@ export function parseLeasectl(text: string): Result<LeasectlStatus> {
         const count = field(COUNT, m[1]);
         if (!count.ok) return count.error;
         const unit = UNIT_SECONDS[m[2] ?? ''];
-        if (unit === undefined) return `unknown lease time unit '${m[2] ?? ''}'`;
+        if (unit === undefined) return `unknown lease time unit '${shown(m[2] ?? '')}'`;
         roundedSeconds = count.value * unit;
         return null;
       }
@@ -150,14 +149,14 @@ export function parseLeasectl(text: string): Result<LeasectlStatus> {
 
   const domain = mapE.finish();
   if (!domain.ok) return err(`dhcp6leasectl: MAP-E block: ${domain.error}`);
-  const shown = inMapE || containers.length > 0;
+  const hasS46 = inMapE || containers.length > 0;
   const compat: S46Options = { mapE: inMapE && domain.value !== null ? [domain.value] : [], mapT: [], lw4o6: [] };
   const status: LeasectlStatus = {
     interface: iface,
     state,
     prefixes,
     leaseSeconds: leaseSeconds ?? roundedSeconds,
-    ...(shown ? { s46: withContainers(compat, containers) } : {}),
+    ...(hasS46 ? { s46: withContainers(compat, containers) } : {}),
   };
   return ok(status);
 }
@@ -181,7 +180,7 @@ export function leaseExpired(query: LeasectlQuery, now: number = performance.now
  * stretching it.
  */
 export async function queryLeasectl(toolPath: string, iface: string, opts: QueryOptions = {}): Promise<Result<LeasectlQuery>> {
-  if (interfaceNameProblem(iface) !== null) return err(`dhcp6leasectl: '${iface.slice(0, 40)}' is not an interface name`);
+  if (interfaceNameProblem(iface) !== null) return err(`dhcp6leasectl: '${shown(iface, 40)}' is not an interface name`);
   const now = opts.now ?? (() => performance.now());
   const startedAt = now();
   // Its own process group, killed whole on timeout; a failure to start is an answer too (src/apply/tool-process.ts).

@@ -8,3 +8,4 @@ export * from './interface-id.js';
 export * from './port-set.js';
 export * from './result.js';
 export * from './rule.js';
+export * from './shown-text.js';

@@ -4,7 +4,7 @@
  * (lw)AFTR also a host name that maped resolves itself (AAAA); and what may
  * be the CE's own IPv4 address, however it was given.
  */
-import { err, ok, parseIpv6, type Result } from '../map/index.js';
+import { err, ok, parseIpv6, shown, type Result } from '../map/index.js';
 
 /** Why an address cannot be a tunnel endpoint, or null if it is a global-scope unicast address. */
 export function notUnicast(address: bigint): string | null {
@@ -35,7 +35,7 @@ export const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-
 /** A global unicast IPv6 address; the error names `what`. */
 export function parseUnicastIpv6(what: string, text: string): Result<bigint> {
   const address = parseIpv6(text);
-  if (!address.ok) return err(`${what}: invalid IPv6 address "${text}": ${address.error}`);
+  if (!address.ok) return err(`${what}: invalid IPv6 address "${shown(text)}": ${address.error}`);
   const reason = notUnicast(address.value);
   return reason === null ? address : err(`${what}: ${text} is ${reason}, not a unicast address`);
 }
@@ -44,5 +44,5 @@ export function parseUnicastIpv6(what: string, text: string): Result<bigint> {
 export function parseAftr(what: string, text: string): Result<bigint | string> {
   if (text.includes(':')) return parseUnicastIpv6(what, text);
   if (HOST_NAME.test(text)) return ok(text.toLowerCase().replace(/\.$/, ''));
-  return err(`${what}: "${text}" is neither an IPv6 address nor a host name`);
+  return err(`${what}: "${shown(text)}" is neither an IPv6 address nor a host name`);
 }

@@ -72,6 +72,14 @@ describe('parseLeaseFile: every bad input refuses the file with path:line: reaso
     expect(parseLeaseFile(text, PATH)).toEqual({ ok: false, error: message });
   });
 
+  it('quotes at most 64 characters of a long bad field, with its controls escaped', () => {
+    const long = parseLeaseFile(`ia_pd 0 ${'a:'.repeat(30_000)} 56`, PATH);
+    expect(long).toEqual({ ok: false, error: `${PATH}:1: ia_pd prefix: At most 8 colons permitted in '${'a:'.repeat(32)}…'` });
+    const controls = parseLeaseFile('ia_pd 0 2001:db8::\u001b[2J 56\n', PATH);
+    expect(controls).toEqual({ ok: false, error: `${PATH}:1: ia_pd prefix: Only hex digits permitted in '\\x1b[2J' in '2001:db8::\\x1b[2J'` });
+    expect(parseLeaseFile(`ia_pd ${'9'.repeat(1000)} 2001:db8:: 56`, PATH)).toEqual({ ok: false, error: `${PATH}:1: IA number '${'9'.repeat(64)}…' is not a whole number` });
+  });
+
   it('refuses a file far larger than any lease', () => {
     const result = parseLeaseFile('#'.repeat(70_000), PATH);
     expect(result).toEqual({ ok: false, error: `${PATH}: larger than 65536 bytes, not a lease file` });

@@ -52,6 +52,8 @@ describe('parseLeasectl', () => {
     ['an S46 line without its colon', 'em0 [Bound]\n\tS46 94 00\n', 'dhcp6leasectl:2: S46: expected "S46 <code>: <hex>"'],
     ['an IA_PD line without its colon', 'em0 [Bound]\n\tIA_PD 0 2001:db8::/56\n', 'dhcp6leasectl:2: IA_PD: expected "IA_PD <n>: <ipv6>/<len>"'],
     ['a lease-seconds line with a unit', 'em0 [Bound]\n\tlease-seconds: 60 s\n', 'dhcp6leasectl:2: lease-seconds: expected "lease-seconds: <n>"'],
+    ['a lease time unit with controls', 'em0 [Bound]\n\tlease 7 \u001b]0;owned\u0007\n', "dhcp6leasectl:2: unknown lease time unit '\\x1b]0;owned\\x07'"],
+    ['a 10,000-character lease time unit', `em0 [Bound]\n\tlease 7 ${'w'.repeat(10_000)}\n`, `dhcp6leasectl:2: unknown lease time unit '${'w'.repeat(64)}…'`],
     ['a MAP-E block with a BR only', 'em0 [Bound]\n\tMAP-E\n\t\tBR: 2001:db8::1\n', 'dhcp6leasectl: MAP-E block: MAP-E BR given without any rule'],
   ])('refuses %s', (_what, text, message) => {
     expect(parseLeasectl(text)).toEqual({ ok: false, error: message });

@@ -119,3 +119,23 @@ describe('prefixes', () => {
     expect(result).toEqual({ ok: false, error: message });
   });
 });
+
+describe('errors quote at most MAX_SHOWN characters of the input, controls escaped', () => {
+  const cut = `'${'a:'.repeat(32)}…'`;
+  it.each([
+    ['a 60,000-character IPv6 address', () => parseIpv6('a:'.repeat(30_000)), `At most 8 colons permitted in ${cut}`],
+    ['a 60,000-character IPv6 prefix', () => parseIpv6Prefix(`${'a:'.repeat(30_000)}/56`), `At most 8 colons permitted in ${cut}`],
+    ['one 60,000-digit IPv6 group', () => parseIpv6(`1::${'f'.repeat(60_000)}`), `At most 4 characters permitted in '${'f'.repeat(64)}…' in '1::${'f'.repeat(61)}…'`],
+    ['a 60,000-character IPv4 address', () => parseIpv4('1'.repeat(60_000)), `Expected 4 octets in '${'1'.repeat(64)}…'`],
+    ['a prefix length of 60,000 digits', () => parseIpv4Prefix(`192.0.2.0/${'9'.repeat(60_000)}`), `'${'9'.repeat(64)}…' is not a valid netmask`],
+  ])('%s', (_what, parse, message) => {
+    expect(parse()).toEqual({ ok: false, error: message });
+  });
+
+  it('escapes C0, DEL, C1 and the line separators in what it quotes', () => {
+    expect(parseIpv6('2001:db8::\u001b]0;x\u0007\n\u007f\u009b\u2028')).toEqual({
+      ok: false,
+      error: "At most 4 characters permitted in '\\x1b]0;x\\x07\\x0a\\x7f\\x9b\\u2028' in '2001:db8::\\x1b]0;x\\x07\\x0a\\x7f\\x9b\\u2028'",
+    });
+  });
+});

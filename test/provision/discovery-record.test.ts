@@ -35,6 +35,12 @@ describe('HB46PP discovery record (4over6.info TXT)', () => {
     if (!found.ok) expect(found.error).toMatch(reason);
   });
 
+  it('quotes at most 64 characters of the record, and the controls JSON leaves alone escaped', () => {
+    const long = `v=v6mig-1 url=https://a.example/ t=b ${'y'.repeat(1500)}`;
+    expect(parseDiscoveryText(long)).toEqual({ ok: false, error: `TXT record "${long.slice(0, 64)}…": "${'y'.repeat(64)}…" is not key=value` });
+    expect(parseDiscoveryText('v=\u009b2J\u2028 url=https://a.example/ t=b')).toEqual({ ok: false, error: 'TXT record: v is "\\x9b2J\\u2028", expected "v6mig-1"' });
+  });
+
   it('refuses two records and none (one answer only, §3.1)', () => {
     const one = 'v=v6mig-1 url=https://a.example/ t=b';
     expect(parseDiscoveryRecords([[one], [one]])).toMatchObject({ ok: false, error: expect.stringMatching(/2 TXT records/) });

@@ -3,8 +3,15 @@
  * because operators grep syslog for sentences, not JSON. `--log-json` keeps
  * pino's JSON. With -d the lines go to stderr; without it to syslogd(8),
  * each at the priority of its level (src/daemon/syslog-sink.ts).
+ *
+ * Messages quote what leases, servers and tools said, so every line is made
+ * one line of visible text here, whoever wrote the message: a newline in it
+ * would have logger(1) start a second syslog line that looks like maped's
+ * own, and ESC or a C1 control would drive the terminal of whoever reads the
+ * log (src/map/shown-text.ts).
  */
 import { pino, type Logger } from 'pino';
+import { escapeControls, escapeJsonControls } from '../map/index.js';
 import type { SyslogSink } from './syslog-sink.js';
 
 interface LineSink {
@@ -31,7 +38,8 @@ export function createLogger(options: { verbose: boolean; json?: boolean; out?: 
           } catch {
             number = undefined;
           }
-          emit(typeof number === 'number' ? (pino.levels.labels[number] ?? 'info') : 'info', line.replace(/\n$/, ''));
+          // pino's JSON escapes C0 already; what it leaves becomes \uNNNN, so the line stays JSON.
+          emit(typeof number === 'number' ? (pino.levels.labels[number] ?? 'info') : 'info', escapeJsonControls(line.replace(/\n$/, '')));
         },
       },
     );
@@ -44,12 +52,12 @@ export function createLogger(options: { verbose: boolean; json?: boolean; out?: 
         try {
           record = JSON.parse(line) as typeof record;
         } catch {
-          emit('info', line.replace(/\n$/, ''));
+          emit('info', escapeControls(line.replace(/\n$/, '')));
           return;
         }
         const label = record.level ?? 'info';
         const tag = label === 'info' ? '' : `${label}: `;
-        emit(label, `${tag}${record.msg ?? record.err?.message ?? ''}`);
+        emit(label, escapeControls(`${tag}${record.msg ?? record.err?.message ?? ''}`));
       },
     },
   );

@@ -8,13 +8,15 @@
  *
  * Each logger runs in a process group of its own, so a terminal's ^C reaches
  * maped, which logs its stop, and not the loggers first; it ends when its
- * input does, with maped or on close(). Lines are cut at MAX_SYSLOG_LINE,
+ * input does, with maped or on close(). Control characters in a line are
+ * escaped (a newline would be a second, forged line), lines are cut at MAX_SYSLOG_LINE,
  * and a logger that does not keep up (MAX_PENDING bytes waiting) loses lines
  * rather than maped's memory. A logger that cannot be started sends the
  * line to stderr instead, with the reason once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { escapeControls } from '../map/index.js';
 
 /** pino's level labels → syslog priorities: debug → LOG_DEBUG … fatal → LOG_CRIT. */
 export const SYSLOG_PRIORITY: Readonly<Record<string, string>> = {
@@ -76,7 +78,9 @@ export function createSyslogSink(loggerPath: string, options: { tag?: string; fa
 
   return {
     write(level, line) {
-      const text = `${line.length > MAX_SYSLOG_LINE ? line.slice(0, MAX_SYSLOG_LINE) : line}\n`;
+      // One line in, one syslog line out: logger(1) would make a second line of a raw newline (src/map/shown-text.ts).
+      const visible = escapeControls(line);
+      const text = `${visible.length > MAX_SYSLOG_LINE ? visible.slice(0, MAX_SYSLOG_LINE) : visible}\n`;
       if (failed !== null) {
         fallback.write(text);
         return;

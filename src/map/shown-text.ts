@@ -33,3 +33,15 @@ export function shown(text: string, max: number = MAX_SHOWN): string {
   const end = /[\ud800-\udbff]/.test(text.charAt(max - 1)) ? max - 1 : max;
   return `${escapeControls(text.slice(0, end))}…`;
 }
+
+// eslint-disable-next-line no-control-regex
+const JSON_LEFT = /[\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * JSON text (JSON.stringify's) with the controls it leaves raw, DEL, C1 and
+ * U+2028/2029, written as \uNNNN: still the same JSON (they occur only
+ * inside strings), now safe on a terminal and in syslog.
+ */
+export function escapeJsonControls(json: string): string {
+  return json.replace(JSON_LEFT, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

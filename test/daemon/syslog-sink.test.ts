@@ -64,6 +64,31 @@ describe('syslog priorities', () => {
     expect(line!.length).toBe('daemon.warning maped '.length + MAX_SYSLOG_LINE);
   });
 
+  it('a message with a newline stays one line (no forged syslog line), its controls escaped, JSON lines still JSON', async () => {
+    const { path, logged } = fakeLogger();
+    const syslog = createSyslogSink(path);
+    const log = createLogger({ verbose: false, syslog });
+    log.warn('provisioning: no usable kind in order [x\nmaped[42]: forged line]: \u001b]0;owned\u0007 \u009b2J \u2028');
+    const json = createLogger({ verbose: false, json: true, syslog });
+    json.error('x\nmaped[42]: forged \u009b \u2029');
+    syslog.write('info', 'sink alone\nmaped[42]: forged');
+    await syslog.close();
+    const lines = await loggedLines(logged, 3);
+    expect(lines).toContain('daemon.warning maped warn: provisioning: no usable kind in order [x\\x0amaped[42]: forged line]: \\x1b]0;owned\\x07 \\x9b2J \\u2028');
+    expect(lines).toContain('daemon.info maped sink alone\\x0amaped[42]: forged');
+    const jsonLine = lines.find((l) => l.startsWith('daemon.err '))!;
+    expect(JSON.parse(jsonLine.slice('daemon.err maped '.length)).msg).toBe('x\nmaped[42]: forged \u009b \u2029');
+    expect(jsonLine).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+    expect(lines).toHaveLength(3);
+  });
+
+  it('on stderr (-d) too, a message is one line of visible text', () => {
+    const out: string[] = [];
+    const log = createLogger({ verbose: false, out: { write: (t: string) => out.push(t) } });
+    log.info('enabler \u001b]0;owned\u0007\nmaped[42]: forged');
+    expect(out).toEqual(['enabler \\x1b]0;owned\\x07\\x0amaped[42]: forged\n']);
+  });
+
   it('without a logger program: says so once on stderr and logs there instead', async () => {
     const stderr: string[] = [];
     const syslog = createSyslogSink('/nonexistent/usr/bin/logger', { fallback: { write: (t: string) => stderr.push(t) } });

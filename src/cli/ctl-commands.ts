@@ -1,5 +1,11 @@
 /**
  * The mapedctl commands that talk to a running maped over its control socket.
+ *
+ * What they print quotes leases, HB46PP replies and tools (a reason, a
+ * warning, the names of §3.4), so it goes out with its control characters
+ * escaped (src/map/shown-text.ts): a name of ESC ] 0 ; … BEL would retitle
+ * the terminal, a newline would add a line that maped never wrote. JSON is
+ * printed with the controls JSON.stringify leaves raw escaped as \uNNNN.
  */
 import type { Command } from 'commander';
 import { ControlError, request } from '../control/client.js';
@@ -20,6 +26,7 @@ import {
 } from '../control/protocol.js';
 import { forwardText } from '../openbsd/forwards.js';
 import { REMOTE_LABEL } from '../softwire/index.js';
+import { escapeControls, escapeJsonControls } from '../map/index.js';
 import type { z } from 'zod';
 import { formatPortRanges } from './port-ranges.js';
 
@@ -34,11 +41,21 @@ async function ask(command: Command, what: ControlCommand): Promise<unknown> {
     return await request(socketOf(command), what);
   } catch (e) {
     if (e instanceof ControlError) {
-      process.stderr.write(`mapedctl: ${e.message}\n`);
+      process.stderr.write(printed([`mapedctl: ${e.message}`]));
       process.exit(1);
     }
     throw e;
   }
+}
+
+/** Lines of text for a person, each one line whatever its values hold. */
+function printed(lines: readonly string[]): string {
+  return lines.map((line) => `${escapeControls(line)}\n`).join('');
+}
+
+/** One JSON object on a line, safe on a terminal. */
+function jsonLine(value: unknown): string {
+  return `${escapeJsonControls(JSON.stringify(value))}\n`;
 }
 
 function row(label: string, value: string): string {
@@ -51,7 +68,7 @@ export function describePorts(portSets: readonly (readonly [number, number])[], 
   return portSets
     .map(([first, last]) => {
       const here = active.filter((f) => f.ports[0] <= last && f.ports[1] >= first);
-      return `${first}-${last}${here.map((f) => `  forward ${forwardText(f, f.to)}`).join('')}\n`;
+      return printed([`${first}-${last}${here.map((f) => `  forward ${forwardText(f, f.to)}`).join('')}`]);
     })
     .join('');
 }
@@ -104,7 +121,7 @@ export function describeStatus(status: Status): string {
     lines.push(row('forward', `${forwardText(f, f.to)} (${f.active ? 'active' : `inactive: ${f.reason ?? 'not in force'}`})`));
   }
   for (const warning of status.warnings) lines.push(row('warning', warning));
-  return lines.join('\n') + '\n';
+  return printed(lines);
 }
 
 const percent = (part: number, whole: number): string => (whole === 0 ? '0' : ((100 * part) / whole).toFixed(1).replace(/\.0$/, ''));
@@ -120,7 +137,7 @@ export function describeUsage(usage: UsageResult): string {
     const hostWidth = Math.max(...usage.top.map((t) => t.host.length));
     for (const t of usage.top) lines.push(`  ${t.host.padEnd(hostWidth)}  ${String(t.ports).padStart(5)}`);
   }
-  return lines.join('\n') + '\n';
+  return printed(lines);
 }
 
 /**
@@ -140,7 +157,7 @@ export function describePsidLength(r: RuleView): string {
 
 /** One line of `show rules`. */
 export function describeRuleView(r: RuleView): string {
-  return `${r.origin} ${r.fmr ? 'fmr ' : ''}${r.ipv6Prefix} ${r.ipv4Prefix} ea-len ${r.eaLen} psid-offset ${r.psidOffset} ${describePsidLength(r)}${r.br ? ` br ${r.br}` : ''}`;
+  return escapeControls(`${r.origin} ${r.fmr ? 'fmr ' : ''}${r.ipv6Prefix} ${r.ipv4Prefix} ea-len ${r.eaLen} psid-offset ${r.psidOffset} ${describePsidLength(r)}${r.br ? ` br ${r.br}` : ''}`);
 }
 
 type Provisioning = NonNullable<z.infer<typeof ProvisioningResultSchema>['provisioning']>;
@@ -162,7 +179,7 @@ export function describeProvisioning(p: Provisioning): string {
   if (p.auth) lines.push(row('auth', p.auth));
   lines.push(row('user/pass', p.credentials));
   if (p.nextRefreshAt) lines.push(row('next fetch', p.nextRefreshAt));
-  return lines.join('\n') + '\n';
+  return printed(lines);
 }
 
 export function registerControl(program: Command): void {
@@ -172,7 +189,7 @@ export function registerControl(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean }, command: Command) => {
       const status = StatusSchema.parse(await ask(command, 'status'));
-      process.stdout.write(options.json ? JSON.stringify(status) + '\n' : describeStatus(status));
+      process.stdout.write(options.json ? jsonLine(status) : describeStatus(status));
     });
 
   const show = program.command('show').description('show rules, ports, port usage or provisioning');
@@ -182,7 +199,7 @@ export function registerControl(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean }, command: Command) => {
       const result = ProvisioningResultSchema.parse(await ask(command, 'show provisioning'));
-      if (options.json) return void process.stdout.write(JSON.stringify(result.provisioning) + '\n');
+      if (options.json) return void process.stdout.write(jsonLine(result.provisioning));
       if (result.provisioning === null) return void process.stdout.write('no provision block in maped.conf\n');
       process.stdout.write(describeProvisioning(result.provisioning));
     });
@@ -192,7 +209,7 @@ export function registerControl(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean }, command: Command) => {
       const result = RulesResultSchema.parse(await ask(command, 'show rules'));
-      if (options.json) return void process.stdout.write(JSON.stringify(result) + '\n');
+      if (options.json) return void process.stdout.write(jsonLine(result));
       if (result.rules.length === 0) return void process.stdout.write('no rules\n');
       process.stdout.write(result.rules.map((r) => describeRuleView(r) + '\n').join(''));
     });
@@ -202,7 +219,7 @@ export function registerControl(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean }, command: Command) => {
       const result = PortsResultSchema.parse(await ask(command, 'show ports'));
-      if (options.json) return void process.stdout.write(JSON.stringify(result) + '\n');
+      if (options.json) return void process.stdout.write(jsonLine(result));
       process.stdout.write(describePorts(result.portSets, result.forwards));
     });
 
@@ -212,7 +229,7 @@ export function registerControl(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean }, command: Command) => {
       const result = UsageResultSchema.parse(await ask(command, 'show usage'));
-      process.stdout.write(options.json ? JSON.stringify(result) + '\n' : describeUsage(result));
+      process.stdout.write(options.json ? jsonLine(result) : describeUsage(result));
     });
 
   program
@@ -230,7 +247,7 @@ export function registerControl(program: Command): void {
     .action(async (action: string, _options: unknown, command: Command) => {
       if (action !== 'refresh' && action !== 'forget') command.error(`mapedctl: provision: expected refresh or forget, not "${action}"`);
       const result = MessageResultSchema.parse(await ask(command, action === 'refresh' ? 'provision refresh' : 'provision forget'));
-      process.stdout.write(`${result.message}\n`);
+      process.stdout.write(printed([result.message]));
     });
 
   program
@@ -238,7 +255,7 @@ export function registerControl(program: Command): void {
     .description('reload the configuration file')
     .action(async (_options: unknown, command: Command) => {
       const result = MessageResultSchema.parse(await ask(command, 'reload'));
-      process.stdout.write(`${result.message}\n`);
+      process.stdout.write(printed([result.message]));
     });
 
   program
@@ -248,6 +265,6 @@ export function registerControl(program: Command): void {
     .action(async (level: string, _options: unknown, command: Command) => {
       if (level !== 'verbose' && level !== 'brief') command.error(`mapedctl: log: expected verbose or brief, not "${level}"`);
       const result = MessageResultSchema.parse(await ask(command, level === 'verbose' ? 'log verbose' : 'log brief'));
-      process.stdout.write(`${result.message}\n`);
+      process.stdout.write(printed([result.message]));
     });
 }

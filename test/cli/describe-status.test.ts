@@ -4,7 +4,7 @@
  * kind names it.
  */
 import { describe, expect, it } from 'vitest';
-import { describePorts, describeStatus } from '../../src/cli/ctl-commands.js';
+import { describePorts, describeProvisioning, describeRuleView, describeStatus } from '../../src/cli/ctl-commands.js';
 import type { ForwardView, Status } from '../../src/control/protocol.js';
 
 const base: Status = {
@@ -90,5 +90,47 @@ describe('forwards in status and show ports', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('text from leases and servers is printed with its controls escaped', () => {
+  it('show provisioning: an enabler name that retitles the terminal, an order with a newline', () => {
+    const text = describeProvisioning({
+      state: 'active',
+      url: 'https://vne.example.jp/rule.cgi',
+      found: 'dns',
+      t: 'b',
+      lastFetch: { at: '2025-01-01T00:00:00Z', httpStatus: 200, outcome: 'valid', error: null },
+      enablerName: '\u001b]0;owned\u0007',
+      serviceName: 'svc\u009b2J',
+      ispName: 'isp\u2028',
+      ttl: 3600,
+      token: true,
+      auth: null,
+      credentials: 'none',
+      order: ['x\nmaped[42]: forged line', 'map_e'],
+      kind: 'map-e',
+      why: 'map_e is entry 2 of order [x\nmaped[42]: forged line, map_e]',
+      interfaceId: 'rfc7597',
+      data: 'server',
+      savedAt: '2025-01-01T00:00:00Z',
+      nextRefreshAt: null,
+    });
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
+    expect(text).toMatch(/^service: +\\x1b\]0;owned\\x07 \/ svc\\x9b2J \/ isp\\u2028$/m);
+    expect(text).toMatch(/^order: +\[x\\x0amaped\[42\]: forged line, map_e\]$/m);
+    expect(text).not.toMatch(/^maped\[42\]/m);
+  });
+
+  it('status: a reason and a warning with a newline stay on their line', () => {
+    const text = describeStatus({ ...base, state: 'degraded', reason: 'lease: bad\nstate: active', warnings: ['\u001b[2Jw'] });
+    expect(text.split('\n')[0]).toBe('state:      degraded (lease: bad\\x0astate: active)');
+    expect(text).toMatch(/^warning: +\\x1b\[2Jw$/m);
+  });
+
+  it('show rules: one line a rule whatever its fields hold', () => {
+    const line = describeRuleView({ ipv6Prefix: '2001:db8::/40', ipv4Prefix: '192.0.2.0/24', eaLen: 16, psidOffset: 6, psidLen: null, psid: null, fmr: false, br: '2001:db8::1\nforged', origin: 'dhcpv6' });
+    expect(line).not.toContain('\n');
+    expect(line).toMatch(/br 2001:db8::1\\x0aforged$/);
   });
 });

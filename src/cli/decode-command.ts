@@ -8,8 +8,8 @@
  * `--lease`, its delegated prefix by default) it also derives the MAP-E (or
  * MAP-T) parameters the BMR for that prefix gives.
  */
-import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
+import { readRegularFile } from '../bounded-file.js';
 import {
   decodeOptions,
   deriveMapE,
@@ -21,7 +21,7 @@ import {
   withContainers,
 } from '../dhcpv6/index.js';
 import { decodeS46Text, MAX_LEASE_FILE_BYTES, parseLeaseFile } from '../lease/lease-file.js';
-import { calcOutput, err, formatIpv6, formatIpv6Prefix, ok, parseIpv6Prefix, type InterfaceIdFormat, type Result } from '../map/index.js';
+import { calcOutput, err, escapeControls, escapeJsonControls, formatIpv6, formatIpv6Prefix, ok, parseIpv6Prefix, type InterfaceIdFormat, type Result } from '../map/index.js';
 import { describeCalc } from './calc-command.js';
 
 interface DecodeOptions {
@@ -93,15 +93,10 @@ const hasContainer = (o: S46Options): boolean => o.mapE.length + o.mapT.length +
 function readOptions(options: DecodeOptions): Result<{ s46: S46Options; from: string; leasePrefix: string | null }> {
   if (options.lease !== undefined) {
     if (options.hex !== undefined || options.code !== undefined) return err('--lease takes no --hex or --code');
-    let text: string;
-    try {
-      // parseLeaseFile refuses anything larger; reading stops just past that.
-      if (statSync(options.lease).size > MAX_LEASE_FILE_BYTES) return err(`${options.lease}: larger than ${MAX_LEASE_FILE_BYTES} bytes, not a lease file`);
-      text = readFileSync(options.lease, 'utf8');
-    } catch (e) {
-      return err(`${options.lease}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-    }
-    const lease = parseLeaseFile(text, options.lease);
+    // As maped reads its files: a regular file only (a FIFO would hang, /dev/zero exhaust memory), the lease file's size at most.
+    const read = readRegularFile(options.lease, MAX_LEASE_FILE_BYTES);
+    if ('error' in read) return err(`${options.lease}: ${read.error}`);
+    const lease = parseLeaseFile(read.text, options.lease);
     if (!lease.ok) return lease;
     const first = lease.value.prefixes[0];
     return ok({ s46: lease.value.s46, from: options.lease, leasePrefix: first === undefined ? null : formatIpv6Prefix(first.prefix) });
@@ -132,8 +127,9 @@ export function registerDecode(program: Command): void {
     .option('--iid <format>', 'interface id for --prefix: rfc7597 or draft03', 'rfc7597')
     .action((options: DecodeOptions) => {
       const fail = (reason: string): void => {
-        if (options.json) process.stdout.write(JSON.stringify({ error: reason }) + '\n');
-        else process.stderr.write(`mapedctl decode: ${reason}\n`);
+        // The reason may quote the lease file or the path: one line, controls escaped (src/map/shown-text.ts).
+        if (options.json) process.stdout.write(escapeJsonControls(JSON.stringify({ error: reason })) + '\n');
+        else process.stderr.write(`mapedctl decode: ${escapeControls(reason)}\n`);
         process.exitCode = 1;
       };
       if (options.iid !== 'rfc7597' && options.iid !== 'draft03') return fail(`--iid must be rfc7597 or draft03, not "${options.iid}"`);

@@ -1,15 +1,18 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MAX_LEASE_FILE_BYTES } from '../../src/lease/index.js';
 import { readJsonLines, REPO_ROOT, VECTORS_DIR } from '../support/vectors.js';
 
 const run = promisify(execFile);
 
 async function mapedctl(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/mapedctl.ts', ...args], { cwd: REPO_ROOT });
+    // Bounded, so a read that hangs (a FIFO) fails the test instead of stalling it.
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/mapedctl.ts', ...args], { cwd: REPO_ROOT, timeout: 30_000 });
     return { stdout, stderr, code: 0 };
   } catch (e) {
     const failure = e as { stdout: string; stderr: string; code: number };
@@ -27,6 +30,43 @@ const first = vectors.find((v) => v.expect.decode !== undefined)!;
 const invalid = vectors.find((v) => v.expect.valid === false)!;
 
 describe('mapedctl decode', () => {
+  it('--lease reads a regular file of at most the lease file size only: a directory, a FIFO, a larger file are refused, exit 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'maped-decode-'));
+    try {
+      const fifo = join(dir, 'fifo');
+      await run('mkfifo', [fifo]);
+      const large = join(dir, 'large');
+      writeFileSync(large, `ia_pd 0 2001:db8:: 56\n${'#'.repeat(MAX_LEASE_FILE_BYTES)}\n`);
+      const [onDir, onFifo, onLarge, missing] = await Promise.all([
+        mapedctl('decode', '--lease', dir),
+        mapedctl('decode', '--lease', fifo),
+        mapedctl('decode', '--lease', large),
+        mapedctl('decode', '--lease', join(dir, 'none'), '--json'),
+      ]);
+      expect(onDir).toEqual({ stdout: '', stderr: `mapedctl decode: ${dir}: not a regular file\n`, code: 1 });
+      expect(onFifo).toEqual({ stdout: '', stderr: `mapedctl decode: ${fifo}: not a regular file\n`, code: 1 });
+      expect(onLarge).toEqual({ stdout: '', stderr: `mapedctl decode: ${large}: larger than ${MAX_LEASE_FILE_BYTES} bytes\n`, code: 1 });
+      expect(missing.code).toBe(1);
+      expect(JSON.parse(missing.stdout)).toEqual({ error: `${join(dir, 'none')}: no such file or directory` });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a lease error quoting control characters is printed as one line of visible text', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'maped-decode-'));
+    try {
+      // The name and the line both hold ESC and BEL (a C1 CSI too): both reach the message.
+      const lease = join(dir, 'em0\u001b]0;owned\u0007');
+      writeFileSync(lease, 'ia_pd 0 2001:db8:: 56\nmape_br \u001b[2J\u009b\u0007\n');
+      const out = await mapedctl('decode', '--lease', lease);
+      const shownPath = `${dir}/em0\\x1b]0;owned\\x07`;
+      expect(out).toEqual({ stdout: '', stderr: `mapedctl decode: ${shownPath}:2: mape_br: BR address: At least 3 parts expected from '\\x1b[2J\\x9b\\x07'\n`, code: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--json prints the s46.jsonl decode shape', async () => {
     const out = await mapedctl('decode', '--hex', first.optionsHex, '--json');
     expect(out.code).toBe(0);

@@ -5,11 +5,12 @@
  * nor deprecate_interfaces() touches it). The result says whether there is
  * a lease, none, or one we cannot read — the last keeps the last good configuration in place.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFile } from '../bounded-file.js';
 import type { MapedConfig } from '../config/index.js';
 import type { S46Options } from '../dhcpv6/index.js';
 import { runTool } from '../apply/tool-process.js';
-import { autoconfAddress, parseLeaseFile, queryLeasectl, type LeasectlStatus } from '../lease/index.js';
+import { autoconfAddress, MAX_LEASE_FILE_BYTES, parseLeaseFile, queryLeasectl, type LeasectlStatus } from '../lease/index.js';
 import { parseIfconfig, toolEnvironment } from '../openbsd/index.js';
 import { formatIpv6Prefix, type Ipv6Prefix, type Result } from '../map/index.js';
 
@@ -52,13 +53,12 @@ export interface LeaseSources {
 
 export const systemLeaseSources: LeaseSources = {
   async readFile(path) {
-    try {
-      // Synchronously, as the lease watch reads it (src/lease/lease-watch.ts says why).
-      return readFileSync(path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw e;
-    }
+    // Synchronously, as the lease watch reads it (src/lease/lease-watch.ts says why); as the
+    // privileged parent reads it for its child: a regular file, at most MAX_LEASE_FILE_BYTES.
+    const read = readRegularFile(path, MAX_LEASE_FILE_BYTES);
+    if ('text' in read) return read.text;
+    if (!existsSync(path)) return null;
+    throw new Error(read.error);
   },
   async leasectl(toolPath, iface) {
     if (!existsSync(toolPath)) return null;

@@ -20,7 +20,9 @@
  * appears; dhcp6leased's /var/db/dhcp6leased is part of the base system).
  * Nothing throws out of here.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFile } from '../bounded-file.js';
+import { MAX_LEASE_FILE_BYTES } from './lease-file.js';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -46,13 +48,11 @@ type Reading = { readonly text: string | null } | { readonly error: string };
  * lease change (npm run bench).
  */
 function readLease(path: string): Reading {
-  try {
-    return { text: readFileSync(path, 'utf8') };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { text: null };
-    return { error: `${path}: cannot read: ${code ?? (e as Error).message}` };
-  }
+  // A regular file of at most MAX_LEASE_FILE_BYTES: a FIFO or a huge file put in its place never hangs nor fills maped.
+  const read = readRegularFile(path, MAX_LEASE_FILE_BYTES);
+  if ('text' in read) return read;
+  if (!existsSync(path)) return { text: null };
+  return { error: `${path}: cannot read: ${read.error}` };
 }
 
 export function watchLeaseFile(path: string, opts: LeaseWatchOptions): LeaseWatch {

@@ -4,12 +4,14 @@
  * ways people and other tools do. Waits are for events to arrive, never
  * assertions about how long anything took.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MAX_LEASE_FILE_BYTES } from '../../src/lease/index.js';
 import { watchLeaseFile, type LeaseWatch } from '../../src/lease/lease-watch.js';
 
 const DEBOUNCE_MS = 60;
@@ -143,8 +145,21 @@ describe('watchLeaseFile', () => {
     // Either the removal was seen first (null) or only the directory: never a made-up content.
     expect(changes.filter((c) => c !== null)).toEqual(['ia_pd 0 2001:db8:1:: 56\n']);
     expect(errors.length).toBeGreaterThan(0);
-    expect(errors[0]).toBe(`${lease}: cannot read: EISDIR`);
+    expect(errors[0]).toBe(`${lease}: cannot read: not a regular file`);
     await rmdir(lease);
+  });
+
+  it('a FIFO or a file too large put in the lease file\'s place is one error line, never a hang nor a whole read', async () => {
+    await writeByRename('ia_pd 0 2001:db8:1:: 56\n');
+    await start();
+    await unlink(lease);
+    execFileSync('mkfifo', [lease]);
+    await vi.waitFor(() => expect(errors).toContain(`${lease}: cannot read: not a regular file`), { timeout: 5000 });
+    await unlink(lease);
+    await writeByRename('x'.repeat(MAX_LEASE_FILE_BYTES + 1));
+    await vi.waitFor(() => expect(errors).toContain(`${lease}: cannot read: larger than ${MAX_LEASE_FILE_BYTES} bytes`), { timeout: 5000 });
+    await settled();
+    expect(changes.filter((c) => c !== null)).toEqual(['ia_pd 0 2001:db8:1:: 56\n']);
   });
 
   it('says so when the directory does not exist, and reports no file', async () => {

@@ -28,6 +28,7 @@ import { forwardText } from '../openbsd/forwards.js';
 import { REMOTE_LABEL } from '../softwire/index.js';
 import { escapeControls, escapeJsonControls } from '../map/index.js';
 import type { z } from 'zod';
+import { exitWhenWritten } from './exit.js';
 import { formatPortRanges } from './port-ranges.js';
 
 function socketOf(command: Command): string {
@@ -42,7 +43,7 @@ async function ask(command: Command, what: ControlCommand): Promise<unknown> {
   } catch (e) {
     if (e instanceof ControlError) {
       process.stderr.write(printed([`mapedctl: ${e.message}`]));
-      process.exit(1);
+      return exitWhenWritten(1);
     }
     throw e;
   }

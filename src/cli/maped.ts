@@ -17,7 +17,8 @@ import { createSyslogSink } from '../daemon/syslog-sink.js';
 import { acquirePidFile, releasePidFile } from '../daemon/pid-file.js';
 import { VERSION } from '../version.js';
 import type { Daemon, DaemonStart } from './maped-daemon.js';
-import { UsageLineCommand } from './usage-line.js';
+import { exitWhenWritten } from './exit.js';
+import { parseCommandLine, UsageLineCommand } from './usage-line.js';
 
 interface Flags {
   d?: boolean;
@@ -42,7 +43,7 @@ const program = new UsageLineCommand('maped')
   .option('--log-json', 'log pino JSON lines instead of sentences')
   .helpOption('-h, --help');
 
-program.parse(process.argv);
+await parseCommandLine(program, process.argv);
 const flags = program.opts<Flags>();
 const configPath = flags.f ?? DEFAULT_CONFIG_PATH;
 const socketPath = flags.s ?? DEFAULT_SOCKET_PATH;
@@ -52,32 +53,32 @@ const readiness = takeReadiness();
 /**
  * One line each: a configuration refused for several reasons lists them
  * all. The daemon in the background has no stderr: it tells the launcher,
- * which prints the same lines.
+ * which prints the same lines. Awaited, it never returns: maped exits
+ * once the lines are written.
  */
-function die(message: string): never {
+function die(message: string): Promise<never> {
   if (readiness !== null) {
     readiness.failed(message);
     process.exit(1);
   }
   process.stderr.write(message.split('\n').map((line) => `maped: ${line}\n`).join(''));
-  process.exit(1);
+  return exitWhenWritten(1);
 }
 
 const loaded = loadConfig(configPath);
-if (!loaded.ok) die(loaded.error);
-const config: MapedConfig = loaded.value;
+const config: MapedConfig = loaded.ok ? loaded.value : await die(loaded.error);
 
 if (flags.n) {
   if (flags.v > 0) process.stdout.write(printConfig(config));
   process.stderr.write('configuration OK\n');
-  process.exit(0);
+  await exitWhenWritten(0);
 }
 
 /** --dry-run without -d: one plan printed, no daemon. */
 const oneShot = flags.dryRun === true && !flags.d;
 if (!oneShot) {
   const socketProblem = socketPathProblem(socketPath);
-  if (socketProblem !== null) die(`control socket ${socketPath}: ${socketProblem}`);
+  if (socketProblem !== null) await die(`control socket ${socketPath}: ${socketProblem}`);
 }
 
 // Without -d maped puts itself in the background once what can be checked
@@ -86,10 +87,9 @@ if (!oneShot) {
 if (!flags.d && !oneShot && readiness === null) {
   // In the background stderr is /dev/null: a logger that cannot run would leave maped mute.
   const loggerProblem = programProblem(config.tools.logger);
-  if (loggerProblem !== null) die(`tool logger ${config.tools.logger}: ${loggerProblem}; without -d maped logs through it`);
+  if (loggerProblem !== null) await die(`tool logger ${config.tools.logger}: ${loggerProblem}; without -d maped logs through it`);
   const started = await startInBackground({ execPath: process.execPath, execArgv: process.execArgv, args: process.argv.slice(1), env: process.env });
-  if (!started.ok) die(started.error);
-  process.exit(0);
+  await (started.ok ? exitWhenWritten(0) : die(started.error));
 }
 
 // The daemon logs to syslogd(8) at each level's priority; -d, and the one-shot
@@ -102,12 +102,11 @@ if (oneShot) {
   const { dryRunOnce } = await import('./maped-one-process.js');
   const text = await dryRunOnce(config, log);
   process.stdout.write(text.report);
-  process.exit(text.ok ? 0 : 1);
+  await exitWhenWritten(text.ok ? 0 : 1);
 }
 
 const acquired = acquirePidFile(config.stateDir);
-if (!acquired.ok) die(acquired.error);
-const pidFile = acquired.value;
+const pidFile = acquired.ok ? acquired.value : await die(acquired.error);
 process.title = 'maped';
 
 /** Whether the launcher has been told the daemon is up. */
@@ -118,7 +117,7 @@ if (readiness !== null) {
   // crit (syslog) after it.
   process.on('uncaughtException', (e) => {
     releasePidFile(pidFile);
-    if (!announced) die(`crashed: ${e.message}`);
+    if (!announced) return void die(`crashed: ${e.message}`);
     removeOwnSocket(socketPath);
     log.fatal(`crashed: ${e.stack ?? e.message}`);
     const exit = (): never => process.exit(1);
@@ -157,27 +156,25 @@ const start: DaemonStart = {
   json: flags.logJson === true,
   syslog: syslog === undefined ? null : config.tools.logger,
 };
-let daemon: Daemon;
-let server: Server;
-try {
+async function startDaemon(): Promise<{ daemon: Daemon; server: Server }> {
   if (!flags.dryRun && !oneProcess && (splitOnly || process.getuid?.() === 0)) {
     // The child's entry is this file's sibling, found from here: the module
     // that starts it may be a chunk elsewhere in the bundle.
     const here = fileURLToPath(import.meta.url);
     const { startPrivsep } = await import('./maped-privsep.js');
-    ({ daemon, server } = await startPrivsep(start, {
+    return startPrivsep(start, {
       splitOnly,
       childEntry: join(dirname(here), `maped-child${extname(here)}`),
       shutdownDeadlineMs: SHUTDOWN_DEADLINE_MS,
-    }));
-  } else {
-    const { startOneProcess } = await import('./maped-one-process.js');
-    ({ daemon, server } = await startOneProcess(start, flags.dryRun === true));
+    });
   }
-} catch (e) {
-  releasePidFile(pidFile);
-  die((e as Error).message);
+  const { startOneProcess } = await import('./maped-one-process.js');
+  return startOneProcess(start, flags.dryRun === true);
 }
+const { daemon, server } = await startDaemon().catch((e: unknown) => {
+  releasePidFile(pidFile);
+  return die((e as Error).message);
+});
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -7,7 +7,7 @@ import { registerDecode } from './decode-command.js';
 import { registerControl } from './ctl-commands.js';
 import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
 import { VERSION } from '../version.js';
-import { UsageLineCommand } from './usage-line.js';
+import { parseCommandLine, UsageLineCommand } from './usage-line.js';
 
 const program = new UsageLineCommand('mapedctl')
   .usage('[-s socket] command [argument ...]')
@@ -19,4 +19,4 @@ registerControl(program);
 registerCalc(program);
 registerDecode(program);
 
-await program.parseAsync(process.argv);
+await parseCommandLine(program, process.argv);

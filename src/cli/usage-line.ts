@@ -3,7 +3,8 @@
  * programs do (their usage() prints the synopsis of the manual and exits 1),
  * instead of commander's message followed by the whole help.
  */
-import { Command, type ErrorOptions } from 'commander';
+import { Command, CommanderError, type ErrorOptions } from 'commander';
+import { exitWhenWritten } from './exit.js';
 
 /** commander's codes for a command line that does not fit the synopsis. */
 const USAGE_ERRORS = new Set([
@@ -24,6 +25,13 @@ const USAGE_ERRORS = new Set([
  * calc [options]`.
  */
 export class UsageLineCommand extends Command {
+  constructor(name?: string) {
+    super(name);
+    // Commander's exits (help, version, errors) throw instead, so that
+    // parseCommandLine exits once the output is written.
+    this.exitOverride();
+  }
+
   override createCommand(name?: string): UsageLineCommand {
     return new UsageLineCommand(name);
   }
@@ -37,8 +45,21 @@ export class UsageLineCommand extends Command {
   override error(message: string, options?: ErrorOptions): never {
     if (options?.code !== undefined && USAGE_ERRORS.has(options.code)) {
       process.stderr.write(`${this.usageLine()}\n`);
-      process.exit(1);
+      throw new CommanderError(1, options.code, message);
     }
     return super.error(message, options);
+  }
+}
+
+/**
+ * Parses the command line and runs the action; a usage error, --help or
+ * --version exits with its status once its output is written.
+ */
+export async function parseCommandLine(program: Command, argv: readonly string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) await exitWhenWritten(e.exitCode);
+    throw e;
   }
 }

@@ -6,6 +6,7 @@ import { ipv4PrefixSchema, ipv6PrefixSchema } from '../config/schema.js';
 import { calc, writeCalcError, writeCalcLine, type CalcInput, type CalcOutput } from '../map/index.js';
 import { BATCH_FLUSH_BYTES, BatchOutput } from './batch-output.js';
 import { formatPortRanges } from './port-ranges.js';
+import { usageError } from './usage-line.js';
 
 interface CalcOptions {
   rule?: string;
@@ -18,7 +19,7 @@ interface CalcOptions {
 }
 
 function integer(value: string): number {
-  if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(value)) throw new InvalidArgumentError('not a whole number');
+  if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(value)) throw new InvalidArgumentError(`not a whole number: ${value}`);
   return Number(value);
 }
 
@@ -95,6 +96,7 @@ export const MAX_BATCH_LINE = 64 * 1024;
 export function registerCalc(program: Command): void {
   program
     .command('calc')
+    .usage('--rule ipv6-prefix,ipv4-prefix,ea-len[,psid-offset] --prefix prefix [--psid-len n [--psid n]] [--iid rfc7597 | draft03] [--json] | --batch')
     .description('derive MAP parameters from a rule and an end-user prefix, offline')
     .option('--rule <rule>', 'ipv6-prefix,ipv4-prefix,ea-len[,psid-offset]')
     .option('--prefix <prefix>', 'the end-user (delegated) IPv6 prefix')
@@ -106,13 +108,13 @@ export function registerCalc(program: Command): void {
     .action(async (options: CalcOptions, command: Command) => {
       if (options.batch) return runBatch();
       if (options.rule === undefined || options.prefix === undefined) {
-        command.error('mapedctl calc: --rule and --prefix are required (or --batch)');
+        usageError(command, '--rule and --prefix are required (or --batch)');
       }
       if (options.iid !== 'rfc7597' && options.iid !== 'draft03') {
-        command.error(`mapedctl calc: --iid must be rfc7597 or draft03, not "${options.iid}"`);
+        usageError(command, `--iid must be rfc7597 or draft03, not "${options.iid}"`);
       }
       if (options.psid !== undefined && options.psidLen === undefined) {
-        command.error('mapedctl calc: --psid needs --psid-len');
+        usageError(command, '--psid needs --psid-len');
       }
       let rule: CalcInput['rule'];
       try {

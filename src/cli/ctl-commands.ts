@@ -30,6 +30,7 @@ import { escapeControls, escapeJsonControls } from '../map/index.js';
 import type { z } from 'zod';
 import { exitWhenWritten } from './exit.js';
 import { formatPortRanges } from './port-ranges.js';
+import { usageError } from './usage-line.js';
 
 function socketOf(command: Command): string {
   let top: Command = command;
@@ -186,6 +187,7 @@ export function describeProvisioning(p: Provisioning): string {
 export function registerControl(program: Command): void {
   program
     .command('status')
+    .usage('[--json]')
     .description('show the state of maped')
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean }, command: Command) => {
@@ -193,9 +195,10 @@ export function registerControl(program: Command): void {
       process.stdout.write(options.json ? jsonLine(status) : describeStatus(status));
     });
 
-  const show = program.command('show').description('show rules, ports, port usage or provisioning');
+  const show = program.command('show').usage('rules | ports | usage | provisioning [--json]').description('show rules, ports, port usage or provisioning');
   show
     .command('provisioning')
+    .usage('[--json]')
     .description('the HB46PP provisioning client: server, last fetch, names, timers, the kind chosen')
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean }, command: Command) => {
@@ -206,6 +209,7 @@ export function registerControl(program: Command): void {
     });
   show
     .command('rules')
+    .usage('[--json]')
     .description('the MAP rules in use, decoded')
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean }, command: Command) => {
@@ -216,6 +220,7 @@ export function registerControl(program: Command): void {
     });
   show
     .command('ports')
+    .usage('[--json]')
     .description('the port set, one range per line')
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean }, command: Command) => {
@@ -226,6 +231,7 @@ export function registerControl(program: Command): void {
 
   show
     .command('usage')
+    .usage('[--json]')
     .description('ports of the set held by pf states now, per range, by host, and the peak')
     .option('--json', 'print one JSON object')
     .action(async (options: { json?: boolean }, command: Command) => {
@@ -243,10 +249,11 @@ export function registerControl(program: Command): void {
 
   program
     .command('provision')
+    .usage('refresh | forget')
     .description('provision refresh | provision forget (HB46PP)')
     .argument('<action>', 'refresh: ask the server now; forget: erase the cached reply and token, then ask again')
     .action(async (action: string, _options: unknown, command: Command) => {
-      if (action !== 'refresh' && action !== 'forget') command.error(`mapedctl: provision: expected refresh or forget, not "${action}"`);
+      if (action !== 'refresh' && action !== 'forget') usageError(command, `expected refresh or forget, not "${action}"`);
       const result = MessageResultSchema.parse(await ask(command, action === 'refresh' ? 'provision refresh' : 'provision forget'));
       process.stdout.write(printed([result.message]));
     });
@@ -261,10 +268,11 @@ export function registerControl(program: Command): void {
 
   program
     .command('log')
+    .usage('brief | verbose')
     .description('log verbose | log brief')
     .argument('<level>', 'verbose or brief')
     .action(async (level: string, _options: unknown, command: Command) => {
-      if (level !== 'verbose' && level !== 'brief') command.error(`mapedctl: log: expected verbose or brief, not "${level}"`);
+      if (level !== 'verbose' && level !== 'brief') usageError(command, `expected brief or verbose, not "${level}"`);
       const result = MessageResultSchema.parse(await ask(command, level === 'verbose' ? 'log verbose' : 'log brief'));
       process.stdout.write(printed([result.message]));
     });

@@ -118,6 +118,7 @@ function readOptions(options: DecodeOptions): Result<{ s46: S46Options; from: st
 export function registerDecode(program: Command): void {
   program
     .command('decode')
+    .usage('--hex hex | --code n --hex payload | --lease file [--json] [--prefix prefix] [--iid rfc7597 | draft03]')
     .description('decode DHCPv6 Softwire46 options (RFC 7598) given as hex or in a lease file, offline')
     .option('--hex <hex>', 'one or more whole options: code, length, payload (spaces and colons allowed)')
     .option('--code <n>', 'with --hex: the payload of this container option (94, 95 or 96), as a lease file holds it')

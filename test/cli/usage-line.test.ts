@@ -20,23 +20,40 @@ async function cli(name: 'maped' | 'mapedctl', ...args: string[]): Promise<{ cod
 }
 
 const MAPED_USAGE = 'usage: maped [-dnv] [-f file] [-s socket] [--dry-run] [--log-json]\n';
+const MAPEDCTL_USAGE = 'usage: mapedctl [-s socket] command [argument ...]\n';
+const CALC_USAGE =
+  'usage: mapedctl calc --rule ipv6-prefix,ipv4-prefix,ea-len[,psid-offset] --prefix prefix [--psid-len n [--psid n]] [--iid rfc7597 | draft03] [--json] | --batch\n';
+const CALC = ['calc', '--rule', '2001:db8::/40,192.0.2.0/24,16,6', '--prefix', '2001:db8:12:3400::/56'];
 
 describe('a command line that does not fit the synopsis', () => {
-  it.each([['-x'], ['--bogus'], ['-f'], ['-s']])('maped %s prints the one usage line on stderr and exits 1', async (flag) => {
-    expect(await cli('maped', flag)).toEqual({ code: 1, stdout: '', stderr: MAPED_USAGE });
+  it.each([
+    [['-x'], 'unknown option -x'],
+    [['--bogus'], 'unknown option --bogus'],
+    [['-f'], 'option -f requires an argument'],
+    [['-s'], 'option -s requires an argument'],
+    [['-n', '-f', 'examples/maped.conf', 'extra'], 'unexpected argument extra'],
+  ])('maped %s says what is wrong, then the usage line, on stderr and exits 1', async (args, why) => {
+    expect(await cli('maped', ...args)).toEqual({ code: 1, stdout: '', stderr: `maped: ${why}\n${MAPED_USAGE}` });
   });
 
-  it('mapedctl: an unknown option or command prints its usage line; a subcommand names itself', async () => {
-    const [option, command, calc, log] = await Promise.all([
-      cli('mapedctl', '-q', 'status'),
-      cli('mapedctl', 'frob'),
-      cli('mapedctl', 'calc', '--bogus'),
-      cli('mapedctl', 'log'),
-    ]);
-    expect(option).toEqual({ code: 1, stdout: '', stderr: 'usage: mapedctl [-s socket] command [argument ...]\n' });
-    expect(command).toEqual({ code: 1, stdout: '', stderr: 'usage: mapedctl [-s socket] command [argument ...]\n' });
-    expect(calc).toEqual({ code: 1, stdout: '', stderr: 'usage: mapedctl calc [options]\n' });
-    expect(log).toEqual({ code: 1, stdout: '', stderr: 'usage: mapedctl log [options] <level>\n' });
+  it.each([
+    [['-x', 'status'], `mapedctl: unknown option -x\n${MAPEDCTL_USAGE}`],
+    [['-s'], `mapedctl: option -s requires an argument\n${MAPEDCTL_USAGE}`],
+    [['frob'], `mapedctl: unknown command frob\n${MAPEDCTL_USAGE}`],
+    [[...CALC, '--bogus'], `mapedctl calc: unknown option --bogus\n${CALC_USAGE}`],
+    [[...CALC, '--jsn'], `mapedctl calc: unknown option --jsn (did you mean --json?)\n${CALC_USAGE}`],
+    [[...CALC, '--psid-len', 'abc'], `mapedctl calc: --psid-len: not a whole number: abc\n${CALC_USAGE}`],
+    [[...CALC, '--psid-len', '-1'], `mapedctl calc: --psid-len: not a whole number: -1\n${CALC_USAGE}`],
+    [[...CALC, 'extra'], `mapedctl calc: unexpected argument extra\n${CALC_USAGE}`],
+    [[...CALC, '--psid', '3'], `mapedctl calc: --psid needs --psid-len\n${CALC_USAGE}`],
+    [['show', 'bogus'], 'mapedctl show: unknown command bogus\nusage: mapedctl show rules | ports | usage | provisioning [--json]\n'],
+    [['log'], 'mapedctl log: missing argument level\nusage: mapedctl log brief | verbose\n'],
+    [['log', 'loud'], 'mapedctl log: expected brief or verbose, not "loud"\nusage: mapedctl log brief | verbose\n'],
+    [['provision'], 'mapedctl provision: missing argument action\nusage: mapedctl provision refresh | forget\n'],
+    [['status', 'extra'], 'mapedctl status: unexpected argument extra\nusage: mapedctl status [--json]\n'],
+    [['metrics', 'extra'], 'mapedctl metrics: unexpected argument extra\nusage: mapedctl metrics\n'],
+  ])('mapedctl %j says what is wrong, then its usage line, and exits 1', async (args, stderr) => {
+    expect(await cli('mapedctl', ...args)).toEqual({ code: 1, stdout: '', stderr });
   });
 });
 

@@ -18,7 +18,7 @@ import { acquirePidFile, releasePidFile } from '../daemon/pid-file.js';
 import { VERSION } from '../version.js';
 import type { Daemon, DaemonStart } from './maped-daemon.js';
 import { exitWhenWritten } from './exit.js';
-import { parseCommandLine, UsageLineCommand } from './usage-line.js';
+import { parseCommandLine, socketArgument, UsageLineCommand } from './usage-line.js';
 
 interface Flags {
   d?: boolean;
@@ -38,7 +38,7 @@ const program = new UsageLineCommand('maped')
   .option('-n', 'check the configuration file and exit')
   .option('-v', 'verbose; with -n also print the configuration', (_value: string, previous: number) => previous + 1, 0)
   .option('-f <file>', 'configuration file', DEFAULT_CONFIG_PATH)
-  .option('-s <socket>', 'control socket', DEFAULT_SOCKET_PATH)
+  .option('-s <socket>', 'control socket', socketArgument, DEFAULT_SOCKET_PATH)
   .option('--dry-run', 'compute and print the plan, run no command')
   .option('--log-json', 'log pino JSON lines instead of sentences')
   .helpOption('-h, --help');

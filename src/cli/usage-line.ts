@@ -7,7 +7,7 @@
  *   mapedctl calc: --psid-len: not a whole number: abc
  *   usage: mapedctl calc --rule ipv6-prefix,ipv4-prefix,ea-len[,psid-offset] ...
  */
-import { Command, CommanderError, type ErrorOptions } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, type ErrorOptions } from 'commander';
 import { exitWhenWritten } from './exit.js';
 
 /** commander's codes for a command line that does not fit the synopsis, and ours (usageError). */
@@ -66,6 +66,12 @@ function reason(command: Command, message: string, code: string): string {
       break;
   }
   return message.replace(/^error: /, '').split('\n')[0]!;
+}
+
+/** The parser of `-s socket`: an empty path is a usage error, not a port number for net.connect or listen. */
+export function socketArgument(value: string): string {
+  if (value === '') throw new InvalidArgumentError('socket path is empty');
+  return value;
 }
 
 /** `usage: mapedctl calc <synopsis>`; a command that takes nothing shows its name alone. */

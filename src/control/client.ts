@@ -1,6 +1,7 @@
 /**
  * The mapedctl side of the control socket: one request, one response.
  */
+import { statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { PROTOCOL_VERSION, ResponseSchema, type ControlCommand } from './protocol.js';
 
@@ -20,8 +21,20 @@ export class ControlError extends Error {}
 /** A status is a few kilobytes; an answer this long is not maped's. */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
 
+/** Something other than a socket is at the path; what cannot be looked at (EACCES) is left to connect() to report. */
+function notASocket(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isSocket() === false;
+  } catch {
+    return false;
+  }
+}
+
 /** Sends `command` and resolves with the daemon's result; rejects with a one-line ControlError. */
 export function request(socketPath: string, command: ControlCommand, timeoutMs = 5000): Promise<unknown> {
+  // connect() would take '' for a port, and refuses a file, a folder or a fifo as if maped were not running.
+  if (socketPath === '') return Promise.reject(new ControlError('socket path is empty'));
+  if (notASocket(socketPath)) return Promise.reject(new ControlError(`${socketPath}: not a socket`));
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
     let buffered = '';

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ControlError, request } from '../../src/control/client.js';
 import { MAX_REQUEST_BYTES, PROTOCOL_VERSION, type ControlCommand } from '../../src/control/protocol.js';
 import { socketPathLimit, socketPathProblem, startControlServer, stopControlServer } from '../../src/control/server.js';
-import { MAPED_ENTRY } from '../support/daemon-process.js';
+import { MAPED_ENTRY, MAPEDCTL_ENTRY } from '../support/daemon-process.js';
 import { REPO_ROOT } from '../support/vectors.js';
 
 const run = promisify(execFile);
@@ -125,6 +125,30 @@ describe('control socket', () => {
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const path = join(dir, 'absent.sock');
     await expect(request(path, 'status')).rejects.toThrow(`connect ${path}: No such file or directory (is maped running?)`);
+  });
+
+  it('a client says a file, a folder or a fifo at the path is not a socket, and an empty path is empty', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maped-control-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'file');
+    const fifo = join(dir, 'fifo');
+    writeFileSync(file, '');
+    await run('mkfifo', [fifo]);
+    for (const path of [file, dir, fifo]) await expect(request(path, 'status')).rejects.toThrow(new ControlError(`${path}: not a socket`));
+    await expect(request('', 'status')).rejects.toThrow(new ControlError('socket path is empty'));
+  });
+});
+
+describe('-s with an empty path', () => {
+  it.each([
+    ['mapedctl', MAPEDCTL_ENTRY, ['-s', '', 'status'], 'usage: mapedctl [-s socket] command [argument ...]'],
+    ['maped', MAPED_ENTRY, ['-d', '--dry-run', '-s', ''], 'usage: maped [-dnv] [-f file] [-s socket] [--dry-run] [--log-json]'],
+  ])('%s: a usage error of one line, then the usage line', async (name, entry, args, usage) => {
+    const result = await run(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: REPO_ROOT }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+    expect(result).toEqual({ code: 1, stderr: `${name}: -s: socket path is empty\n${usage}\n` });
   });
 });
 

@@ -209,7 +209,11 @@ class Parser {
   /** A bare decimal number (OpenBSD's NUMBER: a quoted "16" is a string). */
   private number(context: string): { value: number; at: Position } {
     const token = this.next();
-    if (token.kind === 'word' && NUMBER.test(token.text)) return { value: Number(token.text), at: token.at };
+    if (token.kind === 'word' && NUMBER.test(token.text)) {
+      // Past 2^53 a number is rounded (1e+23) and zod adds a reason of its own: one line, as typed.
+      if (!Number.isSafeInteger(Number(token.text))) fail(token.at, `${context} ${token.text} is too large`);
+      return { value: Number(token.text), at: token.at };
+    }
     return fail(token.at, `${context}: expected a number, got ${describeToken(token)}`);
   }
 
@@ -438,7 +442,10 @@ class Parser {
       if (option.text === 'mtu') {
         const value = this.next();
         if (value.kind === 'word' && value.text === 'auto') tunnel.mtu = 'auto';
-        else if (value.kind === 'word' && NUMBER.test(value.text)) tunnel.mtu = Number(value.text);
+        else if (value.kind === 'word' && NUMBER.test(value.text)) {
+          if (!Number.isSafeInteger(Number(value.text))) fail(value.at, `mtu ${value.text} is too large`);
+          tunnel.mtu = Number(value.text);
+        }
         else fail(value.at, `mtu: expected auto or a number, got ${describeToken(value)}`);
         this.record('tunnel.mtu', value.at);
       } else if (option.text === 'peer') {

@@ -69,7 +69,9 @@ describe('mapedctl(8) and the mapedctl program', () => {
       'calc', 'decode', 'log', 'metrics', 'provision', 'reload', 'show ports', 'show provisioning', 'show rules', 'show usage', 'status',
     ]);
     const documented = new Set(commandItems.flatMap((item) => leafOf(item.command, leaves.keys()) ?? []));
-    expect(commandItems.filter((item) => leafOf(item.command, leaves.keys()) === null).map((item) => item.command)).toEqual([]);
+    // commander's own `help [command]`, which mapedctl --help lists too, is documented as well.
+    expect(commandItems.filter((item) => item.command === 'help')).toHaveLength(1);
+    expect(commandItems.filter((item) => item.command !== 'help' && leafOf(item.command, leaves.keys()) === null).map((item) => item.command)).toEqual([]);
     expect(sorted(documented)).toEqual(sorted(leaves.keys()));
   }, 180_000); // one `--help` run per command, each a tsx start: slow on a loaded machine
 

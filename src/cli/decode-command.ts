@@ -69,23 +69,37 @@ export function describeDecode(options: S46Options): string {
  * What the rules of each domain give for a delegated prefix: the derivations
  * that work, and one line for each that does not (no rule matches, …).
  */
-function describeDerivation(options: S46Options, prefixText: string, iid: InterfaceIdFormat): Result<{ text: string; errors: string[] }> {
+function describeDerivation(options: S46Options, prefixText: string, iid: InterfaceIdFormat): Result<{ text: string; errors: string[]; json: DerivedJson[] }> {
   const prefix = parseIpv6Prefix(prefixText);
   if (!prefix.ok) return err(`--prefix: ${prefix.error}`);
   const lines: string[] = [];
   const errors: string[] = [];
+  const json: DerivedJson[] = [];
   options.mapE.forEach((domain, i) => {
+    const where = { kind: 'map-e', domain: i + 1, prefix: prefixText } as const;
     const d = deriveMapE(domain, prefix.value, iid);
-    if (!d.ok) return void errors.push(`MAP-E domain ${i + 1} for ${prefixText}: ${d.error}`);
+    if (!d.ok) {
+      json.push({ ...where, error: d.error });
+      return void errors.push(`MAP-E domain ${i + 1} for ${prefixText}: ${d.error}`);
+    }
+    json.push({ ...where, ...calcOutput(d.value.params), br: formatIpv6(d.value.br), warnings: d.value.warnings });
     lines.push(`MAP-E domain ${i + 1} for ${prefixText}:`, `${describeCalc(calcOutput(d.value.params), d.value.warnings)}\nBR ${formatIpv6(d.value.br)}`);
   });
   options.mapT.forEach((domain, i) => {
+    const where = { kind: 'map-t', domain: i + 1, prefix: prefixText } as const;
     const d = deriveMapT(domain, prefix.value, iid);
-    if (!d.ok) return void errors.push(`MAP-T domain ${i + 1} for ${prefixText}: ${d.error}`);
+    if (!d.ok) {
+      json.push({ ...where, error: d.error });
+      return void errors.push(`MAP-T domain ${i + 1} for ${prefixText}: ${d.error}`);
+    }
+    json.push({ ...where, ...calcOutput(d.value.params), warnings: d.value.warnings });
     lines.push(`MAP-T domain ${i + 1} for ${prefixText}:`, describeCalc(calcOutput(d.value.params), d.value.warnings));
   });
-  return ok({ text: lines.join('\n'), errors });
+  return ok({ text: lines.join('\n'), errors, json });
 }
+
+/** One domain's derivation under --json: `mapedctl calc --json`'s fields (and the BR), or why there is none. */
+type DerivedJson = { kind: 'map-e' | 'map-t'; domain: number; prefix: string } & (Record<string, unknown> | { error: string });
 
 const hasContainer = (o: S46Options): boolean => o.mapE.length + o.mapT.length + o.lw4o6.length > 0;
 
@@ -141,12 +155,17 @@ export function registerDecode(program: Command): void {
         const hint = from === '--hex' && options.code === undefined ? " (for the payload of a lease file's s46 line, add --code)" : '';
         return fail(`no Softwire46 container (options 94, 95, 96) in ${from}${hint}`);
       }
+      const prefix = options.prefix ?? leasePrefix;
       if (options.json) {
-        process.stdout.write(JSON.stringify(toDecodeJson(s46)) + '\n');
+        // Without a prefix, the s46.jsonl decode shape alone; with one, the derivations beside it.
+        if (prefix === null) return void process.stdout.write(JSON.stringify(toDecodeJson(s46)) + '\n');
+        const derived = describeDerivation(s46, prefix, options.iid);
+        if (!derived.ok) return fail(derived.error);
+        process.stdout.write(escapeJsonControls(JSON.stringify({ ...toDecodeJson(s46), derived: derived.value.json })) + '\n');
+        if (derived.value.errors.length > 0) process.exitCode = 1;
         return;
       }
       let text = describeDecode(s46);
-      const prefix = options.prefix ?? leasePrefix;
       if (prefix !== null) {
         const derived = describeDerivation(s46, prefix, options.iid);
         if (!derived.ok) return fail(derived.error);

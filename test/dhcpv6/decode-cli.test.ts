@@ -79,6 +79,23 @@ describe('mapedctl decode', () => {
     expect(Object.keys(JSON.parse(out.stdout))).toEqual(['error']);
   });
 
+  it('--json with --prefix puts the derivation of each domain beside the decode shape; one that gives none is an entry with its error, exit 1', async () => {
+    const [derived, none] = await Promise.all([
+      mapedctl('decode', '--hex', first.optionsHex, '--prefix', '2001:db8:12:3400::/56', '--json'),
+      mapedctl('decode', '--hex', first.optionsHex, '--prefix', '2001:db9::/56', '--json'),
+    ]);
+    expect(derived.code).toBe(0);
+    const json = JSON.parse(derived.stdout) as Record<string, unknown>;
+    expect(json).toMatchObject(first.expect.decode as Record<string, unknown>);
+    expect(json.derived).toMatchObject([
+      { kind: 'map-e', domain: 1, prefix: '2001:db8:12:3400::/56', ipv4: '192.0.2.18', psidOffset: 6, psidLen: 8, psid: 0, ceIPv6: '2001:db8:12:3400:0:c000:212:0', br: '2001:db8:ffff::1' },
+    ]);
+    expect(none.code).toBe(1);
+    const [entry] = (JSON.parse(none.stdout) as { derived: Record<string, unknown>[] }).derived;
+    expect(entry).toMatchObject({ kind: 'map-e', domain: 1, prefix: '2001:db9::/56' });
+    expect(entry!.error).toEqual(expect.any(String));
+  });
+
   it('prints rules and BR for people, and the derivation with --prefix', async () => {
     const out = await mapedctl('decode', '--hex', first.optionsHex, '--prefix', '2001:db8:12:3400::/56');
     expect(out.code).toBe(0);

@@ -4,7 +4,6 @@
  * issue's message is the reason part of the one-line error, and its path is
  * mapped back to the token it came from by the parser.
  */
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
   DEFAULT_PSID_OFFSET,
@@ -220,19 +219,25 @@ const aftrSchema = (keyword: string) =>
     return z.NEVER;
   });
 
-/** A DNS server as node's dns.setServers takes it: `ADDR`, `[ADDR]:PORT` or `IPV4:PORT`. */
+/**
+ * A DNS server as node's dns.setServers takes it: `ADDRESS`, `[IPV6]`,
+ * `[IPV6]:PORT` or `IPV4:PORT`; the one check of lw4o6, dslite and provision `dns`.
+ */
+function dnsServerProblem(keyword: string, text: string): string | null {
+  const bracketed = /^\[([^\]]+)\](?::([0-9]{1,5}))?$/.exec(text);
+  const v4port = /^([0-9.]+):([0-9]{1,5})$/.exec(text);
+  const [address, port] = bracketed ? [bracketed[1]!, bracketed[2]] : v4port ? [v4port[1]!, v4port[2]] : [text, undefined];
+  const known = parseIpv6(address).ok || (parseIpv4(address).ok && !bracketed);
+  if (!known) return `${keyword}: "${text}" is not ADDRESS, [ADDRESS]:PORT or IPV4:PORT`;
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return `${keyword}: port ${port} out of range (1-65535)`;
+  return null;
+}
+
 const dnsServerSchema = (keyword: string) =>
-  z.string().refine(
-    (text) => {
-      const bracketed = /^\[([^\]]+)\](?::([0-9]{1,5}))?$/.exec(text);
-      const v4port = /^([0-9.]+):([0-9]{1,5})$/.exec(text);
-      const [address, port] = bracketed ? [bracketed[1]!, bracketed[2]] : v4port ? [v4port[1]!, v4port[2]] : [text, undefined];
-      const portOk = port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
-      const v6 = parseIpv6(address).ok;
-      return portOk && (v6 || (parseIpv4(address).ok && !bracketed));
-    },
-    { error: (iss) => `${keyword}: "${String(iss.input)}" is not ADDRESS, [ADDRESS]:PORT or IPV4:PORT` },
-  );
+  z.string().superRefine((text, ctx) => {
+    const problem = dnsServerProblem(keyword, text);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const ipv4AddressSchema = (keyword: string) =>
   z.string().transform((text, ctx): number => {
@@ -397,15 +402,6 @@ const dsliteSchema = z
   })
   .transform((block): StaticDslite => ({ aftr: block.aftr!, dns: block.dns ?? null }));
 
-/** `ADDR` or `[ADDR]:PORT` (or `a.b.c.d:PORT`), as node:dns setServers() takes a server. */
-function dnsServerProblem(text: string): string | null {
-  const bracketed = /^\[([^\]]+)\]:([0-9]{1,5})$/.exec(text);
-  const v4port = /^([0-9.]+):([0-9]{1,5})$/.exec(text);
-  const [address, port] = bracketed ? [bracketed[1]!, bracketed[2]!] : v4port ? [v4port[1]!, v4port[2]!] : [text, null];
-  if (!isIP(address)) return `provision dns: "${text}" is not ADDR or [ADDR]:PORT`;
-  if (port !== null && (Number(port) < 1 || Number(port) > 65535)) return `provision dns: port ${port} out of range (1-65535)`;
-  return null;
-}
 
 const wordOf = (keyword: string, pattern: RegExp, what: string) =>
   z.string().regex(pattern, { error: (iss) => `provision ${keyword}: "${String(iss.input)}" ${what}` });
@@ -422,7 +418,7 @@ const provisionSchema = z
     dns: z
       .string()
       .superRefine((text, ctx) => {
-        const problem = dnsServerProblem(text);
+        const problem = dnsServerProblem('provision dns', text);
         if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
       })
       .optional(),

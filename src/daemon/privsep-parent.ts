@@ -33,6 +33,7 @@ import { commandRefusal, DEFAULT_LABEL, toolEnvironment, type AllowlistScope } f
 import { followPrefix } from './prefix-follower.js';
 import { followedBy, type Follower } from './prefix-source.js';
 import { retryDelayMs } from './retry-delay.js';
+import { StateKillGuard } from './state-kill-guard.js';
 import { memoryUseLine } from './memory-use.js';
 import { CHILD_ENV, ChildRequestSchema, MAX_OWNERSHIP_TEXT, messageProblem, type ChildArgs, type ChildRequest, type ParentMessage } from './privsep-messages.js';
 import { join } from 'node:path';
@@ -170,10 +171,13 @@ export class PrivsepParent {
   private inFlightDone: (() => void) | null = null;
   /** Requests of the current child not answered yet. */
   private working = 0;
+  /** The pf states the child may have killed: its tunnel's, as the parent last listed them. */
+  private readonly kills: StateKillGuard;
 
   constructor(private readonly options: PrivsepParentOptions) {
     this.config = options.config;
     this.log = options.log;
+    this.kills = new StateKillGuard(this.config.tunnel.interface);
     this.prepareStateDir();
     this.loadOwned();
     this.follower = followPrefix(this.config, (why) => this.tell({ type: 'wake', why }), this.log);
@@ -237,6 +241,7 @@ export class PrivsepParent {
     }
     const before = this.config;
     this.config = next.value;
+    this.kills.setTunnel(this.config.tunnel.interface);
     if (followedBy(before) !== followedBy(this.config)) {
       void this.follower.close();
       this.follower = followPrefix(this.config, (why) => this.tell({ type: 'wake', why }), this.log);
@@ -444,16 +449,26 @@ export class PrivsepParent {
     const argv = [request.file, ...request.args];
     const underConfig = commandRefusal(configScope(this.config), argv, request.stdin);
     const refusal = underConfig === null || this.owned === null ? underConfig : commandRefusal(this.owned, argv, request.stdin) === null ? null : underConfig;
-    if (refusal !== null) {
-      this.log.warn(`refused to run ${argv.join(' ').slice(0, 300)}: ${refusal}`);
-      return refused(refusal);
+    const tools = this.config.tools;
+    const isPfctl = request.file === tools.pfctl;
+    const killing = isPfctl && request.args.length === 4 && request.args[0] === '-k' ? this.kills.refusal(request.args[3]!) : null;
+    if (refusal !== null || killing !== null) {
+      const reason = (refusal ?? killing)!;
+      this.log.warn(`refused to run ${argv.join(' ').slice(0, 300)}: ${reason}`);
+      return refused(reason);
     }
-    return runToolHere(request.file, request.args, {
+    const run = await runToolHere(request.file, request.args, {
       timeoutMs: request.timeoutMs,
       maxOutput: request.maxOutput,
       env: toolEnvironment(process.env.PATH),
       ...(request.stdin === undefined ? {} : { stdin: request.stdin }),
     });
+    if (run.ok && request.file === tools.ifconfig) {
+      if (request.args.length === 1 && request.args[0] === '-a') this.kills.sawInterfaces(run.stdout);
+      else this.kills.sawIfconfig(request.args);
+    }
+    if (run.ok && isPfctl && request.args.join(' ') === '-ss -vv') this.kills.sawListing(run.stdout);
+    return run;
   }
 }
 

@@ -317,6 +317,8 @@ describe('the parent and a child gone wrong', () => {
       { type: 'run', id: 1_000_003, file: r.fake.tools.pfctl, args: ['-o', 'none', '-a', 'maped', '-f', '-'], stdin: 'pass all\n', timeoutMs: 1000, maxOutput: 1000 },
       { type: 'run', id: 1_000_004, file: '/bin/sh', args: ['-c', 'id'], timeoutMs: 1000, maxOutput: 1000 },
       { type: 'write-ownership', id: 1_000_005, text: '{"version": 1, "gifCreated": "yes"}' },
+      // A state of the router's own (the admin's SSH session, say): the shape is maped's, the state is not.
+      { type: 'run', id: 1_000_006, file: r.fake.tools.pfctl, args: ['-k', 'id', '-k', '00000000000000ff'], timeoutMs: 1000, maxOutput: 1000 },
     ];
     for (const message of requests) {
       writeFileSync(messageFile, JSON.stringify(message));
@@ -329,6 +331,7 @@ describe('the parent and a child gone wrong', () => {
     expect(r.log()).toMatch(/refused to run .*pfctl -o none -a maped -f -: anchor line 1: a rule not bound to an interface/);
     expect(r.log()).toMatch(/refused to run \/bin\/sh -c id: \/bin\/sh is not a tool path of maped.conf/);
     expect(r.log()).toMatch(/ownership record from the child refused/);
+    expect(r.log()).toMatch(/refused to run .*pfctl -k id -k 00000000000000ff: state 00000000000000ff is not a state of maped's tunnel in the parent's last pfctl -ss -vv/);
     expect(r.fake.log().slice(calls).filter(([tool, ...args]) => tool === 'pfctl' && args.includes('-F'))).toEqual([]);
     expect(r.childPid()).toBe(child);
     expect((await status(r.socket)).state).toBe('active');

@@ -19,12 +19,21 @@ function readReason(error: unknown): string {
   return match?.[1] ?? message;
 }
 
-export function readRegularFile(path: string, max: number): { text: string } | { error: string } {
+/** Why a read failed: one line, and the errno code when the system gave one (ENOENT: no such file). */
+export type ReadFailure = { readonly error: string; readonly code?: string };
+
+/** `noFollow`: a symbolic link at `path` is refused (ELOOP), never read through (a name someone else may have planted). */
+function failure(error: unknown): ReadFailure {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === undefined ? { error: readReason(error) } : { error: readReason(error), code };
+}
+
+export function readRegularFile(path: string, max: number, options: { readonly noFollow?: boolean } = {}): { text: string } | ReadFailure {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (options.noFollow === true ? constants.O_NOFOLLOW : 0));
   } catch (error) {
-    return { error: readReason(error) };
+    return failure(error);
   }
   try {
     const stat = fstatSync(fd);
@@ -36,7 +45,7 @@ export function readRegularFile(path: string, max: number): { text: string } | {
     if (length > max) return { error: `larger than ${max} bytes` };
     return { text: buffer.toString('utf8', 0, length) };
   } catch (error) {
-    return { error: readReason(error) };
+    return failure(error);
   } finally {
     closeSync(fd);
   }

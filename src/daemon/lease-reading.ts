@@ -57,7 +57,7 @@ export const systemLeaseSources: LeaseSources = {
     // privileged parent reads it for its child: a regular file, at most MAX_LEASE_FILE_BYTES.
     const read = readRegularFile(path, MAX_LEASE_FILE_BYTES);
     if ('text' in read) return read.text;
-    if (!existsSync(path)) return null;
+    if (read.code === 'ENOENT' || read.code === 'ENOTDIR') return null;
     throw new Error(read.error);
   },
   async leasectl(toolPath, iface) {

@@ -20,7 +20,8 @@
  *   across child restarts.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, lstatSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { readRegularFile } from '../bounded-file.js';
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { localOwnershipFiles, OWNERSHIP_FILE, parseOwnership, serializeOwnership, type OwnershipRead } from '../apply/ownership.js';
@@ -91,30 +92,15 @@ export function lookupUser(user: string, passwd = PASSWD): Result<ChildCredentia
 }
 
 /**
- * A regular file of at most `max` bytes; text null when there is none.
- * `noFollow`: a symbolic link at `path` is refused (ELOOP), not read through.
+ * A regular file of at most `max` bytes (src/bounded-file.ts); text null
+ * when there is none. `noFollow`: a symbolic link at `path` is refused
+ * (ELOOP), not read through.
  */
 function readBounded(path: string, max: number, noFollow = false): { text: string | null } | { error: string } {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (noFollow ? constants.O_NOFOLLOW : 0));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { text: null };
-    return { error: `cannot read: ${code ?? (e as Error).message}` };
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return { error: 'not a regular file' };
-    const buffer = Buffer.alloc(max + 1);
-    let length = 0;
-    for (let n = -1; n !== 0 && length <= max; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
-    if (length > max) return { error: `larger than ${max} bytes` };
-    return { text: buffer.toString('utf8', 0, length) };
-  } catch (e) {
-    return { error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
-  } finally {
-    closeSync(fd);
-  }
+  const read = readRegularFile(path, max, { noFollow });
+  if ('text' in read) return read;
+  if (read.code === 'ENOENT' || read.code === 'ENOTDIR') return { text: null };
+  return { error: read.code === undefined ? read.error : `cannot read: ${read.code}` };
 }
 
 /**

@@ -20,7 +20,6 @@
  * appears; dhcp6leased's /var/db/dhcp6leased is part of the base system).
  * Nothing throws out of here.
  */
-import { existsSync } from 'node:fs';
 import { readRegularFile } from '../bounded-file.js';
 import { MAX_LEASE_FILE_BYTES } from './lease-file.js';
 import { stat } from 'node:fs/promises';
@@ -51,7 +50,7 @@ function readLease(path: string): Reading {
   // A regular file of at most MAX_LEASE_FILE_BYTES: a FIFO or a huge file put in its place never hangs nor fills maped.
   const read = readRegularFile(path, MAX_LEASE_FILE_BYTES);
   if ('text' in read) return read;
-  if (!existsSync(path)) return { text: null };
+  if (read.code === 'ENOENT' || read.code === 'ENOTDIR') return { text: null };
   return { error: `${path}: cannot read: ${read.error}` };
 }
 

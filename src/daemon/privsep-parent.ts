@@ -105,18 +105,20 @@ function readBounded(path: string, max: number, noFollow = false): { text: strin
 
 /**
  * Makes `path` a directory (if missing) owned by `uid`:`gid` (-1 keeps the
- * group) with `mode`, changed through a descriptor opened with O_NOFOLLOW:
- * a symbolic link at `path` is never followed, and removed (with a
- * warning) when `log` is given, as a name a child could have planted there.
+ * group) with `mode`, changed through a descriptor. With `plantedLinks`
+ * (a name the child could have written, in a directory it once could
+ * write), a symbolic link at `path` is removed with a warning and never
+ * followed (O_NOFOLLOW); without it (state-dir itself, root's choice in
+ * maped.conf), a link is followed, as to a directory on another disk.
  */
-function ownDirectory(path: string, uid: number, gid: number, mode: number, log?: Logger): void {
+function ownDirectory(path: string, uid: number, gid: number, mode: number, plantedLinks?: Logger): void {
   mkdirSync(path, { recursive: true, mode });
-  if (log !== undefined && lstatSync(path).isSymbolicLink()) {
-    log.warn(`${path}: a symbolic link where maped keeps a directory; removed`);
+  if (plantedLinks !== undefined && lstatSync(path).isSymbolicLink()) {
+    plantedLinks.warn(`${path}: a symbolic link where maped keeps a directory; removed`);
     unlinkSync(path);
     mkdirSync(path, { mode });
   }
-  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | (plantedLinks === undefined ? 0 : constants.O_NOFOLLOW));
   try {
     fchownSync(fd, uid, gid);
     fchmodSync(fd, mode);

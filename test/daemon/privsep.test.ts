@@ -10,7 +10,7 @@
  *   replaced with backoff, the applied state untouched.
  */
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -197,6 +197,15 @@ describe('maped as two processes, end to end', () => {
     const tmp = join(r.dir, 'tmp');
     mkdirSync(tmp);
     chmodSync(tmp, 0o1777);
+    // state-dir a link to a directory elsewhere, as an admin may make it (followed), and in it a
+    // link where the child's directory goes, as a child of an earlier version could have planted
+    // one (removed, never followed: root would otherwise give that directory to the child's group).
+    const elsewhere = join(r.dir, 'state-on-another-disk');
+    const target = join(r.dir, 'planted-target');
+    mkdirSync(elsewhere);
+    mkdirSync(target, { mode: 0o700 });
+    symlinkSync(elsewhere, join(r.dir, 'state'));
+    symlinkSync(target, join(elsewhere, 'child'));
     const maped = startMaped(r.configPath, r.socket, [], undefined, [], undefined, { privsep: 'auto', env: { TMPDIR: tmp } });
     cleanups.push(async () => {
       maped.signal('SIGKILL');
@@ -211,10 +220,13 @@ describe('maped as two processes, end to end', () => {
     expect(maped.output()).not.toMatch(/refused to run/);
     // The metrics file the child writes in state-dir/child, given to its group.
     await waitFor('maped.prom to say active', () => (/^maped_state\{state="active"\} 1$/m.test(readFileSync(join(r.dir, 'state', 'child', 'maped.prom'), 'utf8')) ? true : null), maped.output);
-    const owner = async (path: string): Promise<string> => (await run('stat', ['-c', '%u %g %a', path])).stdout.trim();
+    const owner = async (path: string): Promise<string> => (await run('stat', ['-L', '-c', '%u %g %a', path])).stdout.trim();
     // state-dir is root's alone, the child's directory in it root's with the child's group.
     expect(await owner(join(r.dir, 'state'))).toMatch(/^0 \d+ 755$/);
     expect(await owner(join(r.dir, 'state', 'child'))).toBe(`0 ${user!.gid} 770`);
+    expect(lstatSync(join(elsewhere, 'child')).isDirectory()).toBe(true);
+    expect(await owner(target)).toMatch(/^0 0 700$/);
+    expect(maped.output()).toContain(`${join(r.dir, 'state', 'child')}: a symbolic link where maped keeps a directory; removed`);
     // The ownership record stays the parent's: root's, mode 0600.
     expect(await owner(join(r.dir, 'state', 'ownership.json'))).toMatch(/^0 \d+ 600$/);
     // The child can write beside its own files, not beside the record.

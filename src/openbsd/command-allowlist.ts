@@ -13,6 +13,7 @@ import { forwardRuleTexts, PORTSET_PROBE } from './pf-anchor.js';
 import type { ForwardSpec } from './forwards.js';
 import { parseIpv4, parseIpv4Prefix, parseIpv6 } from '../map/index.js';
 import { notUnicast } from '../softwire/endpoint.js';
+import { printableName } from './names.js';
 
 /** What a command may touch: from the configuration the parent itself read. */
 export interface AllowlistScope {
@@ -162,10 +163,10 @@ export function commandRefusal(scope: AllowlistScope, argv: readonly string[], s
   const [file, ...args] = argv;
   if (file === undefined) return 'empty command';
   const names = Object.keys(GRAMMARS).filter((name) => scope.tools[name] === file);
-  if (!file.startsWith('/') || names.length === 0) return `${printable(file)} is not a tool path of maped.conf`;
+  if (!file.startsWith('/') || names.length === 0) return `${printableName(file)} is not a tool path of maped.conf`;
   for (const word of args) {
     if (word.length > MAX_WORD) return `an argument longer than ${MAX_WORD} characters`;
-    if (!WORD.test(word)) return `argument "${printable(word)}" holds a character maped never passes`;
+    if (!WORD.test(word)) return `argument "${printableName(word)}" holds a character maped never passes`;
   }
   if (stdin !== undefined && stdin.length > MAX_ANCHOR_TEXT) return `standard input longer than ${MAX_ANCHOR_TEXT} characters`;
   let reason = '';
@@ -177,12 +178,6 @@ export function commandRefusal(scope: AllowlistScope, argv: readonly string[], s
   return reason;
 }
 
-/** Control characters shown, and not more than a line. */
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const visible = text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return visible.length > 80 ? `${visible.slice(0, 80)}…` : visible;
-}
 
 /**
  * The anchor text, rule by rule. pf.conf(5) lines the parser would join or
@@ -318,7 +313,7 @@ export function ruleRefusal(scope: AllowlistScope, rule: string): string | null 
         break;
       }
       default:
-        return `"${printable(word)}" is not a word of the rules maped writes`;
+        return `"${printableName(word)}" is not a word of the rules maped writes`;
     }
   }
   if (label !== `"${scope.label}"`) return `a rule without maped's label "${scope.label}"`;

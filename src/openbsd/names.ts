@@ -9,6 +9,7 @@
  * phrase the caller prefixes with the place (`wan: …`, `pf anchor: …`).
  * Pure: no I/O.
  */
+import { escapeControls } from '../map/index.js';
 
 /** sys/net/if.h: IFNAMSIZ 16, the terminating NUL included. */
 export const IFNAMSIZ = 16;
@@ -56,29 +57,29 @@ const ANCHOR_PATH = /^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$
 const LABEL = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 export function interfaceNameProblem(name: string): string | null {
-  if (!INTERFACE.test(name)) return `invalid interface name "${shown(name)}" (expected a driver name and unit, such as em0)`;
-  if (name.length > IFNAMSIZ - 1) return `interface name "${shown(name)}" longer than ${IFNAMSIZ - 1} characters`;
+  if (!INTERFACE.test(name)) return `invalid interface name "${printableName(name)}" (expected a driver name and unit, such as em0)`;
+  if (name.length > IFNAMSIZ - 1) return `interface name "${printableName(name)}" longer than ${IFNAMSIZ - 1} characters`;
   return null;
 }
 
 export function gifNameProblem(name: string): string | null {
   const problem = interfaceNameProblem(name);
   if (problem !== null) return problem;
-  return /^gif[0-9]+$/.test(name) ? null : `"${shown(name)}" is not a gif(4) interface (expected gif0, gif1, …)`;
+  return /^gif[0-9]+$/.test(name) ? null : `"${printableName(name)}" is not a gif(4) interface (expected gif0, gif1, …)`;
 }
 
 export function anchorNameProblem(name: string): string | null {
   if (name === '') return 'empty anchor name';
   if (name.length > PF_ANCHOR_NAME_SIZE - 1) return `name longer than ${PF_ANCHOR_NAME_SIZE - 1} characters`;
   if (!ANCHOR_PATH.test(name)) {
-    return `invalid anchor name "${shown(name)}" (letters, digits, "_", ".", "-"; "/" between nested names; no name may start with "_")`;
+    return `invalid anchor name "${printableName(name)}" (letters, digits, "_", ".", "-"; "/" between nested names; no name may start with "_")`;
   }
   return null;
 }
 
 export function labelProblem(label: string): string | null {
-  if (!LABEL.test(label)) return `invalid label "${shown(label)}" (letters, digits, "_", "." and "-")`;
-  if (label.length > RTLABEL_LEN - 1) return `label "${shown(label)}" longer than ${RTLABEL_LEN - 1} characters`;
+  if (!LABEL.test(label)) return `invalid label "${printableName(label)}" (letters, digits, "_", "." and "-")`;
+  if (label.length > RTLABEL_LEN - 1) return `label "${printableName(label)}" longer than ${RTLABEL_LEN - 1} characters`;
   return null;
 }
 
@@ -104,9 +105,12 @@ export function psidProblem(psidOffset: number, psidLen: number, psid: number): 
   return null;
 }
 
-/** A name quoted in a message: control characters made visible, and not more than a line. */
-function shown(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const visible = text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+/**
+ * A name or argument quoted in a message (here and in command-allowlist.ts):
+ * control characters made visible (src/map/shown-text.ts), then not more
+ * than 80 characters of the result.
+ */
+export function printableName(text: string): string {
+  const visible = escapeControls(text);
   return visible.length > 80 ? `${visible.slice(0, 80)}…` : visible;
 }

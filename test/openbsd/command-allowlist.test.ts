@@ -170,6 +170,7 @@ describe('hostile commands are refused', () => {
     ['a tunnel from an IPv4-mapped address', [TOOLS.ifconfig, 'gif0', 'tunnel', '::ffff:192.0.2.1', '2001:db8::1'], /not a tunnel command/],
     ['an over-long word', [TOOLS.ifconfig, `gif${'0'.repeat(200)}`], /longer than 128/],
     ['an empty command', [], /empty command/],
+    ['a C1 control (CSI), shown escaped in the refusal', [TOOLS.ifconfig, 'gif0\u009b2J'], /argument "gif0\\x9b2J" holds a character/],
   ];
   it.each(cases)('%s', (_name, command, reason) => {
     expect(commandRefusal(SCOPE, command)).toMatch(reason);

@@ -71,7 +71,18 @@ describe('the launcher', () => {
     expect(JSON.parse(readFileSync(join(dir, 'seen'), 'utf8'))).toEqual({ marker: null, readiness: true });
     // stdin, stdout and stderr are /dev/null; the channel on fd 3 is closed.
     expect([0, 1, 2].map((fd) => descriptorTarget(pid, fd))).toEqual(['/dev/null', '/dev/null', '/dev/null']);
-    expect(() => descriptorTarget(pid, 3)).toThrow(/ENOENT/);
+    // The daemon closes fd 3 right after writing the report (takeReadiness), so
+    // the launcher may return between the write and the close: wait for it.
+    const channelOpen = (): boolean => {
+      try {
+        descriptorTarget(pid, 3);
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw e;
+      }
+    };
+    await until('the daemon to close fd 3', () => !channelOpen(), 10_000);
   });
 
   it('gives the reason a daemon reports, once it has exited', async () => {

@@ -195,7 +195,17 @@ export function registerControl(program: Command): void {
       process.stdout.write(options.json ? jsonLine(status) : describeStatus(status));
     });
 
-  const show = program.command('show').usage('rules | ports | usage | provisioning [--json]').description('show rules, ports, port usage or provisioning');
+  const show = program
+    .command('show')
+    .usage('rules | ports | usage | provisioning [--json]')
+    .description('show rules, ports, port usage or provisioning')
+    // Without a subcommand commander would print the whole help, and a word
+    // it does not know would be an excess argument: both are usage errors
+    // that say what is wrong.
+    .argument('[what]')
+    .action((what: string | undefined, _options: unknown, command: Command) =>
+      usageError(command, what === undefined ? 'missing what to show: rules, ports, usage or provisioning' : `unknown command ${what}`),
+    );
   show
     .command('provisioning')
     .usage('[--json]')

@@ -47,6 +47,8 @@ describe('a command line that does not fit the synopsis', () => {
     [[...CALC, 'extra'], `mapedctl calc: unexpected argument extra\n${CALC_USAGE}`],
     [[...CALC, '--psid', '3'], `mapedctl calc: --psid needs --psid-len\n${CALC_USAGE}`],
     [['show', 'bogus'], 'mapedctl show: unknown command bogus\nusage: mapedctl show rules | ports | usage | provisioning [--json]\n'],
+    [['show'], 'mapedctl show: missing what to show: rules, ports, usage or provisioning\nusage: mapedctl show rules | ports | usage | provisioning [--json]\n'],
+    [['show', 'bogus', 'more'], 'mapedctl show: unexpected argument more\nusage: mapedctl show rules | ports | usage | provisioning [--json]\n'],
     [['log'], 'mapedctl log: missing argument level\nusage: mapedctl log brief | verbose\n'],
     [['log', 'loud'], 'mapedctl log: expected brief or verbose, not "loud"\nusage: mapedctl log brief | verbose\n'],
     [['provision'], 'mapedctl provision: missing argument action\nusage: mapedctl provision refresh | forget\n'],

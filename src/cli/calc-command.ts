@@ -18,8 +18,15 @@ interface CalcOptions {
   batch?: boolean;
 }
 
+/** A decimal whole number, as maped.conf(5) writes ea-len, psid-offset and psid-len. */
 function integer(value: string): number {
-  if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(value)) throw new InvalidArgumentError(`not a whole number: ${value}`);
+  if (!/^[0-9]{1,9}$/.test(value)) throw new InvalidArgumentError(`not a whole number: ${value}`);
+  return Number(value);
+}
+
+/** A PSID: decimal, or hexadecimal after 0x as PSIDs are often written (`PSID 52 (0x34)`). */
+function psidNumber(value: string): number {
+  if (!/^(0x[0-9a-fA-F]{1,8}|[0-9]{1,9})$/.test(value)) throw new InvalidArgumentError(`not a whole number: ${value}`);
   return Number(value);
 }
 
@@ -101,7 +108,7 @@ export function registerCalc(program: Command): void {
     .option('--rule <rule>', 'ipv6-prefix,ipv4-prefix,ea-len[,psid-offset]')
     .option('--prefix <prefix>', 'the end-user (delegated) IPv6 prefix')
     .option('--psid-len <n>', 'explicit PSID length (as S46_PORTPARAMS)', integer)
-    .option('--psid <n>', 'explicit PSID, right-aligned', integer)
+    .option('--psid <n>', 'explicit PSID, right-aligned', psidNumber)
     .option('--iid <format>', 'interface id: rfc7597 or draft03', 'rfc7597')
     .option('--json', 'print one JSON object')
     .option('--batch', 'read JSON Lines on stdin, write one JSON line per input')
@@ -122,12 +129,14 @@ export function registerCalc(program: Command): void {
       } catch (e) {
         command.error(`mapedctl calc: --rule: ${(e as Error).message}`);
       }
-      // Rule prefixes as maped.conf(5) takes them: host bits refused, not masked.
+      // Prefixes as maped.conf(5) takes them: host bits refused, not masked
+      // (a stray bit would move the derivation to someone else's addresses).
       for (const checked of [
-        ipv6PrefixSchema('ipv6-prefix').safeParse(rule!.ipv6Prefix),
-        ipv4PrefixSchema('ipv4-prefix').safeParse(rule!.ipv4Prefix),
+        ipv6PrefixSchema('--rule: ipv6-prefix').safeParse(rule!.ipv6Prefix),
+        ipv4PrefixSchema('--rule: ipv4-prefix').safeParse(rule!.ipv4Prefix),
+        ipv6PrefixSchema('--prefix').safeParse(options.prefix),
       ]) {
-        if (!checked.success) command.error(`mapedctl calc: --rule: ${checked.error.issues[0]?.message ?? 'invalid prefix'}`);
+        if (!checked.success) command.error(`mapedctl calc: ${checked.error.issues[0]?.message ?? 'invalid prefix'}`);
       }
       const result = calc({
         rule: rule!,

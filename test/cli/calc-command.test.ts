@@ -106,6 +106,20 @@ describe('mapedctl calc', () => {
     });
   });
 
+  it('refuses an end-user prefix with host bits, and rule numbers that are not decimal, as maped.conf does; --psid may be hex', async () => {
+    const [prefixHostBits, hexEaLen, hexPsid] = await Promise.allSettled([
+      mapedctl('calc', '--rule', '2001:db8::/40,192.0.2.0/24,16', '--prefix', '2001:db8:12:3401::/56'),
+      mapedctl('calc', '--rule', '2001:db8::/40,192.0.2.0/24,0x10', '--prefix', '2001:db8:12:3400::/56'),
+      mapedctl('calc', '--rule', '2001:db8::/40,192.0.2.0/24,16', '--prefix', '2001:db8:12:3400::/56', '--psid-len', '8', '--psid', '0x99'),
+    ]);
+    expect(prefixHostBits).toMatchObject({
+      status: 'rejected',
+      reason: { code: 1, stdout: '', stderr: 'mapedctl calc: --prefix: 2001:db8:12:3401::/56 has host bits set (did you mean 2001:db8:12:3400::/56?)\n' },
+    });
+    expect(hexEaLen).toMatchObject({ status: 'rejected', reason: { code: 1, stdout: '', stderr: 'mapedctl calc: --rule: not a whole number: 0x10\n' } });
+    expect(hexPsid).toMatchObject({ status: 'fulfilled', value: { stdout: expect.stringMatching(/^PSID 153 \(0x99\), length 8, offset 6$/m) } });
+  });
+
   it('refuses a malformed --rule', async () => {
     await expect(mapedctl('calc', '--rule', '2001:db8::/40', '--prefix', '2001:db8:12:3400::/56')).rejects.toMatchObject({
       code: 1,

@@ -3,7 +3,7 @@
  * a person. Nothing is run; live state is only read where the tools exist.
  */
 import type { MapedConfig } from '../config/index.js';
-import { formatIpv4, formatIpv6, formatIpv6Prefix } from '../map/index.js';
+import { escapeControls, formatIpv4, formatIpv6, formatIpv6Prefix } from '../map/index.js';
 import { formatPortRanges } from '../cli/port-ranges.js';
 import type { Driver } from './driver.js';
 import { readLease, type LeaseSources } from './lease-reading.js';
@@ -11,21 +11,27 @@ import { REMOTE_LABEL } from '../softwire/index.js';
 import { AftrResolver, selectResolving } from './aftr-resolver.js';
 import { selectSoftwire } from './select-mapping.js';
 
+/**
+ * The report of `maped --dry-run`, each line with its control characters
+ * escaped: reasons and warnings quote the lease, dhcp6leasectl and the
+ * network, and the report goes to a terminal.
+ */
 export async function dryRunReport(
   config: MapedConfig,
   sources: LeaseSources,
   driver: Driver,
 ): Promise<{ ok: boolean; report: string }> {
   const out: string[] = [];
+  const report = (ok: boolean, ...last: string[]) => ({ ok, report: [...out, ...last].map(escapeControls).join('\n') + '\n' });
   const reading = await readLease(sources, config);
-  if (reading.kind === 'unreadable') return { ok: false, report: `error: ${reading.error}\n` };
-  if (reading.kind === 'none') return { ok: false, report: `no lease: ${reading.reason}\n` };
+  if (reading.kind === 'unreadable') return report(false, `error: ${reading.error}`);
+  if (reading.kind === 'none') return report(false, `no lease: ${reading.reason}`);
   out.push(`lease ${config.wan}: ${formatIpv6Prefix(reading.endUserPrefix)}${reading.dhcpState ? ` (${reading.dhcpState})` : ''}`);
   for (const warning of reading.warnings) out.push(`warning: ${warning}`);
 
   const lease = { interface: config.wan, endUserPrefix: reading.endUserPrefix, wanAddress: reading.wanAddress, s46: reading.s46 };
   const selection = await selectResolving((lookup) => selectSoftwire(config, lease, lookup), new AftrResolver());
-  if (!selection.ok) return { ok: false, report: [...out, `error: ${selection.reason}`].join('\n') + '\n' };
+  if (!selection.ok) return report(false, `error: ${selection.reason}`);
   const { softwire } = selection;
   const r = softwire.rule;
   const v4 = softwire.ipv4;
@@ -43,12 +49,12 @@ export async function dryRunReport(
 
   const plan = await driver.converge(softwire, config, { dryRun: true, readLive: false });
   for (const warning of plan.warnings) out.push(`warning: ${warning}`);
-  if (!plan.ok) return { ok: false, report: [...out, `error: ${plan.error}`].join('\n') + '\n' };
+  if (!plan.ok) return report(false, `error: ${plan.error}`);
   out.push('', `plan: ${plan.commands.length} commands (dry run, nothing is run)`);
   for (const argv of plan.commands) out.push(`  ${argv.join(' ')}`);
   if (plan.anchorText !== null) {
     out.push('', `pf anchor "${config.pf.anchor}" (loaded with pfctl -a ${config.pf.anchor} -f -):`);
     for (const line of plan.anchorText.trimEnd().split('\n')) out.push(`  ${line}`);
   }
-  return { ok: true, report: out.join('\n') + '\n' };
+  return report(true);
 }

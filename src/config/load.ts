@@ -7,9 +7,19 @@ import type { MapedConfig } from './types.js';
 /** A configuration file (or an include) larger than this is refused unread. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-/** A configuration file (or an include): a regular file of at most MAX_CONFIG_BYTES (src/bounded-file.ts). */
+/**
+ * A configuration file (or an include): a regular file of at most
+ * MAX_CONFIG_BYTES (src/bounded-file.ts), and text: a file with a NUL byte
+ * (a binary, a disk image given by mistake) is one error, not a page of
+ * unknown keywords.
+ */
 function readBounded(path: string): { text: string } | { error: string } {
-  return readRegularFile(path, MAX_CONFIG_BYTES);
+  const read = readRegularFile(path, MAX_CONFIG_BYTES);
+  if ('error' in read) return read;
+  const nul = read.text.indexOf('\0');
+  if (nul < 0) return read;
+  const line = read.text.slice(0, nul).split('\n').length;
+  return { error: `not a text file (a NUL byte on line ${line})` };
 }
 
 /** Reads and parses a configuration file; synchronous, as it runs at start-up and on SIGHUP only. */

@@ -76,6 +76,22 @@ describe('config bombs', () => {
     }
   });
 
+  it('a binary file, as maped.conf or as an include, is one error: not a text file, with the line of its first NUL', () => {
+    const dir = tempDir();
+    const binary = join(dir, 'binary.conf');
+    // An ELF header, as when -f is given a program by mistake.
+    writeFileSync(binary, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x0a, 0x77, 0x61, 0x6e]));
+    expect(loadConfig(binary)).toEqual({ ok: false, error: `${binary}: not a text file (a NUL byte on line 1)` });
+    const late = join(dir, 'late.conf');
+    writeFileSync(late, 'wan em0\n# fine\n\u0000\n');
+    const including = join(dir, 'maped.conf');
+    writeFileSync(including, `wan em0\ninclude "${late}"\n`);
+    expect(loadConfig(including)).toEqual({
+      ok: false,
+      error: `${including}:2:9: cannot read include file "${late}": not a text file (a NUL byte on line 3)`,
+    });
+  });
+
   it('an include loop reached through -f ./loop.conf is reported as a loop', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'loop.conf'), 'wan em0\ninclude "loop.conf"\n');

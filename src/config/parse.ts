@@ -254,8 +254,10 @@ class Parser {
    * Runs one statement; a syntax error in it is recorded and the rest of its
    * line skipped, as parse.y's `grammar error '\n'` rule does, so the next
    * line is checked too. Inside a block the skip also stops before the
-   * block's "}". Returns true when nothing more can be read (an error while
-   * skipping: the lexer itself is stuck).
+   * block's "}". A block the bad line opens is skipped whole, so that one
+   * mistake (`interfce em0 {`) is one error, not one more for each line of
+   * the block and its "}". Returns true when nothing more can be read (an
+   * error while skipping: the lexer itself is stuck).
    */
   private recovering(statement: () => void, inBlock: boolean): boolean {
     try {
@@ -266,11 +268,18 @@ class Parser {
       this.errors.push(error.message);
     }
     try {
+      const opened: Token[] = [];
       for (;;) {
         const token = this.peek();
-        if (token.kind === 'eof' || (inBlock && token.kind === '}')) return false;
+        if (token.kind === 'eof') {
+          if (opened.length > 0) this.errors.push(locatedMessage(opened[0]!.at, 'unbalanced brace: "{" is never closed'));
+          return false;
+        }
+        if (opened.length === 0 && inBlock && token.kind === '}') return false;
         this.next();
-        if (token.kind === 'newline') return false;
+        if (token.kind === '{') opened.push(token);
+        else if (token.kind === '}' && opened.length > 0) opened.pop();
+        else if (token.kind === 'newline' && opened.length === 0) return false;
       }
     } catch (error) {
       if (!(error instanceof ConfigSyntaxError)) throw error;

@@ -22,6 +22,7 @@ import type { AftrSpec, MapedConfig, StaticRule } from '../config/index.js';
 import { deriveMapE, type MapEDomain, type S46Options } from '../dhcpv6/index.js';
 import {
   deriveMap,
+  err,
   formatIpv4Prefix,
   formatIpv6,
   formatIpv6Prefix,
@@ -263,21 +264,28 @@ function lw4o6(config: MapedConfig, lease: LeaseFacts, lookup: AftrLookup): Sele
  * lies in the CE's prefix (an address of this CE's); else the first, with a
  * warning: the server said so, but the access network may drop its packets.
  */
-function ipipTunnel(tunnels: readonly ProvisionedIpipTunnel[], lease: LeaseFacts): { tunnel: ProvisionedIpipTunnel; warning: string | null } {
+/**
+ * The offered tunnel whose local end is this CE's, in the end-user prefix
+ * (under `prefix autoconf`, the WAN's own /64). maped adds the local end to
+ * the WAN, so one from elsewhere (another host's address) is never taken.
+ */
+function ipipTunnel(tunnels: readonly ProvisionedIpipTunnel[], lease: LeaseFacts): Result<ProvisionedIpipTunnel> {
   const ours = tunnels.find((t) => ipv6PrefixCovers(lease.endUserPrefix, { address: t.local, length: 128 }));
-  if (ours !== undefined) return { tunnel: ours, warning: null };
-  const first = tunnels[0]!;
-  return { tunnel: first, warning: `provisioned ipip local ${formatIpv6(first.local)} is not in the end-user prefix ${formatIpv6Prefix(lease.endUserPrefix)}` };
+  if (ours !== undefined) return ok(ours);
+  const locals = tunnels.slice(0, 3).map((t) => formatIpv6(t.local)).join(', ');
+  return err(
+    `ipip: no tunnel's local end (${locals}${tunnels.length > 3 ? ', …' : ''}) is in the end-user prefix ${formatIpv6Prefix(lease.endUserPrefix)}`,
+  );
 }
 
 function ipip(config: MapedConfig, lease: LeaseFacts): Selection | null {
   const provisioned = provisionedOf(lease, 'ipip');
   if (provisioned !== null) {
-    const { tunnel, warning } = ipipTunnel(provisioned.tunnels, lease);
-    const built = ipipSoftwire(tunnel, 'provisioning');
+    const tunnel = ipipTunnel(provisioned.tunnels, lease);
+    if (!tunnel.ok) return { ok: false, rules: [], reason: `provisioned ${tunnel.error}` };
+    const built = ipipSoftwire(tunnel.value, 'provisioning');
     if (!built.ok) return { ok: false, rules: [], reason: `provisioned ${built.error}` };
-    const softwire = warning === null ? built.value : { ...built.value, warnings: [warning, ...built.value.warnings] };
-    return { ok: true, rules: [], softwire, why: `${PROVISIONED_WHY} (ipip)` };
+    return { ok: true, rules: [], softwire: built.value, why: `${PROVISIONED_WHY} (ipip)` };
   }
   if (config.ipip === null) return null;
   const built = ipipSoftwire(config.ipip, 'static');

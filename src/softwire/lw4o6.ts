@@ -7,13 +7,16 @@
  * tells which of the CE's delegated prefixes to build it from; the address is
  * that prefix's first /64 (subnet ID zero) with the interface identifier of
  * RFC 7597 §6, | 16 bits 0 | IPv4 address | PSID |, PSID 0 without sharing.
- * A binding /128 is the address itself. A bind prefix that does not cover the
- * end-user prefix (nor lie inside it) names a prefix this CE was not
- * delegated, and is refused.
+ * A binding /128 is the address itself, and must lie in the delegated
+ * prefix like any other: maped adds it to the WAN, and an address from
+ * outside (a server's, a DNS resolver's, fe80::1) would answer there in its
+ * owner's place. A bind prefix that does not cover the end-user prefix (nor
+ * lie inside it) names a prefix this CE was not delegated, and is refused.
  */
 import {
   ceIPv6Address,
   err,
+  formatIpv6,
   formatIpv6Prefix,
   interfaceId,
   ipv6PrefixCovers,
@@ -23,6 +26,7 @@ import {
   type Ipv6Prefix,
   type Result,
 } from '../map/index.js';
+import { notUnicast } from './endpoint.js';
 import { NO_ADDRESS, PLACEHOLDER_PEER, type AddressTest, type Softwire, type SoftwireOrigin } from './types.js';
 
 export interface Lw4o6Binding {
@@ -51,15 +55,17 @@ export function checkPortParams(psidOffset: number, psidLen: number, psid: numbe
 /** The lwB4's tunnel source from its binding prefix and the delegated prefix. */
 export function lw4o6TunnelSource(binding: Pick<Lw4o6Binding, 'ipv4' | 'psidLen' | 'psid' | 'bindPrefix'>, endUserPrefix: Ipv6Prefix): Result<bigint> {
   const bind = binding.bindPrefix ?? endUserPrefix;
-  if (bind.length === 128) return ok(bind.address);
   let base: Ipv6Prefix;
   if (ipv6PrefixCovers(endUserPrefix, bind)) base = bind;
-  else if (ipv6PrefixCovers(bind, endUserPrefix)) base = endUserPrefix;
+  else if (ipv6PrefixCovers(bind, endUserPrefix) && bind.length < 128) base = endUserPrefix;
   else {
     return err(`bind prefix ${formatIpv6Prefix(bind)} is not part of the delegated prefix ${formatIpv6Prefix(endUserPrefix)}`);
   }
   const psid = binding.psidLen === 0 ? 0 : binding.psid;
-  return ok(ceIPv6Address(base, interfaceId('rfc7597', binding.ipv4, psid)));
+  const source = base.length === 128 ? base.address : ceIPv6Address(base, interfaceId('rfc7597', binding.ipv4, psid));
+  // A delegated prefix is global unicast; this keeps a fe80::/64 or ff02::/16 "delegation" off the WAN too.
+  const notSource = notUnicast(source);
+  return notSource === null ? ok(source) : err(`tunnel source ${formatIpv6(source)} is ${notSource}, not a unicast address`);
 }
 
 /**

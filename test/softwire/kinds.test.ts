@@ -103,6 +103,20 @@ describe('lw4o6 (RFC 7596, RFC 7598 §5.3-5.4)', () => {
     );
   });
 
+  it('a /128 binding outside the delegated prefix is refused: it would put another host\'s address on the WAN', () => {
+    const binding = { ipv4: 0xcb007110, psidLen: 8, psid: 3 };
+    const eup = prefix6('2001:db8:3:100::/56');
+    for (const outside of ['2001:4860:4860::8888/128', 'fe80::1/128', 'ff02::1/128', '::1/128']) {
+      expect(lw4o6TunnelSource({ ...binding, bindPrefix: prefix6(outside) }, eup)).toEqual(
+        err(`bind prefix ${outside} is not part of the delegated prefix 2001:db8:3:100::/56`),
+      );
+    }
+    // A delegated prefix that is no global unicast one gives no source either.
+    expect(lw4o6TunnelSource({ ...binding, bindPrefix: null }, prefix6('fe80::/64'))).toEqual(
+      err('tunnel source fe80::cb00:7110:3 is a link-local address, not a unicast address'),
+    );
+  });
+
   it('refuses port parameters RFC 7598 §4.5 does not allow', () => {
     expect(checkPortParams(6, 8, 256)).toBe('psid 256 does not fit psid-len 8 (0-255)');
     expect(checkPortParams(10, 8, 0)).toBe('psid-offset 10 + psid-len 8 exceed 16 bits');

@@ -169,3 +169,50 @@ describe('the patch reader refuses damaged patches', () => {
     expect(() => parseCvsDiff('bad.patch', text)).toThrow(reason);
   });
 });
+
+describe("the second review's findings stay fixed", () => {
+  const file = (path: string) => {
+    const found = series.flatMap((patch) => patch.files).find((f) => f.path === path);
+    if (found === undefined) throw new Error(`the series does not touch ${path}`);
+    return found;
+  };
+  /** The function named after a hunk's `@@ ... @@`, as the patch text has it (diff -p). */
+  const functionOf = (path: string, hunk: { oldStart: number; oldLines: number }): string => {
+    const text = series.find((patch) => patch.files.some((f) => f.path === path))!.text;
+    const section = text.slice(text.indexOf(`Index: ${path}\n`));
+    const header = section.split('\n').find((line) => line.startsWith(`@@ -${hunk.oldStart},${hunk.oldLines} `));
+    return header?.replace(/^@@ [^@]* @@ ?/, '') ?? '';
+  };
+  /** The lines a file's hunks add, only those of hunks in `fn` if given. */
+  const added = (path: string, fn: string | null = null): string[] =>
+    file(path)
+      .hunks.filter((hunk) => fn === null || functionOf(path, hunk).startsWith(`${fn}(`))
+      .flatMap((hunk) => hunk.body.filter((line) => line.startsWith('+')).map((line) => line.slice(1)));
+
+  it('the kernel refuses map-e-portset on af-to rules and a non-zero pad (pf_rule_copyin)', () => {
+    const copyin = added('sys/net/pf_ioctl.c', 'pf_rule_copyin').join('\n');
+    // to->rule_flag is only copied further down in pf_rule_copyin(), so the test must read from->.
+    expect(copyin).toContain('(from->rule_flag & PFRULE_AFTO)');
+    expect(copyin).not.toContain('to->rule_flag &');
+    for (const pool of ['nat', 'rdr', 'route']) expect(copyin).toContain(`to->${pool}.mape.pad != 0`);
+  });
+
+  it('an empty UDP datagram is dropped, not fatal (frontend.c udp_receive)', () => {
+    const hunks = file('sbin/dhcp6leased/frontend.c').hunks;
+    const kept = hunks.flatMap((hunk) => hunk.body.filter((line) => !line.startsWith('-')));
+    expect(kept.some((line) => line.includes('len == 0", __func__'))).toBe(false);
+    expect(hunks.some((hunk) => hunk.body.includes('-\t\tfatal("%s len == 0", __func__);'))).toBe(true);
+    expect(added('sbin/dhcp6leased/frontend.c', 'udp_receive').join('\n')).toMatch(/if \(len == 0\) \{\n.*\n\t\tlog_warnx\([^\n]*\n\t\treturn;/);
+  });
+
+  it('S46 options are cleared where the lease ends, not in deconfigure_interfaces()', () => {
+    expect(added('sbin/dhcp6leased/engine.c', 'deconfigure_interfaces').join('\n')).not.toContain('s46');
+    expect(added('sbin/dhcp6leased/engine.c', 'state_transition')).toContain('\t\t\tiface->s46_count = 0;');
+  });
+
+  it('the engine refuses an IMSG_DHCP length beyond its packet buffer', () => {
+    expect(added('sbin/dhcp6leased/engine.c', 'engine_dispatch_frontend').join('\n')).toContain(
+      '(size_t)imsg_dhcp.len > sizeof(imsg_dhcp.packet)',
+    );
+  });
+});

@@ -40,6 +40,8 @@ export interface ReconcileOptions {
   /** Per command. */
   readonly timeoutMs: number;
   readonly maxOutput?: number;
+  /** Stale states killed in one apply at most; default MAX_STALE_KILLS. */
+  readonly maxStaleKills?: number;
   readonly log?: (line: string) => void;
   /** What the operator must hear of (a lost ownership record); default: `log`. */
   readonly warn?: (line: string) => void;
@@ -126,6 +128,12 @@ const unsaved = new Map<string, Ownership>();
 
 /** pfctl runs killing stale states side by side; each takes a moment of the kernel's pf lock and nothing else. */
 const KILLS_AT_ONCE = 8;
+/**
+ * Stale states killed in one apply at most: each is a pfctl run (through
+ * the privileged parent, a root process), so 4096 take a few seconds; the
+ * rest can no longer pass (their address or tunnel is gone) and time out.
+ */
+export const MAX_STALE_KILLS = 4096;
 
 const errorText = (e: unknown): string => {
   const code = (e as NodeJS.ErrnoException).code;
@@ -149,6 +157,7 @@ async function toolsRunnable(tools: ToolPaths): Promise<boolean> {
 
 export async function reconcile(options: ReconcileOptions): Promise<ApplyReport> {
   const { desired, tools, stateDir, dryRun, log } = options;
+  const maxStaleKills = options.maxStaleKills ?? MAX_STALE_KILLS;
   const runOptions: RunOptions = { timeoutMs: options.timeoutMs, ...(options.maxOutput === undefined ? {} : { maxOutput: options.maxOutput }) };
   const anchorText = desired === null ? null : renderAnchor(desired);
   const warnings = desired === null ? [] : [...desired.warnings];
@@ -323,20 +332,27 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     /** Runs step number `n`, adding the commands it ran to `ran` (the failed one last); the failure, or null. */
     const runStep = async (step: PlanStep, n: number, ran: ApplyCommand[]): Promise<string | null> => {
       if (step.killStale !== undefined) {
+        // Best effort: the new configuration is right whether or not the old
+        // states go (they can no longer pass and time out), and rolling back
+        // to a prefix or address no longer ours for want of a kill would be
+        // worse. A failure is a warning.
+        const unkilled = (why: string): null => {
+          warnings.push(`stale pf states of the old address, port set or tunnel not killed (they time out by themselves): ${why}`);
+          return null;
+        };
         const ids = await staleStateIds(step);
-        if (typeof ids === 'string') return `step ${n}: ${ids}`;
+        if (typeof ids === 'string') return unkilled(ids);
+        const killing = ids.slice(0, maxStaleKills);
         // pfctl(8) `-k id -k <id>` kills one state per run: a few runs at once, not one after another.
-        for (let at = 0; at < ids.length; at += KILLS_AT_ONCE) {
-          const wave = ids.slice(at, at + KILLS_AT_ONCE).map((id) => argv.killStateId(id));
+        for (let at = 0; at < killing.length; at += KILLS_AT_ONCE) {
+          const wave = killing.slice(at, at + KILLS_AT_ONCE).map((id) => argv.killStateId(id));
           const results = await Promise.all(wave.map((kill) => runCommand(tools, kill, runOptions)));
+          wave.forEach((kill) => ran.push(toApplyCommand(tools, kill)));
           const failed = results.findIndex((r) => !r.ok);
-          wave.forEach((kill, i) => i !== failed && ran.push(toApplyCommand(tools, kill)));
-          if (failed !== -1) {
-            ran.push(toApplyCommand(tools, wave[failed]!));
-            return `step ${n} (${describeCommand(wave[failed]!)}): ${results[failed]!.reason ?? 'failed'}`;
-          }
+          if (failed !== -1) return unkilled(`${describeCommand(wave[failed]!)}: ${results[failed]!.reason ?? 'failed'}`);
         }
-        if (ids.length > 0) log?.(`killed ${ids.length} pf states of the old address, port set or tunnel`);
+        if (ids.length > killing.length) unkilled(`${ids.length - killing.length} of ${ids.length}: at most ${maxStaleKills} are killed in one apply`);
+        if (killing.length > 0) log?.(`killed ${killing.length} pf states of the old address, port set or tunnel`);
         return null;
       }
       const effect = step.effect;

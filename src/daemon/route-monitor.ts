@@ -107,6 +107,12 @@ export function monitorRoutes(
     // detached: a process group of its own, so close() can kill it with all it started.
     const current = spawn(routePath, ['-n', 'monitor'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'], env });
     child = current;
+    // In a group of its own it outlives maped's own group: a maped that exits
+    // without close() (the shutdown deadline's process.exit) ends it here,
+    // rather than leave it until its next write meets a closed pipe.
+    const endWithMaped = (): void => killGroup(current.pid, 'SIGKILL');
+    process.once('exit', endWithMaped);
+    current.once('close', () => process.off('exit', endWithMaped));
     const concerns = messageFilter(iface);
     const feed = lineSplitter(MAX_MONITOR_LINE, (line) => {
       if (concerns(line)) onChange();

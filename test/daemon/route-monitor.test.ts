@@ -1,5 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
 import { lineSplitter, messageFilter } from '../../src/daemon/route-monitor.js';
+import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
+import { processGone } from '../support/procfs.js';
+import { REPO_ROOT } from '../support/vectors.js';
+
+const fakes: FakeOpenBSD[] = [];
+afterEach(async () => {
+  for (const fake of fakes.splice(0)) await fake.cleanup();
+});
 
 describe('route -n monitor output', () => {
   it('splits chunks into lines, whatever the chunk boundaries', () => {
@@ -30,5 +42,21 @@ describe('route -n monitor output', () => {
     ]);
     expect(verdicts('RTM_ADD: Add Route: len 192, pid: 0\nsockaddrs: <DST,GATEWAY,IFP>\n default 192.0.2.1 em0\n')).toEqual([false, false, false, false]);
     expect(verdicts('RTM_IFINFO: iface status change: len 168, if# 1, name: em0, link: up, flags:<UP>')).toEqual([true]);
+  });
+});
+
+describe('the monitor process', () => {
+  it('ends when maped exits without closing it (the shutdown deadline\'s process.exit), though in a group of its own', async () => {
+    const fake = await createFakeOpenBSD();
+    fakes.push(fake);
+    const pids = join(fake.dir, 'route-monitor.pids');
+    const script = join(REPO_ROOT, 'test', 'support', 'route-monitor-exit.ts');
+    await expect(promisify(execFile)(process.execPath, ['--import', 'tsx', script, fake.tools.route, pids], { cwd: REPO_ROOT })).rejects.toMatchObject({ code: 1 });
+    const [monitor] = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+    expect(monitor).toBeGreaterThan(0);
+    // SIGKILL from the exit handler: gone at once, not at its next write.
+    const deadline = Date.now() + 5000;
+    while (!processGone(monitor!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(processGone(monitor!)).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
  * the metrics. A read only; run when asked, never on the apply path.
  */
 import { err, ok, type Result } from '../map/index.js';
-import { argv, describeCommand, parsePfctlStates, type StateListing } from '../openbsd/index.js';
+import { argv, describeCommand, parsePfctlStatesYielding, type StateListing } from '../openbsd/index.js';
 import { runCommand, type ToolPaths } from './run.js';
 
 /**
@@ -17,5 +17,5 @@ export async function readPfStates(tools: ToolPaths, options: { readonly timeout
   const command = argv.showStates();
   const result = await runCommand(tools, command, { timeoutMs: options.timeoutMs, maxOutput: MAX_STATES_OUTPUT });
   if (!result.ok) return err(`${describeCommand(command)}: ${result.reason ?? 'failed'}`);
-  return ok(parsePfctlStates(result.stdout));
+  return ok(await parsePfctlStatesYielding(result.stdout));
 }

@@ -8,7 +8,7 @@
  * them afresh.
  */
 import type { Logger } from 'pino';
-import { err, ok, type PortRange, type Result } from '../map/index.js';
+import { err, ok, shown, type PortRange, type Result } from '../map/index.js';
 import { portUsage, usageCrossing, USAGE_WARN_FRACTION, type PortUsage, type StateListing } from '../openbsd/index.js';
 
 /** What `show usage --json` answers (mapedctl(8)). */
@@ -62,9 +62,9 @@ export class UsageMonitor {
     if (subject === null) return err('no IPv4 address with a port set is in use: no port usage to show');
     const read = await this.options.readStates();
     if (!read.ok) return err(read.error);
-    if (read.value.unrecognised.length > 0 && !this.unknownLinesSaid) {
+    if (read.value.unrecognisedCount > 0 && !this.unknownLinesSaid) {
       this.unknownLinesSaid = true;
-      this.options.log.warn(`pfctl -ss: ${read.value.unrecognised.length} lines not understood and not counted, e.g. "${read.value.unrecognised[0]}"`);
+      this.options.log.warn(`pfctl -ss: ${read.value.unrecognisedCount} lines not understood and not counted, e.g. "${shown(read.value.unrecognised[0] ?? '')}"`);
     }
     // The set may have changed while pfctl ran: count against the one in force now.
     const now = this.options.subject();

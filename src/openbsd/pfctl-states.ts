@@ -35,7 +35,7 @@
  * -v adds lines of sequence windows, age and counters; -vv an `id: <16 hex>
  * creatorid: <8 hex>` line, which is kept (the state's id for `pfctl -k id`).
  */
-import { parseIpv4, parseIpv6 } from '../map/index.js';
+import { parseIpv6 } from '../map/index.js';
 
 export interface PfStateHost {
   /** As printed: dotted quad or RFC 5952 text. */
@@ -65,9 +65,16 @@ export interface PfState {
 
 export interface StateListing {
   readonly states: readonly PfState[];
-  /** State lines in a form this parser does not know, kept for a diagnostic. */
+  /** The first MAX_UNRECOGNISED_KEPT state lines in a form this parser does not know, kept for a diagnostic. */
   readonly unrecognised: readonly string[];
+  /** How many such lines there were in all. */
+  readonly unrecognisedCount: number;
 }
+
+/** Unknown lines kept as examples: a listing of a pfctl from other sources could be all of them. */
+export const MAX_UNRECOGNISED_KEPT = 10;
+/** State lines parsed between two yields to the event loop in {@link parsePfctlStatesYielding}. */
+export const STATE_LINES_PER_TURN = 5000;
 
 /** A cap on what one listing may hold: a router's state limit is 100k by default (pf.conf(5) `set limit states`). */
 export const MAX_STATE_LINES = 1_000_000;
@@ -79,11 +86,33 @@ const SIDE = String.raw`${HOST}(?: \(${HOST}\))?(?: \{[^}]*\})?`;
 const STATE_LINE = new RegExp(String.raw`^(\S+) (\S+) ${SIDE} (->|<-) ${SIDE}\s+(\S+)$`);
 const ID_LINE = /^\s+id: ([0-9a-f]{16}) creatorid: ([0-9a-f]{8})\s*$/;
 
+/**
+ * Whether a dotted quad the regex took (four groups of 1-3 digits) is an
+ * address: each octet at most 255, no leading zero, as parseIpv4 has it, but
+ * without its allocations (a state table may have a million lines).
+ */
+function isDottedQuad(text: string): boolean {
+  let octet = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i === text.length ? 0x2e : text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || octet > 255) return false;
+      octet = digits = 0;
+      continue;
+    }
+    if (digits === 1 && octet === 0) return false;
+    octet = octet * 10 + (c - 0x30);
+    digits++;
+  }
+  return true;
+}
+
 /** The host of five regex groups starting at `at`, or null if absent (undefined) or invalid. */
 function host(m: RegExpExecArray, at: number): PfStateHost | null | undefined {
   const [rdomain, v4, v4port, v6, v6port] = [m[at], m[at + 1], m[at + 2], m[at + 3], m[at + 4]];
   if (v4 === undefined && v6 === undefined) return undefined;
-  const valid = v4 !== undefined ? parseIpv4(v4).ok : parseIpv6(v6!).ok;
+  const valid = v4 !== undefined ? isDottedQuad(v4) : parseIpv6(v6!).ok;
   const port = Number(v4port ?? v6port ?? 0);
   const domain = Number(rdomain ?? 0);
   if (!valid || port > 65535 || domain > 255) return null;
@@ -107,35 +136,79 @@ export function parseStateLine(line: string): Omit<PfState, 'id' | 'creatorId'> 
   return { ifname: m[1]!, proto: m[2]!, direction, localWire, localStack, peerWire, peerStack, states: m[24]! };
 }
 
+/**
+ * A listing, parsed in one go. The daemon uses {@link parsePfctlStatesYielding},
+ * which gives the event loop a turn every STATE_LINES_PER_TURN lines.
+ */
 export function parsePfctlStates(text: string): StateListing {
-  const states: PfState[] = [];
-  const unrecognised: string[] = [];
-  let last: Omit<PfState, 'id' | 'creatorId'> | null = null;
-  let id: string | null = null;
-  let creatorId: string | null = null;
-  const flush = (): void => {
-    if (last !== null) states.push({ ...last, id, creatorId });
-    last = null;
-    id = creatorId = null;
-  };
-  let lines = 0;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    if (/^\s/.test(line)) {
-      // A detail line of the state above (-v, -vv); only the id is kept.
-      const m = ID_LINE.exec(line);
-      if (m !== null && last !== null) {
-        id = m[1]!;
-        creatorId = m[2]!;
+  const parser = new StatesParser(text);
+  while (!parser.step(Infinity));
+  return parser.listing();
+}
+
+/**
+ * The same, a turn of the event loop every STATE_LINES_PER_TURN state lines:
+ * a table of a few hundred thousand states takes seconds to parse, during
+ * which the control socket and the lease watch would otherwise wait.
+ */
+export async function parsePfctlStatesYielding(text: string): Promise<StateListing> {
+  const parser = new StatesParser(text);
+  while (!parser.step(STATE_LINES_PER_TURN)) await new Promise((resolve) => setImmediate(resolve));
+  return parser.listing();
+}
+
+class StatesParser {
+  private readonly states: PfState[] = [];
+  private readonly unrecognised: string[] = [];
+  private unrecognisedCount = 0;
+  private last: Omit<PfState, 'id' | 'creatorId'> | null = null;
+  private id: string | null = null;
+  private creatorId: string | null = null;
+  private lines = 0;
+  private at = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** Parses up to `budget` state lines; true when the text is done (or MAX_STATE_LINES reached). */
+  step(budget: number): boolean {
+    const text = this.text;
+    let taken = 0;
+    while (this.at < text.length) {
+      const end = text.indexOf('\n', this.at);
+      const line = text.slice(this.at, end === -1 ? text.length : end);
+      this.at = end === -1 ? text.length : end + 1;
+      if (line.trim() === '') continue;
+      const first = line.charCodeAt(0);
+      if (first === 0x20 || first === 0x09) {
+        // A detail line of the state above (-v, -vv); only the id is kept.
+        const m = ID_LINE.exec(line);
+        if (m !== null && this.last !== null) {
+          this.id = m[1]!;
+          this.creatorId = m[2]!;
+        }
+        continue;
       }
-      continue;
+      this.flush();
+      if (++this.lines > MAX_STATE_LINES) {
+        this.at = text.length;
+        break;
+      }
+      const parsed = parseStateLine(line);
+      if (parsed !== null) this.last = parsed;
+      else if (this.unrecognisedCount++ < MAX_UNRECOGNISED_KEPT) this.unrecognised.push(line);
+      if (++taken >= budget) return false;
     }
-    flush();
-    if (++lines > MAX_STATE_LINES) break;
-    const parsed = parseStateLine(line);
-    if (parsed === null) unrecognised.push(line);
-    else last = parsed;
+    this.flush();
+    return true;
   }
-  flush();
-  return { states, unrecognised };
+
+  listing(): StateListing {
+    return { states: this.states, unrecognised: this.unrecognised, unrecognisedCount: this.unrecognisedCount };
+  }
+
+  private flush(): void {
+    if (this.last !== null) this.states.push({ ...this.last, id: this.id, creatorId: this.creatorId });
+    this.last = null;
+    this.id = this.creatorId = null;
+  }
 }

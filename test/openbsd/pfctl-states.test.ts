@@ -1,7 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { portSet } from '../../src/map/index.js';
-import { parsePfctlStates, parseStateLine, portUsage, usageCrossing, TOP_HOSTS, type PfState } from '../../src/openbsd/index.js';
+import {
+  MAX_UNRECOGNISED_KEPT,
+  parsePfctlStates,
+  parsePfctlStatesYielding,
+  parseStateLine,
+  portUsage,
+  STATE_LINES_PER_TURN,
+  usageCrossing,
+  TOP_HOSTS,
+  type PfState,
+} from '../../src/openbsd/index.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -69,6 +79,40 @@ describe('pfctl -ss parser (pf_print_state.c print_state)', () => {
     const listing = parsePfctlStates('all tcp 192.0.2.18:5700 -> 1.2.3.4:80       ESTABLISHED:ESTABLISHED\nsomething new\nall udp 192.0.2.18:5701 -> 1.2.3.4:53       SINGLE:NO_TRAFFIC\n');
     expect(listing.states.map((s) => s.localWire.port)).toEqual([5700, 5701]);
     expect(listing.unrecognised).toEqual(['something new']);
+    expect(listing.unrecognisedCount).toBe(1);
+  });
+
+  it('keeps only the first ten unknown lines as examples, and counts them all', () => {
+    const text = Array.from({ length: 5000 }, (_, i) => `not a state ${i}`).join('\n');
+    const listing = parsePfctlStates(text);
+    expect(listing.unrecognisedCount).toBe(5000);
+    expect(listing.unrecognised).toEqual(Array.from({ length: MAX_UNRECOGNISED_KEPT }, (_, i) => `not a state ${i}`));
+  });
+
+  it('refuses dotted quads that are no address: an octet over 255, a leading zero', () => {
+    for (const bad of ['192.0.2.256', '192.0.02.18', '300.1.1.1']) {
+      expect(parseStateLine(`all tcp ${bad}:5700 -> 1.2.3.4:80       ESTABLISHED:ESTABLISHED`)).toBeNull();
+    }
+    expect(parseStateLine('all tcp 0.0.0.0:5700 -> 255.255.255.255:80       ESTABLISHED:ESTABLISHED')).not.toBeNull();
+  });
+
+  it('the daemon\'s parse gives the event loop a turn every few thousand lines, and the same listing', async () => {
+    const text = Array.from({ length: 3 * STATE_LINES_PER_TURN }, (_, i) =>
+      `all tcp 192.0.2.18:${5000 + (i % 4000)} (192.168.1.${i % 250}:${10000 + i}) -> 198.51.100.${i % 200}:443       ESTABLISHED:ESTABLISHED\n   id: ${i.toString(16).padStart(16, '0')} creatorid: 3c1f5e2a`,
+    ).join('\n');
+    let turns = 0;
+    const tick = (): void => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    let done = false;
+    setImmediate(tick);
+    const listing = await parsePfctlStatesYielding(text);
+    done = true;
+    expect(turns).toBeGreaterThanOrEqual(2);
+    expect(listing).toEqual(parsePfctlStates(text));
+    expect(listing.states).toHaveLength(3 * STATE_LINES_PER_TURN);
+    expect(listing.states.at(-1)!.id).toBe((3 * STATE_LINES_PER_TURN - 1).toString(16).padStart(16, '0'));
   });
 });
 

@@ -117,7 +117,7 @@ function readOptions(options: DecodeOptions): Result<{ s46: S46Options; from: st
   }
   if (options.hex === undefined) return err('give --hex (whole options), --code with --hex (a container payload) or --lease');
   if (options.code !== undefined) {
-    // As a lease file's `s46 <code> <hex>` line holds it: the payload alone.
+    // As a lease file's `s46 <code> "<hex>"` line holds it: the payload alone.
     const container = decodeS46Text('--code', options.code, options.hex.replace(/[\s:]/g, ''));
     if (!container.ok) return container;
     return ok({ s46: withContainers({ mapE: [], mapT: [], lw4o6: [] }, [container.value]), from: '--hex', leasePrefix: null });

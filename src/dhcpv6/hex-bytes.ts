@@ -1,6 +1,6 @@
 /**
  * Hex text to bytes, for `mapedctl decode --hex` and the lease file's
- * `s46 <code> <hex>` lines. Pure; errors say what is wrong with the text.
+ * `s46 <code> "<hex>"` lines. Pure; errors say what is wrong with the text.
  */
 import { err, ok, shown, type Result } from '../map/index.js';
 

@@ -12,7 +12,7 @@
  *   in order; other top-level options (89–93 included) are skipped. One bad
  *   container makes the whole input an error naming the option and byte.
  * - `decodeContainer(code: number, payload: Uint8Array): Result<S46Container>`
- *   — one container payload (lease file `s46 <code> <hex>` lines);
+ *   — one container payload (lease file `s46 <code> "<hex>"` lines);
  *   `S46Container` is `{kind:'mapE'|'mapT'|'lw4o6', domain}`;
  *   `withContainers(options, containers)` appends them to an `S46Options`.
  * - Types: `S46PortParams {psidOffset, psidLen, psid /* right-aligned *\/}`,

@@ -136,7 +136,7 @@ function decodeContainerOption(bytes: Uint8Array, container: RawOption): Result<
 /**
  * One container's payload (the option-data of option `code`, without the
  * 4-byte header), as our dhcp6leased patch writes it to the lease file
- * (`s46 <code> <hex>`). Byte positions in errors count from the option
+ * (`s46 <code> "<hex>"`). Byte positions in errors count from the option
  * header that is put back in front, so payload byte 0 is byte 4.
  */
 export function decodeContainer(code: number, payload: Uint8Array): Result<S46Container> {

@@ -6,7 +6,7 @@
  * Contract:
  * - `parseLeaseFile(text: string, path: string): Result<LeaseFile>` —
  *   `LeaseFile = {prefixes: {ia, prefix: Ipv6Prefix}[]; s46: S46Options}`;
- *   `ia_pd`, `s46 <code> <hex>` (decoded by src/dhcpv6) and the Perl patch's
+ *   `ia_pd`, `s46 <code> "<hex>"` (decoded by src/dhcpv6) and the Perl patch's
  *   `mape_br`/`mape_rule`/`mape_portparams` lines, merged (s46 containers in
  *   order, then the mape_* domain). Any bad line refuses the whole file
  *   (`path:line: reason`), so the caller keeps its last good lease; so do

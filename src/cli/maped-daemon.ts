@@ -21,8 +21,11 @@ export interface Daemon {
   stop(teardown: boolean, inFlightDone: () => void): Promise<void>;
   /** The configuration in force (a reload may have replaced the first). */
   config(): MapedConfig;
-  /** Whether control connections are handed to another process (stopControlServer). */
-  readonly handedOver: boolean;
+  /**
+   * Whether stopControlServer waits for the control connections still open:
+   * not when another process answered them (the privsep child, stopped by then).
+   */
+  readonly waitForConnections: boolean;
 }
 
 /** What maped.ts knows when it starts the daemon. */

@@ -39,7 +39,7 @@ export async function startOneProcess(start: DaemonStart, dryRun: boolean): Prom
       reload: () => void Promise.resolve(core.handle('reload')).catch(() => undefined),
       stop: (teardown, inFlightDone) => core.stop(teardown, inFlightDone),
       config: () => core.config(),
-      handedOver: false,
+      waitForConnections: true,
     },
   };
 }

@@ -31,7 +31,7 @@ export async function startPrivsep(
     childArgs: { configPath, verbose: start.verbose, json: start.json, syslog: start.syslog },
     credentials: credentials.value,
   });
-  const server = await listenControlSocket(start.socketPath, (socket) => parent.connection(socket), { handOver: true }).catch((e: Error) => {
+  const server = await listenControlSocket(start.socketPath, (socket) => parent.connection(socket)).catch((e: Error) => {
     throw new Error(`control socket ${start.socketPath}: ${e.message}`);
   });
   return {
@@ -44,7 +44,7 @@ export async function startPrivsep(
       reload: () => parent.reload(),
       stop: (teardown, inFlightDone) => parent.stop(teardown, options.shutdownDeadlineMs - 500, inFlightDone),
       config: () => parent.currentConfig(),
-      handedOver: true,
+      waitForConnections: false,
     },
   };
 }

@@ -196,7 +196,7 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, SHUTDOWN_DEADLINE_MS).unref();
   await daemon.stop(onExit === 'teardown', () => clearTimeout(grace));
-  await stopControlServer(server, socketPath, { handedOver: daemon.handedOver });
+  await stopControlServer(server, socketPath, { waitForConnections: daemon.waitForConnections });
   releasePidFile(pidFile);
   // The daemon's own share of the stop, apart from the process exit (issue: within 200 ms when idle).
   log.info(`${signal}: stopped in ${Math.round(performance.now() - started)} ms`);

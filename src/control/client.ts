@@ -3,7 +3,7 @@
  */
 import { statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { PROTOCOL_VERSION, ResponseSchema, type ControlCommand } from './protocol.js';
+import { MAX_ANSWER_BYTES, PROTOCOL_VERSION, ResponseSchema, type ControlCommand } from './protocol.js';
 
 const STRERROR: Record<string, string> = {
   ENOENT: 'No such file or directory',
@@ -17,9 +17,6 @@ const STRERROR: Record<string, string> = {
 const NOT_LISTENING = new Set(['ENOENT', 'ECONNREFUSED']);
 
 export class ControlError extends Error {}
-
-/** A status is a few kilobytes; an answer this long is not maped's. */
-export const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /** Something other than a socket is at the path; what cannot be looked at (EACCES) is left to connect() to report. */
 function notASocket(path: string): boolean {

@@ -14,6 +14,8 @@ import { SOFTWIRE_KINDS, SOFTWIRE_ORIGINS } from '../softwire/index.js';
 export const PROTOCOL_VERSION = 1;
 /** A request is a few dozen bytes; anything this long is refused unread. */
 export const MAX_REQUEST_BYTES = 4096;
+/** A status is a few kilobytes; an answer line (its newline counted) this long is not maped's. */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
 export const DEFAULT_SOCKET_PATH = '/var/run/maped.sock';
 
 export const COMMANDS = [

@@ -4,15 +4,23 @@
  *
  * Limits, so that no client can make maped grow or stop answering others:
  * at most MAX_CONNECTIONS at a time; a connection idle for IDLE_TIMEOUT_MS is
- * closed; requests on one connection are answered one at a time, and while
- * answers are unread (the socket's write buffer is full) or MAX_QUEUED
- * requests wait, maped stops reading that connection, so a client that
- * pipelines without reading is held back by its own socket buffers.
+ * closed; a request is at most MAX_REQUEST_BYTES and an answer at most
+ * MAX_ANSWER_BYTES; requests on one connection are answered one at a time,
+ * and while answers are unread (the socket's write buffer is full) or
+ * MAX_QUEUED requests wait, maped stops reading that connection, so a client
+ * that pipelines without reading is held back by its own socket buffers.
+ *
+ * The connections are always served by the process that accepts them. What
+ * answers a request is a function of its line: in one process, the daemon
+ * core's handler ({@link answerLine}); in a privilege-separated maped, the
+ * privileged parent relays the line, unparsed, to its unprivileged child,
+ * which answers it with answerLine (src/daemon/privsep-parent.ts).
  */
 import { chmodSync, existsSync, lstatSync, unlinkSync, type Stats } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import {
+  MAX_ANSWER_BYTES,
   MAX_REQUEST_BYTES,
   PROTOCOL_VERSION,
   RequestSchema,
@@ -21,6 +29,8 @@ import {
 } from './protocol.js';
 
 export type CommandHandler = (command: ControlCommand) => Promise<unknown> | unknown;
+/** The answer to one request line (without its newline): one line of text, its newline included. */
+export type Responder = (line: string) => Promise<string>;
 
 export const MAX_CONNECTIONS = 64;
 export const IDLE_TIMEOUT_MS = 30_000;
@@ -28,25 +38,33 @@ export const IDLE_TIMEOUT_MS = 30_000;
 export const MAX_QUEUED = 16;
 
 const line = (response: ControlResponse): string => JSON.stringify(response) + '\n';
-const refusal = (error: string): string => line({ version: PROTOCOL_VERSION, ok: false, error });
+/** A refusal in the protocol's words: one line, its newline included. */
+export const refusalLine = (error: string): string => line({ version: PROTOCOL_VERSION, ok: false, error });
 
-async function answer(text: string, handle: CommandHandler): Promise<string> {
+/**
+ * The answer to one request line: parsed, validated and handed to
+ * `handle`. An answer longer than MAX_ANSWER_BYTES (which mapedctl would
+ * refuse) is replaced by a refusal saying so.
+ */
+export async function answerLine(text: string, handle: CommandHandler): Promise<string> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return refusal('request is not JSON');
+    return refusalLine('request is not JSON');
   }
   const request = RequestSchema.safeParse(json);
   if (!request.success) {
     const issue = request.error.issues[0];
-    return refusal(`bad request: ${issue?.path.join('.') || 'request'}: ${issue?.message ?? 'invalid'}`);
+    return refusalLine(`bad request: ${issue?.path.join('.') || 'request'}: ${issue?.message ?? 'invalid'}`);
   }
+  let answer: string;
   try {
-    return line({ version: PROTOCOL_VERSION, ok: true, result: await handle(request.data.command) });
+    answer = line({ version: PROTOCOL_VERSION, ok: true, result: await handle(request.data.command) });
   } catch (e) {
-    return refusal((e as Error).message);
+    answer = refusalLine((e as Error).message);
   }
+  return Buffer.byteLength(answer, 'utf8') > MAX_ANSWER_BYTES ? refusalLine(`answer longer than ${MAX_ANSWER_BYTES} bytes`) : answer;
 }
 
 /** Resolves once the socket can take more output, or is gone. */
@@ -62,21 +80,12 @@ function drained(socket: Socket): Promise<void> {
   });
 }
 
-/** Connections being served by this process, for the cap when they are handed over one by one (privsep). */
-let serving = 0;
-
 /**
- * Answers the requests of one connection. Also the unprivileged child's way
- * in: its privileged parent accepts and hands each connection over
- * (src/daemon/privsep-parent.ts), so the cap of MAX_CONNECTIONS is kept here too.
+ * Answers the requests of one connection, each line with `respond`; only
+ * lines within MAX_REQUEST_BYTES reach it, so whatever `respond` does with
+ * one (a privsep parent sends it to its child) is bounded too.
  */
-export function serveConnection(socket: Socket, handle: CommandHandler): void {
-  if (serving >= MAX_CONNECTIONS) {
-    socket.destroy();
-    return;
-  }
-  serving++;
-  socket.once('close', () => serving--);
+export function serveConnection(socket: Socket, respond: Responder): void {
   let buffered = '';
   const queue: string[] = [];
   let busy = false;
@@ -88,7 +97,7 @@ export function serveConnection(socket: Socket, handle: CommandHandler): void {
     if (busy) return;
     busy = true;
     for (let next = queue.shift(); next !== undefined && !socket.destroyed; next = queue.shift()) {
-      const response = await answer(next, handle);
+      const response = await respond(next);
       if (socket.destroyed) break;
       if (!socket.write(response)) await drained(socket);
     }
@@ -115,7 +124,7 @@ export function serveConnection(socket: Socket, handle: CommandHandler): void {
       queue.length = 0;
       buffered = '';
       socket.pause();
-      socket.end(refusal(`request longer than ${MAX_REQUEST_BYTES} bytes`));
+      socket.end(refusalLine(`request longer than ${MAX_REQUEST_BYTES} bytes`));
       return;
     }
     if (queue.length >= MAX_QUEUED) socket.pause();
@@ -181,39 +190,23 @@ export function socketPathProblem(path: string, platform: NodeJS.Platform = proc
  * the path is refused, and so is a socket some process still listens on.
  */
 export function startControlServer(path: string, handle: CommandHandler): Promise<Server> {
-  return listenControlSocket(path, (socket) => serveConnection(socket, handle), { maxConnections: MAX_CONNECTIONS });
-}
-
-/** One refusal in the protocol's words, then the connection is closed (a privsep child restarting). */
-export function refuseConnection(socket: Socket, error: string): void {
-  socket.on('error', () => socket.destroy());
-  socket.end(refusal(error));
+  return listenControlSocket(path, (socket) => serveConnection(socket, (text) => answerLine(text, handle)));
 }
 
 /**
  * Listens on `path` as {@link startControlServer} does, handing each
- * connection to `onConnection`. Without `maxConnections` the server itself
- * sets no cap: a privsep parent hands its connections to the child, which
- * keeps the cap (serveConnection), and Node counts a connection handed to a
- * child that then died as open for ever (lib/internal/child_process.js,
- * SocketListSend), which would end up refusing every connection.
- * `handOver`: connections are passed to another process; they are not read
- * here at all (net.createServer pauseOnConnect), so no request is read by
- * this process and lost to the one that answers.
+ * connection to `onConnection` (a privsep parent's, which serves it with
+ * its relay to the child); at most MAX_CONNECTIONS at once.
  */
-export async function listenControlSocket(
-  path: string,
-  onConnection: (socket: Socket) => void,
-  options: { maxConnections?: number; handOver?: boolean } = {},
-): Promise<Server> {
+export async function listenControlSocket(path: string, onConnection: (socket: Socket) => void): Promise<Server> {
   const existing = statOf(path);
   if (existing !== null) {
     if (!existing.isSocket()) throw new ControlSocketError('exists and is not a socket; not replacing it');
     if (await answers(path)) throw new ControlSocketError('another process answers on this socket');
     unlinkSync(path);
   }
-  const server = createServer({ pauseOnConnect: options.handOver === true }, onConnection);
-  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+  const server = createServer(onConnection);
+  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
@@ -247,13 +240,13 @@ export function removeOwnSocket(path: string): void {
 }
 
 /**
- * Stops listening and removes the socket. With `handedOver` (a privsep
- * parent), the connections were the child's: Node would wait for the child
- * to report each closed (lib/internal/child_process.js SocketListSend), a
- * report a child that has exited never sends, so only the listening is stopped.
+ * Stops listening and removes the socket. The connections still open are
+ * waited for unless `waitForConnections` is false (a privsep parent: the
+ * child that answered them has stopped, so they would only be refused
+ * until their idle timeout, past maped's stop deadline).
  */
-export async function stopControlServer(server: Server, path: string, options: { handedOver?: boolean } = {}): Promise<void> {
-  if (options.handedOver === true) server.close();
+export async function stopControlServer(server: Server, path: string, options: { waitForConnections?: boolean } = {}): Promise<void> {
+  if (options.waitForConnections === false) server.close();
   else await new Promise<void>((resolve) => server.close(() => resolve()));
   removeOwnSocket(path);
 }

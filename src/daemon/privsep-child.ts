@@ -1,32 +1,40 @@
 /**
  * The unprivileged child of a privilege-separated maped (docs/architecture.md
  * §5): the whole daemon core (src/daemon/daemon-core.ts), with the three
- * things it may not do itself asked of the parent over the IPC channel:
- * running a tool (the parent checks it against src/openbsd/command-allowlist.ts),
- * reading the lease file, and reading or writing the ownership record.
- * Everything the child hears from the parent is validated
+ * things it may not do itself asked of the parent over the channel on fd 3
+ * (privsep-channel.ts): running a tool (the parent checks it against
+ * src/openbsd/command-allowlist.ts), reading the lease file, and reading or
+ * writing the ownership record. It answers the control requests the parent
+ * relays. Everything the child hears from the parent is validated
  * (privsep-messages.ts); what it cannot use is logged and dropped.
  */
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { useOwnershipFiles } from '../apply/ownership.js';
 import { useToolRunner, type ToolRun, type ToolRunOptions } from '../apply/tool-process.js';
 import { parseConfig, type MapedConfig } from '../config/index.js';
-import { serveConnection } from '../control/server.js';
+import { answerLine, refusalLine } from '../control/server.js';
 import { err, type Result } from '../map/index.js';
 import { startDaemonCore, type DaemonCore } from './daemon-core.js';
 import { systemLeaseSources, type LeaseSources } from './lease-reading.js';
 import { createLogger } from './log.js';
 import { createSyslogSink } from './syslog-sink.js';
 import { createOpenBSDDriver } from './openbsd-driver.js';
-import { ChildRequestSchema, messageProblem, ParentMessageSchema, type ChildArgs, type ChildRequest, type ParentMessage } from './privsep-messages.js';
+import { MessageChannel } from './privsep-channel.js';
+import {
+  ANSWER_MARGIN_MS,
+  ChildRequestSchema,
+  MAX_CHILD_MESSAGE_BYTES,
+  MAX_PARENT_MESSAGE_BYTES,
+  messageProblem,
+  ParentMessageSchema,
+  type ChildArgs,
+  type ChildRequest,
+  type ParentMessage,
+} from './privsep-messages.js';
 
-/**
- * How long the child waits for an answer it asked for. A tool run is
- * bounded by its own timeout, which the parent enforces; this is the
- * margin past it for a parent that does not answer at all.
- */
-const ANSWER_MARGIN_MS = 15_000;
+/** The child's end of the channel: the parent starts it with a socketpair(2) there. */
+export const CHANNEL_FD = 3;
 
 type Pending = { resolve: (m: ParentMessage) => void; timer: NodeJS.Timeout };
 type Request = ChildRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -36,7 +44,10 @@ class ParentChannel {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly send: (message: ChildRequest) => boolean,
+  ) {}
 
   ask(request: Request, waitMs: number): Promise<ParentMessage | null> {
     const id = this.nextId++;
@@ -54,13 +65,20 @@ class ParentChannel {
         resolve(null);
       }, waitMs);
       this.pending.set(id, { resolve, timer });
-      process.send?.(message);
+      // Longer than the parent reads (an anchor of MAX_ANCHOR_TEXT non-ASCII characters), or the channel is closed: failed at once.
+      if (!this.send(checked.data)) {
+        this.log.error(`privsep: a ${request.type} request not sent (longer than the parent reads, or the channel is closed)`);
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve(null);
+      }
     });
   }
 
   /** An answer: hands it to whoever asked; true when it was one. */
   answered(message: ParentMessage): boolean {
-    if (!('id' in message)) return false;
+    // A control request has an id too, the parent's own.
+    if (!('id' in message) || message.type === 'control') return false;
     const waiting = this.pending.get(message.id);
     if (waiting === undefined) {
       this.log.warn(`privsep: an answer to no request (${message.type} ${message.id}) dropped`);
@@ -104,46 +122,26 @@ function configFrom(text: string, path: string): Result<MapedConfig> {
   return parsed.ok ? parsed : err(`the configuration from the parent does not parse: ${parsed.error.split('\n')[0]}`);
 }
 
-export async function runPrivsepChild(args: ChildArgs): Promise<void> {
+/** The child's end of the channel, fd 3 (maped-child.ts checks it is a socket). */
+export function parentSocket(): Socket {
+  return new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+}
+
+/**
+ * Runs the child, talking to its parent over `socket` (the test child
+ * passes its own, to write on it what a child gone wrong would).
+ */
+export async function runPrivsepChild(args: ChildArgs, socket: Socket = parentSocket()): Promise<void> {
   const syslog = args.syslog === null ? undefined : createSyslogSink(args.syslog);
   const log = createLogger({ verbose: args.verbose, json: args.json, ...(syslog === undefined ? {} : { syslog }) });
-  if (process.send === undefined) {
-    log.error('privsep child: no IPC channel to the parent');
-    process.exit(1);
-  }
   // The parent decides when maped stops; a signal to the whole process group (^C under -d) is its to handle.
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => undefined);
-  // Without the parent nothing can be run or recorded: end, the parent's successor starts a new child.
-  process.on('disconnect', () => process.exit(1));
-
-  const channel = new ParentChannel(log);
-  useToolRunner(toolRunner(channel));
-  useOwnershipFiles({
-    async read() {
-      const answer = await channel.ask({ type: 'read-ownership' }, ANSWER_MARGIN_MS);
-      if (answer?.type !== 'file') throw unanswered('reading the ownership record');
-      if (answer.error !== null) throw new Error(answer.error);
-      return answer.text;
-    },
-    async write(_stateDir, text) {
-      const answer = await channel.ask({ type: 'write-ownership', text }, ANSWER_MARGIN_MS);
-      if (answer?.type !== 'done') throw unanswered('writing the ownership record');
-      if (answer.error !== null) throw new Error(answer.error);
-    },
-  });
 
   let core: DaemonCore | null = null;
   let first: ((config: MapedConfig) => void) | null = null;
   const configured = new Promise<MapedConfig>((resolve) => (first = resolve));
 
-  process.on('message', (raw: unknown, handle: unknown) => {
-    const parsed = ParentMessageSchema.safeParse(raw);
-    if (!parsed.success) {
-      log.warn(`privsep: a message from the parent that does not validate (${messageProblem(parsed.error)}) dropped`);
-      (handle as Socket | undefined)?.destroy?.();
-      return;
-    }
-    const message = parsed.data;
+  const onMessage = (message: ParentMessage): void => {
     if (channel.answered(message)) return;
     switch (message.type) {
       case 'config': {
@@ -163,23 +161,48 @@ export async function runPrivsepChild(args: ChildArgs): Promise<void> {
       case 'wake':
         core?.wake(message.why);
         return;
-      case 'connection': {
-        const socket = handle as Socket | undefined;
-        if (socket === undefined || core === null) {
-          socket?.destroy();
-          return;
-        }
-        serveConnection(socket, core.handle);
+      case 'control': {
+        const { id } = message;
+        // The parent relays requests only once this child said it is ready, after its core started.
+        void (core === null ? Promise.resolve(refusalLine('maped is starting; try again')) : answerLine(message.line, core.handle)).then((text) =>
+          send({ type: 'control-reply', id, text }),
+        );
         return;
       }
       case 'stop':
-        void (core?.stop(message.teardown, () => process.send?.({ type: 'in-flight-done' })) ?? Promise.resolve())
+        void (core?.stop(message.teardown, () => send({ type: 'in-flight-done' })) ?? Promise.resolve())
           .then(() => syslog?.close())
           .finally(() => process.exit(0));
         return;
       default:
         log.warn(`privsep: an unexpected ${message.type} from the parent dropped`);
     }
+  };
+  const link = new MessageChannel<ParentMessage, ChildRequest>(socket, {
+    maxLineBytes: MAX_PARENT_MESSAGE_BYTES,
+    maxSendBytes: MAX_CHILD_MESSAGE_BYTES,
+    schema: ParentMessageSchema,
+    overlong: 'skip',
+    onMessage,
+    onProblem: (why) => log.warn(`privsep: from the parent, ${why}; dropped`),
+    // Without the parent nothing can be run or recorded: end, the parent's successor starts a new child.
+    onClose: () => process.exit(1),
+  });
+  const send = (message: ChildRequest): boolean => link.send(message);
+  const channel = new ParentChannel(log, send);
+  useToolRunner(toolRunner(channel));
+  useOwnershipFiles({
+    async read() {
+      const answer = await channel.ask({ type: 'read-ownership' }, ANSWER_MARGIN_MS);
+      if (answer?.type !== 'file') throw unanswered('reading the ownership record');
+      if (answer.error !== null) throw new Error(answer.error);
+      return answer.text;
+    },
+    async write(_stateDir, text) {
+      const answer = await channel.ask({ type: 'write-ownership', text }, ANSWER_MARGIN_MS);
+      if (answer?.type !== 'done') throw unanswered('writing the ownership record');
+      if (answer.error !== null) throw new Error(answer.error);
+    },
   });
 
   const config = await configured;
@@ -193,7 +216,7 @@ export async function runPrivsepChild(args: ChildArgs): Promise<void> {
     // maped's pid, the one in the pid file, is the parent's.
     pid: process.ppid,
     who: 'unprivileged child',
-    logLevelChanged: (verbose) => process.send?.({ type: 'log-level', verbose } satisfies ChildRequest),
+    logLevelChanged: (verbose) => send({ type: 'log-level', verbose }),
     async loadConfig() {
       const answer = await channel.ask({ type: 'reload' }, ANSWER_MARGIN_MS);
       if (answer?.type !== 'reloaded') return err(unanswered('reloading').message);
@@ -201,6 +224,6 @@ export async function runPrivsepChild(args: ChildArgs): Promise<void> {
       return configFrom(answer.config, args.configPath);
     },
   });
-  process.send({ type: 'ready' });
+  send({ type: 'ready' });
   await core.start();
 }

@@ -1,18 +1,22 @@
 /**
  * The messages between maped's privileged parent and its unprivileged child
- * (docs/architecture.md §5), over the IPC channel of child_process.fork
- * (JSON serialization). Each side validates what it receives with these
- * schemas before it acts on it; every string and count is bounded, so a
- * child that turns hostile can neither make the parent run something the
- * allowlist refuses nor make it hold unbounded data.
+ * (docs/architecture.md §5), one JSON line each over the channel of
+ * privsep-channel.ts (the child's fd 3), whose lines are bounded in bytes
+ * as they are read: MAX_CHILD_MESSAGE_BYTES from the child,
+ * MAX_PARENT_MESSAGE_BYTES from the parent. Each side validates what it
+ * receives with these schemas before it acts on it; every string and count
+ * is bounded, so a child that turns hostile can neither make the parent run
+ * something the allowlist refuses nor make it hold unbounded data.
  *
  * Parent → child at the start: the child's arguments, in its environment.
- * Child → parent: requests, each with an id the answer repeats.
- * Parent → child: answers, the configuration, wake-ups, accepted control
- * connections (the socket travels as the message's handle) and stop.
+ * Child → parent: requests, each with an id the answer repeats, and the
+ * answers to control requests.
+ * Parent → child: answers, the configuration, wake-ups, control requests
+ * (each line a client sent, unparsed) and stop.
  */
 import { z } from 'zod';
 import { MAX_STATES_OUTPUT } from '../apply/pf-states.js';
+import { MAX_ANSWER_BYTES, MAX_REQUEST_BYTES } from '../control/protocol.js';
 import { MAX_ANCHOR_TEXT } from '../openbsd/index.js';
 import { MAX_CONFIG_BYTES } from '../config/load.js';
 
@@ -37,6 +41,41 @@ const line = z.string().max(4096);
 const MAX_TOOL_OUTPUT = MAX_STATES_OUTPUT;
 /** The ownership record: a few hundred bytes; a stock-mode record with every range stays far under this. */
 export const MAX_OWNERSHIP_TEXT = 4 * 1024 * 1024;
+
+/**
+ * How long one side waits for the other's answer past the work it asked
+ * for: the child for a tool run (past the run's own timeout, which the
+ * parent enforces) or a file, the parent for the answer to a control
+ * request (a client waits 5 s, mapedctl(8)).
+ */
+export const ANSWER_MARGIN_MS = 15_000;
+
+/**
+ * The longest line the parent reads from the child, in bytes (its newline
+ * not counted): 8 MiB and 64 KiB. The largest messages a child of maped's
+ * sends are a `run` of pfctl with the anchor text on stdin and a
+ * `write-ownership`; the parent takes at most MAX_ANCHOR_TEXT (4 Mi)
+ * characters of anchor and MAX_OWNERSHIP_TEXT (4 Mi) of record, both ASCII
+ * (the allowlist refuses control characters but newline and tab in the
+ * anchor; the record is JSON of names, numbers and addresses), so
+ * JSON-escaped at most twice as many bytes; the rest of a run (64 words of
+ * at most 128 characters, a tool path) stays far below 64 KiB. The largest
+ * stock-pf anchor maped writes, 16 383 rules (MAX_STOCK_RULES is 16 384)
+ * with a 31-character label, is 2.4 MB, its run message 2.5 MB. A control
+ * reply is at most MAX_ANSWER_BYTES (1 MiB), twice that escaped. A line
+ * longer than this is no message of maped's: the child is ended.
+ */
+export const MAX_CHILD_MESSAGE_BYTES = 2 * Math.max(MAX_ANCHOR_TEXT, MAX_OWNERSHIP_TEXT, MAX_ANSWER_BYTES) + 64 * 1024;
+
+/**
+ * The longest line the child reads from the parent: a `ran` with stdout and
+ * stderr of MAX_TOOL_OUTPUT (64 MiB) each, JSON-escaped at most twice as
+ * long for text (newlines, tabs, quotes), and 1 MiB for the rest; 257 MiB,
+ * half of V8's longest string. The parent is trusted: a longer line (a
+ * tool's output of control characters) is dropped and the request it
+ * answers fails at its deadline.
+ */
+export const MAX_PARENT_MESSAGE_BYTES = 2 * 2 * MAX_STATES_OUTPUT + 1024 * 1024;
 
 export const ChildRequestSchema = z.discriminatedUnion('type', [
   /** Run a tool: the parent checks the argv (and stdin) against the allowlist first. */
@@ -63,6 +102,16 @@ export const ChildRequestSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('in-flight-done') }),
   /** mapedctl log verbose|brief: the parent logs at the same level (and its memory line when verbose). */
   z.strictObject({ type: z.literal('log-level'), verbose: z.boolean() }),
+  /** The answer to the control request of the same id: one line of the protocol, as the parent writes it to the client. */
+  z.strictObject({
+    type: z.literal('control-reply'),
+    id,
+    text: z
+      .string()
+      .max(MAX_ANSWER_BYTES)
+      .refine((text) => text.endsWith('\n') && text.indexOf('\n') === text.length - 1, 'not one line of text')
+      .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_ANSWER_BYTES, `longer than ${MAX_ANSWER_BYTES} bytes`),
+  }),
 ]);
 export type ChildRequest = z.infer<typeof ChildRequestSchema>;
 
@@ -88,8 +137,11 @@ export const ParentMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('config'), config: configText }),
   /** The lease file changed, or the WAN's addresses did (route -n monitor). */
   z.strictObject({ type: z.literal('wake'), why: line }),
-  /** An accepted control-socket connection: the socket is the message's handle. */
-  z.strictObject({ type: z.literal('connection') }),
+  /**
+   * A line a control client sent, as it came (at most MAX_REQUEST_BYTES, no
+   * newline): the parent does not parse it; the child answers with a `control-reply`.
+   */
+  z.strictObject({ type: z.literal('control'), id, line: z.string().max(MAX_REQUEST_BYTES).refine((line) => !line.includes('\n'), 'not one line') }),
   /** SIGTERM or SIGINT: stop, tearing down when on-exit teardown. */
   z.strictObject({ type: z.literal('stop'), teardown: z.boolean() }),
 ]);

@@ -10,24 +10,29 @@
  *   and of the ownership record (what maped owns under an earlier
  *   configuration must still be removable); a refusal is logged and answered
  *   as a failed run, so the child's apply is degraded, never crashed.
- * - A message that does not validate (privsep-messages.ts) is taken as a
- *   child gone wrong: it is logged and the child replaced.
+ * - The child's messages come over a channel of this process's own
+ *   (privsep-channel.ts, the child's fd 3), each line bounded in bytes as it
+ *   is read (MAX_CHILD_MESSAGE_BYTES). A line too long, or a message that
+ *   does not validate (privsep-messages.ts), is taken as a child gone
+ *   wrong: it is logged and the child replaced.
  * - A child that dies is started again after 1 s, doubling to 5 min
  *   (retry-delay.ts, as the engine's retries), the counter reset after it ran a minute. The
  *   parent never tears anything down by itself: what is applied stays.
- * - Control connections are accepted here and each handed to the child as
- *   the handle of a message; the listening socket stays with the parent
- *   across child restarts.
+ * - Control connections are accepted and served here (src/control/server.ts:
+ *   its bounds on connections, request size and read-ahead); each request
+ *   line is relayed unparsed to the child, whose answer, one line, is
+ *   written back. While the child is restarting, or when it does not answer
+ *   in time, the client is told so in the protocol's words.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, fchmodSync, fchownSync, lstatSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
 import { readRegularFile } from '../bounded-file.js';
-import type { Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { localOwnershipFiles, OWNERSHIP_FILE, parseOwnership, serializeOwnership, type OwnershipRead } from '../apply/ownership.js';
 import { runToolHere, type ToolRun } from '../apply/tool-process.js';
 import { childFilesDir, loadConfig, printConfig, type MapedConfig } from '../config/index.js';
-import { refuseConnection } from '../control/server.js';
+import { refusalLine, serveConnection } from '../control/server.js';
 import { MAX_LEASE_FILE_BYTES } from '../lease/lease-file.js';
 import { err, ok, type Result } from '../map/index.js';
 import { commandRefusal, DEFAULT_LABEL, toolEnvironment, type AllowlistScope } from '../openbsd/index.js';
@@ -36,18 +41,39 @@ import { followedBy, type Follower } from './prefix-source.js';
 import { retryDelayMs } from './retry-delay.js';
 import { StateKillGuard } from './state-kill-guard.js';
 import { memoryUseLine } from './memory-use.js';
-import { CHILD_ENV, ChildRequestSchema, MAX_OWNERSHIP_TEXT, messageProblem, type ChildArgs, type ChildRequest, type ParentMessage } from './privsep-messages.js';
+import { MessageChannel } from './privsep-channel.js';
+import {
+  ANSWER_MARGIN_MS,
+  CHILD_ENV,
+  ChildRequestSchema,
+  MAX_CHILD_MESSAGE_BYTES,
+  MAX_OWNERSHIP_TEXT,
+  MAX_PARENT_MESSAGE_BYTES,
+  type ChildArgs,
+  type ChildRequest,
+  type ParentMessage,
+} from './privsep-messages.js';
 import { join } from 'node:path';
 
 /** A child that ran this long was healthy: the next restart starts the backoff again. */
 const HEALTHY_MS = 60_000;
 /**
- * Requests of the child's the parent works on at once. maped asks for at
- * most about fifteen (eight state kills side by side, the reads, the
- * system checks, a usage listing); a child that asks for more is taken for
- * one gone wrong: each run is a root process that may print up to 64 MiB.
+ * Requests of the child's the parent works on at once, each counted until
+ * its answer has been written to the channel (a child that does not read
+ * cannot pile answers up in the parent). maped asks for at most about
+ * fifteen (eight state kills side by side, the reads, the system checks, a
+ * usage listing); a child that asks for more is taken for one gone wrong:
+ * each run is a root process that may print up to 64 MiB.
  */
 export const MAX_REQUESTS_AT_ONCE = 32;
+/** What a control client is told while there is no child to answer it. */
+export const RESTARTING = 'maped is restarting its unprivileged part; try again';
+
+/** A child and the parent's end of its channel. */
+interface Child {
+  readonly process: ChildProcess;
+  readonly channel: MessageChannel<ChildRequest, ParentMessage>;
+}
 
 /** Whom the child runs as; null: as the parent (tests, and maped started unprivileged). */
 export interface ChildCredentials {
@@ -66,6 +92,8 @@ export interface PrivsepParentOptions {
   readonly credentials: ChildCredentials | null;
   /** Node's options for the child; default this process's own (tsx's loader under the tests). */
   readonly execArgv?: readonly string[];
+  /** How long a control request waits for the child's answer; default ANSWER_MARGIN_MS. */
+  readonly controlTimeoutMs?: number;
 }
 
 const PASSWD = '/etc/passwd';
@@ -145,7 +173,7 @@ const refused = (reason: string): ToolRun => ({
 export class PrivsepParent {
   private config: MapedConfig;
   private readonly log: Logger;
-  private child: ChildProcess | null = null;
+  private child: Child | null = null;
   private ready = false;
   private startedAt = 0;
   private attempt = 0;
@@ -159,6 +187,9 @@ export class PrivsepParent {
   private inFlightDone: (() => void) | null = null;
   /** Requests of the current child not answered yet. */
   private working = 0;
+  /** Control requests relayed to a child and not answered yet, by id: each settled once with its answer line. */
+  private readonly controls = new Map<number, { child: Child; settle: (text: string) => void }>();
+  private nextControl = 0;
   /** The pf states the child may have killed: its tunnel's, as the parent last listed them. */
   private readonly kills: StateKillGuard;
 
@@ -176,22 +207,45 @@ export class PrivsepParent {
   }
 
   get childPid(): number | null {
-    return this.child?.pid ?? null;
+    return this.child?.process.pid ?? null;
   }
 
   start(): void {
     this.spawnChild();
   }
 
-  /** A control connection: the child answers it, or it is told why not. */
+  /** A control connection: served here, each request answered by the child (or refused, saying why). */
   connection(socket: Socket): void {
-    if (this.child === null || !this.ready || !this.child.connected) {
-      refuseConnection(socket, 'maped is restarting its unprivileged part; try again');
-      return;
-    }
-    this.child.send({ type: 'connection' } satisfies ParentMessage, socket, (error) => {
-      if (error !== null && error !== undefined) socket.destroy();
+    serveConnection(socket, (line) => this.relay(line));
+  }
+
+  /**
+   * One control request line, bounded by serveConnection (MAX_REQUEST_BYTES)
+   * and never parsed here: the child's answer line, or a refusal when there
+   * is no child ready or it does not answer in time (ANSWER_MARGIN_MS). At most
+   * MAX_CONNECTIONS are pending at once: a connection's requests are
+   * answered one at a time.
+   */
+  private relay(line: string): Promise<string> {
+    const child = this.child;
+    if (child === null || !this.ready || !child.channel.open) return Promise.resolve(refusalLine(RESTARTING));
+    const id = this.nextControl++;
+    const waitMs = this.options.controlTimeoutMs ?? ANSWER_MARGIN_MS;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle(refusalLine(`maped's unprivileged part did not answer within ${waitMs / 1000} s`)), waitMs);
+      const settle = (text: string): void => {
+        clearTimeout(timer);
+        this.controls.delete(id);
+        resolve(text);
+      };
+      this.controls.set(id, { child, settle });
+      if (!child.channel.send({ type: 'control', id, line })) settle(refusalLine(RESTARTING));
     });
+  }
+
+  /** The control requests a child that is gone will not answer: refused. */
+  private refuseControls(child: Child): void {
+    for (const pending of [...this.controls.values()]) if (pending.child === child) pending.settle(refusalLine(RESTARTING));
   }
 
   /** SIGHUP: read maped.conf again; the child gets it if it loads. */
@@ -213,8 +267,8 @@ export class PrivsepParent {
     await this.follower.close();
     const child = this.child;
     if (child === null) return;
-    if (child.connected) child.send({ type: 'stop', teardown } satisfies ParentMessage);
-    const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
+    child.channel.send({ type: 'stop', teardown });
+    const timer = setTimeout(() => child.process.kill('SIGKILL'), deadlineMs);
     await this.childExited;
     clearTimeout(timer);
   }
@@ -302,68 +356,110 @@ export class PrivsepParent {
   }
 
   private tell(message: ParentMessage): void {
-    if (this.child !== null && this.ready && this.child.connected) this.child.send(message);
+    if (this.child !== null && this.ready) this.child.channel.send(message);
   }
 
   private spawnChild(): void {
     const credentials = this.options.credentials;
-    const child = fork(this.options.childEntry, [], {
-      execArgv: [...(this.options.execArgv ?? process.execArgv)],
-      env: { ...process.env, [CHILD_ENV]: JSON.stringify(this.options.childArgs) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      serialization: 'json',
-      // libuv drops the supplementary groups, then setgid(2) and setuid(2), before
-      // the child's first instruction (deps/uv/src/unix/process.c, uv__process_child_init).
-      ...(credentials === null ? {} : { uid: credentials.uid, gid: credentials.gid }),
-    });
+    let started: ChildProcess;
+    try {
+      // No Node IPC channel: the child's fd 3 is a socketpair(2) (libuv's 'pipe'), read
+      // here with a bound (privsep-channel.ts). The child gets exactly these four
+      // descriptors: this process's own fd 3 (the launcher's readiness channel,
+      // src/daemon/detach.ts) is replaced by the pair, and every other one is close-on-exec.
+      started = spawn(process.execPath, [...(this.options.execArgv ?? process.execArgv), this.options.childEntry], {
+        env: { ...process.env, [CHILD_ENV]: JSON.stringify(this.options.childArgs) },
+        stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+        // libuv drops the supplementary groups, then setgid(2) and setuid(2), before
+        // the child's first instruction (deps/uv/src/unix/process.c, uv__process_child_init).
+        ...(credentials === null ? {} : { uid: credentials.uid, gid: credentials.gid }),
+      });
+    } catch (e) {
+      // EPERM (a uid change without root), or no descriptors left for the pair.
+      this.restartLater(`unprivileged child not started (${(e as Error).message})`);
+      return;
+    }
+    const socket = started.stdio[3] as Socket | null | undefined;
+    started.on('error', (e) => this.log.warn(`unprivileged child: ${e.message}`));
+    if (socket === null || socket === undefined) {
+      // EMFILE or ENFILE: spawn reports it as an 'error', with no channel set up.
+      started.kill('SIGKILL');
+      this.restartLater('unprivileged child not started (no descriptors for its channel)');
+      return;
+    }
+    const child: Child = {
+      process: started,
+      channel: new MessageChannel<ChildRequest, ParentMessage>(socket, {
+        maxLineBytes: MAX_CHILD_MESSAGE_BYTES,
+        maxSendBytes: MAX_PARENT_MESSAGE_BYTES,
+        schema: ChildRequestSchema,
+        overlong: 'close',
+        onMessage: (request) => void this.serve(child, request),
+        onProblem: (why) => this.hostile(child, why),
+        onClose: () => this.channelClosed(child),
+      }),
+    };
     this.child = child;
     this.ready = false;
     this.working = 0;
     this.startedAt = Date.now();
-    this.childExited = new Promise((resolve) => child.once('exit', () => resolve()));
-    child.on('error', (e) => this.log.warn(`unprivileged child: ${e.message}`));
-    child.on('message', (raw: unknown) => void this.serve(child, raw));
-    child.once('exit', (code, signal) => this.exited(child, code, signal));
-    this.tellChild(child, { type: 'config', config: printConfig(this.config) });
-    this.log.debug(`unprivileged child ${child.pid ?? '?'} started${credentials === null ? '' : ` as ${credentials.user} (uid ${credentials.uid})`}`);
+    this.childExited = new Promise((resolve) => started.once('exit', () => resolve()));
+    started.once('exit', (code, signal) => this.exited(child, code, signal));
+    child.channel.send({ type: 'config', config: printConfig(this.config) });
+    this.log.debug(`unprivileged child ${started.pid ?? '?'} started${credentials === null ? '' : ` as ${credentials.user} (uid ${credentials.uid})`}`);
   }
 
-  private tellChild(child: ChildProcess, message: ParentMessage): void {
-    if (child.connected) child.send(message);
+  /**
+   * The channel ended: the child exited, closed its end, or was found gone
+   * wrong. It cannot be asked anything more: its control requests are
+   * refused, and a child still running without its channel is ended (the
+   * parent's successor starts a new one when it exits).
+   */
+  private channelClosed(child: Child): void {
+    this.refuseControls(child);
+    if (this.child !== child) return;
+    this.ready = false;
+    const running = child.process.exitCode === null && child.process.signalCode === null;
+    if (running && !this.stopping) child.process.kill('SIGKILL');
   }
 
-  private exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  private exited(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
+    child.channel.close();
     if (this.child !== child) return;
     this.child = null;
     this.ready = false;
     if (this.stopping) return;
+    this.restartLater(`unprivileged child ${child.process.pid ?? '?'} ended (${signal ?? `exit ${code}`})`);
+  }
+
+  /** Starts a child again after the backoff; `what` happened is logged with the delay. */
+  private restartLater(what: string): void {
+    if (this.stopping) return;
     if (Date.now() - this.startedAt >= HEALTHY_MS) this.attempt = 0;
     const delay = retryDelayMs(this.attempt++);
-    this.log.warn(
-      `unprivileged child ${child.pid ?? '?'} ended (${signal ?? `exit ${code}`}); what is applied stays; starting it again in ${Math.round(delay / 1000)} s`,
-    );
+    this.log.warn(`${what}; what is applied stays; starting it again in ${Math.round(delay / 1000)} s`);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       if (!this.stopping) this.spawnChild();
     }, delay);
   }
 
-  /** A child that sends what does not validate is not trusted further: it is replaced. */
-  private hostile(child: ChildProcess, why: string): void {
-    // Said once: the messages it sent before it was ended may still arrive.
-    if (this.child !== child || child.killed) return;
-    this.log.warn(`unprivileged child ${child.pid ?? '?'}: ${why}; ending it`);
+  /**
+   * A child that sends a line too long, or what does not validate, is not
+   * trusted further: its channel is closed at once (nothing more it sent is
+   * read), and it is replaced.
+   */
+  private hostile(child: Child, why: string): void {
+    // Said once: a child already ended, or gone meanwhile, is not ended again.
+    if (this.child !== child || child.process.killed) return;
+    this.log.warn(`unprivileged child ${child.process.pid ?? '?'}: ${why}; ending it`);
     this.ready = false;
-    child.kill('SIGKILL');
+    child.process.kill('SIGKILL');
+    child.channel.close();
   }
 
-  private async serve(child: ChildProcess, raw: unknown): Promise<void> {
-    const parsed = ChildRequestSchema.safeParse(raw);
-    if (!parsed.success) {
-      this.hostile(child, `a message that does not validate (${messageProblem(parsed.error)})`);
-      return;
-    }
-    const request = parsed.data;
+  private async serve(child: Child, request: ChildRequest): Promise<void> {
+    if (this.child !== child) return;
     if (request.type === 'ready') {
       this.ready = true;
       return;
@@ -377,21 +473,32 @@ export class PrivsepParent {
       this.log.debug(memoryUseLine('privileged parent'));
       return;
     }
+    if (request.type === 'control-reply') {
+      // A reply past its deadline (the client was told already) is of no use.
+      const pending = this.controls.get(request.id);
+      if (pending?.child === child) pending.settle(request.text);
+      return;
+    }
     if (this.working >= MAX_REQUESTS_AT_ONCE) {
       this.hostile(child, `more than ${MAX_REQUESTS_AT_ONCE} requests at once`);
       return;
     }
     this.working++;
+    // Counted until written to the channel: answers a child does not read stay within the limit.
+    const done = (): void => {
+      if (this.child === child) this.working--;
+    };
     let answer: ParentMessage;
     try {
       answer = await this.answer(request);
-    } finally {
-      if (this.child === child) this.working--;
+    } catch (e) {
+      done();
+      throw e;
     }
-    if (this.child === child) this.tellChild(child, answer);
+    if (this.child !== child || !child.channel.send(answer, done)) done();
   }
 
-  private async answer(request: Exclude<ChildRequest, { type: 'ready' | 'in-flight-done' | 'log-level' }>): Promise<ParentMessage> {
+  private async answer(request: Exclude<ChildRequest, { type: 'ready' | 'in-flight-done' | 'log-level' | 'control-reply' }>): Promise<ParentMessage> {
     switch (request.type) {
       case 'run':
         return { type: 'ran', id: request.id, run: await this.run(request) };

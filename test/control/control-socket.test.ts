@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlError, request } from '../../src/control/client.js';
-import { MAX_REQUEST_BYTES, PROTOCOL_VERSION, type ControlCommand } from '../../src/control/protocol.js';
+import { MAX_ANSWER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, type ControlCommand } from '../../src/control/protocol.js';
 import { socketPathLimit, socketPathProblem, startControlServer, stopControlServer } from '../../src/control/server.js';
-import { MAPED_ENTRY, MAPEDCTL_ENTRY } from '../support/daemon-process.js';
+import { fakeLeaser, fakeRouterConfig, MAPED_ENTRY, MAPEDCTL_ENTRY, startMaped } from '../support/daemon-process.js';
+import { createFakeOpenBSD } from '../support/fake-openbsd/index.js';
 import { REPO_ROOT } from '../support/vectors.js';
 
 const run = promisify(execFile);
@@ -113,6 +114,11 @@ describe('control socket', () => {
     expect(lines).toEqual([JSON.stringify({ version: 1, ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes` })]);
   });
 
+  it('replaces an answer longer than mapedctl reads with a refusal saying so', async () => {
+    const path = await serve(() => ({ text: 'x'.repeat(MAX_ANSWER_BYTES) }));
+    await expect(request(path, 'metrics')).rejects.toThrow(new ControlError(`answer longer than ${MAX_ANSWER_BYTES} bytes`));
+  });
+
   it('passes a handler failure back as the error', async () => {
     const path = await serve(() => {
       throw new Error('reload refused: /etc/maped.conf:3:1: unknown keyword "tunel"');
@@ -179,4 +185,35 @@ describe('-s: a socket path bind(2) cannot take', () => {
     expect(noFolder).toEqual({ code: 1, stderr: `maped: control socket ${missing}: folder ${join(dir, 'run')} does not exist\n` });
     expect(readdirSync(dir)).toEqual(['maped.conf']);
   });
+});
+
+// In two processes the privileged parent serves the connection and relays each line to its child.
+describe.each(['one', 'split'] as const)('maped itself, MAPED_PRIVSEP=%s', (privsep) => {
+  it('answers requests pipelined on one connection in order, a bad one with its reason; one over the limit is refused and the connection closed', async () => {
+    const fake = await createFakeOpenBSD({ kernelPortset: true });
+    const dir = await mkdtemp(join(tmpdir(), 'maped-control-'));
+    cleanups.push(() => fake.cleanup(), () => rm(dir, { recursive: true, force: true }));
+    fakeLeaser(fake, dir)('3400');
+    writeFileSync(join(dir, 'maped.conf'), fakeRouterConfig(fake.tools, dir));
+    const socket = join(dir, 'maped.sock');
+    const maped = startMaped(join(dir, 'maped.conf'), socket, [], undefined, [], undefined, { privsep });
+    cleanups.push(async () => {
+      maped.signal('SIGKILL');
+      await maped.exited;
+    });
+    await maped.waitFor((s) => s.state === 'active', 'active');
+    const ask = (command: string): string => `${JSON.stringify({ version: PROTOCOL_VERSION, command })}\n`;
+    const lines = await raw(socket, `${ask('status')}status please\n${ask('show ports')}${ask('show rules')}`, 4);
+    const answers = lines.map((l) => JSON.parse(l) as unknown);
+    expect(answers[0]).toMatchObject({ version: 1, ok: true, result: { state: 'active' } });
+    expect(answers[1]).toEqual({ version: 1, ok: false, error: 'request is not JSON' });
+    expect(answers[2]).toMatchObject({ version: 1, ok: true, result: { psid: 0x34 } });
+    expect(answers[3]).toMatchObject({ version: 1, ok: true, result: { rules: [expect.anything()] } });
+    expect(await raw(socket, `${'x'.repeat(MAX_REQUEST_BYTES + 10)}\n${ask('status')}`, 5)).toEqual([
+      JSON.stringify({ version: 1, ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes` }),
+    ]);
+    expect(await request(socket, 'status')).toMatchObject({ state: 'active' });
+    maped.signal('SIGTERM');
+    expect(await maped.exited).toBe(0);
+  }, 60_000);
 });

@@ -8,6 +8,8 @@ import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MessageChannel } from '../../src/daemon/privsep-channel.js';
+import { ChildRequestSchema, MAX_CHILD_MESSAGE_BYTES } from '../../src/daemon/privsep-messages.js';
+import { MAX_ANCHOR_TEXT } from '../../src/openbsd/index.js';
 
 /** What the channel uses of a socket: 'data' is emitted by the test, chunk by chunk. */
 class FakeSocket extends EventEmitter {
@@ -154,5 +156,13 @@ describe('MessageChannel', () => {
     expect(flushed).toBe(true);
     c.channel.close();
     expect(c.channel.send({ type: 'x', text: 'abc' })).toBe(false);
+  });
+
+  it('the largest request a child of maped\'s may send, a pfctl run with an anchor of MAX_ANCHOR_TEXT characters, fits MAX_CHILD_MESSAGE_BYTES', () => {
+    // Newlines and quotes are what the anchor text escapes, two bytes each.
+    const stdin = '"\n'.repeat(MAX_ANCHOR_TEXT / 2);
+    const run = { type: 'run', id: Number.MAX_SAFE_INTEGER, file: `/${'p'.repeat(4094)}`, args: Array.from({ length: 64 }, () => 'w'.repeat(128)), stdin, timeoutMs: 600_000, maxOutput: 64 * 1024 * 1024 };
+    expect(ChildRequestSchema.safeParse(run).success).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(run))).toBeLessThanOrEqual(MAX_CHILD_MESSAGE_BYTES);
   });
 });

@@ -6,8 +6,11 @@
  *   unprivileged uid when the tests run as root (ps shows it), the control
  *   socket answered by the child;
  * - the parent with a test child (test/support/privsep-test-child.ts) that
- *   sends malformed and hostile messages, or keeps dying: logged, the child
- *   replaced with backoff, the applied state untouched.
+ *   sends malformed and hostile messages, an endless line, or keeps dying:
+ *   logged, the child replaced with backoff, the applied state untouched,
+ *   the parent's memory bounded;
+ * - control requests the parent relays to a child that does not answer, or
+ *   dies first: the client is told so.
  */
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -17,12 +20,12 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from '../../src/control/client.js';
-import { StatusSchema, type Status } from '../../src/control/protocol.js';
-import { lookupUser, MAX_REQUESTS_AT_ONCE } from '../../src/daemon/privsep-parent.js';
-import { ChildRequestSchema } from '../../src/daemon/privsep-messages.js';
+import { MAX_ANSWER_BYTES, StatusSchema, type Status } from '../../src/control/protocol.js';
+import { lookupUser, MAX_REQUESTS_AT_ONCE, RESTARTING } from '../../src/daemon/privsep-parent.js';
+import { ChildRequestSchema, MAX_CHILD_MESSAGE_BYTES } from '../../src/daemon/privsep-messages.js';
 import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
 import { startMaped } from '../support/daemon-process.js';
-import { childrenOf } from '../support/procfs.js';
+import { childrenOf, residentKiB } from '../support/procfs.js';
 import { REPO_ROOT } from '../support/vectors.js';
 
 const run = promisify(execFile);
@@ -248,7 +251,7 @@ describe('maped as two processes, end to end', () => {
 });
 
 /** maped's parent with the test child, as a process of its own (test/support/privsep-parent-rig.ts). */
-async function parentRig(childEnv: Record<string, string>): Promise<Rig & { log: () => string; childPid: () => number | null }> {
+async function parentRig(childEnv: Record<string, string>): Promise<Rig & { log: () => string; childPid: () => number | null; parentPid: number }> {
   const r = await rig();
   let text = '';
   const parent = spawn(process.execPath, ['--import', 'tsx', PARENT_RIG, r.configPath, r.socket], {
@@ -268,7 +271,7 @@ async function parentRig(childEnv: Record<string, string>): Promise<Rig & { log:
     const last = started.at(-1);
     return last === undefined || new RegExp(`unprivileged child ${last[1]} ended`).test(text) ? null : Number(last[1]);
   };
-  return { ...r, log: () => text, childPid };
+  return { ...r, log: () => text, childPid, parentPid: parent.pid! };
 }
 
 /** What maped configured, as the fakes hold it. */
@@ -291,6 +294,9 @@ describe('the parent and a child gone wrong', () => {
     ['an ownership record that is not text', { type: 'write-ownership', id: 9, text: { version: 1 } }],
     ['a lease read of any path', { type: 'read-lease', id: 10 }],
     ['an id that is not a number', { type: 'reload', id: 'x' }],
+    ['a control reply of two lines', { type: 'control-reply', id: 1, text: '{"version":1,"ok":true,"result":1}\n{"version":1}\n' }],
+    ['a control reply without its newline', { type: 'control-reply', id: 1, text: '{"version":1,"ok":true,"result":1}' }],
+    ['a control reply longer than an answer may be', { type: 'control-reply', id: 1, text: `${'€'.repeat(Math.floor(MAX_ANSWER_BYTES / 3) + 1)}\n` }],
   ])('the parent takes %s for a child gone wrong (the message does not validate)', (_name, message) => {
     expect(ChildRequestSchema.safeParse(message).success).toBe(false);
   });
@@ -406,6 +412,31 @@ describe('the parent and a child gone wrong', () => {
     expect(applied(r.fake)).toBe(before);
   }, 60_000);
 
+  it('a child that writes one endless line: logged once, ended and replaced; the parent never holds more than the bound, the applied state untouched', async () => {
+    const r = await parentRig({ PRIVSEP_TEST_ENDLESS: '1' });
+    await waitFor('active', async () => ((await status(r.socket)).state === 'active' ? true : null), r.log);
+    const before = applied(r.fake);
+    const mutations = r.fake.mutations().length;
+    const child = r.childPid()!;
+    const start = residentKiB(r.parentPid);
+    let peak = start;
+    const sampler = setInterval(() => (peak = Math.max(peak, residentKiB(r.parentPid))), 10);
+    cleanups.push(async () => clearInterval(sampler));
+    process.kill(child, 'SIGUSR2');
+    await waitFor('a new child', () => (r.childPid() !== null && r.childPid() !== child ? true : null), r.log);
+    await waitFor('active again', async () => ((await status(r.socket)).state === 'active' ? true : null), r.log);
+    clearInterval(sampler);
+    peak = Math.max(peak, residentKiB(r.parentPid));
+    const said = r.log().match(new RegExp(`unprivileged child ${child}: a message longer than ${MAX_CHILD_MESSAGE_BYTES} bytes; ending it`, 'g'));
+    expect(said, r.log()).toHaveLength(1);
+    expect(r.log()).toMatch(new RegExp(`unprivileged child ${child} ended \\(SIGKILL\\); what is applied stays`));
+    // Node's own channel grew to 650 MB and crashed (RangeError: Invalid string length); the bound is 8 MiB.
+    const grownMiB = (peak - start) / 1024;
+    expect(grownMiB, `the parent's RSS grew from ${Math.round(start / 1024)} MiB to ${Math.round(peak / 1024)} MiB`).toBeLessThan(40);
+    expect(applied(r.fake)).toBe(before);
+    expect(r.fake.mutations().length).toBe(mutations);
+  }, 60_000);
+
   it('a child that keeps dying: restarted after 1 s, 2 s, 4 s …, and the system left as it is', async () => {
     const marker = join(tmpdir(), `maped-privsep-marker-${process.pid}`);
     cleanups.push(() => rm(marker, { force: true }));
@@ -422,5 +453,39 @@ describe('the parent and a child gone wrong', () => {
     expect(r.fake.mutations().length).toBe(mutations);
     // Meanwhile the control socket says why it cannot answer, in the protocol's own words.
     await expect(request(r.socket, 'status', 2000)).rejects.toThrow(/restarting its unprivileged part/);
+  }, 60_000);
+});
+
+describe('control requests the parent relays', () => {
+  it('a child that does not answer in time: the client is refused, saying so; its late answer is dropped, the child kept', async () => {
+    const r = await parentRig({ PRIVSEP_TEST_CONTROL_MS: '1000' });
+    await waitFor('active', async () => ((await status(r.socket)).state === 'active' ? true : null), r.log);
+    const child = r.childPid()!;
+    process.kill(child, 'SIGSTOP');
+    try {
+      await expect(request(r.socket, 'status', 5000)).rejects.toThrow("maped's unprivileged part did not answer within 1 s");
+    } finally {
+      process.kill(child, 'SIGCONT');
+    }
+    // The answer that comes after is of no use, and no sign of a child gone wrong.
+    expect((await status(r.socket)).state).toBe('active');
+    expect(r.childPid()).toBe(child);
+    expect(r.log()).not.toMatch(/ending it/);
+  }, 60_000);
+
+  it('a child that dies with requests pending: each client is refused at once, and answered again by the next child', async () => {
+    const r = await parentRig({});
+    await waitFor('active', async () => ((await status(r.socket)).state === 'active' ? true : null), r.log);
+    const child = r.childPid()!;
+    process.kill(child, 'SIGSTOP');
+    const pending = [request(r.socket, 'status', 10_000), request(r.socket, 'show rules', 10_000)].map((p) => p.then(() => 'answered', (e: Error) => e.message));
+    // Both reach the child before it dies (they wait in its channel).
+    await new Promise((done) => setTimeout(done, 300));
+    const killed = Date.now();
+    process.kill(child, 'SIGKILL');
+    expect(await Promise.all(pending)).toEqual([RESTARTING, RESTARTING]);
+    expect(Date.now() - killed).toBeLessThan(5000);
+    await waitFor('a new child', () => (r.childPid() !== null && r.childPid() !== child ? true : null), r.log);
+    await waitFor('active again', async () => ((await status(r.socket)).state === 'active' ? true : null), r.log);
   }, 60_000);
 });

@@ -5,7 +5,8 @@
  *   node --import tsx privsep-parent-rig.ts <maped.conf> <socket>
  *
  * The parent logs to stderr, verbosely (`unprivileged child <pid> started`
- * each time), and stops on SIGTERM as maped does.
+ * each time), and stops on SIGTERM as maped does. PRIVSEP_TEST_CONTROL_MS:
+ * how long it waits for the child's answer to a control request.
  */
 import { resolve } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
@@ -26,12 +27,13 @@ const parent = new PrivsepParent({
   childArgs: { configPath, verbose: true, json: false, syslog: null },
   credentials: null,
   execArgv: ['--import', 'tsx'],
+  ...(process.env.PRIVSEP_TEST_CONTROL_MS === undefined ? {} : { controlTimeoutMs: Number(process.env.PRIVSEP_TEST_CONTROL_MS) }),
 });
-const server = await listenControlSocket(socket, (connection) => parent.connection(connection), { handOver: true });
+const server = await listenControlSocket(socket, (connection) => parent.connection(connection));
 process.on('SIGTERM', () => {
   void parent
     .stop(false, 4000)
-    .then(() => stopControlServer(server, socket, { handedOver: true }))
+    .then(() => stopControlServer(server, socket, { waitForConnections: false }))
     .then(() => process.exit(0));
 });
 parent.start();

@@ -58,3 +58,10 @@ export function processesNaming(text: string): number[] {
 export function descriptorTarget(pid: number, fd: number): string {
   return readlinkSync(`/proc/${pid}/fd/${fd}`);
 }
+
+/** The resident set of `pid` in KiB, as /proc/<pid>/status says (VmRSS). */
+export function residentKiB(pid: number): number {
+  const found = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (found === null) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(found[1]);
+}

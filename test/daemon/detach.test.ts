@@ -3,7 +3,7 @@
  * First the launcher against stand-in daemons that start well, fail, die,
  * hang or talk nonsense; then the real maped without -d, as rc.d starts it.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -161,7 +161,26 @@ describe('maped without -d', () => {
     const active = await daemon.waitFor((s) => s.state === 'active', 'active');
     expect(active.pid).toBe(daemon.pid);
     // Two processes (MAPED_PRIVSEP=split): the unprivileged child is the daemon's.
-    expect(childrenOf(daemon.pid).filter((pid) => commandLineOf(pid).includes('maped-child'))).toHaveLength(1);
+    const children = childrenOf(daemon.pid).filter((pid) => commandLineOf(pid).includes('maped-child'));
+    expect(children).toHaveLength(1);
+    // The child starts with /dev/null three times and its channel on fd 3, a socket of its own: none of
+    // the daemon's (the control socket, a client's connection) reaches it. Its other sockets are its own
+    // (its logger's pipes, DNS), open in the daemon under no descriptor.
+    const child = children[0]!;
+    expect([0, 1, 2].map((fd) => descriptorTarget(child, fd))).toEqual(['/dev/null', '/dev/null', '/dev/null']);
+    const sockets = (pid: number): string[] =>
+      readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+        try {
+          const target = descriptorTarget(pid, Number(fd));
+          return target.startsWith('socket:') ? [target] : [];
+        } catch {
+          return []; // Closed meanwhile.
+        }
+      });
+    expect(descriptorTarget(child, 3)).toMatch(/^socket:/);
+    const daemonSockets = new Set(sockets(daemon.pid));
+    expect(daemonSockets.size).toBeGreaterThan(0);
+    expect(sockets(child).filter((socket) => daemonSockets.has(socket))).toEqual([]);
     expect(r.fake.state().anchors['maped']?.length).toBeGreaterThan(0);
 
     daemon.signal('SIGTERM');

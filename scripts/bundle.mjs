@@ -47,7 +47,7 @@ rmSync(join(root, 'dist', 'cli', 'chunks'), { recursive: true, force: true });
 
 const result = await build({
   absWorkingDir: root,
-  // maped-child: the unprivileged part maped forks when it runs as root (docs/architecture.md §5).
+  // maped-child: the unprivileged part maped starts when it runs as root (docs/architecture.md §5).
   entryPoints: ['src/cli/maped.ts', 'src/cli/maped-child.ts', 'src/cli/mapedctl.ts'],
   outdir: 'dist/cli',
   bundle: true,

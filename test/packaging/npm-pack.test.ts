@@ -202,7 +202,7 @@ describe('npm pack', () => {
       const config = join(dir, 'maped.conf');
       writeFileSync(config, fakeRouterConfig(fake.tools, dir));
       const socket = join(dir, 'maped.sock');
-      // With the node flags of rc.d/maped, which the parent passes on to its child (fork's execArgv).
+      // With the node flags of rc.d/maped, which the parent passes on to its child (execArgv).
       const nodeFlags = /^daemon="(.*)"$/m.exec(readRepoFile('rc.d/maped'))![1]!.split(/\s+/).filter((w) => w.startsWith('--'));
       expect(nodeFlags).toContain('--lite-mode');
       const maped = startMaped(config, socket, [], [...nodeFlags, join(unpacked, pkg.bin.maped!)]);

@@ -181,6 +181,7 @@ export function startDaemonCore(options: DaemonCoreOptions): DaemonCore {
     async stop(teardown, inFlightDone) {
       await watcher?.close();
       metrics?.stop();
+      // Aborts the client's lookup or request: no network wait before the engine stops (and tears down).
       await provisioner?.stop();
       await engine.stop(teardown, inFlightDone);
     },

@@ -7,7 +7,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { DISCOVERY_NAME, parseDiscoveryRecords, parseServerUrl, type CertificateCheck } from './discovery-record.js';
-import { makeDnsAsker, type DnsAsker } from './dns-lookup.js';
+import { abortable } from './abortable.js';
+import { makeDnsAsker, type DnsAsker, type TxtLookup } from './dns-lookup.js';
 import { DEFAULT_HTTP_LIMITS, httpGet, type HttpLimits } from './http-get.js';
 import { chooseKind, parseReply, type KindChoice, type ProvisionedSoftwire, type Reply } from './reply.js';
 import { readCachedReply, removeCachedReply, writeCachedReply } from './reply-cache.js';
@@ -115,6 +116,8 @@ export class Hb46ppClient {
   private readonly dns: DnsAsker;
   private readonly now: () => number;
   private readonly random: () => number;
+  /** Aborted by stop(): the lookup or request in flight ends at once. */
+  private readonly aborter = new AbortController();
   readonly counters: FetchCounters;
 
   private snapshotValue: ProvisioningSnapshot = { softwire: null, from: null, reason: 'not fetched yet' };
@@ -210,9 +213,15 @@ export class Hb46ppClient {
     return this.refresh('forget');
   }
 
+  /**
+   * Stops for good: the lookup or request in flight is aborted, not waited
+   * for (a reload or SIGTERM must not wait on a slow server), and its
+   * result dropped. Resolves once the cycle has seen the abort.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.cancelTimer();
+    this.aborter.abort();
     if (this.running) await this.running;
   }
 
@@ -247,6 +256,8 @@ export class Hb46ppClient {
     this.state = 'fetching';
     this.options.log.info(`HB46PP: asking the provisioning server (${why})`);
     const fetched = await this.fetch();
+    // Stopped: the fetch was aborted, and is neither counted nor kept.
+    if (this.stopped) return;
     this.lastFetch = {
       at: new Date(this.now()).toISOString(),
       httpStatus: fetched.httpStatus,
@@ -255,7 +266,6 @@ export class Hb46ppClient {
     };
     this.counters.byOutcome[fetched.outcome.kind]++;
     if (fetched.outcome.kind === 'valid') this.counters.lastValidAt = this.now();
-    if (this.stopped) return;
     const outcome = fetched.outcome;
     if (outcome.kind === 'valid' && fetched.reply && fetched.choice) {
       this.reply = fetched.reply;
@@ -292,7 +302,13 @@ export class Hb46ppClient {
       this.location = { url: url.value, t: url.value.protocol === 'https:' ? 'b' : 'a', found: 'config' };
       return { ok: true };
     }
-    const txt = await this.dns.txt(DISCOVERY_NAME);
+    const signal = this.aborter.signal;
+    let txt: TxtLookup;
+    try {
+      txt = await abortable(this.dns.txt(DISCOVERY_NAME, signal), signal);
+    } catch (e) {
+      return { ok: false, outcome: { kind: 'dns-failure' }, error: `${DISCOVERY_NAME}: ${(e as Error).message}` };
+    }
     if (!txt.ok) {
       return { ok: false, outcome: { kind: txt.kind === 'no-record' ? 'no-record' : 'dns-failure' }, error: txt.error };
     }
@@ -330,9 +346,10 @@ export class Hb46ppClient {
         url: request.url,
         t: location.t,
         caPem,
-        resolveIpv6: (host) => this.dns.ipv6(host),
+        resolveIpv6: (host) => abortable(this.dns.ipv6(host, this.aborter.signal), this.aborter.signal),
         limits: this.options.limits ?? DEFAULT_HTTP_LIMITS,
         userAgent: this.options.userAgent,
+        signal: this.aborter.signal,
       });
       if (!got.ok) return { outcome: { kind: 'no-answer' }, httpStatus: null, error: got.error };
       const { status, location: next, body } = got.answer;

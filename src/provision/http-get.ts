@@ -10,6 +10,7 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage } from
 import { request as httpsRequest } from 'node:https';
 import { isIPv4, isIPv6 } from 'node:net';
 import { rootCertificates } from 'node:tls';
+import { abortable } from './abortable.js';
 import type { CertificateCheck } from './discovery-record.js';
 
 export interface HttpLimits {
@@ -35,6 +36,8 @@ export interface HttpGetOptions {
   readonly resolveIpv6: (host: string) => Promise<string[]>;
   readonly limits: HttpLimits;
   readonly userAgent: string;
+  /** Ends the request at once (the client stopped): the socket is destroyed, the result an error. */
+  readonly signal?: AbortSignal;
 }
 
 export interface HttpAnswer {
@@ -57,14 +60,15 @@ async function ipv6Address(url: URL, resolveIpv6: HttpGetOptions['resolveIpv6'])
 }
 
 export async function httpGet(options: HttpGetOptions): Promise<HttpResult> {
-  const { url, limits } = options;
+  const { url, limits, signal } = options;
   const started = Date.now();
   let address: string;
   try {
-    address = await withTimeout(ipv6Address(url, options.resolveIpv6), limits.connectTimeoutMs, `${url.hostname}: name lookup timed out`);
+    address = await abortable(withTimeout(ipv6Address(url, options.resolveIpv6), limits.connectTimeoutMs, `${url.hostname}: name lookup timed out`), signal);
   } catch (e) {
     return { ok: false, error: (e as Error).message };
   }
+  if (signal?.aborted) return { ok: false, error: `${url.host}: stopped` };
   const remaining = Math.max(1, limits.totalTimeoutMs - (Date.now() - started));
   const https = url.protocol === 'https:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -83,6 +87,7 @@ export async function httpGet(options: HttpGetOptions): Promise<HttpResult> {
       settled = true;
       clearTimeout(total);
       clearTimeout(connect);
+      signal?.removeEventListener('abort', stopped);
       resolve(result);
     };
     const fail = (error: string): void => {
@@ -101,6 +106,8 @@ export async function httpGet(options: HttpGetOptions): Promise<HttpResult> {
     });
     const total = setTimeout(() => fail(`${url.host}: no complete answer within ${limits.totalTimeoutMs} ms`), remaining);
     const connect = setTimeout(() => fail(`${url.host}: no connection within ${limits.connectTimeoutMs} ms`), limits.connectTimeoutMs);
+    const stopped = (): void => fail(`${url.host}: stopped`);
+    signal?.addEventListener('abort', stopped, { once: true });
     req.on('socket', (socket) => {
       socket.once(https ? 'secureConnect' : 'connect', () => clearTimeout(connect));
     });

@@ -194,3 +194,62 @@ describe('maped with provision hb46pp and prefix autoconf (SLAAC, no lease file)
     }
   }, 180_000);
 });
+
+describe('maped with provision hb46pp and a server that sends a byte and then nothing', () => {
+  it('answers mapedctl reload at once, and SIGTERM still tears down what it configured (on-exit teardown)', async () => {
+    const own = await createFakeOpenBSD({ kernelPortset: true });
+    const home = await mkdtemp(join(tmpdir(), 'maped-hb46pp-slow-'));
+    let ce: MapedProcess | null = null;
+    let slow = false;
+    handler = (_req, res) => {
+      if (slow) {
+        res.writeHead(200);
+        res.write('{');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(V6PLUS_REPLY));
+    };
+    try {
+      mkdirSync(join(home, 'lease'));
+      writeFileSync(join(home, 'lease', 't'), 'ia_pd 0 240b:10:3251:6400:: 56\n');
+      renameSync(join(home, 'lease', 't'), join(home, 'lease', 'em0'));
+      own.setLeasectl('em0', 'em0 [Bound]\n\tIA_PD 0: 240b:10:3251:6400::/56\n\tlease 7 days\n');
+      const configPath = join(home, 'maped.conf');
+      const withUrl = (at: string) => `${fakeRouterConfig(own.tools, home)}on-exit teardown\nprovision hb46pp {\n\turl "http://[::1]:${port}/${at}"\n}\n`;
+      writeFileSync(configPath, withUrl('slow-a'));
+      const sock = join(home, 'maped.sock');
+      const ctlHere = (...args: string[]) => run(process.execPath, ['--import', 'tsx', MAPEDCTL_ENTRY, '-s', sock, ...args], { cwd: REPO_ROOT });
+      ce = startMaped(configPath, sock);
+      const active = await ce.waitFor((s) => s.state === 'active' && s.origin === 'provisioning', 'active from provisioning', 60_000);
+      expect(own.state().interfaces.em0!.inet6.map((a) => a.address)).toContain(active.map!.ceIPv6);
+
+      // The server stalls in the middle of its answer (within the 30-second limit of a fetch).
+      slow = true;
+      const before = requests.length;
+      await ctlHere('provision', 'refresh');
+      await ce.waitFor(() => requests.length > before, 'the stalled request', 30_000);
+
+      // A reload that replaces the client aborts its request rather than wait for it (mapedctl waits 5 s).
+      writeFileSync(configPath, withUrl('slow-b'));
+      expect((await ctlHere('reload')).stdout).toMatch(/configuration reloaded/);
+      await ce.waitFor(() => requests.some((url) => url.pathname === '/slow-b'), 'the new client asking, and stalled too', 30_000);
+
+      // SIGTERM: the stalled request is aborted, the engine stops and tears down before the parent's 3.5 s are up.
+      ce.signal('SIGTERM');
+      const code = await ce.exited;
+      expect(code, ce.output()).toBe(0);
+      expect(ce.output()).toMatch(/on-exit teardown done/);
+      expect(own.state().interfaces['gif0']).toBeUndefined();
+      expect(own.state().interfaces.em0!.inet6.filter((a) => a.prefixlen === 128)).toEqual([]);
+    } finally {
+      if (ce !== null && ce.child.exitCode === null) {
+        ce.signal('SIGKILL');
+        await ce.exited;
+      }
+      server.closeAllConnections();
+      await own.cleanup();
+      await rm(home, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

@@ -364,3 +364,46 @@ describe('HB46PP client', () => {
     expect(await makeDnsAsker(dns.endpoint).ipv6('prov.test')).toEqual(['::1']);
   });
 });
+
+/** Polls `done` every 10 ms, for at most 5 s. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('HB46PP client: stop', () => {
+  it('stop aborts a request in flight at once (a server that sends a byte and then nothing), counting nothing', async () => {
+    // 200 and "{", then nothing, within the 5-second limit of client().
+    plain.handler = (_req, res) => {
+      res.writeHead(200);
+      res.write('{');
+    };
+    const { c } = client();
+    const fetching = c.refresh('slow server');
+    await until(() => plain.requests.length === 1, 'the request');
+    const started = Date.now();
+    await c.stop();
+    await fetching;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(c.counters.byOutcome).toEqual({ valid: 0, 'no-record': 0, 'dns-failure': 0, 'no-answer': 0, 'bad-data': 0 });
+    expect(c.status().nextRefreshAt).toBeNull();
+  });
+
+  it('stop aborts a discovery lookup in flight at once (a DNS server that stays silent)', async () => {
+    dns.mode = 'silent';
+    const { c } = client();
+    const asked = dns.queries.length;
+    const fetching = c.refresh('silent resolver');
+    await until(() => dns.queries.length > asked, 'the TXT query');
+    const started = Date.now();
+    await c.stop();
+    await fetching;
+    // c-ares alone would wait 3 s a try, twice.
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(c.status().lastFetch).toBeNull();
+  });
+
+});

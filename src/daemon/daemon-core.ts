@@ -91,16 +91,32 @@ export function startDaemonCore(options: DaemonCoreOptions): DaemonCore {
   metrics = new MetricsPublisher({ status: () => engine.status(), counters, usage, log, provisioning: () => (provisioner === null ? null : fetches) });
   metrics.configure(config.metrics ? childFilesDir(config.stateDir) : null);
 
+  /** Set by stop(): no client is started after it (an apply in flight at the call may still get that far). */
+  let stopping = false;
+
   async function startProvisioning(next: MapedConfig): Promise<Hb46ppClient | null> {
     const settings = await hb46ppSettings(next, log);
-    if (settings === null) return null;
+    if (settings === null || stopping) return null;
     return startHb46pp(settings, next, log, () => wake('provisioning data changed'), fetches);
+  }
+
+  /**
+   * Reloads and applies, one at a time in the order asked: two that
+   * overlapped would both stop the same client and both start one, and the
+   * first of those would run on unseen (double requests, double counts).
+   */
+  let queue: Promise<unknown> = Promise.resolve();
+  function inTurn<T>(task: () => Promise<T>): Promise<T> {
+    const turn = queue.then(task);
+    queue = turn.catch(() => undefined);
+    return turn;
   }
 
   const follow = options.follow;
   let watcher: Follower | null = follow === null ? null : follow(config, wake, log);
 
-  async function apply(next: MapedConfig): Promise<void> {
+  async function applyNow(next: MapedConfig): Promise<void> {
+    if (stopping) return;
     if (follow !== null && watcher !== null && followedBy(next) !== followedBy(config)) {
       await watcher.close();
       watcher = follow(next, wake, log);
@@ -109,15 +125,26 @@ export function startDaemonCore(options: DaemonCoreOptions): DaemonCore {
     config = next;
     metrics?.configure(config.metrics ? childFilesDir(config.stateDir) : null);
     if (provisionChanged) {
-      await provisioner?.stop();
-      provisioner = await startProvisioning(config);
-      await engine.reload(config, provisioner);
+      // The client replaced is the one running now; its stop aborts a fetch in flight rather than wait for it.
+      const replaced = provisioner;
+      await replaced?.stop();
+      const started = await startProvisioning(next);
+      if (stopping) {
+        await started?.stop();
+        return;
+      }
+      provisioner = started;
+      await engine.reload(next, started);
     } else {
-      await engine.reload(config);
+      await engine.reload(next);
     }
   }
 
-  async function reload(): Promise<string> {
+  const apply = (next: MapedConfig): Promise<void> => inTurn(() => applyNow(next));
+
+  const reload = (): Promise<string> => inTurn(reloadNow);
+
+  async function reloadNow(): Promise<string> {
     const next = await options.loadConfig();
     if (!next.ok) {
       const [first, ...more] = next.error.split('\n');
@@ -125,7 +152,7 @@ export function startDaemonCore(options: DaemonCoreOptions): DaemonCore {
       log.warn(`reload refused, keeping the running configuration: ${summary}`);
       throw new Error(`reload refused: ${summary}`);
     }
-    await apply(next.value);
+    await applyNow(next.value);
     return 'configuration reloaded';
   }
 
@@ -173,12 +200,18 @@ export function startDaemonCore(options: DaemonCoreOptions): DaemonCore {
     wake,
     async start() {
       await watcher?.ready;
-      provisioner = await startProvisioning(config);
-      if (provisioner !== null) await engine.reload(config, provisioner);
+      // In turn with the reloads asked for meanwhile (the control socket is open already);
+      // one of them that changed the provision block has started the client already.
+      await inTurn(async () => {
+        if (provisioner !== null) return;
+        provisioner = await startProvisioning(config);
+        if (provisioner !== null) await engine.reload(config, provisioner);
+      });
       await engine.wake('start');
     },
     apply,
     async stop(teardown, inFlightDone) {
+      stopping = true;
       await watcher?.close();
       metrics?.stop();
       // Aborts the client's lookup or request: no network wait before the engine stops (and tears down).

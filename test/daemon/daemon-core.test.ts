@@ -1,8 +1,9 @@
 /**
  * The daemon core (src/daemon/daemon-core.ts) with its HB46PP client against
  * a provisioning server on ::1 started here, a driver that does nothing, and no
- * lease: neither a reload that replaces the client nor stop waits on a slow
- * server.
+ * lease: reloads that change the provision block replace the client one at a
+ * time, none starts one after stop, and neither a reload nor stop waits on a
+ * slow server.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -88,8 +89,39 @@ async function until(done: () => boolean, what: string): Promise<void> {
 }
 
 const asked = (path: string): number => paths.filter((p) => p === `/${path}`).length;
+const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('daemon core with provision hb46pp', () => {
+  it('two overlapping reloads that change the provision block leave one client, the last asked for', async () => {
+    const running = startCore(provisioned('c1'));
+    await running.start();
+    await until(() => asked('c1') === 1, 'the first request');
+    // As a SIGHUP in the parent does it (privsep-child.ts): a second before the first is over.
+    await Promise.all([running.apply(provisioned('c2')), running.apply(provisioned('c3'))]);
+    await until(() => asked('c3') >= 1, 'a request of the last configuration');
+    await settle(300);
+    // One client started for c3, not two (the first of which would run on unseen).
+    expect(asked('c3')).toBe(1);
+    // The client in force is that one: a refresh asks once more, and only it.
+    await running.handle('provision refresh');
+    await until(() => asked('c3') === 2, 'the refresh');
+    await settle(300);
+    expect(asked('c3')).toBe(2);
+    expect(paths.filter((p) => p !== '/c1' && p !== '/c2' && p !== '/c3')).toEqual([]);
+  });
+
+  it('a reload still to run when stop is called starts no client after it', async () => {
+    const running = startCore(provisioned('c1'));
+    await running.start();
+    await until(() => asked('c1') === 1, 'the first request');
+    const reloading = running.apply(provisioned('c2'));
+    await running.stop(false);
+    core = null;
+    await reloading;
+    await settle(300);
+    expect(paths).toEqual(['/c1']);
+  });
+
   it('a reload and a stop while the server sends a byte and then nothing: neither waits for it', async () => {
     handler = (_req, res) => {
       res.writeHead(200);

@@ -279,9 +279,13 @@ export class Hb46ppClient {
       this.state = 'active';
       this.publish({ softwire: fetched.choice.softwire, from: 'server', reason: fetched.choice.why });
     } else if (outcome.kind === 'no-record') {
-      // §3.6 c.2: no discovery record means no service here: stop the softwire.
+      // §3.6 c.2: no discovery record means no service here: stop the softwire,
+      // and erase the cache, or the next start would bring the service back from it.
       this.options.log.warn(`HB46PP: ${fetched.error ?? 'no discovery record'}; withdrawing`);
+      this.withdrawCache();
+      this.reply = null;
       this.choice = null;
+      this.savedAt = null;
       this.state = 'withdrawn';
       this.publish({ softwire: null, from: null, reason: fetched.error ?? 'no discovery record' });
     } else {
@@ -291,6 +295,14 @@ export class Hb46ppClient {
       if (this.choice === null) this.publish({ softwire: null, from: null, reason: fetched.error ?? outcome.kind });
     }
     this.schedule(outcome);
+  }
+
+  private withdrawCache(): void {
+    try {
+      removeCachedReply(this.options.stateDir);
+    } catch (e) {
+      this.options.log.warn(`HB46PP: cannot erase the cached reply in state-dir: ${(e as Error).message}`);
+    }
   }
 
   private async locate(): Promise<{ ok: true } | { ok: false; outcome: FetchOutcome; error: string }> {

@@ -374,7 +374,7 @@ async function until(done: () => boolean, what: string): Promise<void> {
   }
 }
 
-describe('HB46PP client: stop', () => {
+describe('HB46PP client: stop, withdrawal and forget', () => {
   it('stop aborts a request in flight at once (a server that sends a byte and then nothing), counting nothing', async () => {
     // 200 and "{", then nothing, within the 5-second limit of client().
     plain.handler = (_req, res) => {
@@ -406,4 +406,21 @@ describe('HB46PP client: stop', () => {
     expect(c.status().lastFetch).toBeNull();
   });
 
+  it('NXDOMAIN withdraws the cached reply too, so the next start does not bring the service back', async () => {
+    const first = client();
+    await first.c.refresh('good');
+    expect(existsSync(join(stateDir, CACHE_FILE))).toBe(true);
+    dns.remove('4over6.info');
+    await first.c.refresh('no service here any more');
+    expect(first.c.snapshot().softwire).toBeNull();
+    expect(first.c.status()).toMatchObject({ state: 'withdrawn', savedAt: null, serviceName: null, order: null });
+    expect(existsSync(join(stateDir, CACHE_FILE))).toBe(false);
+    await first.c.stop();
+    // Restarted while the server cannot be reached: nothing to start from.
+    dns.mode = 'servfail';
+    const second = client();
+    second.c.start();
+    expect(second.c.snapshot()).toMatchObject({ softwire: null, from: null });
+    expect(second.changes()).toBe(0);
+  });
 });

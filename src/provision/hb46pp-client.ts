@@ -109,6 +109,8 @@ interface Fetched {
   readonly reply?: Reply;
   readonly choice?: KindChoice;
   readonly url?: string;
+  /** The reply's token, valid data or not (§3.4 token). */
+  readonly token?: string;
 }
 
 export class Hb46ppClient {
@@ -118,6 +120,12 @@ export class Hb46ppClient {
   private readonly random: () => number;
   /** Aborted by stop(): the lookup or request in flight ends at once. */
   private readonly aborter = new AbortController();
+  /**
+   * Bumped by forget(): a fetch begun before is dropped when it ends (no
+   * token kept, no cache written, nothing published), since it may carry
+   * the token and data just forgotten.
+   */
+  private generation = 0;
   readonly counters: FetchCounters;
 
   private snapshotValue: ProvisioningSnapshot = { softwire: null, from: null, reason: 'not fetched yet' };
@@ -204,6 +212,7 @@ export class Hb46ppClient {
 
   /** §3.5 SHOULD: erase the stored data; forget the token; ask again. */
   forget(): Promise<void> {
+    this.generation++;
     removeCachedReply(this.options.stateDir);
     this.reply = null;
     this.choice = null;
@@ -255,9 +264,16 @@ export class Hb46ppClient {
     const previous = this.state;
     this.state = 'fetching';
     this.options.log.info(`HB46PP: asking the provisioning server (${why})`);
+    const generation = this.generation;
     const fetched = await this.fetch();
     // Stopped: the fetch was aborted, and is neither counted nor kept.
     if (this.stopped) return;
+    if (generation !== this.generation) {
+      // forget() ran meanwhile and asked again; that fetch follows at once.
+      this.options.log.info('HB46PP: answer dropped: the provisioning data was forgotten while it was asked for');
+      return;
+    }
+    if (fetched.token !== undefined) this.token = fetched.token;
     this.lastFetch = {
       at: new Date(this.now()).toISOString(),
       httpStatus: fetched.httpStatus,
@@ -382,11 +398,12 @@ export class Hb46ppClient {
       if (status !== 200) return { outcome: { kind: 'bad-data' }, httpStatus: status, error: `HTTP ${status} from ${url.host}` };
       const reply = parseReply(body.toString('utf8'));
       if (!reply.ok) return { outcome: { kind: 'bad-data' }, httpStatus: status, error: reply.error };
-      // A token identifies this CE whatever else the reply says (§3.4 token).
-      if (reply.value.token !== undefined) this.token = reply.value.token;
+      // A token identifies this CE whatever else the reply says (§3.4 token); cycle() keeps it.
+      const token = reply.value.token === undefined ? {} : { token: reply.value.token };
       const choice = chooseKind(reply.value);
-      if (!choice.ok) return { outcome: { kind: 'bad-data' }, httpStatus: status, error: choice.error };
+      if (!choice.ok) return { outcome: { kind: 'bad-data' }, httpStatus: status, error: choice.error, ...token };
       return {
+        ...token,
         outcome: { kind: 'valid', ttlSeconds: reply.value.ttl ?? null },
         httpStatus: status,
         error: null,

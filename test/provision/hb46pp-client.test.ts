@@ -423,4 +423,27 @@ describe('HB46PP client: stop, withdrawal and forget', () => {
     expect(second.c.snapshot()).toMatchObject({ softwire: null, from: null });
     expect(second.changes()).toBe(0);
   });
+
+  it('forget while a request is in flight: its answer is dropped, neither token nor cache kept, and the next request carries no token', async () => {
+    const { c } = client();
+    await c.refresh('learn a token');
+    expect(c.status().token).toBe(true);
+    let answer: (() => void) | null = null;
+    plain.handler = (_req, res) => {
+      answer = () => json(res, V6PLUS_REPLY);
+    };
+    const fetching = c.refresh('in flight');
+    await until(() => answer !== null, 'the second request');
+    // After the forget the server refuses, as in test/daemon/provisioning-process.test.ts.
+    plain.handler = (_req, res) => json(res, {}, 403);
+    const forgotten = c.forget();
+    answer!();
+    await Promise.all([fetching, forgotten]);
+    expect(plain.requests).toHaveLength(3);
+    expect(plain.requests[1]!.url.searchParams.get('token')).toBe(V6PLUS_REPLY.token);
+    expect(plain.requests[2]!.url.searchParams.has('token')).toBe(false);
+    expect(existsSync(join(stateDir, CACHE_FILE))).toBe(false);
+    expect(c.snapshot()).toMatchObject({ softwire: null, from: null });
+    expect(c.status()).toMatchObject({ state: 'failing', token: false, data: null, lastFetch: { httpStatus: 403, outcome: 'bad-data' } });
+  });
 });

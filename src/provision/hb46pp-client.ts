@@ -6,8 +6,11 @@
  * converges. No network I/O happens on the engine's apply path.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { DISCOVERY_NAME, parseDiscoveryRecords, parseServerUrl, type CertificateCheck } from './discovery-record.js';
+import { isIPv6 } from 'node:net';
+import { parseIpv6, shown } from '../map/index.js';
+import { notUnicast } from '../softwire/index.js';
 import { abortable } from './abortable.js';
+import { DISCOVERY_NAME, parseDiscoveryRecords, parseServerUrl, type CertificateCheck } from './discovery-record.js';
 import { makeDnsAsker, type DnsAsker, type TxtLookup } from './dns-lookup.js';
 import { DEFAULT_HTTP_LIMITS, httpGet, type HttpLimits } from './http-get.js';
 import { chooseKind, parseReply, type KindChoice, type ProvisionedSoftwire, type Reply } from './reply.js';
@@ -100,6 +103,12 @@ export interface Hb46ppClientOptions {
   readonly random?: () => number;
   /** Counted into; default: counters of the client's own. */
   readonly counters?: FetchCounters;
+  /**
+   * Why an address cannot be that of a server found by DNS or a redirect, or
+   * null; default notUnicast (loopback, link-local, unspecified, multicast,
+   * IPv4-mapped). Injected for tests, whose servers listen on ::1.
+   */
+  readonly notServerAddress?: (address: bigint) => string | null;
 }
 
 interface Fetched {
@@ -118,6 +127,7 @@ export class Hb46ppClient {
   private readonly dns: DnsAsker;
   private readonly now: () => number;
   private readonly random: () => number;
+  private readonly notServerAddress: (address: bigint) => string | null;
   /** Aborted by stop(): the lookup or request in flight ends at once. */
   private readonly aborter = new AbortController();
   /**
@@ -151,6 +161,7 @@ export class Hb46ppClient {
     this.dns = options.dns ?? makeDnsAsker(options.settings.dns);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.notServerAddress = options.notServerAddress ?? notUnicast;
     this.counters = options.counters ?? newFetchCounters();
   }
 
@@ -321,6 +332,30 @@ export class Hb46ppClient {
     }
   }
 
+  /** Why `address` cannot be that of a server found by DNS or a redirect, as a phrase naming it; null if it can. */
+  private addressRefused(address: string): string | null {
+    const parsed = parseIpv6(address);
+    const why = parsed.ok ? this.notServerAddress(parsed.value) : 'not an IPv6 address';
+    return why === null ? null : `${shown(address)} is ${why}`;
+  }
+
+  /** {@link addressRefused} for a URL whose host is an IPv6 address; null for a host name. */
+  private hostRefused(url: URL): string | null {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    return isIPv6(host) ? this.addressRefused(host) : null;
+  }
+
+  /** The IPv6 addresses of `host`; when `checked`, those a server found by DNS or a redirect may not have left out. */
+  private async serverAddresses(host: string, checked: boolean): Promise<string[]> {
+    const signal = this.aborter.signal;
+    const found = await abortable(this.dns.ipv6(host, signal), signal);
+    if (!checked) return found;
+    const usable = found.filter((address) => this.addressRefused(address) === null);
+    const first = found[0];
+    if (usable.length === 0 && first !== undefined) throw new Error(`${shown(host)}: ${this.addressRefused(first)}; refused for a server found by DNS or a redirect`);
+    return usable;
+  }
+
   private async locate(): Promise<{ ok: true } | { ok: false; outcome: FetchOutcome; error: string }> {
     const { settings } = this.options;
     if (settings.url !== null) {
@@ -343,6 +378,9 @@ export class Hb46ppClient {
     const found = parseDiscoveryRecords(txt.records);
     // §3.6 c.3: a record that does not give a server is a failure other than NODATA/NXDOMAIN.
     if (!found.ok) return { ok: false, outcome: { kind: 'dns-failure' }, error: found.error };
+    // Nor does one that points the CE at itself, its link or a multicast group.
+    const refused = this.hostRefused(found.value.url);
+    if (refused !== null) return { ok: false, outcome: { kind: 'dns-failure' }, error: `TXT record: url host ${refused}, refused` };
     this.location = { url: found.value.url, t: found.value.t, found: 'dns' };
     return { ok: true };
   }
@@ -370,11 +408,13 @@ export class Hb46ppClient {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const request = requestUrl(url, settings.identity, this.token, settings.credentials, location.t);
       this.credentialsWhy = request.credentialsWhy;
+      // The configured URL is the administrator's; a server named by DNS or a redirect is checked.
+      const checked = location.found === 'dns' || hop > 0;
       const got = await httpGet({
         url: request.url,
         t: location.t,
         caPem,
-        resolveIpv6: (host) => abortable(this.dns.ipv6(host, this.aborter.signal), this.aborter.signal),
+        resolveIpv6: (host) => this.serverAddresses(host, checked),
         limits: this.options.limits ?? DEFAULT_HTTP_LIMITS,
         userAgent: this.options.userAgent,
         signal: this.aborter.signal,
@@ -389,9 +429,15 @@ export class Hb46ppClient {
         } catch {
           return { outcome: { kind: 'bad-data' }, httpStatus: status, error: `307 to a bad Location ${JSON.stringify(next.slice(0, 200))}` };
         }
-        const checked = parseServerUrl(target.href);
-        if (!checked.ok) return { outcome: { kind: 'bad-data' }, httpStatus: status, error: `307: ${checked.error}` };
-        url = checked.value;
+        const parsed = parseServerUrl(target.href);
+        if (!parsed.ok) return { outcome: { kind: 'bad-data' }, httpStatus: status, error: `307: ${parsed.error}` };
+        // t=b is a certificate check, and plain HTTP has no certificate to check.
+        if (url.protocol === 'https:' && parsed.value.protocol === 'http:') {
+          return { outcome: { kind: 'bad-data' }, httpStatus: status, error: `307 from https to ${shown(parsed.value.href)} refused: a redirect may not leave https` };
+        }
+        const refused = this.hostRefused(parsed.value);
+        if (refused !== null) return { outcome: { kind: 'bad-data' }, httpStatus: status, error: `307 to ${shown(parsed.value.href)} refused: ${refused}` };
+        url = parsed.value;
         continue;
       }
       // §3.3: "the CPE may treat status codes other than 200 and 307 as errors".

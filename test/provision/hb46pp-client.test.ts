@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatIpv6 } from '../../src/map/index.js';
+import { notUnicast } from '../../src/softwire/index.js';
 import {
   CACHE_FILE,
   CAPABILITY,
@@ -104,7 +105,11 @@ afterEach(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-function client(settings: Partial<Hb46ppSettings> = {}, random = 0) {
+/** The servers here listen on ::1, which a server found by DNS or a redirect may not have: this lets them by. */
+const loopbackAllowed = (address: bigint): string | null => (address === 1n ? null : notUnicast(address));
+
+/** `notServerAddress` null: the client's own check, which refuses ::1. */
+function client(settings: Partial<Hb46ppSettings> = {}, random = 0, notServerAddress: ((address: bigint) => string | null) | null = loopbackAllowed) {
   let changes = 0;
   const warnings: string[] = [];
   const c = new Hb46ppClient({
@@ -123,6 +128,7 @@ function client(settings: Partial<Hb46ppSettings> = {}, random = 0) {
     limits: { connectTimeoutMs: 5000, totalTimeoutMs: 5000, maxBodyBytes: 64 * 1024 },
     now: () => NOW,
     random: () => random,
+    ...(notServerAddress === null ? {} : { notServerAddress }),
   });
   clients.push(c);
   return { c, changes: () => changes, warnings };
@@ -445,5 +451,69 @@ describe('HB46PP client: stop, withdrawal and forget', () => {
     expect(existsSync(join(stateDir, CACHE_FILE))).toBe(false);
     expect(c.snapshot()).toMatchObject({ softwire: null, from: null });
     expect(c.status()).toMatchObject({ state: 'failing', token: false, data: null, lastFetch: { httpStatus: 403, outcome: 'bad-data' } });
+  });
+});
+
+describe('HB46PP client: where a redirect or a discovery record may lead', () => {
+  it('refuses a 307 from https to http, naming the location, and keeps the last good data', async () => {
+    dns.set('4over6.info', 'TXT', [`v=v6mig-1 url=https://prov.test:${secure.port}/config t=b`]);
+    const { c } = client({ caFile: tls.caFile });
+    await c.refresh('good');
+    secure.handler = (_req, res) => {
+      res.writeHead(307, { Location: `http://[::1]:${plain.port}/plain` });
+      res.end();
+    };
+    await c.refresh('downgrade');
+    expect(plain.requests).toHaveLength(0);
+    expect(c.status().lastFetch).toEqual({
+      at: expect.any(String),
+      httpStatus: 307,
+      outcome: 'bad-data',
+      error: `307 from https to http://[::1]:${plain.port}/plain refused: a redirect may not leave https`,
+    });
+    expect(c.snapshot()).toMatchObject({ from: 'server', softwire: { kind: 'map-e' } });
+  });
+
+  const refusedHosts: [string, string, RegExp][] = [
+    ['a loopback address', '[::1]', /::1 is the loopback address/],
+    ['an IPv4-mapped address', '[::ffff:127.0.0.1]', /::ffff:7f00:1 is an IPv4-mapped address/],
+    ['a link-local address', '[fe80::1]', /fe80::1 is a link-local address/],
+    ['the unspecified address', '[::]', /:: is the unspecified address/],
+    ['a multicast address', '[ff02::1]', /ff02::1 is a multicast address/],
+  ];
+
+  it.each(refusedHosts)('refuses a redirect to %s', async (_what, host, reason) => {
+    // The configured URL is the administrator's, on ::1; where it redirects to is the server's.
+    plain.handler = (_req, res) => {
+      res.writeHead(307, { Location: `http://${host}:${plain.port}/elsewhere` });
+      res.end();
+    };
+    const { c } = client({ url: `http://[::1]:${plain.port}/config` }, 0, null);
+    await c.refresh('redirect');
+    expect(plain.requests.map((r) => r.url.pathname)).toEqual(['/config']);
+    expect(c.status().lastFetch).toMatchObject({ httpStatus: 307, outcome: 'bad-data' });
+    expect(c.status().lastFetch?.error).toMatch(/^307 to http:\/\/\[[0-9a-f:]+\]:[0-9]+\/elsewhere refused: /);
+    expect(c.status().lastFetch?.error).toMatch(reason);
+  });
+
+  it.each(refusedHosts)('refuses a discovery record naming %s', async (_what, host, reason) => {
+    dns.set('4over6.info', 'TXT', [`v=v6mig-1 url=http://${host}:${plain.port}/config t=a`]);
+    const { c } = client({}, 0, null);
+    await c.refresh('discovery');
+    expect(plain.requests).toHaveLength(0);
+    expect(c.status().lastFetch).toMatchObject({ httpStatus: null, outcome: 'dns-failure' });
+    expect(c.status().lastFetch?.error).toMatch(/^TXT record: url host /);
+    expect(c.status().lastFetch?.error).toMatch(reason);
+  });
+
+  it('refuses a server found by DNS whose name has only a loopback address, and takes it when configured', async () => {
+    dns.set('4over6.info', 'TXT', [`v=v6mig-1 url=https://prov.test:${secure.port}/config t=b`]);
+    const found = client({ caFile: tls.caFile }, 0, null);
+    await found.c.refresh('found by DNS');
+    expect(secure.requests).toHaveLength(0);
+    expect(found.c.status().lastFetch).toMatchObject({ outcome: 'no-answer', error: 'prov.test: ::1 is the loopback address; refused for a server found by DNS or a redirect' });
+    const configured = client({ caFile: tls.caFile, url: `https://prov.test:${secure.port}/config` }, 0, null);
+    await configured.c.refresh('configured');
+    expect(configured.c.status()).toMatchObject({ state: 'active', lastFetch: { httpStatus: 200 } });
   });
 });

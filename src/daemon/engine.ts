@@ -314,7 +314,8 @@ export class Engine {
     this.attempt = 0;
     this.appliedKey = null;
     this.softwire = null;
-    // Warnings about a configuration that is gone no longer apply.
+    // Said once (stale states not killed, say); then, about a configuration that is gone, no longer shown.
+    for (const warning of report.warnings) this.log.warn(warning);
     this.warnings = [];
     this.log.info(`softwire withdrawn: ${reason}`);
     this.setState('withdrawn', reason);

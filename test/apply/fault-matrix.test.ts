@@ -11,7 +11,8 @@
  * a reason naming the step, the system is exactly the last good state or
  * the new one (never a mix such as two CE aliases or a tunnel from an old
  * source), and once the fault is removed one more convergence reaches the
- * new state with a matching record.
+ * new state with a matching record. A kill of a stale pf state is best
+ * effort: its fault leaves the new state applied, with a warning.
  *
  * In-process (the engine and the OpenBSD driver over the served fake tools,
  * each tool behind a small sh wrapper that injects the fault, test/support/fault-wrapper.ts) so that ~150
@@ -251,13 +252,26 @@ async function runCell(scenario: Scenario, fault: Fault): Promise<void> {
     const injectedTimeout = fault.kind === 'tool' && fault.fault.startsWith('hang');
     const timeouts = (status.reason ?? '').match(/timed out after/g)?.length ?? 0;
     if (timeouts > (injectedTimeout ? 1 : 0)) throw new Noise(`an unplanned timeout: ${status.reason}`);
-    expect(status.state, JSON.stringify(status)).toBe('degraded');
-    expect(status.reason).toMatch(names);
-    expect(status.nextRetryAt).not.toBeNull();
-    const live = system(c.fake.state());
-    // Exactly one of the two states: last good or new (never a mix).
-    const which = JSON.stringify(live) === JSON.stringify(t.before) ? 'last good' : JSON.stringify(live) === JSON.stringify(t.after) ? 'new' : 'mix';
-    if (which === 'mix') expect(live, `left a mix; reason: ${status.reason}`).toEqual(t.before);
+    let which: string;
+    if (fault.kind === 'tool' && t.steps[fault.step]!.startsWith('pfctl -k ')) {
+      // Killing stale states is best effort (src/apply/reconcile.ts): the
+      // transition completes, and a kill that failed is a warning.
+      expect(status.state, JSON.stringify(status)).toBe(scenario.done);
+      if (scenario.done === 'active') {
+        const killed = t.steps[fault.step]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        expect(status.warnings.join('\n')).toMatch(new RegExp(`not killed \\(they time out by themselves\\): ${killed}: `));
+      }
+      expect(system(c.fake.state())).toEqual(t.after);
+      which = 'new, kill left to time out';
+    } else {
+      expect(status.state, JSON.stringify(status)).toBe('degraded');
+      expect(status.reason).toMatch(names);
+      expect(status.nextRetryAt).not.toBeNull();
+      const live = system(c.fake.state());
+      // Exactly one of the two states: last good or new (never a mix).
+      which = JSON.stringify(live) === JSON.stringify(t.before) ? 'last good' : JSON.stringify(live) === JSON.stringify(t.after) ? 'new' : 'mix';
+      if (which === 'mix') expect(live, `left a mix; reason: ${status.reason}`).toEqual(t.before);
+    }
 
     // The fault goes away: one more convergence reaches the new state, recorded.
     spawnFaults.delete(c.fake.dir);

@@ -794,9 +794,16 @@ describe.concurrent('a failure at every step is rolled back', { timeout: 180_000
     const [tool, ...args] = asCalls(planned)[step - 1]!;
     fake.failNext(tool as 'ifconfig', new RegExp(`^${escape(args.join(' '))}$`));
     const report = await run(moved);
-    expect(report).toMatchObject({ ok: false, rolledBack: true });
     // Plan steps: six changes, one that kills the three states, the old alias's removal.
-    const planStep = step <= 6 ? step : step <= 9 ? 7 : 8;
+    if (step >= 7 && step <= 9) {
+      // A kill is best effort: the new state stays, with a warning naming the kill.
+      expect(report).toMatchObject({ ok: true, rolledBack: false });
+      expect(report.warnings.join('\n')).toMatch(new RegExp(`not killed \\(they time out by themselves\\): ${escape([tool, ...args].join(' '))}: `));
+      expect(system(fake.state())).not.toEqual(before);
+      return;
+    }
+    expect(report).toMatchObject({ ok: false, rolledBack: true });
+    const planStep = step <= 6 ? step : 8;
     expect(report.error).toMatch(new RegExp(`^step ${planStep} \\(${escape([tool, ...args].join(' '))}\\): `));
     expect(system(fake.state())).toEqual(before);
     // The last good state is still the one on record: the next renewal of it is a no-op.

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { createServer, type Server } from 'node:net';
-import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -148,6 +148,7 @@ const TOOLS_MJS = join(dirname(fileURLToPath(import.meta.url)), 'tools.mjs');
 const SOCKET_NAME = 'tools.sock';
 
 type RunTool = (tool: string, dir: string, args: string[], readStdin: () => string) => { stdout: string; stderr: string; code: number };
+type WithStateLock = <T>(dir: string, fn: () => T) => T;
 
 /** Served mode's wire format: see served-client.c. */
 function unpackFields(data: Buffer): string[] {
@@ -310,17 +311,33 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
     paths[tool] = path;
   }
 
+  // The tools' own lock (tools.mjs withStateLock): a change the test makes
+  // while maped runs tools neither loses one of theirs nor is lost.
+  const { withStateLock } = (await import(toolsUrl)) as { withStateLock: WithStateLock };
+  /**
+   * Replaced by rename(2), as the tools write state.json: a tool reading it
+   * meanwhile sees the old text or the new, never a file cut short.
+   */
+  const writeWhole = (name: string, text: string): void => {
+    const temp = join(dir, `.${name}.test-${process.pid}.tmp`);
+    writeFileSync(temp, text);
+    renameSync(temp, join(dir, name));
+  };
   const monitorPids = (): number[] =>
     existsSync(join(dir, 'route-monitor.pids'))
       ? readFileSync(join(dir, 'route-monitor.pids'), 'utf8').split('\n').filter((l) => l !== '').map(Number)
       : [];
   const readState = (): FakeState => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as FakeState;
-  const writeState = (s: FakeState): void => writeFileSync(join(dir, 'state.json'), JSON.stringify(s, null, 2));
-  const log = (): string[][] =>
-    readFileSync(join(dir, 'log.jsonl'), 'utf8')
+  const writeState = (s: FakeState): void => writeWhole('state.json', JSON.stringify(s, null, 2));
+  /** Each tool appends its line as it starts; a line still being appended is left for the next look. */
+  const wholeLines = (name: string): string[] => {
+    const text = readFileSync(join(dir, name), 'utf8');
+    return text
+      .slice(0, text.lastIndexOf('\n') + 1)
       .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as string[]);
+      .filter((l) => l !== '');
+  };
+  const log = (): string[][] => wholeLines('log.jsonl').map((l) => JSON.parse(l) as string[]);
 
   return {
     dir,
@@ -331,23 +348,23 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
       writeFileSync(join(dir, 'log.jsonl'), '');
       writeFileSync(join(dir, 'timing.jsonl'), '');
     },
-    runTimes: () =>
-      readFileSync(join(dir, 'timing.jsonl'), 'utf8')
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as [number, number]),
+    runTimes: () => wholeLines('timing.jsonl').map((l) => JSON.parse(l) as [number, number]),
     failNext(tool, argvMatch, times = 1, stderr) {
-      const rules = JSON.parse(readFileSync(join(dir, 'fail.json'), 'utf8')) as object[];
-      const match =
-        argvMatch === undefined ? {} : typeof argvMatch === 'string' ? { text: argvMatch } : { regex: argvMatch.source, flags: argvMatch.flags };
-      rules.push({ tool, ...match, times: times === Infinity ? -1 : times, ...(stderr === undefined ? {} : { stderr }) });
-      writeFileSync(join(dir, 'fail.json'), JSON.stringify(rules));
+      withStateLock(dir, () => {
+        const rules = JSON.parse(readFileSync(join(dir, 'fail.json'), 'utf8')) as object[];
+        const match =
+          argvMatch === undefined ? {} : typeof argvMatch === 'string' ? { text: argvMatch } : { regex: argvMatch.source, flags: argvMatch.flags };
+        rules.push({ tool, ...match, times: times === Infinity ? -1 : times, ...(stderr === undefined ? {} : { stderr }) });
+        writeWhole('fail.json', JSON.stringify(rules));
+      });
     },
-    clearFailures: () => writeFileSync(join(dir, 'fail.json'), '[]'),
+    clearFailures: () => withStateLock(dir, () => writeWhole('fail.json', '[]')),
     setLeasectl(iface, text) {
-      const s = readState();
-      s.leasectl[iface] = text;
-      writeState(s);
+      withStateLock(dir, () => {
+        const s = readState();
+        s.leasectl[iface] = text;
+        writeState(s);
+      });
     },
     routeMessage(type, iface, address) {
       // print_rtmsg: the type and its description, then pmsg_addrs: the sockaddrs present and each address.
@@ -367,9 +384,11 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
     routeMonitorPids: monitorPids,
     state: readState,
     editState(edit) {
-      const s = readState();
-      edit(s);
-      writeState(s);
+      withStateLock(dir, () => {
+        const s = readState();
+        edit(s);
+        writeState(s);
+      });
     },
     async cleanup() {
       // A monitor whose maped was killed outright would run on: the fake ones end with their directory.

@@ -90,9 +90,10 @@ export function runTool(tool, dir, args, readStdin) {
  * the kernel serialises what they change: so does this lock around each
  * call's read, change and write of the state (an exclusive create of
  * <dir>/state.lock holding the holder's pid; one whose holder is gone, a
- * call killed on a timeout, is taken over).
+ * call killed on a timeout, is taken over). The test takes it too
+ * (index.ts) when it changes the state while maped runs.
  */
-function withStateLock(dir, fn) {
+export function withStateLock(dir, fn) {
   const lock = join(dir, 'state.lock');
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (const deadline = Date.now() + 20_000; ; ) {

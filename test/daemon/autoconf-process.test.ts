@@ -132,6 +132,9 @@ describe('DS-Lite with prefix autoconf (no delegated prefix)', () => {
       const mutations = (): string[] => own.mutations().map((argv) => argv.join(' '));
       expectInApplyOrder(mutations(), firstApplyCommands({ source: first, remote: '2001:db8:ffff::2', ipv4: '192.0.0.2', peer: '192.0.0.1', onWan: true }));
       expect(aliases(own)).toEqual([]);
+      // maped reads em0 at start whether or not its monitor is up yet: a message sent before the
+      // monitor reads its feed would be missed (until the look once a minute).
+      await b4.waitFor(() => own.routeMonitorPids().length === 1, 'route -n monitor started', 60_000);
 
       // slaacd replaces the address (a new prefix from the router): the tunnel follows it.
       const second = SLAAC('2001:db8:aa:cc00');

@@ -154,6 +154,9 @@ describe('maped with provision hb46pp and prefix autoconf (SLAAC, no lease file)
       expect(active).toMatchObject({ softwire: 'map-e', lease: { source: 'autoconf', endUserPrefix: '240b:10:3251:6400::/64' } });
       expect(active.map).toMatchObject({ ipv4: '106.72.50.81', psid: 100, ceIPv6: '240b:10:3251:6400:6a:4832:5100:6400', br: '2404:9200:225:100::64' });
       expect(aliases()).toEqual(['240b:10:3251:6400:6a:4832:5100:6400']);
+      // Active says nothing of the monitor: a message sent before it reads its feed would be
+      // missed (until maped's look once a minute).
+      await ce.waitFor(() => own.routeMonitorPids().length === 1, 'route -n monitor started', 60_000);
 
       // A new SLAAC prefix: converged to it, and the server asked again for it (v6mig-prov §3.6).
       const before = requests.length;

@@ -375,11 +375,13 @@ export async function createFakeOpenBSD(options: FakeOpenBSDOptions = {}): Promi
       );
     },
     async endRouteMonitors() {
-      const marker = join(dir, 'route-monitor.exit');
-      writeFileSync(marker, '');
+      // Only the monitors running now: one maped starts again meanwhile runs on.
+      const ending = monitorPids().filter(processAlive);
+      if (ending.length === 0) return;
+      writeWhole('route-monitor.exit', ending.map((pid) => `${pid}\n`).join(''));
       const deadline = Date.now() + 20_000;
-      while (monitorPids().some(processAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-      rmSync(marker, { force: true });
+      while (ending.some(processAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      rmSync(join(dir, 'route-monitor.exit'), { force: true });
     },
     routeMonitorPids: monitorPids,
     state: readState,

@@ -133,19 +133,23 @@ function alive(pid) {
  * `route -n monitor`: runs until killed, printing what the test appends to
  * <dir>/route-monitor.txt (routing messages as sbin/route/route.c 1.267
  * print_rtmsg prints them, lines 1434-1630), from the end the file had when it started. The
- * test ends every running monitor by creating <dir>/route-monitor.exit.
+ * test ends monitors with <dir>/route-monitor.exit: empty, every one; else
+ * the ones whose pids it lists (endRouteMonitors in index.ts).
  */
 function routeMonitor(dir, args) {
   appendFileSync(join(dir, 'log.jsonl'), JSON.stringify(['route', ...args]) + '\n');
-  appendFileSync(join(dir, 'route-monitor.pids'), `${process.pid}\n`);
   const feed = join(dir, 'route-monitor.txt');
   const size = () => (existsSync(feed) ? statSync(feed).size : 0);
+  // Where it starts reading, taken before its pid is out: a message the test
+  // appends once it has seen the pid (routeMonitorPids) is always printed.
   let offset = size();
+  appendFileSync(join(dir, 'route-monitor.pids'), `${process.pid}\n`);
   // A reader that went away (maped killed outright) ends the monitor, as SIGPIPE would.
   process.stdout.on('error', () => process.exit(1));
   setInterval(() => {
-    // Told to end, or its directory is gone (the test is over).
-    if (existsSync(join(dir, 'route-monitor.exit')) || !existsSync(join(dir, 'state.json'))) process.exit(1);
+    // Told to end (an empty route-monitor.exit: every monitor; else the ones whose pids it
+    // lists), or its directory is gone (the test is over).
+    if (toldToEnd(join(dir, 'route-monitor.exit')) || !existsSync(join(dir, 'state.json'))) process.exit(1);
     const end = size();
     if (end <= offset) return;
     const fd = openSync(feed, 'r');
@@ -155,6 +159,17 @@ function routeMonitor(dir, args) {
     offset = end;
     process.stdout.write(buffer);
   }, 20);
+}
+
+function toldToEnd(marker) {
+  let text;
+  try {
+    text = readFileSync(marker, 'utf8');
+  } catch {
+    return false;
+  }
+  const pids = text.split('\n').filter((l) => l !== '');
+  return pids.length === 0 || pids.includes(String(process.pid));
 }
 
 /** The tool as its own process (the scripts createFakeOpenBSD writes). */

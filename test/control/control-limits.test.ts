@@ -72,7 +72,11 @@ describe('control socket limits', () => {
     const extra = await open(path);
     await new Promise((resolve) => extra.once('close', resolve));
     for (const s of sockets) s.destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    // The server counts a connection gone once it has read its end, not when this side closes it:
+    // wait for that rather than a fixed 100 ms, which a stalled test process could spend before
+    // the server read any (the request was then refused as one past the limit).
+    const connected = (): Promise<number> => new Promise((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+    for (const deadline = Date.now() + 30_000; (await connected()) > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
     expect(await request(path, 'status')).toBe('ok');
     expect(server.listening).toBe(true);
   });

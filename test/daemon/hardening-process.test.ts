@@ -18,6 +18,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fakeLeaser, fakeRouterConfig, startMaped, type MapedProcess } from '../support/daemon-process.js';
 import { createFakeOpenBSD, type FakeOpenBSD } from '../support/fake-openbsd/index.js';
 import { configuredSystem, wrapTools, type WrappedTools } from '../support/fault-wrapper.js';
+import { processesNaming } from '../support/procfs.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -137,7 +138,13 @@ describe('SIGTERM', () => {
     await r.wrapped.setFault('pfctl -o none -a maped -f -', 'hang-child');
     r.lease('5600');
     // The new alias runs beside the anchor load (PlanStep.withNext): it is in once both have started.
-    await until(async () => (await r.wrapped.hungPids()).length === 2 && wanAddresses(r.fake).includes(CE_B), 'the anchor load to hang beside the new alias');
+    // Its run is over only once its process has exited, a moment after the fake changed the state:
+    // still running at the stop's grace, it would be a second run killed there.
+    const aliasRuns = (): number[] => processesNaming(`em0 inet6 ${CE_B} prefixlen 128 alias`);
+    await until(
+      async () => (await r.wrapped.hungPids()).length === 2 && wanAddresses(r.fake).includes(CE_B) && aliasRuns().length === 0,
+      'the anchor load to hang beside the new alias, done',
+    );
 
     const { ms, code } = await stopTimed(maped);
     expect(ms).toBeLessThan(5000);

@@ -75,8 +75,11 @@ async function rig(): Promise<Rig> {
       const s46 = options.s46 === undefined ? S46 : options.s46;
       const temp = join(dir, 'lease', `tmp${String(serial++).padStart(7, '0')}`);
       writeFileSync(temp, `ia_pd 0 ${address} ${length}\n${s46 === null ? '' : `${s46}\n`}`);
-      renameSync(temp, join(dir, 'lease', 'em0'));
+      // dhcp6leasectl first: dhcp6leased binds, then writes the file. The other way round, maped
+      // could read the new file against the old answer (the test held up between the two for as
+      // long as maped takes to see the file), ask again, or withdraw.
       fake.setLeasectl('em0', `em0 [Bound]\n\tIA_PD 0: ${prefix}\n\t${options.lease ?? 'lease 7 days'}\n`);
+      renameSync(temp, join(dir, 'lease', 'em0'));
     },
     start(extraArgs = []) {
       const maped = startMaped(configPath, socket, extraArgs);

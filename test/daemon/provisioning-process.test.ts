@@ -64,8 +64,9 @@ function lease(prefix: string, s46: string | null): void {
   const [address, length] = prefix.split('/');
   const temp = join(dir, 'lease', `tmp${serial++}`);
   writeFileSync(temp, `ia_pd 0 ${address} ${length}\n${s46 === null ? '' : `${s46}\n`}`);
-  renameSync(temp, join(dir, 'lease', 'em0'));
+  // dhcp6leasectl first, as dhcp6leased binds before it writes the file: never the new file against the old answer.
   fake.setLeasectl('em0', `em0 [Bound]\n\tIA_PD 0: ${prefix}\n\tlease 7 days\n`);
+  renameSync(temp, join(dir, 'lease', 'em0'));
 }
 
 const ctl = (...args: string[]) => run(process.execPath, ['--import', 'tsx', MAPEDCTL_ENTRY, '-s', join(dir, 'maped.sock'), ...args], { cwd: REPO_ROOT });

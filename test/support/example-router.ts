@@ -46,8 +46,9 @@ export async function startExampleRouter(extra: string, cleanups: (() => Promise
     const [address, length] = prefix.split('/');
     const temp = join(dir, 'lease', `tmp${serial++}`);
     writeFileSync(temp, `ia_pd 0 ${address} ${length}\n${S46}\n`);
-    renameSync(temp, join(dir, 'lease', 'em0'));
+    // dhcp6leasectl first, as dhcp6leased binds before it writes the file: never the new file against the old answer.
     fake.setLeasectl('em0', `em0 [Bound]\n\tIA_PD 0: ${prefix}\n\tlease 7 days\n`);
+    renameSync(temp, join(dir, 'lease', 'em0'));
   };
   lease('2001:db8:12:3400::/56');
   const socket = join(dir, 'maped.sock');

@@ -127,7 +127,9 @@ function statusPoller(
   ended: () => string | null,
   log: () => string,
 ): Pick<MapedProcess, 'status' | 'waitFor'> {
-  const status = async (): Promise<Status> => StatusSchema.parse(await request(socket, 'status', 2000));
+  // One request's deadline; waitFor asks again after a failed one. Through the privileged parent
+  // to the child that answers, two processes to wake on a loaded machine: 2 s was close.
+  const status = async (): Promise<Status> => StatusSchema.parse(await request(socket, 'status', 10_000));
   const waitFor = async (predicate: (s: Status) => boolean, what: string, timeoutMs = 60_000): Promise<Status> => {
     const deadline = Date.now() + timeoutMs;
     let last: Status | string = 'no answer yet';

@@ -67,6 +67,21 @@ const system = (s: FakeState) => ({ interfaces: s.interfaces, routes: s.routes, 
 const kills = (fake: FakeOpenBSD, pick: (s: FakeNatState) => boolean = () => true): string[] =>
   fake.state().states.filter(pick).map((s) => `pfctl -k id -k ${s.id}`);
 
+/**
+ * `count` connections of the router through the old port set, beside the
+ * fake's imagined states; the kills of every stale state, three of them the
+ * imagined ones.
+ */
+function withRouterConnections(fake: FakeOpenBSD, count: number): string[] {
+  fake.editState((state) => {
+    const nat = state.states.find((st) => st.proto !== 'ipencap')!;
+    for (let i = 0; i < count; i++) state.states.push({ ...nat, id: `00000000aaaa${String(i).padStart(4, '0')}`, wire: [[nat.wire[0][0], 1300 + i], nat.wire[1]] });
+  });
+  const stale = kills(fake);
+  expect(stale).toHaveLength(count + 3);
+  return stale;
+}
+
 const withPrefix = (set: ParameterSet, endUserPrefix: string): ParameterSet => ({ ...set, endUserPrefix });
 
 function withPsid(desired: DesiredState, psid: number): DesiredState {
@@ -435,13 +450,7 @@ describe('apply', () => {
   it('many stale states: every one is killed, several pfctl runs at a time', async () => {
     const { fake, run } = await rig();
     await run(desiredFor(COSMOTE, 'kernel'));
-    // 30 connections of the router through the old port set, beside the imagined ones.
-    fake.editState((state) => {
-      const nat = state.states.find((st) => st.proto !== 'ipencap')!;
-      for (let i = 0; i < 30; i++) state.states.push({ ...nat, id: `00000000aaaa${String(i).padStart(4, '0')}`, wire: [[nat.wire[0][0], 1300 + i], nat.wire[1]] });
-    });
-    const stale = kills(fake);
-    expect(stale).toHaveLength(33);
+    const stale = withRouterConnections(fake, 30);
     const report = await run(desiredFor(withPrefix(COSMOTE, '2a02:586:6234:c100::/56'), 'kernel'));
     expect(report.ok, report.error ?? '').toBe(true);
     expect(lines(report).filter((l) => l.startsWith('pfctl -k')).sort()).toEqual([...stale].sort());
@@ -453,12 +462,7 @@ describe('apply', () => {
     const { fake, stateDir } = await rig();
     const run = (desired: DesiredState) => reconcile({ desired, tools: fake.tools, stateDir, dryRun: false, timeoutMs: 10_000, maxStaleKills: 10 });
     await run(desiredFor(COSMOTE, 'kernel'));
-    fake.editState((state) => {
-      const nat = state.states.find((st) => st.proto !== 'ipencap')!;
-      for (let i = 0; i < 30; i++) state.states.push({ ...nat, id: `00000000aaaa${String(i).padStart(4, '0')}`, wire: [[nat.wire[0][0], 1300 + i], nat.wire[1]] });
-    });
-    const stale = kills(fake);
-    expect(stale).toHaveLength(33);
+    const stale = withRouterConnections(fake, 30);
     const report = await run(desiredFor(withPrefix(COSMOTE, '2a02:586:6234:c100::/56'), 'kernel'));
     expect(report.ok, report.error ?? '').toBe(true);
     expect(lines(report).filter((l) => l.startsWith('pfctl -k'))).toEqual(stale.slice(0, 10));

@@ -215,22 +215,25 @@ describe('error positions', () => {
     ]);
   });
 
-  it('a block opened by a wrong line is skipped whole: one mistake, one error', () => {
+  it.each([
     // Before, each line of the block and its "}" were errors of their own.
-    expect(parseErrors('wan em0\ninterfce em0 {\n\tfoo bar\n\trule {\n\t}\n}\ntunnel gif0 mtu 99\n')).toEqual([
-      '/etc/maped.conf:2:1: unknown keyword "interfce"',
-      '/etc/maped.conf:7:17: mtu 99 out of range (1280-8192)',
-    ]);
-    // A "{" where none belongs is skipped with its block; one that is never closed says so.
-    expect(parseErrors('wan em0 {\ntunnel gif0\n')).toEqual([
-      '/etc/maped.conf:1:9: syntax error: unexpected "{", expected end of line',
-      '/etc/maped.conf:1:9: unbalanced brace: "{" is never closed',
-    ]);
-    // A "}" more than the block needs is still its own error.
-    expect(parseErrors('wan em0\nfoo {\n}\n}\n')).toEqual([
-      '/etc/maped.conf:2:1: unknown keyword "foo"',
-      '/etc/maped.conf:4:1: unbalanced brace: "}" without a matching "{"',
-    ]);
+    [
+      'a block opened by a wrong line is skipped whole: one mistake, one error',
+      'wan em0\ninterfce em0 {\n\tfoo bar\n\trule {\n\t}\n}\ntunnel gif0 mtu 99\n',
+      ['/etc/maped.conf:2:1: unknown keyword "interfce"', '/etc/maped.conf:7:17: mtu 99 out of range (1280-8192)'],
+    ],
+    [
+      'a "{" where none belongs is skipped with its block, and one never closed says so',
+      'wan em0 {\ntunnel gif0\n',
+      ['/etc/maped.conf:1:9: syntax error: unexpected "{", expected end of line', '/etc/maped.conf:1:9: unbalanced brace: "{" is never closed'],
+    ],
+    [
+      'a "}" more than the block needs is still its own error',
+      'wan em0\nfoo {\n}\n}\n',
+      ['/etc/maped.conf:2:1: unknown keyword "foo"', '/etc/maped.conf:4:1: unbalanced brace: "}" without a matching "{"'],
+    ],
+  ])('%s', (_behaviour, text, errors) => {
+    expect(parseErrors(text)).toEqual(errors);
   });
 
   it('columns count a tab as one character and start at 1', () => {

@@ -240,6 +240,16 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     return live === undefined ? read(names) : { ok: true, live };
   };
 
+  /**
+   * Killing stale states is best effort: the new configuration is right
+   * whether or not the old states go (they can no longer pass and time out),
+   * and rolling back to a prefix or address no longer ours for want of a kill
+   * would be worse. What was not killed is a warning.
+   */
+  const notKilled = (why: string): void => {
+    warnings.push(`stale pf states of the old address, port set or tunnel not killed (they time out by themselves): ${why}`);
+  };
+
   /** Lists pf's states and picks those the step's change left stale; a string is the error. */
   const staleStateIds = async (step: PlanStep): Promise<string[] | string> => {
     reads++;
@@ -263,8 +273,11 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
         if (step.killStale === undefined) commands.push(toApplyCommand(tools, step.command));
         else if (runnable) {
           const ids = await staleStateIds(step);
-          if (typeof ids === 'string') return report(false, ids);
-          for (const id of ids) commands.push(toApplyCommand(tools, argv.killStateId(id)));
+          if (typeof ids === 'string') notKilled(ids);
+          else {
+            if (ids.length > maxStaleKills) notKilled(`${ids.length - maxStaleKills} of ${ids.length}: at most ${maxStaleKills} are killed in one apply`);
+            for (const id of ids.slice(0, maxStaleKills)) commands.push(toApplyCommand(tools, argv.killStateId(id)));
+          }
         }
       }
       if (target === null) simulated = NOTHING_OWNED;
@@ -332,16 +345,11 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     /** Runs step number `n`, adding the commands it ran to `ran` (the failed one last); the failure, or null. */
     const runStep = async (step: PlanStep, n: number, ran: ApplyCommand[]): Promise<string | null> => {
       if (step.killStale !== undefined) {
-        // Best effort: the new configuration is right whether or not the old
-        // states go (they can no longer pass and time out), and rolling back
-        // to a prefix or address no longer ours for want of a kill would be
-        // worse. A failure is a warning.
-        const unkilled = (why: string): null => {
-          warnings.push(`stale pf states of the old address, port set or tunnel not killed (they time out by themselves): ${why}`);
-          return null;
-        };
         const ids = await staleStateIds(step);
-        if (typeof ids === 'string') return unkilled(ids);
+        if (typeof ids === 'string') {
+          notKilled(ids);
+          return null;
+        }
         const killing = ids.slice(0, maxStaleKills);
         // pfctl(8) `-k id -k <id>` kills one state per run: a few runs at once, not one after another.
         for (let at = 0; at < killing.length; at += KILLS_AT_ONCE) {
@@ -349,9 +357,12 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
           const results = await Promise.all(wave.map((kill) => runCommand(tools, kill, runOptions)));
           wave.forEach((kill) => ran.push(toApplyCommand(tools, kill)));
           const failed = results.findIndex((r) => !r.ok);
-          if (failed !== -1) return unkilled(`${describeCommand(wave[failed]!)}: ${results[failed]!.reason ?? 'failed'}`);
+          if (failed !== -1) {
+            notKilled(`${describeCommand(wave[failed]!)}: ${results[failed]!.reason ?? 'failed'}`);
+            return null;
+          }
         }
-        if (ids.length > killing.length) unkilled(`${ids.length - killing.length} of ${ids.length}: at most ${maxStaleKills} are killed in one apply`);
+        if (ids.length > killing.length) notKilled(`${ids.length - killing.length} of ${ids.length}: at most ${maxStaleKills} are killed in one apply`);
         if (killing.length > 0) log?.(`killed ${killing.length} pf states of the old address, port set or tunnel`);
         return null;
       }

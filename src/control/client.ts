@@ -28,7 +28,10 @@ function notASocket(path: string): boolean {
 }
 
 /** Sends `command` and resolves with the daemon's result; rejects with a one-line ControlError. */
-export function request(socketPath: string, command: ControlCommand, timeoutMs = 5000): Promise<unknown> {
+/** How long mapedctl waits for an answer. */
+export const REQUEST_TIMEOUT_MS = 5000;
+
+export function request(socketPath: string, command: ControlCommand, timeoutMs = REQUEST_TIMEOUT_MS): Promise<unknown> {
   // connect() would take '' for a port, and refuses a file, a folder or a fifo as if maped were not running.
   if (socketPath === '') return Promise.reject(new ControlError('socket path is empty'));
   if (notASocket(socketPath)) return Promise.reject(new ControlError(`${socketPath}: not a socket`));

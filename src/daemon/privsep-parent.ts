@@ -33,6 +33,7 @@ import { localOwnershipFiles, OWNERSHIP_FILE, parseOwnership, serializeOwnership
 import { runToolHere, type ToolRun } from '../apply/tool-process.js';
 import { childFilesDir, loadConfig, printConfig, type MapedConfig } from '../config/index.js';
 import { refusalLine, serveConnection } from '../control/server.js';
+import { REQUEST_TIMEOUT_MS } from '../control/client.js';
 import { MAX_LEASE_FILE_BYTES } from '../lease/lease-file.js';
 import { err, ok, type Result } from '../map/index.js';
 import { commandRefusal, DEFAULT_LABEL, toolEnvironment, type AllowlistScope } from '../openbsd/index.js';
@@ -43,7 +44,6 @@ import { StateKillGuard } from './state-kill-guard.js';
 import { memoryUseLine } from './memory-use.js';
 import { MessageChannel } from './privsep-channel.js';
 import {
-  ANSWER_MARGIN_MS,
   CHILD_ENV,
   ChildRequestSchema,
   MAX_CHILD_MESSAGE_BYTES,
@@ -66,6 +66,12 @@ const HEALTHY_MS = 60_000;
  * each run is a root process that may print up to 64 MiB.
  */
 export const MAX_REQUESTS_AT_ONCE = 32;
+/**
+ * How long the parent waits for the child's answer to a control request:
+ * under mapedctl's own wait, so that mapedctl hears the refusal saying the
+ * unprivileged part did not answer rather than a timeout of its own.
+ */
+export const CONTROL_ANSWER_MS = REQUEST_TIMEOUT_MS - 500;
 /** What a control client is told while there is no child to answer it. */
 export const RESTARTING = 'maped is restarting its unprivileged part; try again';
 
@@ -92,7 +98,7 @@ export interface PrivsepParentOptions {
   readonly credentials: ChildCredentials | null;
   /** Node's options for the child; default this process's own (tsx's loader under the tests). */
   readonly execArgv?: readonly string[];
-  /** How long a control request waits for the child's answer; default ANSWER_MARGIN_MS. */
+  /** How long a control request waits for the child's answer; default CONTROL_ANSWER_MS. */
   readonly controlTimeoutMs?: number;
 }
 
@@ -170,6 +176,15 @@ const refused = (reason: string): ToolRun => ({
   spawnError: null,
 });
 
+const TOO_LARGE = 'too large to hand to the unprivileged part';
+
+/** A failed answer in place of one the channel cannot carry; null for those that are always short. */
+export function tooLargeFailure(answer: ParentMessage): ParentMessage | null {
+  if (answer.type === 'ran') return { type: 'ran', id: answer.id, run: { ...refused(''), failure: `the output is ${TOO_LARGE}` } };
+  if (answer.type === 'file') return { type: 'file', id: answer.id, text: null, error: TOO_LARGE };
+  return null;
+}
+
 export class PrivsepParent {
   private config: MapedConfig;
   private readonly log: Logger;
@@ -222,7 +237,7 @@ export class PrivsepParent {
   /**
    * One control request line, bounded by serveConnection (MAX_REQUEST_BYTES)
    * and never parsed here: the child's answer line, or a refusal when there
-   * is no child ready or it does not answer in time (ANSWER_MARGIN_MS). At most
+   * is no child ready or it does not answer in time (CONTROL_ANSWER_MS). At most
    * MAX_CONNECTIONS are pending at once: a connection's requests are
    * answered one at a time.
    */
@@ -230,7 +245,7 @@ export class PrivsepParent {
     const child = this.child;
     if (child === null || !this.ready || !child.channel.open) return Promise.resolve(refusalLine(RESTARTING));
     const id = this.nextControl++;
-    const waitMs = this.options.controlTimeoutMs ?? ANSWER_MARGIN_MS;
+    const waitMs = this.options.controlTimeoutMs ?? CONTROL_ANSWER_MS;
     return new Promise((resolve) => {
       const timer = setTimeout(() => settle(refusalLine(`maped's unprivileged part did not answer within ${waitMs / 1000} s`)), waitMs);
       const settle = (text: string): void => {
@@ -495,7 +510,14 @@ export class PrivsepParent {
       done();
       throw e;
     }
-    if (this.child !== child || !child.channel.send(answer, done)) done();
+    if (this.child !== child) return done();
+    if (child.channel.send(answer, done)) return;
+    // Refused as longer than the child reads (tool output full of escaped
+    // controls, say): a short failure in its place, so the child's step fails
+    // now and says why, instead of waiting out its margin.
+    const failure = child.channel.open ? tooLargeFailure(answer) : null;
+    if (failure !== null) this.log.warn(`an answer to the unprivileged child was too large for the channel; sent as a failure`);
+    if (failure === null || !child.channel.send(failure, done)) done();
   }
 
   private async answer(request: Exclude<ChildRequest, { type: 'ready' | 'in-flight-done' | 'log-level' | 'control-reply' }>): Promise<ParentMessage> {

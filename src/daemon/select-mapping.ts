@@ -260,11 +260,6 @@ function lw4o6(config: MapedConfig, lease: LeaseFacts, lookup: AftrLookup): Sele
 }
 
 /**
- * Of the tunnels a provisioning server offers, the first whose local end
- * lies in the CE's prefix (an address of this CE's); else the first, with a
- * warning: the server said so, but the access network may drop its packets.
- */
-/**
  * The offered tunnel whose local end is this CE's, in the end-user prefix
  * (under `prefix autoconf`, the WAN's own /64). maped adds the local end to
  * the WAN, so one from elsewhere (another host's address) is never taken.

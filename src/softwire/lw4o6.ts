@@ -57,7 +57,7 @@ export function lw4o6TunnelSource(binding: Pick<Lw4o6Binding, 'ipv4' | 'psidLen'
   const bind = binding.bindPrefix ?? endUserPrefix;
   let base: Ipv6Prefix;
   if (ipv6PrefixCovers(endUserPrefix, bind)) base = bind;
-  else if (ipv6PrefixCovers(bind, endUserPrefix) && bind.length < 128) base = endUserPrefix;
+  else if (ipv6PrefixCovers(bind, endUserPrefix)) base = endUserPrefix;
   else {
     return err(`bind prefix ${formatIpv6Prefix(bind)} is not part of the delegated prefix ${formatIpv6Prefix(endUserPrefix)}`);
   }

@@ -427,6 +427,10 @@ describe('apply', () => {
     const back = await run(desiredFor(COSMOTE, 'kernel'));
     expect(back.ok, back.error ?? '').toBe(true);
     fake.failNext('pfctl', '-ss -vv', Infinity);
+    // A dry run plans as the apply runs: the listing's failure is the same warning.
+    const dry = await run(moved, true);
+    expect(dry.ok, dry.error ?? '').toBe(true);
+    expect(dry.warnings).toEqual([expect.stringMatching(/^stale pf states of the old address, port set or tunnel not killed \(they time out by themselves\): pfctl -ss -vv: /)]);
     const again = await run(moved);
     expect(again.ok, again.error ?? '').toBe(true);
     expect(again.warnings).toEqual([expect.stringMatching(/^stale pf states of the old address, port set or tunnel not killed \(they time out by themselves\): pfctl -ss -vv: /)]);

@@ -8,7 +8,8 @@ import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MessageChannel } from '../../src/daemon/privsep-channel.js';
-import { ChildRequestSchema, MAX_CHILD_MESSAGE_BYTES } from '../../src/daemon/privsep-messages.js';
+import { ChildRequestSchema, MAX_CHILD_MESSAGE_BYTES, ParentMessageSchema } from '../../src/daemon/privsep-messages.js';
+import { tooLargeFailure } from '../../src/daemon/privsep-parent.js';
 import { MAX_ANCHOR_TEXT } from '../../src/openbsd/index.js';
 
 /** What the channel uses of a socket: 'data' is emitted by the test, chunk by chunk. */
@@ -164,5 +165,18 @@ describe('MessageChannel', () => {
     const run = { type: 'run', id: Number.MAX_SAFE_INTEGER, file: `/${'p'.repeat(4094)}`, args: Array.from({ length: 64 }, () => 'w'.repeat(128)), stdin, timeoutMs: 600_000, maxOutput: 64 * 1024 * 1024 };
     expect(ChildRequestSchema.safeParse(run).success).toBe(true);
     expect(Buffer.byteLength(JSON.stringify(run))).toBeLessThanOrEqual(MAX_CHILD_MESSAGE_BYTES);
+  });
+});
+
+describe('an answer the channel to the child cannot carry', () => {
+  it('goes as a short failure of the same request, valid for the child; short answers have none', () => {
+    const run = { ok: true, exitCode: 0, stdout: 'x'.repeat(10), stderr: '', failure: null, timedOut: false, spawnError: null };
+    const ran = tooLargeFailure({ type: 'ran', id: 7, run });
+    expect(ran).toMatchObject({ type: 'ran', id: 7, run: { ok: false, stdout: '', failure: 'the output is too large to hand to the unprivileged part' } });
+    expect(ParentMessageSchema.safeParse(ran).success).toBe(true);
+    const file = tooLargeFailure({ type: 'file', id: 8, text: 'x', error: null });
+    expect(file).toEqual({ type: 'file', id: 8, text: null, error: 'too large to hand to the unprivileged part' });
+    expect(ParentMessageSchema.safeParse(file).success).toBe(true);
+    expect(tooLargeFailure({ type: 'done', id: 9, error: null })).toBeNull();
   });
 });

@@ -435,7 +435,8 @@ export class PrivsepParent {
     if (this.child !== child) return;
     this.ready = false;
     const running = child.process.exitCode === null && child.process.signalCode === null;
-    if (running && !this.stopping) child.process.kill('SIGKILL');
+    // hostile() has sent it SIGKILL already.
+    if (running && !this.stopping && !child.process.killed) child.process.kill('SIGKILL');
   }
 
   private exited(child: Child, code: number | null, signal: NodeJS.Signals | null): void {

@@ -5,7 +5,7 @@
  */
 
 /** The reason a wait ended early, as an error's message. */
-export const STOPPED = 'stopped';
+const STOPPED = 'stopped';
 
 /** `promise`, or a rejection with {@link STOPPED} as soon as `signal` aborts, whichever comes first. */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

@@ -9,13 +9,12 @@ import { readFileSync, statSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { parseIpv6, shown } from '../map/index.js';
 import { notUnicast } from '../softwire/index.js';
-import { abortable } from './abortable.js';
 import { DISCOVERY_NAME, parseDiscoveryRecords, parseServerUrl, type CertificateCheck } from './discovery-record.js';
 import { makeDnsAsker, type DnsAsker, type TxtLookup } from './dns-lookup.js';
 import { DEFAULT_HTTP_LIMITS, httpGet, type HttpLimits } from './http-get.js';
 import { chooseKind, parseReply, type KindChoice, type ProvisionedSoftwire, type Reply } from './reply.js';
 import { readCachedReply, removeCachedReply, writeCachedReply } from './reply-cache.js';
-import { requestUrl, type Credentials, type RequestIdentity } from './request.js';
+import { hostOf, requestUrl, type Credentials, type RequestIdentity } from './request.js';
 import { nextAttemptDelayMs, type FetchOutcome } from './schedule.js';
 
 /** What `provision hb46pp { … }` says, resolved (defaults filled in by the caller). */
@@ -224,13 +223,22 @@ export class Hb46ppClient {
   /** §3.5 SHOULD: erase the stored data; forget the token; ask again. */
   forget(): Promise<void> {
     this.generation++;
-    removeCachedReply(this.options.stateDir);
+    this.token = null;
+    this.erase('provisioning data forgotten');
+    return this.refresh('forget');
+  }
+
+  /** The stored data gone, from state-dir and from memory, and no softwire published. */
+  private erase(reason: string): void {
+    try {
+      removeCachedReply(this.options.stateDir);
+    } catch (e) {
+      this.options.log.warn(`HB46PP: cannot erase the cached reply in state-dir: ${(e as Error).message}`);
+    }
     this.reply = null;
     this.choice = null;
     this.savedAt = null;
-    this.token = null;
-    this.publish({ softwire: null, from: null, reason: 'provisioning data forgotten' });
-    return this.refresh('forget');
+    this.publish({ softwire: null, from: null, reason });
   }
 
   /**
@@ -309,12 +317,8 @@ export class Hb46ppClient {
       // §3.6 c.2: no discovery record means no service here: stop the softwire,
       // and erase the cache, or the next start would bring the service back from it.
       this.options.log.warn(`HB46PP: ${fetched.error ?? 'no discovery record'}; withdrawing`);
-      this.withdrawCache();
-      this.reply = null;
-      this.choice = null;
-      this.savedAt = null;
       this.state = 'withdrawn';
-      this.publish({ softwire: null, from: null, reason: fetched.error ?? 'no discovery record' });
+      this.erase(fetched.error ?? 'no discovery record');
     } else {
       // §3.5: the last good data stays in use while the server cannot give better.
       this.options.log.warn(`HB46PP: ${fetched.error ?? outcome.kind}`);
@@ -322,14 +326,6 @@ export class Hb46ppClient {
       if (this.choice === null) this.publish({ softwire: null, from: null, reason: fetched.error ?? outcome.kind });
     }
     this.schedule(outcome);
-  }
-
-  private withdrawCache(): void {
-    try {
-      removeCachedReply(this.options.stateDir);
-    } catch (e) {
-      this.options.log.warn(`HB46PP: cannot erase the cached reply in state-dir: ${(e as Error).message}`);
-    }
   }
 
   /** Why `address` cannot be that of a server found by DNS or a redirect, as a phrase naming it; null if it can. */
@@ -341,14 +337,15 @@ export class Hb46ppClient {
 
   /** {@link addressRefused} for a URL whose host is an IPv6 address; null for a host name. */
   private hostRefused(url: URL): string | null {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const host = hostOf(url);
     return isIPv6(host) ? this.addressRefused(host) : null;
   }
 
   /** The IPv6 addresses of `host`; when `checked`, those a server found by DNS or a redirect may not have left out. */
   private async serverAddresses(host: string, checked: boolean): Promise<string[]> {
     const signal = this.aborter.signal;
-    const found = await abortable(this.dns.ipv6(host, signal), signal);
+    // The lookups end with the client's signal themselves (dns-lookup.ts).
+    const found = await this.dns.ipv6(host, signal);
     if (!checked) return found;
     const usable = found.filter((address) => this.addressRefused(address) === null);
     const first = found[0];
@@ -368,7 +365,7 @@ export class Hb46ppClient {
     const signal = this.aborter.signal;
     let txt: TxtLookup;
     try {
-      txt = await abortable(this.dns.txt(DISCOVERY_NAME, signal), signal);
+      txt = await this.dns.txt(DISCOVERY_NAME, signal);
     } catch (e) {
       return { ok: false, outcome: { kind: 'dns-failure' }, error: `${DISCOVERY_NAME}: ${(e as Error).message}` };
     }

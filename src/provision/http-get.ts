@@ -12,6 +12,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { abortable } from './abortable.js';
 import type { CertificateCheck } from './discovery-record.js';
+import { hostOf } from './request.js';
 
 export interface HttpLimits {
   /** From the start until the TCP (and TLS) connection is up. */
@@ -50,7 +51,7 @@ export interface HttpAnswer {
 export type HttpResult = { readonly ok: true; readonly answer: HttpAnswer } | { readonly ok: false; readonly error: string };
 
 async function ipv6Address(url: URL, resolveIpv6: HttpGetOptions['resolveIpv6']): Promise<string> {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const host = hostOf(url);
   if (isIPv6(host)) return host;
   if (isIPv4(host)) throw new Error(`${host} is an IPv4 address; HB46PP servers are reached over IPv6 only`);
   const addresses = await resolveIpv6(host);
@@ -71,7 +72,7 @@ export async function httpGet(options: HttpGetOptions): Promise<HttpResult> {
   if (signal?.aborted) return { ok: false, error: `${url.host}: stopped` };
   const remaining = Math.max(1, limits.totalTimeoutMs - (Date.now() - started));
   const https = url.protocol === 'https:';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const host = hostOf(url);
   const tlsOptions = https
     ? {
         rejectUnauthorized: options.t === 'b',

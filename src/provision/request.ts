@@ -51,7 +51,8 @@ export function vendoridFromLladdr(lladdr: string): Result<string> {
   return ok(`${oui}-maped`);
 }
 
-function hostOf(url: URL): string {
+/** The host of a URL as DNS and TLS take it: an IPv6 literal without its brackets. */
+export function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
 }
 

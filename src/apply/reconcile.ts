@@ -6,7 +6,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { formatIpv6 } from '../map/index.js';
-import { argv, describeCommand, parseStatesWithIds, renderAnchor, staleStates, type Command, type DesiredState } from '../openbsd/index.js';
+import { argv, describeCommand, parseStatesWithIdsYielding, renderAnchor, staleStates, type Command, type DesiredState } from '../openbsd/index.js';
 import { LIVE_STATE_READS, readLiveState, type LiveNames } from './live-state.js';
 import {
   NOTHING_OWNED,
@@ -256,7 +256,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ApplyReport>
     const listing = await runCommand(tools, step.command, runOptions);
     if (!listing.ok) return `${describeCommand(step.command)}: ${listing.reason ?? 'failed'}`;
     const { previous, next } = step.killStale!;
-    return staleStates(parseStatesWithIds(listing.stdout), previous, next).map((s) => s.id);
+    return staleStates(await parseStatesWithIdsYielding(listing.stdout), previous, next).map((s) => s.id);
   };
 
   if (dryRun) {

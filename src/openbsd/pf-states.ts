@@ -26,6 +26,7 @@
  * `addr[port]` for IPv6, without a port when it is 0.
  */
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, type PortRange } from '../map/index.js';
+import { STATE_LINES_PER_TURN } from './pfctl-states.js';
 
 export interface KillableStateHost {
   /** Canonical text (IPv6 in RFC 5952 form). */
@@ -58,30 +59,64 @@ function parseHost(text: string): KillableStateHost | null {
   return { address: formatIpv4(address.value), port: v4[2] === undefined ? null : Number(v4[2]) };
 }
 
+/** The lines of `text`, without splitting it into one array (a listing may hold a million). */
+function* linesOf(text: string): Generator<string> {
+  for (let at = 0; at < text.length; ) {
+    const end = text.indexOf('\n', at);
+    const stop = end === -1 ? text.length : end;
+    yield text.slice(at, stop);
+    at = stop + 1;
+  }
+}
+
+/** Reads a listing line by line; `states` holds those with their ids. */
+function statesWithIdsReader(): { readonly states: KillableState[]; read(line: string): void } {
+  const states: KillableState[] = [];
+  let pending: Omit<KillableState, 'id'> | null = null;
+  return {
+    states,
+    read(line) {
+      if (line.trim() === '') return;
+      if (!/^\s/.test(line)) {
+        pending = null;
+        const m = /^\S+ (\S+) (\S+)(?: \((\S+)\))? (->|<-) (\S+)(?: \((\S+)\))?\s/.exec(line + ' ');
+        if (m === null) return;
+        const local = parseHost(m[2]!);
+        const other = m[3] === undefined ? null : parseHost(m[3]);
+        const remote = parseHost(m[5]!);
+        if (local === null || remote === null || (m[3] !== undefined && other === null)) return;
+        pending = { proto: m[1]!, direction: m[4] === '->' ? 'out' : 'in', local, localOther: other, remote };
+        return;
+      }
+      const id = /^\s+id: ([0-9a-f]{16}) creatorid: [0-9a-f]{8}/.exec(line);
+      if (id !== null && pending !== null) {
+        states.push({ id: id[1]!, ...pending });
+        pending = null;
+      }
+    },
+  };
+}
+
 /** The states of a `pfctl -ss -vv` listing; lines it does not understand are skipped. */
 export function parseStatesWithIds(text: string): KillableState[] {
-  const out: KillableState[] = [];
-  let pending: Omit<KillableState, 'id'> | null = null;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    if (!/^\s/.test(line)) {
-      pending = null;
-      const m = /^\S+ (\S+) (\S+)(?: \((\S+)\))? (->|<-) (\S+)(?: \((\S+)\))?\s/.exec(line + ' ');
-      if (m === null) continue;
-      const local = parseHost(m[2]!);
-      const other = m[3] === undefined ? null : parseHost(m[3]);
-      const remote = parseHost(m[5]!);
-      if (local === null || remote === null || (m[3] !== undefined && other === null)) continue;
-      pending = { proto: m[1]!, direction: m[4] === '->' ? 'out' : 'in', local, localOther: other, remote };
-      continue;
-    }
-    const id = /^\s+id: ([0-9a-f]{16}) creatorid: [0-9a-f]{8}/.exec(line);
-    if (id !== null && pending !== null) {
-      out.push({ id: id[1]!, ...pending });
-      pending = null;
-    }
+  const reader = statesWithIdsReader();
+  for (const line of linesOf(text)) reader.read(line);
+  return reader.states;
+}
+
+/**
+ * The same, with a turn of the event loop every STATE_LINES_PER_TURN lines,
+ * as the apply reads it: a table of a few hundred thousand states takes
+ * seconds, during which the control socket would otherwise wait.
+ */
+export async function parseStatesWithIdsYielding(text: string): Promise<KillableState[]> {
+  const reader = statesWithIdsReader();
+  let lines = 0;
+  for (const line of linesOf(text)) {
+    reader.read(line);
+    if (++lines % STATE_LINES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
   }
-  return out;
+  return reader.states;
 }
 
 /** What decides whether a state still fits: maped's address, port set and tunnel ends. */

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseIpv4, parseIpv6, type PortRange } from '../../src/map/index.js';
-import { parseStatesWithIds, staleStates, type StateIdentity } from '../../src/openbsd/index.js';
+import { parseStatesWithIds, parseStatesWithIdsYielding, staleStates, STATE_LINES_PER_TURN, type StateIdentity } from '../../src/openbsd/index.js';
 
 const LISTING = `all tcp 192.0.2.18:1232 (192.168.1.23:40000) -> 198.51.100.7:443       ESTABLISHED:ESTABLISHED
    [1234567 + 65535](+1234) wscale 7  [7654321 + 65535](+4321) wscale 7
@@ -87,5 +87,29 @@ describe('stale states', () => {
 
   it('a teardown: every state of the address and the tunnel', () => {
     expect(ids(staleStates(states, previous, null))).toEqual(['1', '2', '3', '4']);
+  });
+});
+
+describe('the apply\'s reading of a large listing', () => {
+  it('gives the event loop a turn every few thousand lines, and the same states', async () => {
+    const text = Array.from({ length: STATE_LINES_PER_TURN }, (_, i) =>
+      [
+        `all tcp 192.0.2.18:${5000 + (i % 4000)} (192.168.1.${i % 250}:${10000 + i}) -> 198.51.100.${i % 200}:443       ESTABLISHED:ESTABLISHED`,
+        '   age 00:01:02, expires in 23:59:58, 10:12 pkts, 1234:5678 bytes, rule 3',
+        `   id: ${i.toString(16).padStart(16, '0')} creatorid: 6fa5c2d1`,
+      ].join('\n'),
+    ).join('\n');
+    let turns = 0;
+    let done = false;
+    const tick = (): void => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const states = await parseStatesWithIdsYielding(text);
+    done = true;
+    expect(turns).toBeGreaterThanOrEqual(2);
+    expect(states).toEqual(parseStatesWithIds(text));
+    expect(states).toHaveLength(STATE_LINES_PER_TURN);
   });
 });

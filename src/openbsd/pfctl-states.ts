@@ -35,7 +35,7 @@
  * -v adds lines of sequence windows, age and counters; -vv an `id: <16 hex>
  * creatorid: <8 hex>` line, which is kept (the state's id for `pfctl -k id`).
  */
-import { parseIpv6 } from '../map/index.js';
+import { parseIpv6, scanIpv4 } from '../map/index.js';
 
 export interface PfStateHost {
   /** As printed: dotted quad or RFC 5952 text. */
@@ -86,33 +86,11 @@ const SIDE = String.raw`${HOST}(?: \(${HOST}\))?(?: \{[^}]*\})?`;
 const STATE_LINE = new RegExp(String.raw`^(\S+) (\S+) ${SIDE} (->|<-) ${SIDE}\s+(\S+)$`);
 const ID_LINE = /^\s+id: ([0-9a-f]{16}) creatorid: ([0-9a-f]{8})\s*$/;
 
-/**
- * Whether a dotted quad the regex took (four groups of 1-3 digits) is an
- * address: each octet at most 255, no leading zero, as parseIpv4 has it, but
- * without its allocations (a state table may have a million lines).
- */
-function isDottedQuad(text: string): boolean {
-  let octet = 0;
-  let digits = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i === text.length ? 0x2e : text.charCodeAt(i);
-    if (c === 0x2e) {
-      if (digits === 0 || octet > 255) return false;
-      octet = digits = 0;
-      continue;
-    }
-    if (digits === 1 && octet === 0) return false;
-    octet = octet * 10 + (c - 0x30);
-    digits++;
-  }
-  return true;
-}
-
 /** The host of five regex groups starting at `at`, or null if absent (undefined) or invalid. */
 function host(m: RegExpExecArray, at: number): PfStateHost | null | undefined {
   const [rdomain, v4, v4port, v6, v6port] = [m[at], m[at + 1], m[at + 2], m[at + 3], m[at + 4]];
   if (v4 === undefined && v6 === undefined) return undefined;
-  const valid = v4 !== undefined ? isDottedQuad(v4) : parseIpv6(v6!).ok;
+  const valid = v4 !== undefined ? scanIpv4(v4) !== null : parseIpv6(v6!).ok;
   const port = Number(v4port ?? v6port ?? 0);
   const domain = Number(rdomain ?? 0);
   if (!valid || port > 65535 || domain > 255) return null;

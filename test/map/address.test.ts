@@ -1,6 +1,6 @@
 import { Address4, Address6 } from 'ip-address';
 import { describe, expect, it } from 'vitest';
-import { AsciiSink, formatIpv4, formatIpv6, parseIpv4, parseIpv6, parseIpv6Prefix, parseIpv4Prefix } from '../../src/map/index.js';
+import { AsciiSink, formatIpv4, formatIpv6, parseIpv4, parseIpv6, parseIpv6Prefix, parseIpv4Prefix, scanIpv4 } from '../../src/map/index.js';
 
 /** A small deterministic generator so failures reproduce. */
 function* randomAddresses(seed: number, count: number): Generator<bigint> {
@@ -137,5 +137,35 @@ describe('errors quote at most MAX_SHOWN characters of the input, controls escap
       ok: false,
       error: "At most 4 characters permitted in '\\x1b]0;x\\x07\\x0a\\x7f\\x9b\\u2028' in '2001:db8::\\x1b]0;x\\x07\\x0a\\x7f\\x9b\\u2028'",
     });
+  });
+});
+
+describe('scanIpv4, the allocation-free dotted-quad scan parseIpv4 tries first', () => {
+  // An independent reference: four octets 0-255 in decimal, no leading zero.
+  const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+  const REFERENCE = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
+
+  it('accepts exactly what the reference accepts, with the same value, and parseIpv4 agrees', () => {
+    const texts = [
+      '0.0.0.0', '255.255.255.255', '192.0.2.18', '10.0.0.1', '1.2.3.4',
+      '256.0.0.1', '01.2.3.4', '1.2.3.04', '00.0.0.0', '1.2.3', '1.2.3.4.5', '1..2.3', '.1.2.3', '1.2.3.', '',
+      '1.2.3.4 ', ' 1.2.3.4', '1.2.3.a', '1.2.3.1000', '1.2.3.-1', '１.2.3.4', '1.2.3.4/24',
+    ];
+    // And a sweep of quads from a fixed-seed generator, some with out-of-range or zero-padded octets.
+    let state = 12345;
+    const next = (): number => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let i = 0; i < 2000; i++) {
+      const octet = (): string => {
+        const n = Math.floor(next() * 300);
+        return next() < 0.05 ? `0${n}` : String(n);
+      };
+      texts.push([octet(), octet(), octet(), octet()].join('.'));
+    }
+    for (const text of texts) {
+      const scanned = scanIpv4(text);
+      const expected = REFERENCE.test(text) ? text.split('.').reduce((v, o) => v * 256 + Number(o), 0) : null;
+      expect(scanned, text).toBe(expected);
+      expect(parseIpv4(text).ok, text).toBe(expected !== null);
+    }
   });
 });
